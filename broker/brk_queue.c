@@ -1,0 +1,197 @@
+// Priority queues as one doubly linked list per priority: push, pop and
+// remove are O(1), and an empty priority costs one pointer test.
+#include "brk_queue.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+struct brk_pool {
+    brk_request *free; // singly linked through next
+    size_t free_count;
+};
+
+// Records kept for reuse beyond this are freed: a burst leaves no permanent
+// footprint above the steady state.
+#define POOL_KEEP_MAX 4096
+
+brk_pool *
+brk_pool_new(void)
+{
+    return calloc(1, sizeof(brk_pool));
+}
+
+void
+brk_pool_destroy(brk_pool **self_p)
+{
+    assert(self_p != NULL);
+    brk_pool *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    while (self->free != NULL) {
+        brk_request *r = self->free;
+        self->free = r->next;
+        free(r);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+brk_request *
+brk_pool_get(brk_pool *self)
+{
+    brk_request *r = self->free;
+    if (r != NULL) {
+        self->free = r->next;
+        self->free_count--;
+        memset(r, 0, sizeof *r);
+    } else {
+        r = calloc(1, sizeof *r);
+        if (r == NULL) {
+            return NULL;
+        }
+    }
+    int rc = zmq_msg_init(&r->client_id);
+    assert(rc == 0);
+    rc = zmq_msg_init(&r->body);
+    assert(rc == 0);
+    (void) rc;
+    return r;
+}
+
+void
+brk_pool_put(brk_pool *self, brk_request **req_p)
+{
+    brk_request *r = *req_p;
+    if (r == NULL) {
+        return;
+    }
+    zmq_msg_close(&r->client_id);
+    zmq_msg_close(&r->body);
+    if (self->free_count < POOL_KEEP_MAX) {
+        r->next = self->free;
+        self->free = r;
+        self->free_count++;
+    } else {
+        free(r);
+    }
+    *req_p = NULL;
+}
+
+struct brk_queue {
+    brk_request *head[RR_PRIORITY_COUNT + 1]; // index by priority; 0 unused
+    size_t depth_at[RR_PRIORITY_COUNT + 1];
+    size_t depth;
+    size_t max;
+};
+
+brk_queue *
+brk_queue_new(size_t max)
+{
+    brk_queue *self = calloc(1, sizeof *self);
+    if (self != NULL) {
+        self->max = max;
+    }
+    return self;
+}
+
+void
+brk_queue_destroy(brk_queue **self_p, brk_pool *pool)
+{
+    assert(self_p != NULL);
+    brk_queue *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    brk_request *r;
+    while ((r = brk_queue_pop(self)) != NULL) {
+        brk_pool_put(pool, &r);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+static int
+clamp_priority(int p)
+{
+    return (p < 1 || p > RR_PRIORITY_COUNT) ? RR_PRIORITY_ROUTINE : p;
+}
+
+rr_status
+brk_queue_push(brk_queue *self, brk_request *req)
+{
+    if (self->depth >= self->max) {
+        return RR_EBUSY;
+    }
+    int p = clamp_priority(req->priority);
+    req->priority = (uint8_t) p;
+    DL_APPEND(self->head[p], req);
+    self->depth_at[p]++;
+    self->depth++;
+    return RR_OK;
+}
+
+void
+brk_queue_push_front(brk_queue *self, brk_request *req)
+{
+    int p = clamp_priority(req->priority);
+    req->priority = (uint8_t) p;
+    DL_PREPEND(self->head[p], req);
+    self->depth_at[p]++;
+    self->depth++;
+}
+
+brk_request *
+brk_queue_pop(brk_queue *self)
+{
+    for (int p = RR_PRIORITY_COUNT; p >= 1; p--) {
+        brk_request *r = self->head[p];
+        if (r != NULL) {
+            DL_DELETE(self->head[p], r);
+            r->next = r->prev = NULL;
+            self->depth_at[p]--;
+            self->depth--;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+brk_request *
+brk_queue_peek_oldest(const brk_queue *self, int priority)
+{
+    assert(priority >= 1 && priority <= RR_PRIORITY_COUNT);
+    return self->head[priority];
+}
+
+void
+brk_queue_remove(brk_queue *self, brk_request *req)
+{
+    int p = req->priority;
+    assert(p >= 1 && p <= RR_PRIORITY_COUNT && self->depth_at[p] > 0);
+    DL_DELETE(self->head[p], req);
+    req->next = req->prev = NULL;
+    self->depth_at[p]--;
+    self->depth--;
+}
+
+size_t
+brk_queue_depth(const brk_queue *self)
+{
+    return self->depth;
+}
+
+size_t
+brk_queue_depth_at(const brk_queue *self, int priority)
+{
+    assert(priority >= 1 && priority <= RR_PRIORITY_COUNT);
+    return self->depth_at[priority];
+}
+
+size_t
+brk_queue_max(const brk_queue *self)
+{
+    return self->max;
+}

@@ -1,0 +1,79 @@
+// Pending requests: the request record, a recycling pool of records, and
+// one bounded priority queue per domain (FIFO within a priority). Pure data
+// structure: no sockets, no clock reads.
+#ifndef BRK_QUEUE_H
+#define BRK_QUEUE_H
+
+#include "rr_status.h"
+#include "rr_vocab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+#include <zmq.h>
+
+struct brk_worker;
+
+// One center request held by the broker, queued or in flight. The record
+// owns client_id and body.
+typedef struct brk_request {
+    struct brk_request *next, *prev; // queue or worker list links
+    zmq_msg_t client_id;             // routing id of the center's socket (owned)
+    zmq_msg_t body;                  // the center's protobuf body (owned)
+    uint64_t delivery_id;            // set while in flight
+    struct brk_worker *worker;       // set while in flight
+    int64_t received_us;             // when the broker first read it (monotonic)
+    int64_t enqueued_us;             // when it last entered a queue (monotonic)
+    uint8_t command;                 // RR_CMD_SUBMIT or RR_CMD_STATUS
+    uint8_t domain;                  // rr_domain; RR_DOMAIN_NONE for "any worker"
+    uint8_t priority;                // rr_priority, 1..RR_PRIORITY_COUNT
+    uint8_t attempts;                // deliveries so far
+    char correlation[40];            // request_id or query_id, for replies and logs
+    UT_hash_handle hh;               // in-flight map, keyed by delivery_id
+} brk_request;
+
+typedef struct brk_pool brk_pool;
+
+// A free list of records so that the hot path does not call malloc for
+// each request. Caller frees with brk_pool_destroy.
+brk_pool *brk_pool_new(void);
+void brk_pool_destroy(brk_pool **self_p);
+
+// A zeroed record with both frames initialised empty, or NULL when out of
+// memory. The caller owns it until brk_pool_put.
+brk_request *brk_pool_get(brk_pool *self);
+
+// Closes the record's frames and keeps it for reuse. Takes ownership.
+void brk_pool_put(brk_pool *self, brk_request **req_p);
+
+typedef struct brk_queue brk_queue;
+
+// A queue holding at most max requests. Caller frees with brk_queue_destroy,
+// which returns every queued record to pool.
+brk_queue *brk_queue_new(size_t max);
+void brk_queue_destroy(brk_queue **self_p, brk_pool *pool);
+
+// Appends req behind the others of its priority. RR_EBUSY when the queue
+// holds max requests (the caller keeps req).
+RR_NODISCARD rr_status brk_queue_push(brk_queue *self, brk_request *req);
+
+// Puts a request back at the head of its priority, ignoring the bound: it
+// was admitted once already (redelivery after a worker died).
+void brk_queue_push_front(brk_queue *self, brk_request *req);
+
+// Removes and returns the next request to dispatch: the oldest of the
+// highest priority; NULL when empty.
+brk_request *brk_queue_pop(brk_queue *self);
+
+// The oldest request of a priority without removing it, or NULL.
+brk_request *brk_queue_peek_oldest(const brk_queue *self, int priority);
+
+// Removes a given queued request (e.g. expired). It must be in this queue.
+void brk_queue_remove(brk_queue *self, brk_request *req);
+
+size_t brk_queue_depth(const brk_queue *self);
+size_t brk_queue_depth_at(const brk_queue *self, int priority);
+size_t brk_queue_max(const brk_queue *self);
+
+#endif

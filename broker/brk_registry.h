@@ -1,0 +1,81 @@
+// Registered workers: lookup by routing id, one round-robin list per domain
+// of workers with spare credit, and the map of requests in flight by
+// delivery id. Pure data structure: the caller does the I/O.
+#ifndef BRK_REGISTRY_H
+#define BRK_REGISTRY_H
+
+#include "brk_queue.h"
+#include "rr_status.h"
+#include "rr_vocab.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BRK_MAX_ID_BYTES 255
+
+typedef struct brk_worker {
+    uint8_t id[BRK_MAX_ID_BYTES]; // ZeroMQ routing id of the worker's socket
+    size_t id_len;
+    rr_domain domain;
+    uint32_t credit;              // requests it takes at once
+    uint32_t inflight;            // requests delivered and not answered
+    int64_t expiry_ms;            // declared dead after this (monotonic ms)
+    int64_t registered_ms;
+    char host[64];
+    uint32_t pid;
+    uint64_t replies;             // replies received from it
+    brk_request *deliveries;      // its in-flight requests (list through next/prev)
+    struct brk_worker *rnext, *rprev; // ready list links
+    bool ready;                   // in its domain's ready list (inflight < credit)
+    UT_hash_handle hh;
+} brk_worker;
+
+typedef struct brk_registry brk_registry;
+
+// Caller frees with brk_registry_destroy, which frees every worker and
+// returns every in-flight request to pool.
+brk_registry *brk_registry_new(void);
+void brk_registry_destroy(brk_registry **self_p, brk_pool *pool);
+
+// The worker with this routing id, or NULL.
+brk_worker *brk_registry_find(brk_registry *self, const void *id, size_t id_len);
+
+// Registers a new worker (the id must not be registered). RR_EINVAL for an
+// id longer than BRK_MAX_ID_BYTES, RR_ENOMEM when out of memory. The
+// registry owns the worker; *out borrows it.
+RR_NODISCARD rr_status brk_registry_add(brk_registry *self, const void *id, size_t id_len,
+                                        rr_domain domain, uint32_t credit, const char *host,
+                                        uint32_t pid, int64_t now_ms, brk_worker **out);
+
+// Unregisters and frees a worker, handing its in-flight requests to the
+// caller as a list (through next/prev, *orphans_p) to requeue or answer.
+void brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request **orphans_p);
+
+// The next worker of domain with spare credit, round robin, or NULL. With
+// RR_DOMAIN_NONE, any domain's (round robin over domains).
+brk_worker *brk_registry_next_ready(brk_registry *self, rr_domain domain);
+
+// Records that req was delivered to worker under delivery_id.
+void brk_registry_assign(brk_registry *self, brk_worker *worker, brk_request *req,
+                         uint64_t delivery_id);
+
+// Takes the in-flight request with this delivery id, delivered to worker,
+// out of the map and the worker's list; the caller owns it again. NULL when
+// the id is unknown or was delivered to another worker (a late reply after
+// the request was redelivered).
+brk_request *brk_registry_complete(brk_registry *self, brk_worker *worker, uint64_t delivery_id);
+
+// Pushes a worker's expiry to now + liveness_ms.
+void brk_registry_touch(brk_worker *worker, int64_t now_ms, int64_t liveness_ms);
+
+// A worker whose expiry has passed, or NULL.
+brk_worker *brk_registry_expired(brk_registry *self, int64_t now_ms);
+
+// Calls fn for every worker (fn must not add or remove workers).
+void brk_registry_foreach(brk_registry *self, void (*fn)(brk_worker *, void *), void *arg);
+
+size_t brk_registry_count(const brk_registry *self, rr_domain domain);
+size_t brk_registry_ready_count(const brk_registry *self, rr_domain domain);
+size_t brk_registry_inflight(const brk_registry *self);
+
+#endif

@@ -1,0 +1,785 @@
+// The broker's protocol handlers and poll loop. Frames are moved, not
+// copied: the center's body frame travels into the queue record, a
+// reference-counted copy goes to the worker (the record keeps the original
+// for redelivery), and the worker's reply frame is moved on to the center.
+#define RR_LOG_MODULE "server"
+#include "brk_server.h"
+
+#include "brk_queue.h"
+#include "brk_registry.h"
+#include "rr_clock.h"
+#include "rr_log.h"
+#include "rr_wire.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+#include <zmq.h>
+
+// Messages read from one socket before the loop looks at the other one and
+// at its timers: keeps either side from starving the other.
+#define BATCH_MAX 256
+
+#define QUEUE_ANY 0 // index of the queue for requests any worker may serve
+
+struct brk_server {
+    brk_config cfg;
+    void *ctx;
+    void *frontend;                          // ROUTER, centers
+    void *backend;                           // ROUTER, workers
+    brk_pool *pool;
+    brk_queue *queue[RR_DOMAIN_COUNT + 1];   // [QUEUE_ANY] = status queries
+    brk_registry *registry;
+    uint64_t next_delivery_id;
+    bool draining;
+    brk_stats stats;
+};
+
+static void
+hex_id(const void *id, size_t len, char *out, size_t cap)
+{
+    const uint8_t *p = id;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 3 < cap; i++) {
+        o += (size_t) snprintf(out + o, cap - o, "%02x", p[i]);
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+}
+
+static rr_status
+set_int_opt(void *socket, int option, int value, const char *name)
+{
+    if (zmq_setsockopt(socket, option, &value, sizeof value) != 0) {
+        rr_log_error("zmq_setsockopt(%s) failed: %s", name, zmq_strerror(errno));
+        return RR_EIO;
+    }
+    return RR_OK;
+}
+
+static void *
+open_router(void *ctx, const char *endpoint, long hwm)
+{
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    if (s == NULL) {
+        rr_log_error("zmq_socket failed: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    int64_t maxmsg = 1024 * 1024; // hard cap; 64 KiB bodies get a typed error
+    // ROUTER_MANDATORY turns ZeroMQ's silent drop of a message to a gone or
+    // full peer into an error we count.
+    if (set_int_opt(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY") != RR_OK ||
+        set_int_opt(s, ZMQ_LINGER, 1000, "ZMQ_LINGER") != RR_OK ||
+        set_int_opt(s, ZMQ_SNDHWM, (int) hwm, "ZMQ_SNDHWM") != RR_OK ||
+        set_int_opt(s, ZMQ_RCVHWM, (int) hwm, "ZMQ_RCVHWM") != RR_OK) {
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        rr_log_error("zmq_setsockopt(ZMQ_MAXMSGSIZE) failed: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_bind(s, endpoint) != 0) {
+        rr_log_error("cannot bind \"%s\": %s", endpoint, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+brk_server *
+brk_server_new(const brk_config *config)
+{
+    brk_server *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        rr_log_error("out of memory creating the broker");
+        return NULL;
+    }
+    self->cfg = *config;
+    self->next_delivery_id = 1;
+    self->ctx = zmq_ctx_new();
+    if (self->ctx == NULL) {
+        rr_log_error("zmq_ctx_new failed: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    self->pool = brk_pool_new();
+    self->registry = brk_registry_new();
+    if (self->pool == NULL || self->registry == NULL) {
+        rr_log_error("out of memory creating the broker");
+        goto fail;
+    }
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        self->queue[d] = brk_queue_new((size_t) config->queue_max);
+        if (self->queue[d] == NULL) {
+            rr_log_error("out of memory creating the broker");
+            goto fail;
+        }
+    }
+    self->frontend = open_router(self->ctx, config->frontend, config->hwm);
+    if (self->frontend == NULL) {
+        goto fail;
+    }
+    self->backend = open_router(self->ctx, config->backend, config->hwm);
+    if (self->backend == NULL) {
+        goto fail;
+    }
+    rr_log_info("listening for centers on %s and workers on %s (queue bound %ld per domain)",
+                config->frontend, config->backend, config->queue_max);
+    return self;
+fail:
+    brk_server_destroy(&self);
+    return NULL;
+}
+
+void
+brk_server_destroy(brk_server **self_p)
+{
+    assert(self_p != NULL);
+    brk_server *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    // Records hold frames: free them before the context goes.
+    brk_registry_destroy(&self->registry, self->pool);
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        brk_queue_destroy(&self->queue[d], self->pool);
+    }
+    brk_pool_destroy(&self->pool);
+    if (self->frontend != NULL) {
+        zmq_close(self->frontend);
+    }
+    if (self->backend != NULL) {
+        zmq_close(self->backend);
+    }
+    if (self->ctx != NULL) {
+        zmq_ctx_term(self->ctx);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+const brk_stats *
+brk_server_stats(const brk_server *self)
+{
+    return &self->stats;
+}
+
+// ---- replies to centers -------------------------------------------------
+
+// Sends [client_id]["" ]["RRC1"][command][body] to a center. Consumes body.
+// client_id is copied (the caller may still need it).
+static void
+send_to_client(brk_server *self, zmq_msg_t *client_id, uint8_t command, zmq_msg_t *body)
+{
+    zmq_msg_t id;
+    int rc = zmq_msg_init(&id);
+    assert(rc == 0);
+    rc = zmq_msg_copy(&id, client_id);
+    assert(rc == 0);
+    (void) rc;
+    rr_status st = rr_wire_send_msg(self->frontend, &id, true);
+    if (st != RR_OK) {
+        // The center disconnected or stopped reading: it will retry.
+        self->stats.undeliverable++;
+        rr_log_warn("reply not delivered to center: %s", rr_strerror(st));
+        zmq_msg_close(body);
+        return;
+    }
+    // Once the routing frame is accepted the rest of the message is too.
+    if (rr_wire_send_bytes(self->frontend, "", 0, true) != RR_OK ||
+        rr_wire_send_bytes(self->frontend, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, true) !=
+            RR_OK ||
+        rr_wire_send_bytes(self->frontend, &command, 1, true) != RR_OK ||
+        rr_wire_send_msg(self->frontend, body, false) != RR_OK) {
+        self->stats.undeliverable++;
+        rr_log_error("reply to center cut short");
+    }
+}
+
+// Answers a center's request with a refusal made by the broker itself:
+// a SubmitReply (busy or rejected), a StatusReply or an ErrorReply,
+// according to the command.
+static void
+refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, const char *correlation,
+       rr_wire_error *err, bool busy)
+{
+    zmq_msg_t body;
+    rr_status st;
+    uint8_t reply_cmd = command;
+    if (command == RR_CMD_SUBMIT) {
+        st = rr_wire_pack_submit_refusal(
+            correlation, busy ? RR__V1__OUTCOME__OUTCOME_BUSY : RR__V1__OUTCOME__OUTCOME_REJECTED,
+            err, (uint32_t) self->cfg.retry_after_ms, &body);
+    } else if (command == RR_CMD_STATUS) {
+        st = rr_wire_pack_status_refusal(correlation, err, &body);
+    } else {
+        reply_cmd = RR_CMD_ERROR;
+        st = rr_wire_pack_error_reply(correlation, err, &body);
+    }
+    if (st != RR_OK) {
+        return; // logged by rr_wire
+    }
+    if (busy) {
+        self->stats.busy++;
+    } else {
+        self->stats.rejected++;
+    }
+    send_to_client(self, client_id, reply_cmd, &body);
+}
+
+// ---- dispatch -------------------------------------------------------------
+
+static void worker_lost(brk_server *self, brk_worker **worker_p, const char *why);
+
+// Sends one request to a worker: [wid]["" ]["RRW1"][REQUEST][delivery id]
+// [command][body]. The worker gets a reference-counted copy of the body.
+static rr_status
+send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t delivery_id)
+{
+    rr_status st = rr_wire_send_bytes(self->backend, w->id, w->id_len, true);
+    if (st != RR_OK) {
+        return st;
+    }
+    uint8_t cmd = RR_WCMD_REQUEST;
+    uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
+    rr_wire_put_u64(did, delivery_id);
+    zmq_msg_t body;
+    int rc = zmq_msg_init(&body);
+    assert(rc == 0);
+    rc = zmq_msg_copy(&body, &req->body);
+    assert(rc == 0);
+    (void) rc;
+    if (rr_wire_send_bytes(self->backend, "", 0, true) != RR_OK ||
+        rr_wire_send_bytes(self->backend, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true) != RR_OK ||
+        rr_wire_send_bytes(self->backend, &cmd, 1, true) != RR_OK ||
+        rr_wire_send_bytes(self->backend, did, sizeof did, true) != RR_OK ||
+        rr_wire_send_bytes(self->backend, &req->command, 1, true) != RR_OK) {
+        zmq_msg_close(&body);
+        rr_log_error("request to worker cut short");
+        return RR_EIO;
+    }
+    return rr_wire_send_msg(self->backend, &body, false);
+}
+
+// Hands queued requests to workers with spare credit while both exist.
+static void
+dispatch(brk_server *self, int queue_index)
+{
+    brk_queue *q = self->queue[queue_index];
+    for (;;) {
+        if (brk_queue_depth(q) == 0) {
+            return;
+        }
+        brk_worker *w = brk_registry_next_ready(self->registry, (rr_domain) queue_index);
+        if (w == NULL) {
+            return;
+        }
+        brk_request *req = brk_queue_pop(q);
+        uint64_t did = self->next_delivery_id++;
+        rr_status st = send_request(self, w, req, did);
+        if (st != RR_OK) {
+            brk_queue_push_front(q, req);
+            worker_lost(self, &w, "cannot be reached");
+            continue;
+        }
+        req->attempts++;
+        brk_registry_assign(self->registry, w, req, did);
+        rr_log_debug("request %s delivered to worker pid %u (delivery %llu, attempt %u)",
+                     req->correlation, w->pid, (unsigned long long) did, req->attempts);
+    }
+}
+
+static void
+dispatch_for(brk_server *self, rr_domain domain)
+{
+    dispatch(self, domain);
+    dispatch(self, QUEUE_ANY);
+}
+
+// A worker is gone (expired, disconnected or unreachable): its in-flight
+// requests go back to the head of their queues, or are given up after
+// max_attempts so that a request that kills workers cannot kill them all.
+static void
+worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
+{
+    brk_worker *w = *worker_p;
+    rr_domain domain = w->domain;
+    rr_log_warn("worker pid %u on \"%s\" (%s) %s: requeueing %u request(s)", w->pid, w->host,
+                rr_domain_name(domain), why, w->inflight);
+    brk_request *orphans = NULL;
+    brk_registry_remove(self->registry, worker_p, &orphans);
+    brk_request *r, *tmp;
+    DL_FOREACH_SAFE(orphans, r, tmp) {
+        DL_DELETE(orphans, r);
+        r->next = r->prev = NULL;
+        if (r->attempts >= self->cfg.max_attempts) {
+            rr_wire_error err;
+            (void) rr_wire_fail(&err, RR_EINTERNAL, "",
+                                "could not process request \"%s\": %u workers failed on it",
+                                r->correlation, r->attempts);
+            rr_log_error("request %s given up after %u attempts", r->correlation, r->attempts);
+            self->stats.dead_lettered++;
+            refuse(self, &r->client_id, r->command, r->correlation, &err, false);
+            brk_pool_put(self->pool, &r);
+            continue;
+        }
+        self->stats.redelivered++;
+        brk_queue_push_front(self->queue[r->domain], r);
+    }
+    dispatch_for(self, domain);
+}
+
+// ---- front end: centers ---------------------------------------------------
+
+// Reads the routing facts the broker needs from a request body and checks
+// it; on failure err says why (and correlation holds what could be read).
+static rr_status
+admit(rr_frames *f, uint8_t command, brk_request *req, rr_wire_error *err)
+{
+    const void *data = rr_frames_data(f, 4);
+    size_t size = rr_frames_size(f, 4);
+    rr_status st;
+    if (command == RR_CMD_SUBMIT) {
+        Rr__V1__SubmitRequest *sub = NULL;
+        st = rr_wire_submit_unpack(data, size, &sub, err);
+        if (sub != NULL) {
+            int n = snprintf(req->correlation, sizeof req->correlation, "%s",
+                             sub->request_id ? sub->request_id : "");
+            (void) n; // request ids longer than a UUID are refused anyway
+            if (st == RR_OK) {
+                rr_domain d = (rr_domain) sub->domain;
+                if (d == RR_DOMAIN_NONE) {
+                    d = rr_domain_of_service_code(sub->service_code);
+                }
+                if (d == RR_DOMAIN_NONE) {
+                    st = rr_wire_fail(err, RR_ENOTFOUND, "service_code",
+                                      "unrecognized service \"%s\": its code names no domain",
+                                      sub->service_code);
+                }
+                req->domain = (uint8_t) d;
+                req->priority = (uint8_t) (sub->priority == 0 ? RR_PRIORITY_ROUTINE
+                                                              : (int) sub->priority);
+            }
+            rr__v1__submit_request__free_unpacked(sub, NULL);
+        }
+        return st;
+    }
+    Rr__V1__StatusQuery *q = NULL;
+    st = rr_wire_status_unpack(data, size, &q, err);
+    if (q != NULL) {
+        int n = snprintf(req->correlation, sizeof req->correlation, "%s",
+                         q->query_id ? q->query_id : "");
+        (void) n;
+        rr__v1__status_query__free_unpacked(q, NULL);
+    }
+    req->domain = QUEUE_ANY;
+    req->priority = RR_PRIORITY_ROUTINE;
+    return st;
+}
+
+static void
+client_protocol_error(brk_server *self, rr_frames *f, const char *message)
+{
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_EPROTO, "", "%s", message);
+    char peer[64];
+    hex_id(rr_frames_data(f, 0), rr_frames_size(f, 0), peer, sizeof peer);
+    rr_log_warn("protocol error from center peer %s: %s", peer, err.message);
+    self->stats.protocol_errors++;
+    refuse(self, &f->part[0], RR_CMD_ERROR, NULL, &err, false);
+}
+
+static void
+on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
+{
+    if (f->count < 1) {
+        return;
+    }
+    char msg[160];
+    int n;
+    if (f->too_many || f->count != 5) {
+        n = snprintf(msg, sizeof msg,
+                     "malformed message: expected 4 frames (empty, \"RRC1\", command, body), "
+                     "got %s%zu",
+                     f->too_many ? "more than " : "", f->count - 1);
+        (void) n;
+        client_protocol_error(self, f, msg);
+        return;
+    }
+    if (rr_frames_size(f, 1) != 0) {
+        client_protocol_error(self, f, "malformed message: frame 1 must be empty");
+        return;
+    }
+    if (!rr_frames_equal(f, 2, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN)) {
+        size_t len = rr_frames_size(f, 2);
+        if (len > 16 || !rr_wire_text_ok(rr_frames_data(f, 2), len, false)) {
+            client_protocol_error(self, f,
+                                  "unsupported protocol: frame 2 must be \"RRC1\"");
+        } else {
+            n = snprintf(msg, sizeof msg,
+                         "unsupported protocol \"%.*s\": this broker speaks \"RRC1\"",
+                         (int) len, (const char *) rr_frames_data(f, 2));
+            (void) n;
+            client_protocol_error(self, f, msg);
+        }
+        return;
+    }
+    if (rr_frames_size(f, 3) != 1) {
+        client_protocol_error(self, f, "malformed message: frame 3 (command) must be one byte");
+        return;
+    }
+    uint8_t command = *(const uint8_t *) rr_frames_data(f, 3);
+    if (command == RR_CMD_PING) {
+        zmq_msg_t empty;
+        int rc = zmq_msg_init(&empty);
+        assert(rc == 0);
+        (void) rc;
+        send_to_client(self, &f->part[0], RR_CMD_PING, &empty);
+        return;
+    }
+    if (command != RR_CMD_SUBMIT && command != RR_CMD_STATUS) {
+        n = snprintf(msg, sizeof msg, "unrecognized command 0x%02x", command);
+        (void) n;
+        client_protocol_error(self, f, msg);
+        return;
+    }
+
+    brk_request *req = brk_pool_get(self->pool);
+    if (req == NULL) {
+        rr_wire_error err;
+        (void) rr_wire_fail(&err, RR_ENOMEM, "", "could not queue request: broker out of memory");
+        rr_log_error("out of memory queueing a request");
+        refuse(self, &f->part[0], command, NULL, &err, true);
+        return;
+    }
+    req->command = command;
+    rr_wire_error err;
+    rr_status st = admit(f, command, req, &err);
+    if (st != RR_OK) {
+        rr_log_warn("request %s refused: %s", req->correlation[0] ? req->correlation : "(no id)",
+                    err.message);
+        if (st == RR_EPROTO) {
+            self->stats.protocol_errors++;
+        }
+        refuse(self, &f->part[0], command, req->correlation, &err, false);
+        brk_pool_put(self->pool, &req);
+        return;
+    }
+    if (self->draining) {
+        (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
+                            "could not queue request \"%s\": broker is shutting down",
+                            req->correlation);
+        refuse(self, &f->part[0], command, req->correlation, &err, true);
+        brk_pool_put(self->pool, &req);
+        return;
+    }
+    req->received_us = now_us;
+    req->enqueued_us = now_us;
+    zmq_msg_move(&req->client_id, &f->part[0]);
+    zmq_msg_move(&req->body, &f->part[4]);
+    if (brk_queue_push(self->queue[req->domain], req) != RR_OK) {
+        const char *dname = req->domain ? rr_domain_name(req->domain) : "status";
+        (void) rr_wire_fail(&err, RR_EBUSY, "",
+                            "could not queue request \"%s\": the %s queue is full (%zu waiting)",
+                            req->correlation, dname, brk_queue_depth(self->queue[req->domain]));
+        rr_log_warn("%s queue full: request %s answered busy", dname, req->correlation);
+        refuse(self, &req->client_id, command, req->correlation, &err, true);
+        brk_pool_put(self->pool, &req);
+        return;
+    }
+    self->stats.received[req->domain]++;
+    dispatch(self, req->domain);
+}
+
+// ---- back end: workers ----------------------------------------------------
+
+static void
+send_to_worker(brk_server *self, const void *wid, size_t wid_len, uint8_t command)
+{
+    if (rr_wire_send_bytes(self->backend, wid, wid_len, true) != RR_OK) {
+        return; // gone already: its expiry will clean up
+    }
+    if (rr_wire_send_bytes(self->backend, "", 0, true) != RR_OK ||
+        rr_wire_send_bytes(self->backend, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true) != RR_OK ||
+        rr_wire_send_bytes(self->backend, &command, 1, false) != RR_OK) {
+        rr_log_error("message to worker cut short");
+    }
+}
+
+static void
+worker_protocol_error(brk_server *self, rr_frames *f, const char *what)
+{
+    char peer[64];
+    hex_id(rr_frames_data(f, 0), rr_frames_size(f, 0), peer, sizeof peer);
+    rr_log_warn("protocol error from worker peer %s: %s", peer, what);
+    self->stats.protocol_errors++;
+    brk_worker *w = brk_registry_find(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0));
+    if (w != NULL) {
+        worker_lost(self, &w, "broke the protocol");
+    }
+    send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
+}
+
+static void
+on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
+{
+    if (f->count != 5) {
+        worker_protocol_error(self, f, "READY must have a WorkerReady body");
+        return;
+    }
+    Rr__V1__WorkerReady *ready = NULL;
+    rr_wire_error err;
+    if (rr_wire_ready_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &ready, &err) != RR_OK) {
+        if (ready != NULL) {
+            rr__v1__worker_ready__free_unpacked(ready, NULL);
+        }
+        worker_protocol_error(self, f, err.message);
+        return;
+    }
+    if (w != NULL) {
+        // A second READY means the worker restarted its session.
+        worker_lost(self, &w, "registered again");
+    }
+    rr_status st = brk_registry_add(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0),
+                                    (rr_domain) ready->domain, ready->credit, ready->host,
+                                    ready->pid, now_ms, &w);
+    rr__v1__worker_ready__free_unpacked(ready, NULL);
+    if (st != RR_OK) {
+        worker_protocol_error(self, f, "could not register worker");
+        return;
+    }
+    brk_registry_touch(w, now_ms, self->cfg.heartbeat_ms * self->cfg.liveness);
+    rr_log_info("worker pid %u on \"%s\" registered for %s with credit %u (%zu in the pool)",
+                w->pid, w->host, rr_domain_name(w->domain), w->credit,
+                brk_registry_count(self->registry, w->domain));
+    if (self->draining) {
+        send_to_worker(self, w->id, w->id_len, RR_WCMD_DISCONNECT);
+        return;
+    }
+    dispatch_for(self, w->domain);
+}
+
+static void
+on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
+{
+    if (f->count != 6 || rr_frames_size(f, 4) != RR_WIRE_DELIVERY_ID_LEN) {
+        worker_protocol_error(self, f, "REPLY must carry a delivery id and a body");
+        return;
+    }
+    uint64_t did = rr_wire_get_u64(rr_frames_data(f, 4));
+    brk_request *req = brk_registry_complete(self->registry, w, did);
+    if (req == NULL) {
+        // The request was redelivered after this worker was declared dead,
+        // or answered already: the center must not hear twice.
+        self->stats.late_replies++;
+        rr_log_warn("late reply for delivery %llu from worker pid %u discarded",
+                    (unsigned long long) did, w->pid);
+        dispatch_for(self, w->domain);
+        return;
+    }
+    w->replies++;
+    self->stats.replied++;
+    send_to_client(self, &req->client_id, req->command, &f->part[5]);
+    rr_log_debug("reply for %s delivered", req->correlation);
+    brk_pool_put(self->pool, &req);
+    dispatch_for(self, w->domain);
+}
+
+static void
+on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
+{
+    if (f->count < 1) {
+        return;
+    }
+    if (f->too_many || f->count < 4 || rr_frames_size(f, 1) != 0 ||
+        !rr_frames_equal(f, 2, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN) ||
+        rr_frames_size(f, 3) != 1) {
+        worker_protocol_error(self, f, "malformed message header");
+        return;
+    }
+    uint8_t command = *(const uint8_t *) rr_frames_data(f, 3);
+    brk_worker *w = brk_registry_find(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0));
+    if (command == RR_WCMD_READY) {
+        on_worker_ready(self, f, w, now_ms);
+        return;
+    }
+    if (w == NULL) {
+        // A worker we do not know (broker restarted, or it was declared
+        // dead): tell it to register again.
+        if (command != RR_WCMD_DISCONNECT) {
+            send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
+        }
+        return;
+    }
+    brk_registry_touch(w, now_ms, self->cfg.heartbeat_ms * self->cfg.liveness);
+    switch (command) {
+    case RR_WCMD_REPLY:
+        on_worker_reply(self, f, w);
+        break;
+    case RR_WCMD_HEARTBEAT:
+        break;
+    case RR_WCMD_DISCONNECT:
+        worker_lost(self, &w, "disconnected");
+        break;
+    default:
+        worker_protocol_error(self, f, "unrecognized command");
+        break;
+    }
+}
+
+// ---- timers -----------------------------------------------------------------
+
+static void
+heartbeat_one(brk_worker *w, void *arg)
+{
+    brk_server *self = arg;
+    send_to_worker(self, w->id, w->id_len, RR_WCMD_HEARTBEAT);
+}
+
+// Answers `busy` to requests that waited past the TTL: their center has
+// given up on this attempt and will retry, so working on them is waste.
+static void
+expire_queued(brk_server *self, int64_t now_us)
+{
+    int64_t ttl_us = self->cfg.request_ttl_ms * 1000;
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
+            brk_request *r;
+            while ((r = brk_queue_peek_oldest(self->queue[d], p)) != NULL &&
+                   now_us - r->enqueued_us > ttl_us) {
+                brk_queue_remove(self->queue[d], r);
+                rr_wire_error err;
+                (void) rr_wire_fail(&err, RR_ETIMEDOUT, "",
+                                    "could not process request \"%s\" in time: no worker took it "
+                                    "within %ld ms",
+                                    r->correlation, self->cfg.request_ttl_ms);
+                refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+                brk_pool_put(self->pool, &r);
+            }
+        }
+    }
+}
+
+static void
+on_tick(brk_server *self, int64_t now_ms)
+{
+    brk_worker *w;
+    while ((w = brk_registry_expired(self->registry, now_ms)) != NULL) {
+        self->stats.workers_expired++;
+        worker_lost(self, &w, "missed its heartbeats");
+    }
+    brk_registry_foreach(self->registry, heartbeat_one, self);
+    expire_queued(self, now_ms * 1000);
+}
+
+static void
+answer_queued_busy(brk_server *self)
+{
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        brk_request *r;
+        while ((r = brk_queue_pop(self->queue[d])) != NULL) {
+            rr_wire_error err;
+            (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
+                                "could not process request \"%s\": broker is shutting down",
+                                r->correlation);
+            refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+            brk_pool_put(self->pool, &r);
+        }
+    }
+}
+
+static void
+disconnect_one(brk_worker *w, void *arg)
+{
+    brk_server *self = arg;
+    send_to_worker(self, w->id, w->id_len, RR_WCMD_DISCONNECT);
+}
+
+// ---- loop -------------------------------------------------------------------
+
+static rr_status
+drain_socket(brk_server *self, void *socket, bool front)
+{
+    for (int i = 0; i < BATCH_MAX; i++) {
+        rr_frames f;
+        rr_status st = rr_frames_recv(socket, &f, ZMQ_DONTWAIT);
+        if (st == RR_EAGAIN) {
+            return RR_OK;
+        }
+        if (st != RR_OK) {
+            return st;
+        }
+        if (front) {
+            on_client_message(self, &f, rr_clock_mono_us());
+        } else {
+            on_worker_message(self, &f, rr_clock_mono_ms());
+        }
+        rr_frames_close(&f);
+    }
+    return RR_OK;
+}
+
+rr_status
+brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
+{
+    int64_t next_tick = rr_clock_mono_ms() + self->cfg.heartbeat_ms;
+    int64_t drain_deadline = 0;
+    for (;;) {
+        int64_t now = rr_clock_mono_ms();
+        if (*stop && !self->draining) {
+            self->draining = true;
+            drain_deadline = now + self->cfg.drain_ms;
+            rr_log_info("stopping: answering new requests busy, waiting up to %ld ms for %zu "
+                        "in-flight replies",
+                        self->cfg.drain_ms, brk_registry_inflight(self->registry));
+            answer_queued_busy(self);
+        }
+        if (self->draining &&
+            (brk_registry_inflight(self->registry) == 0 || now >= drain_deadline)) {
+            if (brk_registry_inflight(self->registry) > 0) {
+                rr_log_warn("drain time over with %zu replies outstanding; centers will retry",
+                            brk_registry_inflight(self->registry));
+            }
+            brk_registry_foreach(self->registry, disconnect_one, self);
+            rr_log_info("stopped");
+            return RR_OK;
+        }
+        long timeout = (long) (next_tick - now);
+        if (self->draining && drain_deadline - now < timeout) {
+            timeout = (long) (drain_deadline - now);
+        }
+        if (timeout < 0) {
+            timeout = 0;
+        }
+        zmq_pollitem_t items[] = {
+            {self->frontend, 0, ZMQ_POLLIN, 0},
+            {self->backend, 0, ZMQ_POLLIN, 0},
+        };
+        int rc = zmq_poll(items, 2, timeout);
+        if (rc < 0) {
+            if (errno == EINTR) {
+                continue; // a signal: the loop head looks at *stop
+            }
+            if (errno == ETERM) {
+                return RR_OK;
+            }
+            rr_log_error("zmq_poll failed: %s", zmq_strerror(errno));
+            return RR_EIO;
+        }
+        // Workers first: replies free credit for the requests behind them.
+        if ((items[1].revents & ZMQ_POLLIN) && drain_socket(self, self->backend, false) == RR_EIO) {
+            return RR_EIO;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) && drain_socket(self, self->frontend, true) == RR_EIO) {
+            return RR_EIO;
+        }
+        now = rr_clock_mono_ms();
+        if (now >= next_tick) {
+            on_tick(self, now);
+            next_tick = now + self->cfg.heartbeat_ms;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+// The broker: a front-end ROUTER socket for centers, a back-end ROUTER for
+// workers, per-domain bounded queues and the worker registry, driven by one
+// poll loop. Holds no database connection: durability is PostgreSQL's (via
+// the workers) and the centers' retries.
+#ifndef BRK_SERVER_H
+#define BRK_SERVER_H
+
+#include "rr_status.h"
+#include "rr_vocab.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+typedef struct brk_config {
+    const char *frontend; // endpoint centers connect to, e.g. tcp://127.0.0.1:5555
+    const char *backend;  // endpoint workers connect to
+    long queue_max;       // requests waiting per domain before `busy`
+    long heartbeat_ms;    // heartbeat interval, both ways
+    long liveness;        // heartbeats missed before a worker is dead
+    long max_attempts;    // deliveries of one request before it is given up
+    long retry_after_ms;  // hint sent with `busy`
+    long request_ttl_ms;  // a request waiting longer than this gets `busy`
+    long drain_ms;        // on SIGTERM, how long in-flight replies may take
+    long hwm;             // ZeroMQ high-water mark on both sockets, messages
+} brk_config;
+
+// Counters since start; read by the monitor (issue #4) and the tests' logs.
+typedef struct brk_stats {
+    uint64_t received[RR_DOMAIN_COUNT + 1]; // requests admitted, per domain (0 = status)
+    uint64_t replied;                       // worker replies delivered to centers
+    uint64_t busy;                          // `busy` replies the broker made
+    uint64_t rejected;                      // requests the broker refused itself
+    uint64_t protocol_errors;               // malformed frames from centers or workers
+    uint64_t redelivered;                   // requests requeued after a worker died
+    uint64_t dead_lettered;                 // requests given up after max_attempts
+    uint64_t late_replies;                  // replies for requests already redelivered
+    uint64_t undeliverable;                 // replies whose center was gone or full
+    uint64_t workers_expired;               // workers declared dead by heartbeat
+} brk_stats;
+
+typedef struct brk_server brk_server;
+
+// Binds both sockets. Returns NULL (logged) when an endpoint cannot be bound
+// or memory runs out. Caller frees with brk_server_destroy.
+brk_server *brk_server_new(const brk_config *config);
+void brk_server_destroy(brk_server **self_p);
+
+// Serves until *stop becomes non-zero (set it from a signal handler), then
+// drains: answers queued and new requests `busy`, waits up to drain_ms for
+// in-flight replies, tells workers to disconnect and returns RR_OK. RR_EIO
+// when a socket fails beyond recovery (logged).
+RR_NODISCARD rr_status brk_server_run(brk_server *self, volatile sig_atomic_t *stop);
+
+// Counters so far.
+const brk_stats *brk_server_stats(const brk_server *self);
+
+#endif

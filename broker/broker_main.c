@@ -1,0 +1,96 @@
+// referral-broker: reads its configuration, installs signal handlers and
+// runs the broker loop until SIGTERM or SIGINT.
+#define RR_LOG_MODULE "main"
+#include "brk_server.h"
+#include "rr_config.h"
+#include "rr_log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void
+on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    brk_config cfg;
+    const char *log_level = NULL;
+    bool log_json = false;
+    rr_opt opts[] = {
+        {"frontend", RR_OPT_STRING, "REFERRAL_BROKER_FRONTEND", "tcp://127.0.0.1:5555",
+         "endpoint centers connect to", &cfg.frontend, 0, 0},
+        {"backend", RR_OPT_STRING, "REFERRAL_BROKER_BACKEND", "tcp://127.0.0.1:5556",
+         "endpoint workers connect to", &cfg.backend, 0, 0},
+        {"queue-max", RR_OPT_INT, "REFERRAL_QUEUE_MAX", "100000",
+         "requests waiting per domain before new ones are answered busy", &cfg.queue_max, 1,
+         10000000},
+        {"heartbeat-ms", RR_OPT_INT, "REFERRAL_HEARTBEAT_MS", "1000",
+         "heartbeat interval with workers, ms", &cfg.heartbeat_ms, 50, 60000},
+        {"liveness", RR_OPT_INT, "REFERRAL_LIVENESS", "3",
+         "heartbeats a worker may miss before it is declared dead", &cfg.liveness, 2, 100},
+        {"max-attempts", RR_OPT_INT, "REFERRAL_MAX_ATTEMPTS", "5",
+         "deliveries of one request to dying workers before it is rejected", &cfg.max_attempts,
+         1, 100},
+        {"retry-after-ms", RR_OPT_INT, "REFERRAL_RETRY_AFTER_MS", "1000",
+         "retry hint sent with busy replies, ms", &cfg.retry_after_ms, 0, 3600000},
+        {"request-ttl-ms", RR_OPT_INT, "REFERRAL_REQUEST_TTL_MS", "30000",
+         "a request queued longer than this is answered busy, ms", &cfg.request_ttl_ms, 100,
+         3600000},
+        {"drain-ms", RR_OPT_INT, "REFERRAL_DRAIN_MS", "5000",
+         "on SIGTERM, how long to wait for in-flight replies, ms", &cfg.drain_ms, 0, 600000},
+        {"hwm", RR_OPT_INT, "REFERRAL_HWM", "200000", "ZeroMQ high-water mark per socket, messages",
+         &cfg.hwm, 100, 10000000},
+        {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
+         &log_level, 0, 0},
+        {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
+         &log_json, 0, 0},
+    };
+    rr_status st = rr_config_parse("referral-broker",
+                                   "referral-broker: routes center requests to domain workers",
+                                   opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
+    if (st == RR_ESHUTDOWN) {
+        return EXIT_SUCCESS;
+    }
+    if (st != RR_OK) {
+        return 2;
+    }
+    rr_log_level level;
+    if (!rr_log_level_parse(log_level, &level)) {
+        fprintf(stderr, "invalid --log-level \"%s\": expected error, warn, info or debug\n",
+                log_level);
+        return 2;
+    }
+    rr_log_init("broker", level, log_json);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+        rr_log_error("cannot install signal handlers");
+        return EXIT_FAILURE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    brk_server *server = brk_server_new(&cfg);
+    if (server == NULL) {
+        return EXIT_FAILURE;
+    }
+    st = brk_server_run(server, &stop_requested);
+    const brk_stats *s = brk_server_stats(server);
+    rr_log_info("served %llu replies; %llu busy, %llu refused, %llu redelivered, %llu late",
+                (unsigned long long) s->replied, (unsigned long long) s->busy,
+                (unsigned long long) s->rejected, (unsigned long long) s->redelivered,
+                (unsigned long long) s->late_replies);
+    brk_server_destroy(&server);
+    return st == RR_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,355 @@
+// The center client: a DEALER socket used request by request (the Lazy
+// Pirate pattern), with stale answers to earlier attempts skipped by their
+// request_id or query_id.
+#define RR_LOG_MODULE "client"
+#include "cli_center.h"
+
+#include "rr_clock.h"
+#include "rr_log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_ENDPOINTS 16
+
+struct cli_center {
+    void *ctx;
+    void *socket;
+    char *endpoints[MAX_ENDPOINTS]; // owned
+    size_t count;
+    size_t current;
+};
+
+static void
+close_socket(cli_center *self)
+{
+    if (self->socket != NULL) {
+        zmq_close(self->socket);
+        self->socket = NULL;
+    }
+}
+
+static rr_status
+open_socket(cli_center *self)
+{
+    close_socket(self);
+    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (self->socket == NULL) {
+        rr_log_error("zmq_socket failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    int linger = 0;
+    int64_t maxmsg = 4 * 1024 * 1024;
+    if (zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        rr_log_error("zmq_setsockopt failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    if (zmq_connect(self->socket, self->endpoints[self->current]) != 0) {
+        rr_log_error("cannot connect to \"%s\": %s", self->endpoints[self->current],
+                     zmq_strerror(errno));
+        return RR_EIO;
+    }
+    return RR_OK;
+}
+
+cli_center *
+cli_center_new(const char *const *endpoints, size_t count)
+{
+    assert(count >= 1);
+    cli_center *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->ctx = zmq_ctx_new();
+    if (self->ctx == NULL) {
+        rr_log_error("zmq_ctx_new failed: %s", zmq_strerror(errno));
+        cli_center_destroy(&self);
+        return NULL;
+    }
+    for (size_t i = 0; i < count && i < MAX_ENDPOINTS; i++) {
+        self->endpoints[i] = strdup(endpoints[i]);
+        if (self->endpoints[i] == NULL) {
+            cli_center_destroy(&self);
+            return NULL;
+        }
+        self->count++;
+    }
+    if (open_socket(self) != RR_OK) {
+        cli_center_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+cli_center_destroy(cli_center **self_p)
+{
+    assert(self_p != NULL);
+    cli_center *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    close_socket(self);
+    for (size_t i = 0; i < self->count; i++) {
+        free(self->endpoints[i]);
+    }
+    if (self->ctx != NULL) {
+        zmq_ctx_term(self->ctx);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+static rr_status
+send_request(cli_center *self, uint8_t command, const void *body, size_t size)
+{
+    // A fresh socket has no connection yet: let the send queue for it.
+    if (zmq_send(self->socket, "", 0, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->socket, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->socket, &command, 1, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->socket, body, size, 0) < 0) {
+        rr_log_error("zmq_send failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    return RR_OK;
+}
+
+// Waits until deadline for one well-formed answer; RR_ETIMEDOUT if none.
+static rr_status
+recv_answer(cli_center *self, int64_t deadline, uint8_t *command, zmq_msg_t *body)
+{
+    for (;;) {
+        int64_t left = deadline - rr_clock_mono_ms();
+        if (left <= 0) {
+            return RR_ETIMEDOUT;
+        }
+        zmq_pollitem_t item = {self->socket, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, (long) left);
+        if (rc < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rr_log_error("zmq_poll failed: %s", zmq_strerror(errno));
+            return RR_EIO;
+        }
+        if (rc == 0) {
+            continue;
+        }
+        rr_frames f;
+        rr_status st = rr_frames_recv(self->socket, &f, ZMQ_DONTWAIT);
+        if (st == RR_EAGAIN) {
+            continue;
+        }
+        if (st != RR_OK) {
+            return st;
+        }
+        if (f.too_many || f.count != 4 || rr_frames_size(&f, 0) != 0 ||
+            !rr_frames_equal(&f, 1, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN) ||
+            rr_frames_size(&f, 2) != 1) {
+            rr_log_warn("malformed answer from broker ignored");
+            rr_frames_close(&f);
+            continue;
+        }
+        *command = *(const uint8_t *) rr_frames_data(&f, 2);
+        zmq_msg_move(body, &f.part[3]);
+        rr_frames_close(&f);
+        return RR_OK;
+    }
+}
+
+static void
+next_endpoint(cli_center *self)
+{
+    self->current = (self->current + 1) % self->count;
+    if (open_socket(self) != RR_OK) {
+        rr_log_error("could not reopen the broker connection");
+    }
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+rr_status
+cli_center_call_raw(cli_center *self, uint8_t command, const void *body, size_t size,
+                    long timeout_ms, uint8_t *answer_command, zmq_msg_t *answer)
+{
+    if (self->socket == NULL && open_socket(self) != RR_OK) {
+        return RR_EIO;
+    }
+    rr_status st = send_request(self, command, body, size);
+    if (st != RR_OK) {
+        return st;
+    }
+    int rc = zmq_msg_init(answer);
+    assert(rc == 0);
+    (void) rc;
+    st = recv_answer(self, rr_clock_mono_ms() + timeout_ms, answer_command, answer);
+    if (st != RR_OK) {
+        zmq_msg_close(answer);
+    }
+    return st;
+}
+
+// Turns a broker ERROR answer into err.
+static rr_status
+protocol_refusal(zmq_msg_t *body, rr_wire_error *err)
+{
+    Rr__V1__ErrorReply *er = NULL;
+    if (rr_wire_error_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &er) == RR_OK &&
+        er->error != NULL) {
+        (void) rr_wire_fail(err, (rr_status) er->error->code, er->error->field, "%s",
+                            er->error->message);
+    } else {
+        (void) rr_wire_fail(err, RR_EPROTO, "", "broker refused the request");
+    }
+    if (er != NULL) {
+        rr__v1__error_reply__free_unpacked(er, NULL);
+    }
+    return RR_EPROTO;
+}
+
+rr_status
+cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeout_ms,
+                  int attempts, Rr__V1__SubmitReply **reply_p, rr_wire_error *err)
+{
+    *reply_p = NULL;
+    size_t size = rr__v1__submit_request__get_packed_size(req);
+    uint8_t *buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
+    }
+    rr__v1__submit_request__pack(req, buf);
+    rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        if (self->socket == NULL && open_socket(self) != RR_OK) {
+            result = RR_EIO;
+            break;
+        }
+        if (send_request(self, RR_CMD_SUBMIT, buf, size) != RR_OK) {
+            result = RR_EIO;
+            break;
+        }
+        int64_t deadline = rr_clock_mono_ms() + timeout_ms;
+        bool answered = false;
+        for (;;) {
+            uint8_t cmd = 0;
+            zmq_msg_t body;
+            int rc = zmq_msg_init(&body);
+            assert(rc == 0);
+            (void) rc;
+            rr_status st = recv_answer(self, deadline, &cmd, &body);
+            if (st != RR_OK) {
+                zmq_msg_close(&body);
+                break;
+            }
+            if (cmd == RR_CMD_ERROR) {
+                result = protocol_refusal(&body, err);
+                zmq_msg_close(&body);
+                free(buf);
+                return result;
+            }
+            Rr__V1__SubmitReply *reply = NULL;
+            if (cmd != RR_CMD_SUBMIT ||
+                rr_wire_submit_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), &reply) !=
+                    RR_OK ||
+                (reply->request_id[0] != '\0' && strcmp(reply->request_id, req->request_id) != 0)) {
+                // An answer to an earlier request on this socket: not ours.
+                if (reply != NULL) {
+                    rr__v1__submit_reply__free_unpacked(reply, NULL);
+                }
+                zmq_msg_close(&body);
+                continue;
+            }
+            zmq_msg_close(&body);
+            answered = true;
+            if (*reply_p != NULL) {
+                rr__v1__submit_reply__free_unpacked(*reply_p, NULL);
+            }
+            *reply_p = reply;
+            result = RR_OK;
+            break;
+        }
+        if (!answered) {
+            rr_log_warn("no answer for request %s from %s within %ld ms (attempt %d of %d)",
+                        req->request_id, self->endpoints[self->current], timeout_ms, attempt,
+                        attempts);
+            next_endpoint(self);
+            continue;
+        }
+        if ((*reply_p)->outcome != RR__V1__OUTCOME__OUTCOME_BUSY || attempt == attempts) {
+            break;
+        }
+        long wait = (*reply_p)->retry_after_ms ? (long) (*reply_p)->retry_after_ms : 500;
+        sleep_ms(wait > 10000 ? 10000 : wait);
+    }
+    free(buf);
+    return result;
+}
+
+rr_status
+cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeout_ms,
+                  int attempts, Rr__V1__StatusReply **reply_p, rr_wire_error *err)
+{
+    *reply_p = NULL;
+    size_t size = rr__v1__status_query__get_packed_size(query);
+    uint8_t *buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
+    }
+    rr__v1__status_query__pack(query, buf);
+    rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
+    for (int attempt = 1; attempt <= attempts && result == RR_ETIMEDOUT; attempt++) {
+        if (self->socket == NULL && open_socket(self) != RR_OK) {
+            result = RR_EIO;
+            break;
+        }
+        if (send_request(self, RR_CMD_STATUS, buf, size) != RR_OK) {
+            result = RR_EIO;
+            break;
+        }
+        int64_t deadline = rr_clock_mono_ms() + timeout_ms;
+        for (;;) {
+            uint8_t cmd = 0;
+            zmq_msg_t body;
+            int rc = zmq_msg_init(&body);
+            assert(rc == 0);
+            (void) rc;
+            if (recv_answer(self, deadline, &cmd, &body) != RR_OK) {
+                zmq_msg_close(&body);
+                next_endpoint(self);
+                break;
+            }
+            if (cmd == RR_CMD_ERROR) {
+                result = protocol_refusal(&body, err);
+                zmq_msg_close(&body);
+                break;
+            }
+            Rr__V1__StatusReply *reply = NULL;
+            if (cmd != RR_CMD_STATUS ||
+                rr_wire_status_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), &reply) !=
+                    RR_OK ||
+                strcmp(reply->query_id, query->query_id ? query->query_id : "") != 0) {
+                if (reply != NULL) {
+                    rr__v1__status_reply__free_unpacked(reply, NULL);
+                }
+                zmq_msg_close(&body);
+                continue;
+            }
+            zmq_msg_close(&body);
+            *reply_p = reply;
+            result = RR_OK;
+            break;
+        }
+    }
+    free(buf);
+    return result;
+}

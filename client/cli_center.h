@@ -1,0 +1,46 @@
+// Center-side client library: submit requests and query referrals through
+// a broker, with a timeout per attempt and retries that reuse the same
+// request_id (so a retry can never create a second referral), over a list of
+// broker endpoints tried in turn.
+#ifndef CLI_CENTER_H
+#define CLI_CENTER_H
+
+#include "referral.pb-c.h"
+#include "rr_status.h"
+#include "rr_wire.h"
+
+#include <stddef.h>
+
+typedef struct cli_center cli_center;
+
+// A client for the given broker front-end endpoints (copied; at least one).
+// NULL when out of memory or ZeroMQ fails (logged). Caller frees with
+// cli_center_destroy.
+cli_center *cli_center_new(const char *const *endpoints, size_t count);
+void cli_center_destroy(cli_center **self_p);
+
+// Sends req (request_id must be set) and waits up to timeout_ms for the
+// answer; on silence it reconnects to the next endpoint and sends the same
+// request again, up to attempts in all. A `busy` answer is retried after its
+// retry_after_ms hint while attempts remain. Returns RR_OK with *reply_p (the
+// last answer: accepted, duplicate, rejected, or busy when attempts ran out;
+// free with rr__v1__submit_reply__free_unpacked); RR_ETIMEDOUT when no broker
+// answered; RR_EPROTO when the broker refused the frames (err says why).
+RR_NODISCARD rr_status cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req,
+                                         long timeout_ms, int attempts,
+                                         Rr__V1__SubmitReply **reply_p, rr_wire_error *err);
+
+// Asks for a referral and its history; same retry rules. On RR_OK free
+// *reply_p with rr__v1__status_reply__free_unpacked.
+RR_NODISCARD rr_status cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query,
+                                         long timeout_ms, int attempts,
+                                         Rr__V1__StatusReply **reply_p, rr_wire_error *err);
+
+// Sends raw frames [""]["RRC1"][command][body] and returns the raw answer
+// body (for tests and tools that speak the protocol directly). On RR_OK the
+// caller closes *answer; *answer_command is the answer's command byte.
+RR_NODISCARD rr_status cli_center_call_raw(cli_center *self, uint8_t command, const void *body,
+                                           size_t size, long timeout_ms, uint8_t *answer_command,
+                                           zmq_msg_t *answer);
+
+#endif

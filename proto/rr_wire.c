@@ -1,0 +1,446 @@
+// Frames <-> messages, and every field check a peer's bytes must pass before
+// the rest of the system sees them.
+#define RR_LOG_MODULE "wire"
+#include "rr_wire.h"
+
+#include "rr_log.h"
+#include "rr_natid.h"
+#include "rr_uuid.h"
+#include "rr_vocab.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+rr_status
+rr_wire_fail(rr_wire_error *err, rr_status code, const char *field, const char *fmt, ...)
+{
+    if (err != NULL) {
+        err->code = code;
+        int n = snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+        (void) n; // field names are short constants
+        va_list ap;
+        va_start(ap, fmt);
+        n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        (void) n; // a long message is cut, still readable
+    }
+    return code;
+}
+
+static rr_status
+status_from_errno(int e, const char *what)
+{
+    switch (e) {
+    case EAGAIN:
+    case EINTR:
+        return RR_EAGAIN;
+    case EHOSTUNREACH: // ROUTER_MANDATORY: the peer is gone
+        return RR_EAGAIN;
+    case ETERM:
+        return RR_ESHUTDOWN;
+    default:
+        rr_log_error("%s failed: %s", what, zmq_strerror(e));
+        return RR_EIO;
+    }
+}
+
+rr_status
+rr_frames_recv(void *socket, rr_frames *frames, int flags)
+{
+    assert(socket != NULL && frames != NULL);
+    frames->count = 0;
+    frames->too_many = false;
+    int more = 1;
+    while (more) {
+        zmq_msg_t scratch;
+        zmq_msg_t *part =
+            frames->count < RR_WIRE_MAX_FRAMES ? &frames->part[frames->count] : &scratch;
+        int rc = zmq_msg_init(part);
+        assert(rc == 0); // zmq_msg_init cannot fail
+        // Only the first frame may be absent: ZeroMQ delivers a message whole.
+        if (zmq_msg_recv(part, socket, frames->count == 0 ? flags : 0) < 0) {
+            int e = errno;
+            zmq_msg_close(part);
+            rr_frames_close(frames);
+            return status_from_errno(e, "zmq_msg_recv");
+        }
+        more = zmq_msg_more(part);
+        if (part == &scratch) {
+            frames->too_many = true;
+            zmq_msg_close(&scratch);
+        } else {
+            frames->count++;
+        }
+    }
+    return RR_OK;
+}
+
+void
+rr_frames_close(rr_frames *frames)
+{
+    for (size_t i = 0; i < frames->count; i++) {
+        zmq_msg_close(&frames->part[i]);
+    }
+    frames->count = 0;
+}
+
+const void *
+rr_frames_data(rr_frames *frames, size_t i)
+{
+    assert(i < frames->count);
+    return zmq_msg_data(&frames->part[i]);
+}
+
+size_t
+rr_frames_size(rr_frames *frames, size_t i)
+{
+    assert(i < frames->count);
+    return zmq_msg_size(&frames->part[i]);
+}
+
+bool
+rr_frames_equal(rr_frames *frames, size_t i, const void *s, size_t n)
+{
+    return i < frames->count && rr_frames_size(frames, i) == n &&
+           memcmp(rr_frames_data(frames, i), s, n) == 0;
+}
+
+rr_status
+rr_wire_send_bytes(void *socket, const void *data, size_t size, bool more)
+{
+    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
+    if (zmq_send(socket, data, size, flags) < 0) {
+        return status_from_errno(errno, "zmq_send");
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more)
+{
+    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
+    if (zmq_msg_send(msg, socket, flags) < 0) {
+        int e = errno;
+        zmq_msg_close(msg);
+        return status_from_errno(e, "zmq_msg_send");
+    }
+    return RR_OK;
+}
+
+void
+rr_wire_put_u64(uint8_t out[RR_WIRE_DELIVERY_ID_LEN], uint64_t value)
+{
+    for (int i = RR_WIRE_DELIVERY_ID_LEN - 1; i >= 0; i--) {
+        out[i] = (uint8_t) (value & 0xFF);
+        value >>= 8;
+    }
+}
+
+uint64_t
+rr_wire_get_u64(const uint8_t in[RR_WIRE_DELIVERY_ID_LEN])
+{
+    uint64_t value = 0;
+    for (int i = 0; i < RR_WIRE_DELIVERY_ID_LEN; i++) {
+        value = (value << 8) | in[i];
+    }
+    return value;
+}
+
+bool
+rr_wire_text_ok(const char *s, size_t n, bool allow_newlines)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7F) {
+                if (!(allow_newlines && (c == '\n' || c == '\r' || c == '\t'))) {
+                    return false;
+                }
+            }
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n) {
+            return false;
+        }
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+        static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+// Checks one string field: length within max (and non-empty when required)
+// and clean UTF-8.
+static rr_status
+check_text(const char *value, const char *field, size_t max, bool required, bool multiline,
+           rr_wire_error *err)
+{
+    size_t n = value ? strlen(value) : 0;
+    if (n == 0) {
+        if (required) {
+            return rr_wire_fail(err, RR_EINVAL, field, "missing required field \"%s\"", field);
+        }
+        return RR_OK;
+    }
+    if (n > max) {
+        return rr_wire_fail(err, RR_ETOOBIG, field, "field \"%s\" is too long: %zu bytes, limit %zu",
+                            field, n, max);
+    }
+    if (!rr_wire_text_ok(value, n, multiline)) {
+        return rr_wire_fail(err, RR_EINVAL, field,
+                            "field \"%s\" is not valid UTF-8 text or holds control characters",
+                            field);
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wire_error *err)
+{
+    rr_status st;
+    if (!rr_uuid_is_valid(req->request_id)) {
+        if (req->request_id == NULL || req->request_id[0] == '\0') {
+            return rr_wire_fail(err, RR_EINVAL, "request_id", "missing required field \"request_id\"");
+        }
+        return rr_wire_fail(err, RR_EINVAL, "request_id",
+                            "invalid request_id: must be a UUID like "
+                            "\"5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59\"");
+    }
+    if (req->center_code == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code", "missing required field \"center_code\"");
+    }
+    if ((st = check_text(req->household_id, "household_id", RR_WIRE_MAX_HOUSEHOLD_BYTES, true,
+                         false, err)) != RR_OK) {
+        return st;
+    }
+    if ((st = check_text(req->service_code, "service_code", RR_WIRE_MAX_SERVICE_BYTES, true, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK) {
+        return st;
+    }
+    if ((int) req->priority < 0 || (int) req->priority > RR_PRIORITY_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "priority", "unrecognized priority value %d",
+                            (int) req->priority);
+    }
+    if ((int) req->domain < 0 || (int) req->domain > RR_DOMAIN_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
+                            (int) req->domain);
+    }
+    if (req->n_risk_flags > RR_WIRE_MAX_RISK_FLAGS) {
+        return rr_wire_fail(err, RR_ETOOBIG, "risk_flags", "too many risk flags: %zu, limit %d",
+                            req->n_risk_flags, RR_WIRE_MAX_RISK_FLAGS);
+    }
+    for (size_t i = 0; i < req->n_risk_flags; i++) {
+        int f = (int) req->risk_flags[i];
+        if (f < 1 || f > RR_RISK_FLAG_COUNT) {
+            return rr_wire_fail(err, RR_EINVAL, "risk_flags", "unrecognized risk flag value %d", f);
+        }
+    }
+    if (!req->consent) {
+        return rr_wire_fail(err, RR_EINVAL, "consent",
+                            "cannot refer without consent: field \"consent\" must be true");
+    }
+    // The national id is personal data: the message never quotes it.
+    size_t nlen = req->national_id ? strlen(req->national_id) : 0;
+    if (nlen == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "national_id", "missing required field \"national_id\"");
+    }
+    if (nlen > RR_WIRE_MAX_NATID_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "national_id", "field \"national_id\" is too long");
+    }
+    char natid[RR_NATID_LEN + 1];
+    const char *why = NULL;
+    if (rr_natid_normalize(req->national_id, natid, &why) != RR_OK) {
+        return rr_wire_fail(err, RR_EINVAL, "national_id", "invalid national id: it %s", why);
+    }
+    if (natid_out != NULL) {
+        memcpy(natid_out, natid, sizeof natid);
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_submit_unpack(const void *data, size_t size, Rr__V1__SubmitRequest **out,
+                      rr_wire_error *err)
+{
+    *out = NULL;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
+                            RR_WIRE_MAX_BODY_BYTES);
+    }
+    Rr__V1__SubmitRequest *req = rr__v1__submit_request__unpack(NULL, size, data);
+    if (req == NULL) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed SubmitRequest: not a valid protobuf message");
+    }
+    *out = req;
+    return rr_wire_submit_check(req, NULL, err);
+}
+
+rr_status
+rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out,
+                      rr_wire_error *err)
+{
+    *out = NULL;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
+                            RR_WIRE_MAX_BODY_BYTES);
+    }
+    Rr__V1__StatusQuery *q = rr__v1__status_query__unpack(NULL, size, data);
+    if (q == NULL) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed StatusQuery: not a valid protobuf message");
+    }
+    *out = q;
+    rr_status st;
+    if ((st = check_text(q->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err)) !=
+        RR_OK) {
+        return st;
+    }
+    switch (q->key_case) {
+    case RR__V1__STATUS_QUERY__KEY_REQUEST_ID:
+        if (!rr_uuid_is_valid(q->request_id)) {
+            return rr_wire_fail(err, RR_EINVAL, "request_id", "invalid request_id: must be a UUID");
+        }
+        break;
+    case RR__V1__STATUS_QUERY__KEY_REFERRAL_ID:
+        return check_text(q->referral_id, "referral_id", RR_WIRE_MAX_REFERRAL_BYTES, true, false,
+                          err);
+    default:
+        return rr_wire_fail(err, RR_EINVAL, "key",
+                            "missing required field: one of \"request_id\" or \"referral_id\"");
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, rr_wire_error *err)
+{
+    *out = NULL;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large");
+    }
+    Rr__V1__WorkerReady *r = rr__v1__worker_ready__unpack(NULL, size, data);
+    if (r == NULL) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed WorkerReady");
+    }
+    *out = r;
+    if (rr_domain_name((int) r->domain) == NULL) {
+        return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
+                            (int) r->domain);
+    }
+    if (r->credit < 1 || r->credit > 1024) {
+        return rr_wire_fail(err, RR_EINVAL, "credit", "credit %u out of range 1..1024", r->credit);
+    }
+    return check_text(r->host, "host", 255, false, false, err);
+}
+
+rr_status
+rr_wire_submit_reply_unpack(const void *data, size_t size, Rr__V1__SubmitReply **out)
+{
+    *out = rr__v1__submit_reply__unpack(NULL, size, data);
+    return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
+rr_wire_status_reply_unpack(const void *data, size_t size, Rr__V1__StatusReply **out)
+{
+    *out = rr__v1__status_reply__unpack(NULL, size, data);
+    return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
+rr_wire_error_reply_unpack(const void *data, size_t size, Rr__V1__ErrorReply **out)
+{
+    *out = rr__v1__error_reply__unpack(NULL, size, data);
+    return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
+rr_wire_pack(const ProtobufCMessage *msg, zmq_msg_t *out)
+{
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    if (zmq_msg_init_size(out, size) != 0) {
+        rr_log_error("zmq_msg_init_size(%zu) failed: %s", size, zmq_strerror(errno));
+        return RR_ENOMEM;
+    }
+    size_t packed = protobuf_c_message_pack(msg, zmq_msg_data(out));
+    assert(packed == size);
+    (void) packed;
+    return RR_OK;
+}
+
+void
+rr_wire_error_fill(Rr__V1__Error *pb, rr_wire_error *err)
+{
+    rr__v1__error__init(pb);
+    pb->code = (Rr__V1__Status) err->code;
+    pb->field = err->field;
+    pb->message = err->message;
+}
+
+rr_status
+rr_wire_pack_submit_refusal(const char *request_id, Rr__V1__Outcome outcome, rr_wire_error *err,
+                            uint32_t retry_after_ms, zmq_msg_t *out)
+{
+    Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
+    Rr__V1__Error pb_err;
+    rr_wire_error_fill(&pb_err, err);
+    reply.request_id = (char *) (request_id ? request_id : "");
+    reply.outcome = outcome;
+    reply.error = &pb_err;
+    reply.retry_after_ms = (outcome == RR__V1__OUTCOME__OUTCOME_BUSY) ? retry_after_ms : 0;
+    return rr_wire_pack(&reply.base, out);
+}
+
+rr_status
+rr_wire_pack_status_refusal(const char *query_id, rr_wire_error *err, zmq_msg_t *out)
+{
+    Rr__V1__StatusReply reply = RR__V1__STATUS_REPLY__INIT;
+    Rr__V1__Error pb_err;
+    rr_wire_error_fill(&pb_err, err);
+    reply.query_id = (char *) (query_id ? query_id : "");
+    reply.status = (Rr__V1__Status) err->code;
+    reply.error = &pb_err;
+    return rr_wire_pack(&reply.base, out);
+}
+
+rr_status
+rr_wire_pack_error_reply(const char *correlation_id, rr_wire_error *err, zmq_msg_t *out)
+{
+    Rr__V1__ErrorReply reply = RR__V1__ERROR_REPLY__INIT;
+    Rr__V1__Error pb_err;
+    rr_wire_error_fill(&pb_err, err);
+    reply.correlation_id = (char *) (correlation_id ? correlation_id : "");
+    reply.error = &pb_err;
+    return rr_wire_pack(&reply.base, out);
+}

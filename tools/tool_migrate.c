@@ -1,0 +1,352 @@
+// Migrations and seeds over libpq. An advisory lock serialises concurrent
+// runs; each migration commits with its schema_migrations row, so a failed
+// one leaves nothing half-applied; a changed migration file is refused.
+#define RR_LOG_MODULE "migrate"
+#include "tool_migrate.h"
+
+#include "rr_config.h"
+#include "rr_log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE_BYTES (64L * 1024 * 1024)
+#define LOCK_KEY       "7240115" // pg_advisory_lock key of referralctl migrate
+
+// Reads a whole file into a NUL-terminated buffer the caller frees.
+static char *
+read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "could not open \"%s\": %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 65536 + 1 > cap) {
+            if (cap > (size_t) MAX_FILE_BYTES) {
+                fprintf(stderr, "file \"%s\" is too large\n", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            cap = cap ? cap * 2 : 131072;
+            char *grown = realloc(buf, cap);
+            if (grown == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed) {
+        fprintf(stderr, "could not read \"%s\"\n", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len != NULL) {
+        *len = n;
+    }
+    return buf;
+}
+
+static bool
+command_ok(PGconn *conn, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType s = PQresultStatus(res);
+    bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+    if (!ok) {
+        fprintf(stderr, "%s failed: %s", what, PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return ok;
+}
+
+static int
+sql_file_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return n > 4 && strcmp(d->d_name + n - 4, ".sql") == 0 && d->d_name[0] >= '0' &&
+           d->d_name[0] <= '9';
+}
+
+// Lists dir's NNNN_*.sql files in name order; the caller frees with free_list.
+static int
+list_sql(const char *dir, struct dirent ***names)
+{
+    int n = scandir(dir, names, sql_file_filter, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "could not list \"%s\": %s\n", dir, strerror(errno));
+    }
+    return n;
+}
+
+static void
+free_list(struct dirent **names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+// Applies one migration unless recorded; refuses one whose text changed.
+static int
+apply_migration(PGconn *conn, const char *dir, const char *name, int *applied)
+{
+    char path[4096];
+    int pn = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (pn < 0 || (size_t) pn >= sizeof path) {
+        fprintf(stderr, "path too long: %s/%s\n", dir, name);
+        return -1;
+    }
+    char *end = NULL;
+    long version = strtol(name, &end, 10);
+    if (end == name || *end != '_') {
+        fprintf(stderr, "migration \"%s\" must be named NNNN_what.sql\n", name);
+        return -1;
+    }
+    char *sql = read_file(path, NULL);
+    if (sql == NULL) {
+        return -1;
+    }
+    char vtext[24];
+    int vn = snprintf(vtext, sizeof vtext, "%ld", version);
+    (void) vn;
+    const char *check_params[2] = {vtext, sql};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT checksum = md5($2) FROM schema_migrations "
+                                 "WHERE version = $1::integer",
+                                 2, NULL, check_params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "could not read schema_migrations: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        free(sql);
+        return -1;
+    }
+    if (PQntuples(res) == 1) {
+        bool same = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        free(sql);
+        if (!same) {
+            fprintf(stderr,
+                    "cannot migrate: migration \"%s\" changed after it was applied; add a new "
+                    "migration instead\n",
+                    name);
+            return -1;
+        }
+        return 0;
+    }
+    PQclear(res);
+    int rc = -1;
+    if (!command_ok(conn, "BEGIN", "BEGIN")) {
+        goto done;
+    }
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "migration \"%s\" failed: %s", name, PQresultErrorMessage(res));
+        PQclear(res);
+        if (!command_ok(conn, "ROLLBACK", "ROLLBACK")) {
+            fprintf(stderr, "rollback failed too\n");
+        }
+        goto done;
+    }
+    PQclear(res);
+    const char *ins_params[3] = {vtext, name, sql};
+    res = PQexecParams(conn,
+                       "INSERT INTO schema_migrations (version, name, checksum) "
+                       "VALUES ($1::integer, $2, md5($3))",
+                       3, NULL, ins_params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "could not record migration \"%s\": %s", name,
+                PQresultErrorMessage(res));
+        PQclear(res);
+        if (!command_ok(conn, "ROLLBACK", "ROLLBACK")) {
+            fprintf(stderr, "rollback failed too\n");
+        }
+        goto done;
+    }
+    PQclear(res);
+    if (!command_ok(conn, "COMMIT", "COMMIT")) {
+        goto done;
+    }
+    printf("applied migration %s\n", name);
+    (*applied)++;
+    rc = 0;
+done:
+    free(sql);
+    return rc;
+}
+
+// Streams a CSV file into the temporary table county_csv with COPY.
+static bool
+copy_csv(PGconn *conn, const char *path)
+{
+    size_t len = 0;
+    char *data = read_file(path, &len);
+    if (data == NULL) {
+        return false;
+    }
+    bool ok = command_ok(conn,
+                         "CREATE TEMP TABLE county_csv (province_code char(2), province_fa text,"
+                         " province_en text, county_code char(4), county_fa text, county_en text)"
+                         " ON COMMIT DROP",
+                         "creating county_csv");
+    if (ok) {
+        PGresult *res = PQexec(conn, "COPY county_csv FROM STDIN WITH (FORMAT csv, HEADER true)");
+        ok = PQresultStatus(res) == PGRES_COPY_IN;
+        if (!ok) {
+            fprintf(stderr, "COPY failed: %s", PQresultErrorMessage(res));
+        }
+        PQclear(res);
+    }
+    if (ok) {
+        ok = len <= (size_t) MAX_FILE_BYTES && PQputCopyData(conn, data, (int) len) == 1 &&
+             PQputCopyEnd(conn, NULL) == 1;
+        PGresult *res;
+        while ((res = PQgetResult(conn)) != NULL) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                fprintf(stderr, "COPY of \"%s\" failed: %s", path, PQresultErrorMessage(res));
+                ok = false;
+            }
+            PQclear(res);
+        }
+    }
+    free(data);
+    return ok;
+}
+
+static bool
+load_seeds(PGconn *conn, const char *seed_dir)
+{
+    char path[4096];
+    int pn = snprintf(path, sizeof path, "%s/iran_counties.csv", seed_dir);
+    if (pn < 0 || (size_t) pn >= sizeof path) {
+        return false;
+    }
+    if (!command_ok(conn, "BEGIN", "BEGIN")) {
+        return false;
+    }
+    bool ok = copy_csv(conn, path);
+    struct dirent **names = NULL;
+    int n = ok ? list_sql(seed_dir, &names) : -1;
+    ok = ok && n >= 0;
+    for (int i = 0; ok && i < n; i++) {
+        pn = snprintf(path, sizeof path, "%s/%s", seed_dir, names[i]->d_name);
+        char *sql = (pn > 0 && (size_t) pn < sizeof path) ? read_file(path, NULL) : NULL;
+        ok = sql != NULL && command_ok(conn, sql, names[i]->d_name);
+        free(sql);
+    }
+    if (n > 0) {
+        free_list(names, n);
+    }
+    if (!ok) {
+        if (!command_ok(conn, "ROLLBACK", "ROLLBACK")) {
+            fprintf(stderr, "rollback failed too\n");
+        }
+        return false;
+    }
+    if (!command_ok(conn, "COMMIT", "COMMIT")) {
+        return false;
+    }
+    PGresult *res = PQexec(conn, "SELECT (SELECT count(*) FROM province), (SELECT count(*) FROM "
+                                 "county), (SELECT count(*) FROM office), (SELECT count(*) FROM "
+                                 "service), (SELECT count(*) FROM center)");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        printf("seeded: %s provinces, %s counties, %s offices, %s services, %s centers\n",
+               PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+               PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+    }
+    PQclear(res);
+    return true;
+}
+
+int
+tool_migrate_main(int argc, char **argv)
+{
+    const char *db = NULL, *dir = NULL;
+    bool no_seed = false;
+    rr_opt opts[] = {
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db,
+         0, 0},
+        {"dir", RR_OPT_STRING, "REFERRAL_DB_DIR", RR_DB_DIR_DEFAULT,
+         "folder holding migrations/ and seed/", &dir, 0, 0},
+        {"no-seed", RR_OPT_FLAG, NULL, "0", "apply migrations only", &no_seed, 0, 0},
+    };
+    rr_status st = rr_config_parse("referralctl migrate",
+                                   "referralctl migrate: apply db/migrations and load db/seed",
+                                   opts, 3, argc, argv, NULL);
+    if (st == RR_ESHUTDOWN) {
+        return 0;
+    }
+    if (st != RR_OK) {
+        return 2;
+    }
+    PGconn *conn = PQconnectdb(db);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "could not connect to the database: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return 1;
+    }
+    int rc = 1;
+    struct dirent **names = NULL;
+    int n = -1;
+    if (!command_ok(conn, "SET client_min_messages = warning", "SET") ||
+        !command_ok(conn, "SELECT pg_advisory_lock(" LOCK_KEY ")", "taking the migration lock") ||
+        !command_ok(conn, "CREATE SCHEMA IF NOT EXISTS referral", "creating schema referral") ||
+        !command_ok(conn, "SELECT pg_catalog.set_config('search_path', 'referral', false)",
+                    "setting search_path") ||
+        !command_ok(conn,
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+                    " name text NOT NULL, checksum text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())",
+                    "creating schema_migrations")) {
+        goto done;
+    }
+    char mdir[4096];
+    int pn = snprintf(mdir, sizeof mdir, "%s/migrations", dir);
+    if (pn < 0 || (size_t) pn >= sizeof mdir) {
+        goto done;
+    }
+    n = list_sql(mdir, &names);
+    if (n < 0) {
+        goto done;
+    }
+    int applied = 0;
+    for (int i = 0; i < n; i++) {
+        if (apply_migration(conn, mdir, names[i]->d_name, &applied) != 0) {
+            goto done;
+        }
+    }
+    printf("%d migration(s) applied, %d already present\n", applied, n - applied);
+    if (!no_seed) {
+        char sdir[4096];
+        pn = snprintf(sdir, sizeof sdir, "%s/seed", dir);
+        if (pn < 0 || (size_t) pn >= sizeof sdir || !load_seeds(conn, sdir)) {
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    if (n > 0) {
+        free_list(names, n);
+    }
+    PQfinish(conn); // ends the session and with it the advisory lock
+    return rc;
+}

@@ -1,0 +1,141 @@
+// referral-worker: serves one domain's requests from a broker, recording
+// referrals in PostgreSQL. SIGTERM finishes the batch in hand, replies,
+// tells the broker and exits.
+#define RR_LOG_MODULE "main"
+#include "rr_config.h"
+#include "rr_log.h"
+#include "rr_vocab.h"
+#include "wrk_handler.h"
+#include "wrk_session.h"
+#include "wrk_store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void
+on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
+    long credit = 0, heartbeat_ms = 0, liveness = 0;
+    bool log_json = false;
+    rr_opt opts[] = {
+        {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
+         "domain served: prevention, rehabilitation or social (required)", &domain_name, 0, 0},
+        {"broker", RR_OPT_STRING, "REFERRAL_BROKER_BACKEND", "tcp://127.0.0.1:5556",
+         "the broker's worker endpoint", &broker, 0, 0},
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
+         "libpq connection string of the referral database", &db, 0, 0},
+        {"credit", RR_OPT_INT, "REFERRAL_CREDIT", "8", "requests taken from the broker at once",
+         &credit, 1, WRK_MAX_BATCH},
+        {"heartbeat-ms", RR_OPT_INT, "REFERRAL_HEARTBEAT_MS", "1000",
+         "heartbeat interval with the broker, ms", &heartbeat_ms, 50, 60000},
+        {"liveness", RR_OPT_INT, "REFERRAL_LIVENESS", "3",
+         "heartbeats the broker may miss before we reconnect", &liveness, 2, 100},
+        {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
+         &log_level, 0, 0},
+        {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
+         &log_json, 0, 0},
+    };
+    rr_status st = rr_config_parse("referral-worker",
+                                   "referral-worker: records one domain's referrals in PostgreSQL",
+                                   opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
+    if (st == RR_ESHUTDOWN) {
+        return EXIT_SUCCESS;
+    }
+    if (st != RR_OK) {
+        return 2;
+    }
+    rr_domain domain = rr_domain_parse(domain_name);
+    if (domain == RR_DOMAIN_NONE) {
+        fprintf(stderr,
+                "invalid --domain \"%s\": expected prevention, rehabilitation or social\n",
+                domain_name);
+        return 2;
+    }
+    rr_log_level level;
+    if (!rr_log_level_parse(log_level, &level)) {
+        fprintf(stderr, "invalid --log-level \"%s\"\n", log_level);
+        return 2;
+    }
+    char process[48];
+    int n = snprintf(process, sizeof process, "worker.%s", domain_name);
+    (void) n;
+    rr_log_init(process, level, log_json);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+        rr_log_error("cannot install signal handlers");
+        return EXIT_FAILURE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = EXIT_FAILURE;
+    void *ctx = zmq_ctx_new();
+    wrk_store *store = wrk_store_new(db, process);
+    wrk_handler *handler = store ? wrk_handler_new(domain, store) : NULL;
+    wrk_session *session = NULL;
+    wrk_job *jobs = calloc((size_t) credit, sizeof *jobs);
+    zmq_msg_t *replies = calloc((size_t) credit, sizeof *replies);
+    if (ctx == NULL || handler == NULL || jobs == NULL || replies == NULL) {
+        rr_log_error("could not start: out of memory");
+        goto done;
+    }
+    // Connect to the database before offering credit, so the first requests
+    // do not meet a cold connection; keep trying while it is away.
+    while (!stop_requested && wrk_store_ensure(store) != RR_OK) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness};
+    session = wrk_session_new(ctx, &scfg);
+    if (session == NULL) {
+        goto done;
+    }
+    while (!stop_requested) {
+        size_t count = 0;
+        st = wrk_session_recv(session, jobs, (size_t) credit, &count,
+                              wrk_session_next_tick_ms(session));
+        if (st == RR_ESHUTDOWN) {
+            break;
+        }
+        if (st != RR_OK) {
+            goto done;
+        }
+        if (count > 0) {
+            wrk_handler_process(handler, jobs, count, replies);
+            for (size_t i = 0; i < count; i++) {
+                wrk_session_reply(session, jobs[i].delivery_id, &replies[i]);
+                zmq_msg_close(&jobs[i].body);
+            }
+        }
+        wrk_session_tick(session);
+    }
+    rr_log_info("stopping");
+    exit_code = EXIT_SUCCESS;
+done:
+    wrk_session_destroy(&session);
+    free(replies);
+    free(jobs);
+    wrk_handler_destroy(&handler);
+    wrk_store_destroy(&store);
+    if (ctx != NULL) {
+        zmq_ctx_term(ctx);
+    }
+    return exit_code;
+}

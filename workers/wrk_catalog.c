@@ -1,0 +1,181 @@
+// Catalogue storage: uthash tables for keyed records, a growing array for
+// rules (a handful, scanned in order).
+#include "wrk_catalog.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+typedef struct service_entry {
+    wrk_service v;
+    UT_hash_handle hh;
+} service_entry;
+
+typedef struct center_entry {
+    wrk_center v;
+    UT_hash_handle hh;
+} center_entry;
+
+typedef struct office_entry {
+    wrk_office v;
+    UT_hash_handle hh;
+} office_entry;
+
+struct wrk_catalog {
+    service_entry *services;
+    center_entry *centers;
+    office_entry *offices;
+    wrk_rule *rules; // owned array
+    size_t rule_count, rule_cap;
+};
+
+wrk_catalog *
+wrk_catalog_new(void)
+{
+    return calloc(1, sizeof(wrk_catalog));
+}
+
+void
+wrk_catalog_destroy(wrk_catalog **self_p)
+{
+    assert(self_p != NULL);
+    wrk_catalog *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    service_entry *s, *stmp;
+    HASH_ITER(hh, self->services, s, stmp) {
+        HASH_DEL(self->services, s);
+        free(s);
+    }
+    center_entry *c, *ctmp;
+    HASH_ITER(hh, self->centers, c, ctmp) {
+        HASH_DEL(self->centers, c);
+        free(c);
+    }
+    office_entry *o, *otmp;
+    HASH_ITER(hh, self->offices, o, otmp) {
+        HASH_DEL(self->offices, o);
+        free(o);
+    }
+    free(self->rules);
+    free(self);
+    *self_p = NULL;
+}
+
+rr_status
+wrk_catalog_add_service(wrk_catalog *self, const wrk_service *service)
+{
+    if (wrk_catalog_service(self, service->code) != NULL) {
+        return RR_EINVAL;
+    }
+    service_entry *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        return RR_ENOMEM;
+    }
+    e->v = *service;
+    HASH_ADD_STR(self->services, v.code, e);
+    return RR_OK;
+}
+
+rr_status
+wrk_catalog_add_center(wrk_catalog *self, const wrk_center *center)
+{
+    if (wrk_catalog_center(self, center->code) != NULL) {
+        return RR_EINVAL;
+    }
+    center_entry *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        return RR_ENOMEM;
+    }
+    e->v = *center;
+    HASH_ADD(hh, self->centers, v.code, sizeof e->v.code, e);
+    return RR_OK;
+}
+
+rr_status
+wrk_catalog_add_office(wrk_catalog *self, const wrk_office *office)
+{
+    if (wrk_catalog_office(self, office->code) != NULL) {
+        return RR_EINVAL;
+    }
+    office_entry *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        return RR_ENOMEM;
+    }
+    e->v = *office;
+    HASH_ADD_STR(self->offices, v.code, e);
+    return RR_OK;
+}
+
+rr_status
+wrk_catalog_add_rule(wrk_catalog *self, const wrk_rule *rule)
+{
+    if (self->rule_count == self->rule_cap) {
+        size_t cap = self->rule_cap ? self->rule_cap * 2 : 16;
+        wrk_rule *grown = realloc(self->rules, cap * sizeof *grown);
+        if (grown == NULL) {
+            return RR_ENOMEM;
+        }
+        self->rules = grown;
+        self->rule_cap = cap;
+    }
+    self->rules[self->rule_count++] = *rule;
+    return RR_OK;
+}
+
+const wrk_service *
+wrk_catalog_service(const wrk_catalog *self, const char *code)
+{
+    service_entry *e = NULL;
+    HASH_FIND_STR(self->services, code, e);
+    return e ? &e->v : NULL;
+}
+
+const wrk_center *
+wrk_catalog_center(const wrk_catalog *self, uint32_t code)
+{
+    center_entry *e = NULL;
+    HASH_FIND(hh, self->centers, &code, sizeof code, e);
+    return e ? &e->v : NULL;
+}
+
+const wrk_office *
+wrk_catalog_office(const wrk_catalog *self, const char *code)
+{
+    office_entry *e = NULL;
+    HASH_FIND_STR(self->offices, code, e);
+    return e ? &e->v : NULL;
+}
+
+const wrk_office *
+wrk_catalog_county_office(const wrk_catalog *self, const char *county)
+{
+    char code[16];
+    int n = snprintf(code, sizeof code, "CO-%s", county);
+    if (n < 0 || (size_t) n >= sizeof code) {
+        return NULL;
+    }
+    return wrk_catalog_office(self, code);
+}
+
+size_t
+wrk_catalog_rule_count(const wrk_catalog *self)
+{
+    return self->rule_count;
+}
+
+const wrk_rule *
+wrk_catalog_rule_at(const wrk_catalog *self, size_t i)
+{
+    assert(i < self->rule_count);
+    return &self->rules[i];
+}
+
+size_t
+wrk_catalog_center_count(const wrk_catalog *self)
+{
+    return HASH_COUNT(self->centers);
+}

@@ -1,0 +1,71 @@
+// The worker's in-memory copy of the reference data it decides with:
+// services, centers, offices and routing rules, loaded from PostgreSQL by
+// wrk_store. Pure data structure with lookups.
+#ifndef WRK_CATALOG_H
+#define WRK_CATALOG_H
+
+#include "rr_status.h"
+#include "rr_vocab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wrk_service {
+    char code[17];
+    rr_domain domain;
+    bool active;
+} wrk_service;
+
+typedef struct wrk_center {
+    uint32_t code;
+    char county[5];   // county code, e.g. "2301"
+    char province[3]; // province code, e.g. "23"
+    bool active;
+} wrk_center;
+
+typedef struct wrk_office {
+    char code[12]; // "CO-2301" or "PO-23"
+    char name_en[256];
+    char name_fa[256];
+    char county[5]; // empty for a province office
+    char province[3];
+    bool active;
+} wrk_office;
+
+// A routing override: empty strings and RR_PRIORITY_NONE match anything.
+typedef struct wrk_rule {
+    int id;
+    char service[17];
+    char province[3];
+    char county[5];
+    rr_priority priority;
+    char office[12];
+} wrk_rule;
+
+typedef struct wrk_catalog wrk_catalog;
+
+// An empty catalogue, or NULL when out of memory. Caller frees with
+// wrk_catalog_destroy.
+wrk_catalog *wrk_catalog_new(void);
+void wrk_catalog_destroy(wrk_catalog **self_p);
+
+// Adders copy the record. RR_ENOMEM when out of memory; RR_EINVAL for a
+// duplicate key (services, centers, offices).
+RR_NODISCARD rr_status wrk_catalog_add_service(wrk_catalog *self, const wrk_service *service);
+RR_NODISCARD rr_status wrk_catalog_add_center(wrk_catalog *self, const wrk_center *center);
+RR_NODISCARD rr_status wrk_catalog_add_office(wrk_catalog *self, const wrk_office *office);
+RR_NODISCARD rr_status wrk_catalog_add_rule(wrk_catalog *self, const wrk_rule *rule);
+
+// Lookups borrow from the catalogue; NULL when absent.
+const wrk_service *wrk_catalog_service(const wrk_catalog *self, const char *code);
+const wrk_center *wrk_catalog_center(const wrk_catalog *self, uint32_t code);
+const wrk_office *wrk_catalog_office(const wrk_catalog *self, const char *code);
+// The county welfare office of a county ("CO-<county>"), or NULL.
+const wrk_office *wrk_catalog_county_office(const wrk_catalog *self, const char *county);
+
+size_t wrk_catalog_rule_count(const wrk_catalog *self);
+const wrk_rule *wrk_catalog_rule_at(const wrk_catalog *self, size_t i);
+size_t wrk_catalog_center_count(const wrk_catalog *self);
+
+#endif

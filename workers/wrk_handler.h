@@ -1,0 +1,29 @@
+// What a worker does with a batch of requests: decode and validate, route,
+// record in PostgreSQL, and build each reply, which may be sent only after
+// the record's COMMIT (wrk_store_record returns after it).
+#ifndef WRK_HANDLER_H
+#define WRK_HANDLER_H
+
+#include "rr_status.h"
+#include "rr_vocab.h"
+#include "wrk_session.h"
+#include "wrk_store.h"
+
+#include <stddef.h>
+#include <zmq.h>
+
+#define WRK_MAX_BATCH 256
+
+typedef struct wrk_handler wrk_handler;
+
+// A handler for domain over store (borrowed: it must outlive the handler).
+// NULL when out of memory. Caller frees with wrk_handler_destroy.
+wrk_handler *wrk_handler_new(rr_domain domain, wrk_store *store);
+void wrk_handler_destroy(wrk_handler **self_p);
+
+// Processes n jobs (n <= WRK_MAX_BATCH) and initialises replies[i] with the
+// reply body for jobs[i]; the caller sends or closes each. Never fails as a
+// whole: each reply carries its own outcome.
+void wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies);
+
+#endif

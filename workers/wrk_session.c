@@ -1,0 +1,295 @@
+// Broker session of a worker (Majordomo-style worker side, "RRW1").
+#define RR_LOG_MODULE "session"
+#include "wrk_session.h"
+
+#include "rr_clock.h"
+#include "rr_log.h"
+#include "rr_wire.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct wrk_session {
+    wrk_session_config cfg;
+    void *ctx;              // borrowed
+    void *socket;           // DEALER, owned
+    int64_t broker_expiry;  // broker counts as gone after this (monotonic ms)
+    int64_t next_heartbeat; // monotonic ms
+    char host[64];
+    uint64_t reconnects;
+};
+
+static rr_status
+send_command(wrk_session *self, uint8_t command, zmq_msg_t *body)
+{
+    rr_status st = rr_wire_send_bytes(self->socket, "", 0, true);
+    if (st == RR_OK) {
+        st = rr_wire_send_bytes(self->socket, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true);
+    }
+    if (st == RR_OK) {
+        st = rr_wire_send_bytes(self->socket, &command, 1, body != NULL);
+    }
+    if (body != NULL) {
+        if (st == RR_OK) {
+            st = rr_wire_send_msg(self->socket, body, false);
+        } else {
+            zmq_msg_close(body);
+        }
+    }
+    return st;
+}
+
+static rr_status
+send_ready(wrk_session *self)
+{
+    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
+    ready.domain = (Rr__V1__Domain) self->cfg.domain;
+    ready.credit = self->cfg.credit;
+    ready.host = self->host;
+    ready.pid = (uint32_t) getpid();
+    ready.version = "0.1.0";
+    zmq_msg_t body;
+    rr_status st = rr_wire_pack(&ready.base, &body);
+    if (st != RR_OK) {
+        return st;
+    }
+    return send_command(self, RR_WCMD_READY, &body);
+}
+
+static rr_status
+open_socket(wrk_session *self)
+{
+    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (self->socket == NULL) {
+        rr_log_error("zmq_socket failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    int linger = 0, hwm = 10000;
+    int64_t maxmsg = 1024 * 1024;
+    if (zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(self->socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        rr_log_error("zmq_setsockopt failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    if (zmq_connect(self->socket, self->cfg.endpoint) != 0) {
+        rr_log_error("cannot connect to broker \"%s\": %s", self->cfg.endpoint,
+                     zmq_strerror(errno));
+        return RR_EIO;
+    }
+    int64_t now = rr_clock_mono_ms();
+    self->broker_expiry = now + self->cfg.heartbeat_ms * self->cfg.liveness;
+    self->next_heartbeat = now + self->cfg.heartbeat_ms;
+    // The READY waits in the socket until the connection is up.
+    return send_ready(self);
+}
+
+static void
+close_socket(wrk_session *self)
+{
+    if (self->socket != NULL) {
+        zmq_close(self->socket);
+        self->socket = NULL;
+    }
+}
+
+// A fresh socket: the broker restarted or lost us. Requests delivered on the
+// old socket and not answered are the broker's to redeliver.
+static rr_status
+reconnect(wrk_session *self, const char *why)
+{
+    self->reconnects++;
+    rr_log_warn("reconnecting to broker %s: %s", self->cfg.endpoint, why);
+    close_socket(self);
+    return open_socket(self);
+}
+
+wrk_session *
+wrk_session_new(void *ctx, const wrk_session_config *config)
+{
+    wrk_session *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        rr_log_error("out of memory creating the session");
+        return NULL;
+    }
+    self->cfg = *config;
+    self->ctx = ctx;
+    if (gethostname(self->host, sizeof self->host) != 0) {
+        memcpy(self->host, "unknown", sizeof "unknown");
+    }
+    self->host[sizeof self->host - 1] = '\0';
+    if (open_socket(self) != RR_OK) {
+        close_socket(self);
+        free(self);
+        return NULL;
+    }
+    rr_log_info("serving %s for broker %s with credit %u", rr_domain_name(config->domain),
+                config->endpoint, config->credit);
+    return self;
+}
+
+void
+wrk_session_destroy(wrk_session **self_p)
+{
+    assert(self_p != NULL);
+    wrk_session *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    if (self->socket != NULL) {
+        // Tell the broker at once, so it redelivers rather than waits for expiry.
+        int linger = 500;
+        (void) zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+        if (send_command(self, RR_WCMD_DISCONNECT, NULL) != RR_OK) {
+            rr_log_warn("could not tell the broker we are leaving");
+        }
+    }
+    close_socket(self);
+    free(self);
+    *self_p = NULL;
+}
+
+// Handles one message from the broker; appends a job when it is a request.
+static void
+on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *count)
+{
+    if (f->too_many || f->count < 3 || rr_frames_size(f, 0) != 0 ||
+        !rr_frames_equal(f, 1, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN) ||
+        rr_frames_size(f, 2) != 1) {
+        rr_log_warn("malformed message from broker ignored (%zu frames)", f->count);
+        return;
+    }
+    uint8_t command = *(const uint8_t *) rr_frames_data(f, 2);
+    switch (command) {
+    case RR_WCMD_REQUEST:
+        if (f->count != 6 || rr_frames_size(f, 3) != RR_WIRE_DELIVERY_ID_LEN ||
+            rr_frames_size(f, 4) != 1) {
+            rr_log_warn("malformed REQUEST from broker ignored");
+            return;
+        }
+        if (*count >= max) {
+            // The broker sent beyond our credit: a bug on its side. Without a
+            // reply the request is redelivered when we reconnect.
+            rr_log_error("broker exceeded credit %zu: request dropped", max);
+            return;
+        }
+        wrk_job *job = &jobs[(*count)++];
+        job->delivery_id = rr_wire_get_u64(rr_frames_data(f, 3));
+        job->command = *(const uint8_t *) rr_frames_data(f, 4);
+        int rc = zmq_msg_init(&job->body);
+        assert(rc == 0);
+        (void) rc;
+        zmq_msg_move(&job->body, &f->part[5]);
+        return;
+    case RR_WCMD_HEARTBEAT:
+        return;
+    case RR_WCMD_DISCONNECT:
+        if (reconnect(self, "the broker asked us to register again") != RR_OK) {
+            rr_log_error("could not reconnect to the broker");
+        }
+        return;
+    default:
+        rr_log_warn("unrecognized command 0x%02x from broker ignored", command);
+        return;
+    }
+}
+
+rr_status
+wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, long timeout_ms)
+{
+    *count = 0;
+    zmq_pollitem_t item = {self->socket, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&item, 1, timeout_ms);
+    if (rc < 0) {
+        if (errno == EINTR) {
+            return RR_OK;
+        }
+        if (errno == ETERM) {
+            return RR_ESHUTDOWN;
+        }
+        rr_log_error("zmq_poll failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    // Take everything already here, up to the credit: that is the batch.
+    while (*count < max) {
+        rr_frames f;
+        rr_status st = rr_frames_recv(self->socket, &f, ZMQ_DONTWAIT);
+        if (st == RR_EAGAIN) {
+            break;
+        }
+        if (st != RR_OK) {
+            return st;
+        }
+        self->broker_expiry = rr_clock_mono_ms() + self->cfg.heartbeat_ms * self->cfg.liveness;
+        void *before = self->socket;
+        on_message(self, &f, jobs, max, count);
+        rr_frames_close(&f);
+        if (self->socket != before) {
+            break; // reconnected: the old socket is gone
+        }
+    }
+    return RR_OK;
+}
+
+void
+wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
+{
+    uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
+    rr_wire_put_u64(did, delivery_id);
+    rr_status st = rr_wire_send_bytes(self->socket, "", 0, true);
+    if (st == RR_OK) {
+        st = rr_wire_send_bytes(self->socket, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true);
+    }
+    uint8_t cmd = RR_WCMD_REPLY;
+    if (st == RR_OK) {
+        st = rr_wire_send_bytes(self->socket, &cmd, 1, true);
+    }
+    if (st == RR_OK) {
+        st = rr_wire_send_bytes(self->socket, did, sizeof did, true);
+    }
+    if (st == RR_OK) {
+        st = rr_wire_send_msg(self->socket, body, false);
+    } else {
+        zmq_msg_close(body);
+    }
+    if (st != RR_OK) {
+        rr_log_warn("reply for delivery %llu not sent: %s", (unsigned long long) delivery_id,
+                    rr_strerror(st));
+    } else {
+        // Any message to the broker counts as a heartbeat.
+        self->next_heartbeat = rr_clock_mono_ms() + self->cfg.heartbeat_ms;
+    }
+}
+
+void
+wrk_session_tick(wrk_session *self)
+{
+    int64_t now = rr_clock_mono_ms();
+    if (now > self->broker_expiry) {
+        if (reconnect(self, "no heartbeat from the broker") != RR_OK) {
+            rr_log_error("could not reconnect to the broker");
+        }
+        return;
+    }
+    if (now >= self->next_heartbeat) {
+        if (send_command(self, RR_WCMD_HEARTBEAT, NULL) != RR_OK) {
+            rr_log_debug("heartbeat not sent");
+        }
+        self->next_heartbeat = now + self->cfg.heartbeat_ms;
+    }
+}
+
+long
+wrk_session_next_tick_ms(const wrk_session *self)
+{
+    int64_t left = self->next_heartbeat - rr_clock_mono_ms();
+    int64_t to_expiry = self->broker_expiry - rr_clock_mono_ms();
+    if (to_expiry < left) {
+        left = to_expiry;
+    }
+    return left < 0 ? 0 : (long) left;
+}

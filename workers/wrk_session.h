@@ -1,0 +1,56 @@
+// The worker's session with a broker: a DEALER socket, registration
+// (READY with the domain and credit), heartbeats both ways, and a fresh
+// socket and registration whenever the broker goes silent or asks for it.
+#ifndef WRK_SESSION_H
+#define WRK_SESSION_H
+
+#include "rr_status.h"
+#include "rr_vocab.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+// One request delivered by the broker. The job owns body.
+typedef struct wrk_job {
+    uint64_t delivery_id;
+    uint8_t command; // RR_CMD_SUBMIT or RR_CMD_STATUS
+    zmq_msg_t body;
+} wrk_job;
+
+typedef struct wrk_session_config {
+    const char *endpoint; // the broker's back end
+    rr_domain domain;
+    uint32_t credit;      // requests held at once
+    long heartbeat_ms;
+    long liveness;        // silent heartbeats before the broker counts as gone
+} wrk_session_config;
+
+typedef struct wrk_session wrk_session;
+
+// Creates the session and connects (ZeroMQ connects in the background, so
+// this succeeds before the broker is up). NULL on failure (logged). Caller
+// frees with wrk_session_destroy, which sends DISCONNECT first.
+wrk_session *wrk_session_new(void *ctx, const wrk_session_config *config);
+void wrk_session_destroy(wrk_session **self_p);
+
+// Waits up to timeout_ms for requests and returns up to max of them in jobs
+// (*count; each to be answered with wrk_session_reply and its body closed by
+// the caller), handling heartbeats and reconnection on the way. Returns
+// RR_OK (possibly with *count == 0), RR_ESHUTDOWN when the context is
+// terminated, RR_EIO on a socket failure (logged).
+RR_NODISCARD rr_status wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max,
+                                        size_t *count, long timeout_ms);
+
+// Sends the reply for delivery_id; consumes body on every path. A reply the
+// broker cannot take is dropped (logged): the center's retry recovers it.
+void wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body);
+
+// Sends heartbeats that are due and reconnects when the broker has been
+// silent too long. Call at least every heartbeat_ms.
+void wrk_session_tick(wrk_session *self);
+
+// Milliseconds until the next heartbeat is due (>= 0).
+long wrk_session_next_tick_ms(const wrk_session *self);
+
+#endif

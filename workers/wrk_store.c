@@ -1,0 +1,614 @@
+// libpq side of the worker. Every statement is sent asynchronously and
+// waited for with a client deadline, so a stalled server cannot hang the
+// worker (and its heartbeats) for ever; a result counts only once
+// PQgetResult has returned NULL, i.e. after the implicit COMMIT.
+#define RR_LOG_MODULE "store"
+#include "wrk_store.h"
+
+#include "rr_clock.h"
+#include "rr_log.h"
+#include "rr_wire.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_DEADLINE_MS 10000 // a statement still running after this is abandoned
+#define BACKOFF_MIN_MS   100
+#define BACKOFF_MAX_MS   5000
+#define MAX_RETRIES      3
+
+struct wrk_store {
+    char *conninfo;          // owned
+    char *application_name;  // owned
+    PGconn *conn;            // NULL while disconnected
+    int64_t next_attempt_ms; // no reconnect before this (monotonic)
+    int64_t backoff_ms;
+};
+
+// Submits a referral with its first event in one statement, which commits
+// on its own. ON CONFLICT ... DO UPDATE (not DO NOTHING) on a retry so that
+// the retry's own commit waits for durability before we acknowledge.
+static const char SQL_RECORD[] =
+    "WITH ins AS ("
+    " INSERT INTO referral (request_id, center_code, household_id, national_id, service_code,"
+    "  domain, priority, risk_flags, note, consent, office_code, routing_rule_id)"
+    " VALUES ($1::uuid, $2::integer, $3, $4, $5, $6, $7, $8::text[], $9, true, $10,"
+    "  $11::integer)"
+    " ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id"
+    " RETURNING id, center_code, household_id, service_code, office_code, status, created_at,"
+    "  (xmax = 0) AS inserted"
+    "), ev AS ("
+    " INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason)"
+    " SELECT id, NULL, 'requested', 'center:' || $2, 'submitted' FROM ins WHERE inserted"
+    ")"
+    " SELECT i.id, i.center_code, i.household_id, i.service_code, i.office_code, i.status,"
+    "  (extract(epoch FROM i.created_at) * 1000)::bigint, i.inserted, o.name_en, o.name_fa"
+    " FROM ins i JOIN office o ON o.code = i.office_code";
+
+static const char SQL_STATUS_BY_REQUEST[] =
+    "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"
+    " r.priority, r.status, r.office_code, o.name_en, o.name_fa, r.version,"
+    " (extract(epoch FROM r.created_at) * 1000)::bigint,"
+    " (extract(epoch FROM r.updated_at) * 1000)::bigint, array_to_string(r.risk_flags, ',')"
+    " FROM referral r JOIN office o ON o.code = r.office_code WHERE r.request_id = $1::uuid";
+
+static const char SQL_STATUS_BY_ID[] =
+    "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"
+    " r.priority, r.status, r.office_code, o.name_en, o.name_fa, r.version,"
+    " (extract(epoch FROM r.created_at) * 1000)::bigint,"
+    " (extract(epoch FROM r.updated_at) * 1000)::bigint, array_to_string(r.risk_flags, ',')"
+    " FROM referral r JOIN office o ON o.code = r.office_code WHERE r.id = $1::bigint";
+
+static const char SQL_EVENTS[] =
+    "SELECT id, coalesce(from_status, ''), to_status, actor, reason,"
+    " (extract(epoch FROM at) * 1000)::bigint"
+    " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id LIMIT 200";
+
+static const struct {
+    const char *name;
+    const char *sql;
+    int nparams;
+} statements[] = {
+    {"record", SQL_RECORD, 11},
+    {"status_by_request", SQL_STATUS_BY_REQUEST, 1},
+    {"status_by_id", SQL_STATUS_BY_ID, 1},
+    {"events", SQL_EVENTS, 1},
+};
+
+wrk_store *
+wrk_store_new(const char *conninfo, const char *application_name)
+{
+    wrk_store *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->conninfo = strdup(conninfo);
+    self->application_name = strdup(application_name);
+    if (self->conninfo == NULL || self->application_name == NULL) {
+        wrk_store_destroy(&self);
+        return NULL;
+    }
+    self->backoff_ms = BACKOFF_MIN_MS;
+    return self;
+}
+
+void
+wrk_store_destroy(wrk_store **self_p)
+{
+    assert(self_p != NULL);
+    wrk_store *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    PQfinish(self->conn); // right for NULL too
+    free(self->conninfo);
+    free(self->application_name);
+    free(self);
+    *self_p = NULL;
+}
+
+bool
+wrk_store_connected(const wrk_store *self)
+{
+    return self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK;
+}
+
+static void
+disconnect(wrk_store *self)
+{
+    PQfinish(self->conn);
+    self->conn = NULL;
+}
+
+// Runs one statement (prepared when name is set, else sql as a plain query)
+// with a deadline, and returns its last result, or NULL when the connection
+// failed or the deadline passed (then the connection is dropped: whatever
+// it was doing is in doubt, and the caller's retry settles it).
+static PGresult *
+exec_deadline(wrk_store *self, const char *name, const char *sql, int nparams,
+              const char *const *values)
+{
+    int sent = name ? PQsendQueryPrepared(self->conn, name, nparams, values, NULL, NULL, 0)
+                    : PQsendQueryParams(self->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    if (!sent) {
+        rr_log_error("could not send statement %s: %s", name ? name : "(query)",
+                     PQerrorMessage(self->conn));
+        disconnect(self);
+        return NULL;
+    }
+    int64_t deadline = rr_clock_mono_ms() + STMT_DEADLINE_MS;
+    PGresult *last = NULL;
+    for (;;) {
+        while (!PQisBusy(self->conn)) {
+            PGresult *res = PQgetResult(self->conn);
+            if (res == NULL) {
+                // Only now is the statement, and its implicit COMMIT, done.
+                if (last == NULL) {
+                    rr_log_error("statement %s returned no result", name ? name : "(query)");
+                }
+                return last;
+            }
+            PQclear(last);
+            last = res;
+        }
+        int64_t left = deadline - rr_clock_mono_ms();
+        if (left <= 0) {
+            rr_log_error("statement %s still running after %d ms: dropping the connection",
+                         name ? name : "(query)", STMT_DEADLINE_MS);
+            PQclear(last);
+            disconnect(self);
+            return NULL;
+        }
+        struct pollfd pfd = {PQsocket(self->conn), POLLIN, 0};
+        int rc = poll(&pfd, 1, (int) left);
+        if (rc < 0 && errno != EINTR) {
+            rr_log_error("poll on the database socket failed: %s", strerror(errno));
+            PQclear(last);
+            disconnect(self);
+            return NULL;
+        }
+        if (!PQconsumeInput(self->conn)) {
+            rr_log_error("lost the database connection: %s", PQerrorMessage(self->conn));
+            PQclear(last);
+            disconnect(self);
+            return NULL;
+        }
+    }
+}
+
+static rr_status
+prepare_all(wrk_store *self)
+{
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+        PGresult *res = PQprepare(self->conn, statements[i].name, statements[i].sql,
+                                  statements[i].nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rr_log_error("could not prepare statement %s: %s", statements[i].name,
+                         PQerrorMessage(self->conn));
+            PQclear(res);
+            return RR_EDB;
+        }
+        PQclear(res);
+    }
+    return RR_OK;
+}
+
+rr_status
+wrk_store_ensure(wrk_store *self)
+{
+    if (wrk_store_connected(self)) {
+        return RR_OK;
+    }
+    disconnect(self);
+    int64_t now = rr_clock_mono_ms();
+    if (now < self->next_attempt_ms) {
+        return RR_EDB;
+    }
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *values[] = {"2", self->application_name, self->conninfo, NULL};
+    // expand_dbname: the conninfo's own settings override the two above.
+    self->conn = PQconnectdbParams(keys, values, 1);
+    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
+        rr_log_warn("could not connect to the database (next try in %" PRId64 " ms): %s",
+                    self->backoff_ms,
+                    self->conn ? PQerrorMessage(self->conn) : "out of memory");
+        disconnect(self);
+        self->next_attempt_ms = now + self->backoff_ms;
+        self->backoff_ms = self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                                 : self->backoff_ms * 2;
+        return RR_EDB;
+    }
+    PGresult *res = PQexec(self->conn, "SELECT pg_catalog.set_config('search_path', 'referral', false)");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rr_log_error("could not set search_path: %s", PQerrorMessage(self->conn));
+        PQclear(res);
+        disconnect(self);
+        return RR_EDB;
+    }
+    PQclear(res);
+    if (prepare_all(self) != RR_OK) {
+        disconnect(self);
+        self->next_attempt_ms = now + self->backoff_ms;
+        return RR_EDB;
+    }
+    self->backoff_ms = BACKOFF_MIN_MS;
+    rr_log_info("connected to the database (server %d)", PQserverVersion(self->conn));
+    return RR_OK;
+}
+
+// ---- catalogue --------------------------------------------------------------
+
+static void
+copy_field(char *dst, size_t cap, const PGresult *res, int row, int col)
+{
+    int n = snprintf(dst, cap, "%s", PQgetvalue(res, row, col));
+    (void) n; // reference data longer than our buffers is cut, not trusted for keys
+}
+
+static PGresult *
+query(wrk_store *self, const char *sql)
+{
+    PGresult *res = exec_deadline(self, NULL, sql, 0, NULL);
+    if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rr_log_error("catalogue query failed: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+rr_status
+wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
+{
+    *out = NULL;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return RR_EDB;
+    }
+    rr_status st = RR_EDB;
+    PGresult *services = NULL, *centers = NULL, *offices = NULL, *rules = NULL;
+    wrk_catalog *cat = wrk_catalog_new();
+    if (cat == NULL) {
+        st = RR_ENOMEM;
+        goto done;
+    }
+    services = query(self, "SELECT code, domain, active FROM service");
+    centers = services ? query(self, "SELECT c.code, c.county_code, k.province_code, c.active"
+                                     " FROM center c JOIN county k ON k.code = c.county_code")
+                       : NULL;
+    offices = centers ? query(self, "SELECT code, name_en, name_fa, coalesce(county_code, ''),"
+                                    " province_code, active FROM office")
+                      : NULL;
+    rules = offices ? query(self, "SELECT id, coalesce(service_code, ''),"
+                                  " coalesce(province_code, ''), coalesce(county_code, ''),"
+                                  " coalesce(priority, ''), office_code"
+                                  " FROM routing_rule WHERE active ORDER BY id")
+                    : NULL;
+    if (rules == NULL) {
+        goto done;
+    }
+    st = RR_OK;
+    for (int i = 0; i < PQntuples(services) && st == RR_OK; i++) {
+        wrk_service s = {0};
+        copy_field(s.code, sizeof s.code, services, i, 0);
+        s.domain = rr_domain_parse(PQgetvalue(services, i, 1));
+        s.active = PQgetvalue(services, i, 2)[0] == 't';
+        st = wrk_catalog_add_service(cat, &s);
+    }
+    for (int i = 0; i < PQntuples(centers) && st == RR_OK; i++) {
+        wrk_center c = {0};
+        c.code = (uint32_t) strtoul(PQgetvalue(centers, i, 0), NULL, 10);
+        copy_field(c.county, sizeof c.county, centers, i, 1);
+        copy_field(c.province, sizeof c.province, centers, i, 2);
+        c.active = PQgetvalue(centers, i, 3)[0] == 't';
+        st = wrk_catalog_add_center(cat, &c);
+    }
+    for (int i = 0; i < PQntuples(offices) && st == RR_OK; i++) {
+        wrk_office o = {0};
+        copy_field(o.code, sizeof o.code, offices, i, 0);
+        copy_field(o.name_en, sizeof o.name_en, offices, i, 1);
+        copy_field(o.name_fa, sizeof o.name_fa, offices, i, 2);
+        copy_field(o.county, sizeof o.county, offices, i, 3);
+        copy_field(o.province, sizeof o.province, offices, i, 4);
+        o.active = PQgetvalue(offices, i, 5)[0] == 't';
+        st = wrk_catalog_add_office(cat, &o);
+    }
+    for (int i = 0; i < PQntuples(rules) && st == RR_OK; i++) {
+        wrk_rule r = {0};
+        r.id = (int) strtol(PQgetvalue(rules, i, 0), NULL, 10);
+        copy_field(r.service, sizeof r.service, rules, i, 1);
+        copy_field(r.province, sizeof r.province, rules, i, 2);
+        copy_field(r.county, sizeof r.county, rules, i, 3);
+        r.priority = rr_priority_parse(PQgetvalue(rules, i, 4));
+        copy_field(r.office, sizeof r.office, rules, i, 5);
+        st = wrk_catalog_add_rule(cat, &r);
+    }
+    if (st != RR_OK) {
+        rr_log_error("could not build the catalogue: %s", rr_strerror(st));
+        goto done;
+    }
+    rr_log_info("catalogue loaded: %d services, %d centers, %d offices, %d rules",
+                PQntuples(services), PQntuples(centers), PQntuples(offices), PQntuples(rules));
+    *out = cat;
+    cat = NULL;
+done:
+    PQclear(rules);
+    PQclear(offices);
+    PQclear(centers);
+    PQclear(services);
+    wrk_catalog_destroy(&cat);
+    return st;
+}
+
+// ---- recording --------------------------------------------------------------
+
+static bool
+sqlstate_is(const PGresult *res, const char *code)
+{
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return s != NULL && strcmp(s, code) == 0;
+}
+
+// Builds a text[] literal from risk flag numbers; names are plain words.
+static void
+risk_flags_literal(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[len++] = '{';
+    for (size_t i = 0; i < req->n_risk_flags; i++) {
+        const char *name = rr_risk_flag_name((int) req->risk_flags[i]);
+        int n = snprintf(out + len, cap - len, "%s%s", i ? "," : "", name ? name : "");
+        if (n < 0 || (size_t) n >= cap - len) {
+            break;
+        }
+        len += (size_t) n;
+    }
+    if (len + 2 <= cap) {
+        out[len++] = '}';
+        out[len] = '\0';
+    } else {
+        out[cap - 2] = '}';
+        out[cap - 1] = '\0';
+    }
+}
+
+static void
+fill_recorded(const PGresult *res, wrk_recorded *out)
+{
+    out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    out->center_code = (uint32_t) strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    copy_field(out->household_id, sizeof out->household_id, res, 0, 2);
+    copy_field(out->service_code, sizeof out->service_code, res, 0, 3);
+    copy_field(out->office_code, sizeof out->office_code, res, 0, 4);
+    out->status = rr_ref_state_parse(PQgetvalue(res, 0, 5));
+    out->created_at_ms = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    out->inserted = PQgetvalue(res, 0, 7)[0] == 't';
+    copy_field(out->office_name_en, sizeof out->office_name_en, res, 0, 8);
+    copy_field(out->office_name_fa, sizeof out->office_name_fa, res, 0, 9);
+}
+
+static rr_status
+record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wire_error *err)
+{
+    const Rr__V1__SubmitRequest *req = sub->req;
+    char center[16], rule[16], flags[256];
+    int n = snprintf(center, sizeof center, "%u", req->center_code);
+    (void) n;
+    n = snprintf(rule, sizeof rule, "%d", sub->route->rule_id);
+    (void) n;
+    risk_flags_literal(req, flags, sizeof flags);
+    const char *values[11] = {
+        req->request_id,
+        center,
+        req->household_id,
+        sub->facts->natid,
+        req->service_code,
+        rr_domain_name(sub->domain),
+        rr_priority_name(sub->facts->priority),
+        flags,
+        req->note ? req->note : "",
+        sub->route->office->code,
+        sub->route->rule_id > 0 ? rule : NULL,
+    };
+    for (int attempt = 1;; attempt++) {
+        if (wrk_store_ensure(self) != RR_OK) {
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not record referral for request \"%s\": database "
+                                "unavailable",
+                                req->request_id);
+        }
+        PGresult *res = exec_deadline(self, "record", NULL, 11, values);
+        if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+            fill_recorded(res, out);
+            PQclear(res);
+            return RR_OK;
+        }
+        bool retry = attempt < MAX_RETRIES;
+        if (res == NULL || !wrk_store_connected(self)) {
+            // Lost in flight: the statement may or may not have committed.
+            // The retry under the same request_id settles it either way.
+            rr_log_warn("connection lost recording request %s (attempt %d)", req->request_id,
+                        attempt);
+            disconnect(self);
+            PQclear(res);
+            if (!retry) {
+                return rr_wire_fail(err, RR_EDB, "",
+                                    "could not record referral for request \"%s\": database "
+                                    "unavailable",
+                                    req->request_id);
+            }
+            continue;
+        }
+        if (sqlstate_is(res, "40001") || sqlstate_is(res, "40P01")) {
+            rr_log_warn("serialization failure recording request %s (attempt %d)",
+                        req->request_id, attempt);
+            PQclear(res);
+            if (retry) {
+                continue;
+            }
+            return rr_wire_fail(err, RR_EAGAIN, "",
+                                "could not record referral for request \"%s\": too much "
+                                "contention, retry",
+                                req->request_id);
+        }
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        rr_log_error("could not record request %s: SQLSTATE %s: %s", req->request_id,
+                     state ? state : "?", PQresultErrorMessage(res));
+        PQclear(res);
+        return rr_wire_fail(err, RR_EINTERNAL, "",
+                            "could not record referral for request \"%s\": the database refused "
+                            "it",
+                            req->request_id);
+    }
+}
+
+void
+wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out,
+                 rr_status *item_status, rr_wire_error *item_err)
+{
+    // TODO(#6): one transaction and one COMMIT for the whole batch, in
+    // pipeline mode; each item commits alone for now.
+    for (size_t i = 0; i < n; i++) {
+        item_status[i] = record_one(self, &subs[i], &out[i], &item_err[i]);
+    }
+}
+
+// ---- status -------------------------------------------------------------------
+
+void
+wrk_status_clear(wrk_status *status)
+{
+    free(status->events);
+    memset(status, 0, sizeof *status);
+}
+
+// Parses "R-<digits>" into a positive id; false for anything else.
+static bool
+parse_referral_id(const char *text, long long *id)
+{
+    if (text == NULL || strncmp(text, "R-", 2) != 0 || text[2] == '\0') {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text + 2, &end, 10);
+    if (errno != 0 || *end != '\0' || v <= 0 || text[2] < '0' || text[2] > '9') {
+        return false;
+    }
+    *id = v;
+    return true;
+}
+
+static void
+parse_flags(const char *csv, wrk_status *out)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "%s", csv);
+    (void) n;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok && out->n_risk_flags < RR_WIRE_MAX_RISK_FLAGS;
+         tok = strtok_r(NULL, ",", &save)) {
+        int f = rr_risk_flag_parse(tok);
+        if (f > 0) {
+            out->risk_flags[out->n_risk_flags++] = f;
+        }
+    }
+}
+
+rr_status
+wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
+                 rr_wire_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *stmt;
+    const char *key;
+    char idbuf[24];
+    if (q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID) {
+        stmt = "status_by_request";
+        key = q->request_id;
+    } else {
+        long long id = 0;
+        if (!parse_referral_id(q->referral_id, &id)) {
+            return rr_wire_fail(err, RR_EINVAL, "referral_id",
+                                "invalid referral id \"%s\": expected \"R-\" and a number",
+                                q->referral_id);
+        }
+        int n = snprintf(idbuf, sizeof idbuf, "%lld", id);
+        (void) n;
+        stmt = "status_by_id";
+        key = idbuf;
+    }
+    const char *shown = q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? q->request_id
+                                                                           : q->referral_id;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
+                            shown);
+    }
+    PGresult *res = exec_deadline(self, stmt, NULL, 1, &key);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("status query failed: %s", PQresultErrorMessage(res));
+        }
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
+                            shown);
+    }
+    uint32_t owner = PQntuples(res) == 1 ? (uint32_t) strtoul(PQgetvalue(res, 0, 2), NULL, 10) : 0;
+    if (PQntuples(res) != 1 || (q->center_code != 0 && owner != q->center_code)) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_ENOTFOUND,
+                            q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? "request_id"
+                                                                               : "referral_id",
+                            "referral \"%s\" does not exist", shown);
+    }
+    out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    copy_field(out->request_id, sizeof out->request_id, res, 0, 1);
+    out->center_code = owner;
+    copy_field(out->household_id, sizeof out->household_id, res, 0, 3);
+    copy_field(out->service_code, sizeof out->service_code, res, 0, 4);
+    out->domain = rr_domain_parse(PQgetvalue(res, 0, 5));
+    out->priority = rr_priority_parse(PQgetvalue(res, 0, 6));
+    out->status = rr_ref_state_parse(PQgetvalue(res, 0, 7));
+    copy_field(out->office_code, sizeof out->office_code, res, 0, 8);
+    copy_field(out->office_name_en, sizeof out->office_name_en, res, 0, 9);
+    copy_field(out->office_name_fa, sizeof out->office_name_fa, res, 0, 10);
+    out->version = (uint32_t) strtoul(PQgetvalue(res, 0, 11), NULL, 10);
+    out->created_at_ms = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
+    out->updated_at_ms = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+    parse_flags(PQgetvalue(res, 0, 14), out);
+    PQclear(res);
+
+    int n = snprintf(idbuf, sizeof idbuf, "%lld", (long long) out->referral_id);
+    (void) n;
+    key = idbuf;
+    res = exec_deadline(self, "events", NULL, 1, &key);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
+                            shown);
+    }
+    int rows = PQntuples(res);
+    out->events = rows ? calloc((size_t) rows, sizeof *out->events) : NULL;
+    if (rows && out->events == NULL) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_ENOMEM, "", "could not read referral \"%s\": out of memory",
+                            shown);
+    }
+    for (int i = 0; i < rows; i++) {
+        wrk_event *e = &out->events[i];
+        e->id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        e->from = rr_ref_state_parse(PQgetvalue(res, i, 1));
+        e->to = rr_ref_state_parse(PQgetvalue(res, i, 2));
+        copy_field(e->actor, sizeof e->actor, res, i, 3);
+        copy_field(e->reason, sizeof e->reason, res, i, 4);
+        e->at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+    }
+    out->n_events = (size_t) rows;
+    PQclear(res);
+    return RR_OK;
+}

@@ -1,0 +1,108 @@
+// The worker's PostgreSQL side: connection (and reconnection), the
+// catalogue load, recording referrals with their first event, and status
+// reads. The only libpq user in production code.
+#ifndef WRK_STORE_H
+#define WRK_STORE_H
+
+#include "referral.pb-c.h"
+#include "rr_status.h"
+#include "rr_vocab.h"
+#include "rr_wire.h"
+#include "wrk_catalog.h"
+#include "wrk_route.h"
+#include "wrk_validate.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wrk_store wrk_store;
+
+// A store for conninfo (a libpq connection string or URI), not yet
+// connected. NULL when out of memory. Caller frees with wrk_store_destroy.
+wrk_store *wrk_store_new(const char *conninfo, const char *application_name);
+void wrk_store_destroy(wrk_store **self_p);
+
+// Connects if not connected: pins search_path and prepares the statements.
+// Attempts are spaced by a growing backoff (100 ms to 5 s): within it this
+// returns RR_EDB at once. RR_OK when connected, RR_EDB otherwise (logged).
+RR_NODISCARD rr_status wrk_store_ensure(wrk_store *self);
+
+// True while the connection is up as far as libpq knows.
+bool wrk_store_connected(const wrk_store *self);
+
+// Loads services, centers, offices and active routing rules into a new
+// catalogue (*out, caller frees with wrk_catalog_destroy). RR_EDB on failure.
+RR_NODISCARD rr_status wrk_store_load_catalog(wrk_store *self, wrk_catalog **out);
+
+// One submission to record; everything is borrowed.
+typedef struct wrk_submission {
+    const Rr__V1__SubmitRequest *req;
+    const wrk_submit_facts *facts;
+    const wrk_route_decision *route;
+    rr_domain domain;
+} wrk_submission;
+
+// What the database holds for a submission's request_id after recording.
+typedef struct wrk_recorded {
+    int64_t referral_id;
+    bool inserted;                  // false: an earlier attempt recorded it
+    uint32_t center_code;           // as stored (to detect a reused request_id)
+    char household_id[72];
+    char service_code[20];
+    char office_code[12];
+    char office_name_en[256];
+    char office_name_fa[256];
+    rr_ref_state status;
+    int64_t created_at_ms;
+} wrk_recorded;
+
+// Records each submission with its first event, each committed before this
+// returns. item_status[i] is RR_OK with out[i] filled once the row is
+// durably committed (new or found under the same request_id); RR_EDB when the
+// database was unavailable (nothing to acknowledge: the center retries);
+// another code with item_err[i] set when the row was refused for good.
+// Designed for batches: items are independent.
+void wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out,
+                      rr_status *item_status, rr_wire_error *item_err);
+
+#define WRK_STATUS_MAX_EVENTS 200
+
+typedef struct wrk_event {
+    uint64_t id;
+    rr_ref_state from, to;
+    char actor[48];
+    char reason[512];
+    int64_t at_ms;
+} wrk_event;
+
+// One referral with its history, as read for a status query.
+typedef struct wrk_status {
+    int64_t referral_id;
+    char request_id[40];
+    uint32_t center_code;
+    char household_id[72];
+    char service_code[20];
+    rr_domain domain;
+    rr_priority priority;
+    rr_ref_state status;
+    char office_code[12];
+    char office_name_en[256];
+    char office_name_fa[256];
+    uint32_t version;
+    int64_t created_at_ms, updated_at_ms;
+    int risk_flags[RR_WIRE_MAX_RISK_FLAGS];
+    size_t n_risk_flags;
+    wrk_event *events; // owned; free with wrk_status_clear
+    size_t n_events;
+} wrk_status;
+
+// Reads the referral the query names (request_id or "R-<n>"). A center
+// (center_code > 0) sees only its own referrals; another's answers
+// RR_ENOTFOUND just like a missing one. RR_EDB when the database failed.
+// On RR_OK the caller clears *out with wrk_status_clear.
+RR_NODISCARD rr_status wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *query,
+                                        wrk_status *out, rr_wire_error *err);
+void wrk_status_clear(wrk_status *status);
+
+#endif

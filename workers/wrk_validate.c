@@ -1,0 +1,42 @@
+// Submission checks against the catalogue, after the wire's field checks.
+#include "wrk_validate.h"
+
+rr_status
+wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__SubmitRequest *req,
+                    wrk_submit_facts *out, rr_wire_error *err)
+{
+    rr_status st = rr_wire_submit_check(req, out->natid, err);
+    if (st != RR_OK) {
+        return st;
+    }
+    const wrk_service *service = wrk_catalog_service(catalog, req->service_code);
+    if (service == NULL) {
+        return rr_wire_fail(err, RR_ENOTFOUND, "service_code", "unrecognized service \"%s\"",
+                            req->service_code);
+    }
+    if (!service->active) {
+        return rr_wire_fail(err, RR_ESTATE, "service_code",
+                            "cannot accept service \"%s\": it is withdrawn from the catalogue",
+                            req->service_code);
+    }
+    if (service->domain != domain) {
+        return rr_wire_fail(err, RR_EINVAL, "service_code",
+                            "service \"%s\" belongs to domain \"%s\", not \"%s\"",
+                            req->service_code, rr_domain_name(service->domain),
+                            rr_domain_name(domain));
+    }
+    const wrk_center *center = wrk_catalog_center(catalog, req->center_code);
+    if (center == NULL) {
+        return rr_wire_fail(err, RR_ENOTFOUND, "center_code", "unrecognized center \"%u\"",
+                            req->center_code);
+    }
+    if (!center->active) {
+        return rr_wire_fail(err, RR_ESTATE, "center_code",
+                            "cannot accept requests from center \"%u\": it is inactive",
+                            req->center_code);
+    }
+    out->service = service;
+    out->center = center;
+    out->priority = req->priority == 0 ? RR_PRIORITY_ROUTINE : (rr_priority) req->priority;
+    return RR_OK;
+}

@@ -1,0 +1,26 @@
+// Decode-side checks that need the catalogue: the service exists, is active
+// and belongs to this worker's domain; the center is known. Pure.
+#ifndef WRK_VALIDATE_H
+#define WRK_VALIDATE_H
+
+#include "referral.pb-c.h"
+#include "rr_natid.h"
+#include "rr_wire.h"
+#include "wrk_catalog.h"
+
+typedef struct wrk_submit_facts {
+    const wrk_service *service; // borrowed from the catalogue
+    const wrk_center *center;   // borrowed from the catalogue
+    char natid[RR_NATID_LEN + 1];
+    rr_priority priority;       // unspecified resolved to routine
+} wrk_submit_facts;
+
+// Checks req for a worker of domain. RR_OK fills out. Otherwise err names
+// the field and the reason: RR_EINVAL/RR_ETOOBIG for a malformed field,
+// RR_ENOTFOUND for an unknown service or center (the caller may reload the
+// catalogue once and ask again), RR_ESTATE for an inactive one.
+RR_NODISCARD rr_status wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain,
+                                           const Rr__V1__SubmitRequest *req,
+                                           wrk_submit_facts *out, rr_wire_error *err);
+
+#endif
