@@ -20,6 +20,7 @@ typedef struct brk_worker {
     uint32_t credit;              // requests it takes at once
     uint32_t inflight;            // requests delivered and not answered
     int64_t expiry_ms;            // declared dead after this (monotonic ms)
+    int64_t heartbeat_ms;         // the interval it declared (0: the broker's)
     int64_t registered_ms;
     char host[64];
     uint32_t pid;

@@ -35,6 +35,7 @@ struct brk_server {
     brk_registry *registry;
     uint64_t next_delivery_id;
     bool draining;
+    int64_t started_ms;
     brk_stats stats;
 };
 
@@ -100,6 +101,7 @@ brk_server_new(const brk_config *config)
     }
     self->cfg = *config;
     self->next_delivery_id = 1;
+    self->started_ms = rr_clock_mono_ms();
     self->ctx = zmq_ctx_new();
     if (self->ctx == NULL) {
         rr_log_error("zmq_ctx_new failed: %s", zmq_strerror(errno));
@@ -392,6 +394,62 @@ client_protocol_error(brk_server *self, rr_frames *f, const char *message)
     refuse(self, &f->part[0], RR_CMD_ERROR, NULL, &err, false);
 }
 
+// The oldest waiting request's age in a queue, seconds.
+static double
+oldest_age(const brk_queue *q, int64_t now_us)
+{
+    int64_t oldest = now_us;
+    for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
+        const brk_request *r = brk_queue_peek_oldest(q, p);
+        if (r != NULL && r->enqueued_us < oldest) {
+            oldest = r->enqueued_us;
+        }
+    }
+    return (double) (now_us - oldest) / 1e6;
+}
+
+static void
+answer_stats(brk_server *self, zmq_msg_t *client_id, int64_t now_us)
+{
+    Rr__V1__BrokerStats bs = RR__V1__BROKER_STATS__INIT;
+    Rr__V1__QueueStats qs[RR_DOMAIN_COUNT + 1];
+    Rr__V1__QueueStats *qp[RR_DOMAIN_COUNT + 1];
+    uint32_t by_priority[RR_DOMAIN_COUNT + 1][RR_PRIORITY_COUNT];
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        rr__v1__queue_stats__init(&qs[d]);
+        qs[d].domain = (Rr__V1__Domain) d;
+        qs[d].depth = (uint32_t) brk_queue_depth(self->queue[d]);
+        for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
+            by_priority[d][p - 1] = (uint32_t) brk_queue_depth_at(self->queue[d], p);
+        }
+        qs[d].n_depth_by_priority = RR_PRIORITY_COUNT;
+        qs[d].depth_by_priority = by_priority[d];
+        qs[d].oldest_age_seconds = oldest_age(self->queue[d], now_us);
+        if (d > 0) {
+            qs[d].workers = (uint32_t) brk_registry_count(self->registry, (rr_domain) d);
+            qs[d].workers_ready = (uint32_t) brk_registry_ready_count(self->registry, (rr_domain) d);
+        }
+        qs[d].received_total = self->stats.received[d];
+        qp[d] = &qs[d];
+    }
+    bs.n_queues = RR_DOMAIN_COUNT + 1;
+    bs.queues = qp;
+    bs.inflight = (uint32_t) brk_registry_inflight(self->registry);
+    bs.replied_total = self->stats.replied;
+    bs.busy_total = self->stats.busy;
+    bs.rejected_total = self->stats.rejected;
+    bs.redelivered_total = self->stats.redelivered;
+    bs.dead_lettered_total = self->stats.dead_lettered;
+    bs.late_replies_total = self->stats.late_replies;
+    bs.undeliverable_total = self->stats.undeliverable;
+    bs.protocol_errors_total = self->stats.protocol_errors;
+    bs.uptime_seconds = (double) (rr_clock_mono_ms() - self->started_ms) / 1000.0;
+    zmq_msg_t body;
+    if (rr_wire_pack(&bs.base, &body) == RR_OK) {
+        send_to_client(self, client_id, RR_CMD_STATS, &body);
+    }
+}
+
 static void
 on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
 {
@@ -438,6 +496,10 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         assert(rc == 0);
         (void) rc;
         send_to_client(self, &f->part[0], RR_CMD_PING, &empty);
+        return;
+    }
+    if (command == RR_CMD_STATS) {
+        answer_stats(self, &f->part[0], now_us);
         return;
     }
     if (command != RR_CMD_SUBMIT && command != RR_CMD_STATUS) {
@@ -523,6 +585,16 @@ worker_protocol_error(brk_server *self, rr_frames *f, const char *what)
     send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
 }
 
+// How long a worker may stay silent: liveness intervals of the slower of its
+// heartbeat and ours, so a worker configured slower than the broker is not
+// declared dead between its own heartbeats.
+static int64_t
+liveness_ms(const brk_server *self, const brk_worker *w)
+{
+    int64_t hb = w->heartbeat_ms > self->cfg.heartbeat_ms ? w->heartbeat_ms : self->cfg.heartbeat_ms;
+    return hb * self->cfg.liveness;
+}
+
 static void
 on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
 {
@@ -546,12 +618,14 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
     rr_status st = brk_registry_add(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0),
                                     (rr_domain) ready->domain, ready->credit, ready->host,
                                     ready->pid, now_ms, &w);
+    uint32_t worker_hb = ready->heartbeat_ms;
     rr__v1__worker_ready__free_unpacked(ready, NULL);
     if (st != RR_OK) {
         worker_protocol_error(self, f, "could not register worker");
         return;
     }
-    brk_registry_touch(w, now_ms, self->cfg.heartbeat_ms * self->cfg.liveness);
+    w->heartbeat_ms = worker_hb;
+    brk_registry_touch(w, now_ms, liveness_ms(self, w));
     rr_log_info("worker pid %u on \"%s\" registered for %s with credit %u (%zu in the pool)",
                 w->pid, w->host, rr_domain_name(w->domain), w->credit,
                 brk_registry_count(self->registry, w->domain));
@@ -614,7 +688,7 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
         }
         return;
     }
-    brk_registry_touch(w, now_ms, self->cfg.heartbeat_ms * self->cfg.liveness);
+    brk_registry_touch(w, now_ms, liveness_ms(self, w));
     switch (command) {
     case RR_WCMD_REPLY:
         on_worker_reply(self, f, w);

@@ -222,12 +222,11 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
                   int attempts, Rr__V1__SubmitReply **reply_p, rr_wire_error *err)
 {
     *reply_p = NULL;
-    size_t size = rr__v1__submit_request__get_packed_size(req);
-    uint8_t *buf = malloc(size ? size : 1);
-    if (buf == NULL) {
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    if (rr_wire_pack_buffer(&req->base, &buf, &size) != RR_OK) {
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
-    rr__v1__submit_request__pack(req, buf);
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
     for (int attempt = 1; attempt <= attempts; attempt++) {
         if (self->socket == NULL && open_socket(self) != RR_OK) {
@@ -300,12 +299,11 @@ cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeo
                   int attempts, Rr__V1__StatusReply **reply_p, rr_wire_error *err)
 {
     *reply_p = NULL;
-    size_t size = rr__v1__status_query__get_packed_size(query);
-    uint8_t *buf = malloc(size ? size : 1);
-    if (buf == NULL) {
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    if (rr_wire_pack_buffer(&query->base, &buf, &size) != RR_OK) {
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
-    rr__v1__status_query__pack(query, buf);
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
     for (int attempt = 1; attempt <= attempts && result == RR_ETIMEDOUT; attempt++) {
         if (self->socket == NULL && open_socket(self) != RR_OK) {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 rr_status
@@ -383,6 +384,27 @@ rr_wire_error_reply_unpack(const void *data, size_t size, Rr__V1__ErrorReply **o
 {
     *out = rr__v1__error_reply__unpack(NULL, size, data);
     return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
+rr_wire_stats_unpack(const void *data, size_t size, Rr__V1__BrokerStats **out)
+{
+    *out = rr__v1__broker_stats__unpack(NULL, size, data);
+    return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
+rr_wire_pack_buffer(const ProtobufCMessage *msg, uint8_t **buf, size_t *size)
+{
+    *size = protobuf_c_message_get_packed_size(msg);
+    *buf = malloc(*size ? *size : 1);
+    if (*buf == NULL) {
+        return RR_ENOMEM;
+    }
+    size_t packed = protobuf_c_message_pack(msg, *buf);
+    assert(packed == *size);
+    (void) packed;
+    return RR_OK;
 }
 
 rr_status

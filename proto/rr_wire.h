@@ -23,6 +23,7 @@ enum {
     RR_CMD_SUBMIT = 0x01,
     RR_CMD_STATUS = 0x02,
     RR_CMD_PING = 0x05,
+    RR_CMD_STATS = 0x06, // empty body; answered with BrokerStats
     RR_CMD_ERROR = 0x7F, // broker -> center only
 };
 
@@ -128,6 +129,15 @@ RR_NODISCARD rr_status rr_wire_status_reply_unpack(const void *data, size_t size
                                                    Rr__V1__StatusReply **out);
 RR_NODISCARD rr_status rr_wire_error_reply_unpack(const void *data, size_t size,
                                                   Rr__V1__ErrorReply **out);
+
+// Packs any generated message into a new malloc'd buffer (*buf, caller
+// frees) of *size bytes. RR_ENOMEM when out of memory.
+RR_NODISCARD rr_status rr_wire_pack_buffer(const ProtobufCMessage *msg, uint8_t **buf,
+                                           size_t *size);
+
+// Unpacks a BrokerStats answer. Free with rr__v1__broker_stats__free_unpacked.
+RR_NODISCARD rr_status rr_wire_stats_unpack(const void *data, size_t size,
+                                            Rr__V1__BrokerStats **out);
 
 // Packs any generated message into a new frame *out (initialised here; the
 // caller sends or closes it). RR_ENOMEM when the frame cannot be allocated.

@@ -2,6 +2,7 @@
 // one module per command.
 #include "rr_log.h"
 #include "tool_migrate.h"
+#include "tool_queues.h"
 #include "tool_submit.h"
 
 #include <stdio.h>
@@ -14,7 +15,8 @@ usage(FILE *out)
                  "commands:\n"
                  "  migrate   apply db/migrations and load db/seed\n"
                  "  submit    submit requests (flags, or --file of JSON lines)\n"
-                 "  status    show a referral and its history\n\n"
+                 "  status    show a referral and its history\n"
+                 "  queues    show a broker's queues, workers and counters\n\n"
                  "\"referralctl COMMAND --help\" lists a command's options.\n");
 }
 
@@ -35,6 +37,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "status") == 0) {
         return tool_status_main(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "queues") == 0) {
+        return tool_queues_main(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);

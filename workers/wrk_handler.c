@@ -56,7 +56,8 @@ static rr_status
 ensure_catalog(wrk_handler *self, bool force)
 {
     int64_t now = rr_clock_mono_ms();
-    if (self->catalog != NULL && (!force || now - self->loaded_at_ms < CATALOG_RELOAD_MIN_MS)) {
+    if (self->catalog != NULL &&
+        (!force || (self->loaded_at_ms != 0 && now - self->loaded_at_ms < CATALOG_RELOAD_MIN_MS))) {
         return RR_OK;
     }
     wrk_catalog *fresh = NULL;
@@ -118,6 +119,13 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
     size_t nsubs = 0;
     memset(items, 0, n * sizeof items[0]);
 
+    if (wrk_store_catalog_changed(self->store) && self->catalog != NULL) {
+        self->loaded_at_ms = 0; // reload now, whatever the rate limit says
+        rr_log_info("catalogue changed: reloading");
+        if (ensure_catalog(self, true) != RR_OK) {
+            rr_log_warn("catalogue reload failed: keeping the old one");
+        }
+    }
     rr_status cat_st = ensure_catalog(self, false);
     for (size_t i = 0; i < n; i++) {
         if (!is_submit[i]) {

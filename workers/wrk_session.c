@@ -51,6 +51,7 @@ send_ready(wrk_session *self)
     ready.host = self->host;
     ready.pid = (uint32_t) getpid();
     ready.version = "0.1.0";
+    ready.heartbeat_ms = (uint32_t) self->cfg.heartbeat_ms;
     zmq_msg_t body;
     rr_status st = rr_wire_pack(&ready.base, &body);
     if (st != RR_OK) {

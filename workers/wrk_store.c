@@ -29,6 +29,7 @@ struct wrk_store {
     PGconn *conn;            // NULL while disconnected
     int64_t next_attempt_ms; // no reconnect before this (monotonic)
     int64_t backoff_ms;
+    bool catalog_dirty;      // reconnected since the last catalogue check
 };
 
 // Submits a referral with its first event in one statement, which commits
@@ -232,6 +233,15 @@ wrk_store_ensure(wrk_store *self)
         return RR_EDB;
     }
     PQclear(res);
+    res = PQexec(self->conn, "LISTEN referral_catalog");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rr_log_error("could not listen for catalogue changes: %s", PQerrorMessage(self->conn));
+        PQclear(res);
+        disconnect(self);
+        return RR_EDB;
+    }
+    PQclear(res);
+    self->catalog_dirty = true;
     if (prepare_all(self) != RR_OK) {
         disconnect(self);
         self->next_attempt_ms = now + self->backoff_ms;
@@ -243,6 +253,27 @@ wrk_store_ensure(wrk_store *self)
 }
 
 // ---- catalogue --------------------------------------------------------------
+
+bool
+wrk_store_catalog_changed(wrk_store *self)
+{
+    bool changed = self->catalog_dirty;
+    self->catalog_dirty = false;
+    if (!wrk_store_connected(self)) {
+        return changed;
+    }
+    if (!PQconsumeInput(self->conn)) {
+        rr_log_warn("lost the database connection: %s", PQerrorMessage(self->conn));
+        disconnect(self);
+        return true;
+    }
+    PGnotify *note;
+    while ((note = PQnotifies(self->conn)) != NULL) {
+        changed = true;
+        PQfreemem(note);
+    }
+    return changed;
+}
 
 static void
 copy_field(char *dst, size_t cap, const PGresult *res, int row, int col)

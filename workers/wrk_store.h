@@ -31,6 +31,11 @@ RR_NODISCARD rr_status wrk_store_ensure(wrk_store *self);
 // True while the connection is up as far as libpq knows.
 bool wrk_store_connected(const wrk_store *self);
 
+// True when the catalogue may have changed since the last call: a
+// "referral_catalog" notification arrived, or the connection was re-made
+// (notifications sent while away are lost). Costs no round trip.
+bool wrk_store_catalog_changed(wrk_store *self);
+
 // Loads services, centers, offices and active routing rules into a new
 // catalogue (*out, caller frees with wrk_catalog_destroy). RR_EDB on failure.
 RR_NODISCARD rr_status wrk_store_load_catalog(wrk_store *self, wrk_catalog **out);

@@ -1,0 +1,153 @@
+#!/bin/bash
+# Runs the whole referral router on this machine with a demo:
+#   deploy/quickstart.sh          install, build, start PostgreSQL (private,
+#                                 under .run/), broker and one worker per
+#                                 domain, submit the demo requests
+#   deploy/quickstart.sh stop     stop all of it
+#   deploy/quickstart.sh status   show what runs and the broker's queues
+# Idempotent: running it again restarts the processes on the same data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+run=$root/.run
+build=$root/build/release
+pgdir=$run/pg
+logs=$run/logs
+frontend=${REFERRAL_BROKER_FRONTEND:-tcp://127.0.0.1:5555}
+backend=${REFERRAL_BROKER_BACKEND:-tcp://127.0.0.1:5556}
+domains=(prevention rehabilitation social)
+
+pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+stop_pid() { # name
+    local f=$run/$1.pid
+    [ -f "$f" ] || return 0
+    local pid
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+}
+
+stop_all() {
+    for d in "${domains[@]}"; do stop_pid "worker-$d"; done
+    stop_pid broker
+    if [ -f "$pgdir/data/postmaster.pid" ]; then
+        as_pg "$(pgbin)/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null && echo "PostgreSQL stopped"
+    fi
+    echo "referral router stopped"
+}
+
+case "${1:-start}" in
+stop)
+    stop_all
+    exit 0
+    ;;
+status)
+    for n in broker "${domains[@]/#/worker-}"; do
+        if [ -f "$run/$n.pid" ] && kill -0 "$(cat "$run/$n.pid")" 2>/dev/null; then
+            echo "$n: running (pid $(cat "$run/$n.pid"))"
+        else
+            echo "$n: stopped"
+        fi
+    done
+    [ -x "$build/tools/referralctl" ] && "$build/tools/referralctl" queues --broker "$frontend" || true
+    exit 0
+    ;;
+start) ;;
+*)
+    echo "usage: $0 [start|stop|status]" >&2
+    exit 2
+    ;;
+esac
+
+echo "== installing Debian packages (if missing)"
+"$root/deploy/install-deps.sh"
+
+echo "== building into $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+ctl=$build/tools/referralctl
+
+mkdir -p "$run" "$logs"
+for d in "${domains[@]}"; do stop_pid "worker-$d"; done
+stop_pid broker
+
+echo "== PostgreSQL: private cluster in $pgdir (unix socket only)"
+if [ ! -f "$pgdir/data/PG_VERSION" ]; then
+    rm -rf "$pgdir"
+    mkdir -p "$pgdir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$pgdir"
+        if ! runuser -u postgres -- test -w "$pgdir"; then
+            echo "the postgres user cannot reach $pgdir: make the folders above it searchable (chmod o+x)" >&2
+            exit 1
+        fi
+    fi
+    as_pg "$(pgbin)/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
+        >"$pgdir/initdb.log"
+fi
+# A unix socket path is limited to 107 bytes: use a short folder when the
+# work tree is deep.
+sockdir=$pgdir
+if [ ${#sockdir} -gt 80 ]; then
+    sockdir=/tmp/rr-qs-$(printf '%s' "$pgdir" | md5sum | cut -c1-8)
+    mkdir -p "$sockdir"
+    [ "$(id -u)" = 0 ] && chown postgres "$sockdir"
+fi
+if ! as_pg "$(pgbin)/pg_ctl" -D "$pgdir/data" status >/dev/null 2>&1; then
+    as_pg "$(pgbin)/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgresql.log" -w \
+        -o "-k $sockdir -c listen_addresses=''" start >/dev/null
+fi
+db="host=$sockdir user=postgres dbname=referral"
+if ! "$(pgbin)/psql" -X -qtA -h "$sockdir" -U postgres -d postgres \
+    -c "SELECT 1 FROM pg_database WHERE datname = 'referral'" | grep -q 1; then
+    "$(pgbin)/psql" -X -q -h "$sockdir" -U postgres -d postgres -c "CREATE DATABASE referral"
+fi
+"$ctl" migrate --db "$db" --dir "$root/db"
+
+cat >"$run/env" <<ENV
+REFERRAL_BROKER=$frontend
+REFERRAL_BROKER_FRONTEND=$frontend
+REFERRAL_BROKER_BACKEND=$backend
+REFERRAL_DB="$db"
+REFERRAL_LOGS=$logs
+ENV
+
+echo "== starting the broker and one worker per domain"
+nohup "$build/broker/referral-broker" --frontend "$frontend" --backend "$backend" \
+    >>"$logs/broker.log" 2>&1 &
+echo $! >"$run/broker.pid"
+for d in "${domains[@]}"; do
+    nohup "$build/workers/referral-worker" --domain "$d" --broker "$backend" --db "$db" \
+        >>"$logs/worker-$d.log" 2>&1 &
+    echo $! >"$run/worker-$d.pid"
+done
+# Ready when the broker reports a worker in every domain.
+for _ in $(seq 1 100); do
+    ready=$("$ctl" queues --broker "$frontend" --json --timeout-ms 500 2>/dev/null |
+        grep -o '"workers":[0-9]*' | grep -vc '"workers":0' || true)
+    [ "$ready" -ge 3 ] && break
+    sleep 0.2
+done
+
+echo "== demo: submitting deploy/demo-requests.jsonl (centers in 7 provinces, 3 domains)"
+echo "   (lines 8 and 9 are refused on purpose; line 10 retries line 1 with the same request_id)"
+"$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
+
+echo "== queue state"
+"$ctl" queues --broker "$frontend"
+
+cat <<DONE
+
+The referral router is running.
+  logs:      $logs/ (broker.log, worker-*.log) and $pgdir/postgresql.log
+  settings:  $run/env (source it for REFERRAL_BROKER and REFERRAL_DB)
+  try:       $ctl status R-1
+             $ctl submit --center 941 --national-id 0012345679 --household H-941-0099 --service SOC-09
+  stop:      deploy/quickstart.sh stop
+DONE

@@ -1,0 +1,344 @@
+// Harness implementation: fork/exec with logs under the build tree,
+// SIGTERM-then-wait shutdown, libpq helpers. RR_IT_WRAPPER (e.g.
+// "valgrind --error-exitcode=99 --leak-check=full") prefixes server commands.
+#include "it_harness.h"
+
+#include "cli_center.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+die(const char *what, const char *detail)
+{
+    fprintf(stderr, "harness: %s: %s\n", what, detail ? detail : "");
+    exit(99);
+}
+
+static const char *
+env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        die("missing environment variable", name);
+    }
+    return v;
+}
+
+long long
+it_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+it_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+void
+it_db_exec(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "harness: %s\n", sql);
+        die("query failed", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+}
+
+void
+it_stack_init(it_stack *s, const char *name, int slot)
+{
+    memset(s, 0, sizeof *s);
+    int base = atoi(env_or_die("RR_IT_PORT_BASE"));
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->pghost, sizeof s->pghost, "%s", env_or_die("RR_IT_PGHOST"));
+    snprintf(s->frontend, sizeof s->frontend, "tcp://127.0.0.1:%d", base + 2 * slot);
+    snprintf(s->backend, sizeof s->backend, "tcp://127.0.0.1:%d", base + 2 * slot + 1);
+    snprintf(s->logdir, sizeof s->logdir, "%s/%s", env_or_die("RR_IT_LOGDIR"), name);
+    mkdir(env_or_die("RR_IT_LOGDIR"), 0755);
+    mkdir(s->logdir, 0755);
+
+    char admin[700];
+    snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", s->pghost);
+    PGconn *conn = PQconnectdb(admin);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        die("cannot connect to the fixture cluster", PQerrorMessage(conn));
+    }
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"it_%s\" WITH (FORCE)", name);
+    it_db_exec(conn, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"it_%s\" TEMPLATE referral_template", name);
+    it_db_exec(conn, sql);
+    PQfinish(conn);
+    snprintf(s->conninfo, sizeof s->conninfo, "host=%s user=postgres dbname=it_%s", s->pghost,
+             name);
+}
+
+PGconn *
+it_db(const it_stack *s)
+{
+    PGconn *conn = PQconnectdb(s->conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        die("cannot connect to the test database", PQerrorMessage(conn));
+    }
+    it_db_exec(conn, "SET search_path = referral");
+    return conn;
+}
+
+long long
+it_db_scalar(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        fprintf(stderr, "harness: %s\n", sql);
+        die("scalar query failed", PQresultErrorMessage(res));
+    }
+    long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+// Starts argv (after the wrapper words, if any) with output to log.
+static void
+spawn(it_proc *p, const char *name, const char *log, char *const *argv)
+{
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->log, sizeof p->log, "%s", log);
+    char *words[64];
+    int n = 0;
+    char wrapper[512] = "";
+    const char *w = getenv("RR_IT_WRAPPER");
+    if (w != NULL && w[0] != '\0') {
+        snprintf(wrapper, sizeof wrapper, "%s", w);
+        char *save = NULL;
+        for (char *tok = strtok_r(wrapper, " ", &save); tok && n < 32;
+             tok = strtok_r(NULL, " ", &save)) {
+            words[n++] = tok;
+        }
+    }
+    for (int i = 0; argv[i] && n < 63; i++) {
+        words[n++] = argv[i];
+    }
+    words[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        die("fork failed", strerror(errno));
+    }
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execvp(words[0], words);
+        fprintf(stderr, "exec %s failed: %s\n", words[0], strerror(errno));
+        _exit(127);
+    }
+    p->pid = pid;
+}
+
+void
+it_broker_start(it_stack *s, const char *const *extra)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = (char *) env_or_die("RR_BROKER_BIN");
+    argv[n++] = "--frontend";
+    argv[n++] = s->frontend;
+    argv[n++] = "--backend";
+    argv[n++] = s->backend;
+    for (int i = 0; extra && extra[i] && n < 38; i++) {
+        argv[n++] = (char *) extra[i];
+    }
+    argv[n] = NULL;
+    char log[600];
+    snprintf(log, sizeof log, "%s/broker.log", s->logdir);
+    unlink(log);
+    spawn(&s->broker, "broker", log, argv);
+    // Ready when it answers a ping.
+    const char *eps[] = {s->frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    long long deadline = it_now_ms() + 30000;
+    bool up = false;
+    while (c && !up && it_now_ms() < deadline) {
+        uint8_t cmd = 0;
+        zmq_msg_t answer;
+        if (cli_center_call_raw(c, 0x05, "", 0, 500, &cmd, &answer) == RR_OK) {
+            up = cmd == 0x05;
+            zmq_msg_close(&answer);
+        }
+    }
+    cli_center_destroy(&c);
+    if (!up) {
+        die("broker did not come up", log);
+    }
+}
+
+int
+it_worker_start(it_stack *s, const char *domain, const char *const *extra)
+{
+    if (s->nworkers >= IT_MAX_WORKERS) {
+        die("too many workers", domain);
+    }
+    char *argv[40];
+    int n = 0;
+    argv[n++] = (char *) env_or_die("RR_WORKER_BIN");
+    argv[n++] = "--domain";
+    argv[n++] = (char *) domain;
+    argv[n++] = "--broker";
+    argv[n++] = s->backend;
+    argv[n++] = "--db";
+    argv[n++] = s->conninfo;
+    for (int i = 0; extra && extra[i] && n < 38; i++) {
+        argv[n++] = (char *) extra[i];
+    }
+    argv[n] = NULL;
+    int idx = s->nworkers++;
+    char log[600], name[64];
+    snprintf(log, sizeof log, "%s/worker-%d-%s.log", s->logdir, idx, domain);
+    snprintf(name, sizeof name, "worker-%d-%s", idx, domain);
+    unlink(log);
+    spawn(&s->workers[idx], name, log, argv);
+    return idx;
+}
+
+bool
+it_file_count(const char *path, const char *needle, int min)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return min <= 0;
+    }
+    int count = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, needle) != NULL) {
+            count++;
+        }
+    }
+    fclose(f);
+    return count >= min;
+}
+
+bool
+it_wait_registrations(it_stack *s, int n, int timeout_ms)
+{
+    char log[600];
+    snprintf(log, sizeof log, "%s/broker.log", s->logdir);
+    long long deadline = it_now_ms() + timeout_ms;
+    while (it_now_ms() < deadline) {
+        if (it_file_count(log, "registered for", n)) {
+            return true;
+        }
+        it_sleep_ms(50);
+    }
+    return false;
+}
+
+int
+it_proc_stop(it_proc *p, int sig, int timeout_ms)
+{
+    if (p->pid <= 0) {
+        return 0;
+    }
+    kill(p->pid, sig);
+    long long deadline = it_now_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid) {
+            break;
+        }
+        if (it_now_ms() > deadline) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            fprintf(stderr, "harness: %s did not stop in %d ms\n", p->name, timeout_ms);
+            p->pid = 0;
+            return -1;
+        }
+        it_sleep_ms(20);
+    }
+    p->pid = 0;
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return 128 + WTERMSIG(status);
+}
+
+bool
+it_stack_stop(it_stack *s)
+{
+    bool clean = true;
+    for (int i = 0; i < s->nworkers; i++) {
+        if (s->workers[i].pid > 0) {
+            int rc = it_proc_stop(&s->workers[i], SIGTERM, 30000);
+            if (rc != 0) {
+                fprintf(stderr, "harness: %s exited with %d (log %s)\n", s->workers[i].name, rc,
+                        s->workers[i].log);
+                clean = false;
+            }
+        }
+    }
+    if (s->broker.pid > 0) {
+        int rc = it_proc_stop(&s->broker, SIGTERM, 30000);
+        if (rc != 0) {
+            fprintf(stderr, "harness: broker exited with %d (log %s)\n", rc, s->broker.log);
+            clean = false;
+        }
+    }
+    return clean;
+}
+
+#include "rr_uuid.h"
+
+void
+it_request_init(it_request *r, unsigned center, const char *service, const char *tag)
+{
+    memset(r, 0, sizeof *r);
+    rr__v1__submit_request__init(&r->req);
+    rr_uuid_generate(r->request_id);
+    snprintf(r->household, sizeof r->household, "H-%u-%s", center, tag);
+    r->req.request_id = r->request_id;
+    r->req.center_code = center;
+    r->req.national_id = "0012345679";
+    r->req.household_id = r->household;
+    r->req.service_code = (char *) service;
+    r->req.priority = RR__V1__PRIORITY__PRIORITY_ROUTINE;
+    r->req.note = "";
+    r->req.consent = true;
+}
+
+bool
+it_pg_ctl(const char *action)
+{
+    char cmd[2048];
+    const char *dir = env_or_die("RR_IT_PGHOST");
+    const char *bin = env_or_die("RR_IT_PGBIN");
+    const char *as = getuid() == 0 ? "runuser -u postgres -- " : "";
+    if (strcmp(action, "stop") == 0) {
+        snprintf(cmd, sizeof cmd, "%s%s/pg_ctl -D %s/data -m fast -w stop >/dev/null", as, bin,
+                 dir);
+    } else {
+        snprintf(cmd, sizeof cmd,
+                 "%s%s/pg_ctl -D %s/data -l %s/server.log -w -o \"-k %s -c listen_addresses='' "
+                 "-c max_connections=200\" start >/dev/null",
+                 as, bin, dir, dir, dir);
+    }
+    return system(cmd) == 0;
+}

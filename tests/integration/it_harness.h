@@ -1,0 +1,92 @@
+// Integration-test harness: a database of the test's own (copied from the
+// fixture's template), the real broker and worker processes on the test's
+// own ports, and helpers to wait with deadlines and to query PostgreSQL.
+#ifndef IT_HARNESS_H
+#define IT_HARNESS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define IT_MAX_WORKERS 8
+
+typedef struct it_proc {
+    pid_t pid; // 0 when not running
+    char name[64];
+    char log[512];
+} it_proc;
+
+typedef struct it_stack {
+    char name[64];
+    char pghost[512];
+    char conninfo[700];     // the test's own database
+    char frontend[64];      // tcp://127.0.0.1:PORT for centers
+    char backend[64];       // tcp://127.0.0.1:PORT for workers
+    char logdir[512];
+    it_proc broker;
+    it_proc workers[IT_MAX_WORKERS];
+    int nworkers;
+} it_stack;
+
+// Prepares a stack named name on ports RR_IT_PORT_BASE + 2*slot and + 1,
+// with a fresh database copied from the template. Aborts the test on
+// failure (these are preconditions).
+void it_stack_init(it_stack *s, const char *name, int slot);
+
+// Starts the broker with extra arguments (NULL-terminated, may be NULL) and
+// waits until it accepts pings.
+void it_broker_start(it_stack *s, const char *const *extra);
+
+// Starts a worker for domain with extra arguments; returns its index.
+int it_worker_start(it_stack *s, const char *domain, const char *const *extra);
+
+// Waits until the broker's log shows n worker registrations in all (since
+// its start); false on timeout.
+bool it_wait_registrations(it_stack *s, int n, int timeout_ms);
+
+// Sends sig and waits for the process to exit; returns its exit status
+// (0..255), 128+signal when killed by a signal, or -1 when it had to be
+// SIGKILLed after timeout_ms.
+int it_proc_stop(it_proc *p, int sig, int timeout_ms);
+
+// Stops everything with SIGTERM and returns true when every process exited
+// with status 0 (sanitizer and valgrind errors make it non-zero).
+bool it_stack_stop(it_stack *s);
+
+// A connection to the test's database (aborts on failure); PQfinish it.
+PGconn *it_db(const it_stack *s);
+
+// The single integer a query returns, with text parameters; aborts on error.
+long long it_db_scalar(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+// Runs a command or aborts.
+void it_db_exec(PGconn *conn, const char *sql);
+
+// True when the file contains needle (at least min times).
+bool it_file_count(const char *path, const char *needle, int min);
+
+// Milliseconds on the monotonic clock.
+long long it_now_ms(void);
+
+// Sleeps ms milliseconds (only inside a bounded poll loop).
+void it_sleep_ms(long ms);
+
+#endif
+
+#include "referral.pb-c.h"
+
+// A submit request with its own storage; fields may be changed after init.
+typedef struct it_request {
+    Rr__V1__SubmitRequest req;
+    char request_id[40];
+    char household[64];
+} it_request;
+
+// A valid request from center for service (new request_id, national id
+// "0012345679", household "H-<center>-<tag>", routine, consent given).
+void it_request_init(it_request *r, unsigned center, const char *service, const char *tag);
+
+// Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
+// on success.
+bool it_pg_ctl(const char *action);

@@ -1,0 +1,472 @@
+// The referral spine end to end: real PostgreSQL, the real broker and
+// three real workers, real ZeroMQ sockets. Each test names the behaviour
+// it proves.
+#include "cli_center.h"
+#include "it_harness.h"
+#include "rr_wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static it_stack stack;
+static cli_center *client;
+static PGconn *db;
+
+static int
+setup(void **state)
+{
+    (void) state;
+    it_stack_init(&stack, "spine", 0);
+    it_broker_start(&stack, NULL);
+    const char *debug[] = {"--log-level", "debug", NULL};
+    it_worker_start(&stack, "prevention", debug);
+    it_worker_start(&stack, "rehabilitation", debug);
+    it_worker_start(&stack, "social", debug);
+    if (!it_wait_registrations(&stack, 3, 30000)) {
+        return -1;
+    }
+    const char *eps[] = {stack.frontend};
+    client = cli_center_new(eps, 1);
+    db = it_db(&stack);
+    return client != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    cli_center_destroy(&client);
+    PQfinish(db);
+    return it_stack_stop(&stack) ? 0 : -1;
+}
+
+static Rr__V1__SubmitReply *
+submit(const Rr__V1__SubmitRequest *req)
+{
+    Rr__V1__SubmitReply *reply = NULL;
+    rr_wire_error err = {0};
+    rr_status st = cli_center_submit(client, req, 10000, 3, &reply, &err);
+    if (st != RR_OK) {
+        fail_msg("submit failed: %s", err.message);
+    }
+    return reply;
+}
+
+static long long
+rows_for(const char *request_id)
+{
+    const char *p[] = {request_id};
+    return it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, p);
+}
+
+static void
+assert_routed(unsigned center, const char *service, const char *domain, const char *office)
+{
+    it_request r;
+    it_request_init(&r, center, service, "route");
+    Rr__V1__SubmitReply *reply = submit(&r.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(reply->request_id, r.request_id);
+    assert_string_equal(reply->office_code, office);
+    assert_true(strncmp(reply->referral_id, "R-", 2) == 0);
+    assert_int_equal(reply->referral_status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REQUESTED);
+
+    const char *p[] = {r.request_id, domain, office, service};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE request_id = $1::uuid"
+                                  " AND domain = $2 AND office_code = $3 AND service_code = $4"
+                                  " AND status = 'requested'",
+                                  4, p),
+                     1);
+    // The first event is recorded in the same transaction.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event e JOIN referral r"
+                                  " ON r.id = e.referral_id WHERE r.request_id = $1::uuid"
+                                  " AND e.to_status = 'requested' AND e.from_status IS NULL",
+                                  1, p),
+                     1);
+    // And the worker of that domain, no other, handled it.
+    char log[700];
+    snprintf(log, sizeof log, "%s/worker-%d-%s.log", stack.logdir,
+             strcmp(domain, "prevention") == 0 ? 0 : strcmp(domain, "rehabilitation") == 0 ? 1 : 2,
+             domain);
+    assert_true(it_file_count(log, r.request_id, 1));
+    for (int i = 0; i < 3; i++) {
+        if (strstr(stack.workers[i].log, domain) == NULL) {
+            assert_false(it_file_count(stack.workers[i].log, r.request_id, 1));
+        }
+    }
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
+static void
+test_each_domain_reaches_its_worker_and_the_center_county_office(void **state)
+{
+    (void) state;
+    assert_routed(941, "RHB-02", "rehabilitation", "CO-2301");  // Tehran
+    assert_routed(1924, "PRV-01", "prevention", "CO-1002");     // Isfahan
+    assert_routed(2441, "SOC-04", "social", "CO-0916");         // Mashhad
+    assert_routed(5165, "SOC-09", "social", "CO-0707");         // Shiraz
+}
+
+static void
+test_routing_rule_overrides_the_county_office(void **state)
+{
+    (void) state;
+    it_db_exec(db, "INSERT INTO routing_rule (service_code, province_code, office_code, note)"
+                   " VALUES ('RHB-03', '03', 'PO-03', 'adaptations are handled by the province')");
+    it_request r;
+    it_request_init(&r, 3102, "RHB-03", "rule"); // Tabriz, province 03
+    Rr__V1__SubmitReply *reply = submit(&r.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(reply->office_code, "PO-03");
+    const char *p[] = {r.request_id};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral r JOIN routing_rule g"
+                                  " ON g.id = r.routing_rule_id WHERE r.request_id = $1::uuid"
+                                  " AND r.office_code = 'PO-03'",
+                                  1, p),
+                     1);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
+static void
+test_retry_with_same_request_id_returns_the_first_referral_and_no_second_row(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 941, "SOC-03", "retry");
+    Rr__V1__SubmitReply *first = submit(&r.req);
+    Rr__V1__SubmitReply *again = submit(&r.req);
+    assert_int_equal(first->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_int_equal(again->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(again->referral_id, first->referral_id);
+    assert_string_equal(again->office_code, first->office_code);
+    assert_int_equal(rows_for(r.request_id), 1);
+    const char *p[] = {r.request_id};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event e JOIN referral r"
+                                  " ON r.id = e.referral_id WHERE r.request_id = $1::uuid",
+                                  1, p),
+                     1);
+    rr__v1__submit_reply__free_unpacked(first, NULL);
+    rr__v1__submit_reply__free_unpacked(again, NULL);
+}
+
+typedef struct racer {
+    const Rr__V1__SubmitRequest *req;
+    const char *frontend;
+    char referral_id[32];
+    int outcome;
+} racer;
+
+static void *
+race(void *arg)
+{
+    racer *r = arg;
+    const char *eps[] = {r->frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    Rr__V1__SubmitReply *reply = NULL;
+    rr_wire_error err;
+    if (c != NULL && cli_center_submit(c, r->req, 10000, 3, &reply, &err) == RR_OK) {
+        r->outcome = reply->outcome;
+        snprintf(r->referral_id, sizeof r->referral_id, "%s", reply->referral_id);
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+    }
+    cli_center_destroy(&c);
+    return NULL;
+}
+
+static void
+test_concurrent_retries_of_one_request_id_make_one_row(void **state)
+{
+    (void) state;
+    enum { RACERS = 8 };
+    it_request r;
+    it_request_init(&r, 2441, "PRV-03", "race");
+    pthread_t threads[RACERS];
+    racer racers[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        racers[i] = (racer){&r.req, stack.frontend, "", -1};
+        assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        assert_int_equal(racers[i].outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+        assert_string_equal(racers[i].referral_id, racers[0].referral_id);
+    }
+    assert_int_equal(rows_for(r.request_id), 1);
+}
+
+static void
+test_reused_request_id_with_other_content_is_refused_as_conflict(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 941, "SOC-05", "reuse");
+    Rr__V1__SubmitReply *first = submit(&r.req);
+    assert_int_equal(first->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    r.req.service_code = "SOC-06";
+    Rr__V1__SubmitReply *other = submit(&r.req);
+    assert_int_equal(other->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_non_null(other->error);
+    assert_int_equal(other->error->code, RR__V1__STATUS__STATUS_ECONFLICT);
+    assert_string_equal(other->error->field, "request_id");
+    assert_int_equal(rows_for(r.request_id), 1);
+    rr__v1__submit_reply__free_unpacked(first, NULL);
+    rr__v1__submit_reply__free_unpacked(other, NULL);
+}
+
+// Submits r and asserts a rejection with code and field, and no row.
+static void
+assert_rejected(it_request *r, Rr__V1__Status code, const char *field, const char *needle)
+{
+    Rr__V1__SubmitReply *reply = submit(&r->req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_non_null(reply->error);
+    assert_int_equal(reply->error->code, code);
+    assert_string_equal(reply->error->field, field);
+    if (strstr(reply->error->message, needle) == NULL) {
+        fail_msg("message \"%s\" lacks \"%s\"", reply->error->message, needle);
+    }
+    assert_string_equal(reply->referral_id, "");
+    assert_int_equal(rows_for(r->request_id), 0);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
+static void
+test_invalid_requests_get_typed_errors_and_leave_no_row(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.national_id = "1234567890";
+    assert_rejected(&r, RR__V1__STATUS__STATUS_EINVAL, "national_id", "check digit");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.national_id = "1111111111";
+    assert_rejected(&r, RR__V1__STATUS__STATUS_EINVAL, "national_id", "identical");
+
+    it_request_init(&r, 941, "SOC-99", "bad");
+    assert_rejected(&r, RR__V1__STATUS__STATUS_ENOTFOUND, "service_code",
+                    "unrecognized service \"SOC-99\"");
+
+    it_request_init(&r, 941, "XYZ-01", "bad");
+    assert_rejected(&r, RR__V1__STATUS__STATUS_ENOTFOUND, "service_code", "\"XYZ-01\"");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.domain = RR__V1__DOMAIN__DOMAIN_PREVENTION;
+    assert_rejected(&r, RR__V1__STATUS__STATUS_EINVAL, "service_code",
+                    "belongs to domain \"social\", not \"prevention\"");
+
+    it_request_init(&r, 9999, "SOC-01", "bad");
+    assert_rejected(&r, RR__V1__STATUS__STATUS_ENOTFOUND, "center_code",
+                    "unrecognized center \"9999\"");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.consent = false;
+    assert_rejected(&r, RR__V1__STATUS__STATUS_EINVAL, "consent", "consent");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.household_id = "";
+    assert_rejected(&r, RR__V1__STATUS__STATUS_EINVAL, "household_id", "missing");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.priority = (Rr__V1__Priority) 42; // an enum value this version does not know
+    assert_rejected(&r, RR__V1__STATUS__STATUS_EINVAL, "priority", "unrecognized priority");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    static char note[RR_WIRE_MAX_NOTE_BYTES + 2];
+    memset(note, 'x', sizeof note - 1);
+    r.req.note = note;
+    assert_rejected(&r, RR__V1__STATUS__STATUS_ETOOBIG, "note", "too long");
+
+    it_request_init(&r, 941, "SOC-01", "bad");
+    r.req.request_id = "not-a-uuid";
+    Rr__V1__SubmitReply *reply = submit(&r.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINVAL);
+    assert_string_equal(reply->error->field, "request_id");
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
+// Sends raw frames on a DEALER socket and returns the answer's frames.
+static void
+raw_exchange(const void *const *frames, const size_t *sizes, int count, rr_frames *answer)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(s, stack.frontend), 0);
+    for (int i = 0; i < count; i++) {
+        assert_true(zmq_send(s, frames[i], sizes[i], i + 1 < count ? ZMQ_SNDMORE : 0) >= 0);
+    }
+    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&item, 1, 10000), 1);
+    assert_int_equal(rr_frames_recv(s, answer, 0), RR_OK);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+}
+
+// Asserts an answer is [""]["RRC1"][command] and returns its Error.
+static Rr__V1__ErrorReply *
+expect_error_reply(rr_frames *f)
+{
+    assert_int_equal(f->count, 4);
+    assert_int_equal(rr_frames_size(f, 0), 0);
+    assert_true(rr_frames_equal(f, 1, "RRC1", 4));
+    assert_int_equal(*(const uint8_t *) rr_frames_data(f, 2), RR_CMD_ERROR);
+    Rr__V1__ErrorReply *er = NULL;
+    assert_int_equal(rr_wire_error_reply_unpack(rr_frames_data(f, 3), rr_frames_size(f, 3), &er),
+                     RR_OK);
+    assert_non_null(er->error);
+    return er;
+}
+
+static void
+test_malformed_frames_get_a_typed_protocol_error(void **state)
+{
+    (void) state;
+    long long before = it_db_scalar(db, "SELECT count(*) FROM referral", 0, NULL);
+    rr_frames f;
+
+    // One frame of garbage: wrong frame count.
+    const void *garbage[] = {"hello, broker"};
+    size_t gsizes[] = {13};
+    raw_exchange(garbage, gsizes, 1, &f);
+    Rr__V1__ErrorReply *er = expect_error_reply(&f);
+    assert_int_equal(er->error->code, RR__V1__STATUS__STATUS_EPROTO);
+    assert_non_null(strstr(er->error->message, "expected 4 frames"));
+    rr__v1__error_reply__free_unpacked(er, NULL);
+    rr_frames_close(&f);
+
+    // Right shape, wrong protocol version.
+    uint8_t submit_cmd = RR_CMD_SUBMIT;
+    const void *v2[] = {"", "RRC2", &submit_cmd, "x"};
+    size_t v2sizes[] = {0, 4, 1, 1};
+    raw_exchange(v2, v2sizes, 4, &f);
+    er = expect_error_reply(&f);
+    assert_int_equal(er->error->code, RR__V1__STATUS__STATUS_EPROTO);
+    assert_non_null(strstr(er->error->message, "unsupported protocol \"RRC2\""));
+    rr__v1__error_reply__free_unpacked(er, NULL);
+    rr_frames_close(&f);
+
+    // Unknown command.
+    uint8_t bad_cmd = 0x42;
+    const void *uc[] = {"", "RRC1", &bad_cmd, ""};
+    size_t ucsizes[] = {0, 4, 1, 0};
+    raw_exchange(uc, ucsizes, 4, &f);
+    er = expect_error_reply(&f);
+    assert_non_null(strstr(er->error->message, "unrecognized command 0x42"));
+    rr__v1__error_reply__free_unpacked(er, NULL);
+    rr_frames_close(&f);
+
+    // Garbage bytes where the protobuf body should be: a SubmitReply, rejected.
+    const void *gb[] = {"", "RRC1", &submit_cmd, "\xff\xff\xff\xff\x0f garbage"};
+    size_t gbsizes[] = {0, 4, 1, 13};
+    raw_exchange(gb, gbsizes, 4, &f);
+    assert_int_equal(f.count, 4);
+    assert_int_equal(*(const uint8_t *) rr_frames_data(&f, 2), RR_CMD_SUBMIT);
+    Rr__V1__SubmitReply *sr = NULL;
+    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &sr),
+                     RR_OK);
+    assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(sr->error->code, RR__V1__STATUS__STATUS_EPROTO);
+    rr__v1__submit_reply__free_unpacked(sr, NULL);
+    rr_frames_close(&f);
+
+    // A body over the 64 KiB limit.
+    static char big[RR_WIRE_MAX_BODY_BYTES + 100];
+    memset(big, 0, sizeof big);
+    const void *ob[] = {"", "RRC1", &submit_cmd, big};
+    size_t obsizes[] = {0, 4, 1, sizeof big};
+    raw_exchange(ob, obsizes, 4, &f);
+    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &sr),
+                     RR_OK);
+    assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(sr->error->code, RR__V1__STATUS__STATUS_ETOOBIG);
+    rr__v1__submit_reply__free_unpacked(sr, NULL);
+    rr_frames_close(&f);
+
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral", 0, NULL), before);
+
+    // The broker still serves everyone after all that.
+    it_request r;
+    it_request_init(&r, 941, "PRV-02", "after-garbage");
+    Rr__V1__SubmitReply *reply = submit(&r.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
+static void
+test_status_query_returns_the_referral_and_its_history(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 1924, "RHB-01", "status");
+    Rr__V1__SubmitReply *sub = submit(&r.req);
+    assert_int_equal(sub->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+
+    Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
+    q.query_id = "q-1";
+    q.center_code = 1924;
+    q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
+    q.referral_id = sub->referral_id;
+    Rr__V1__StatusReply *st = NULL;
+    rr_wire_error err;
+    assert_int_equal(cli_center_status(client, &q, 10000, 3, &st, &err), RR_OK);
+    assert_int_equal(st->status, RR__V1__STATUS__STATUS_OK);
+    assert_string_equal(st->query_id, "q-1");
+    assert_non_null(st->referral);
+    assert_string_equal(st->referral->request_id, r.request_id);
+    assert_string_equal(st->referral->office_code, "CO-1002");
+    assert_int_equal(st->referral->status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REQUESTED);
+    assert_int_equal(st->n_events, 1);
+    assert_string_equal(st->events[0]->actor, "center:1924");
+    rr__v1__status_reply__free_unpacked(st, NULL);
+
+    // Another center cannot see it: the answer is the same as for none.
+    q.query_id = "q-2";
+    q.center_code = 941;
+    assert_int_equal(cli_center_status(client, &q, 10000, 3, &st, &err), RR_OK);
+    assert_int_equal(st->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+    assert_null(st->referral);
+    rr__v1__status_reply__free_unpacked(st, NULL);
+
+    // By request_id too.
+    q.query_id = "q-3";
+    q.center_code = 1924;
+    q.key_case = RR__V1__STATUS_QUERY__KEY_REQUEST_ID;
+    q.request_id = r.request_id;
+    assert_int_equal(cli_center_status(client, &q, 10000, 3, &st, &err), RR_OK);
+    assert_int_equal(st->status, RR__V1__STATUS__STATUS_OK);
+    assert_string_equal(st->referral->referral_id, sub->referral_id);
+    rr__v1__status_reply__free_unpacked(st, NULL);
+    rr__v1__submit_reply__free_unpacked(sub, NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_domain_reaches_its_worker_and_the_center_county_office),
+        cmocka_unit_test(test_routing_rule_overrides_the_county_office),
+        cmocka_unit_test(test_retry_with_same_request_id_returns_the_first_referral_and_no_second_row),
+        cmocka_unit_test(test_concurrent_retries_of_one_request_id_make_one_row),
+        cmocka_unit_test(test_reused_request_id_with_other_content_is_refused_as_conflict),
+        cmocka_unit_test(test_invalid_requests_get_typed_errors_and_leave_no_row),
+        cmocka_unit_test(test_malformed_frames_get_a_typed_protocol_error),
+        cmocka_unit_test(test_status_query_returns_the_referral_and_its_history),
+    };
+    return cmocka_run_group_tests_name("integration.spine", tests, setup, teardown);
+}

@@ -1,0 +1,102 @@
+// wrk_validate: catalogue checks of a submission for a worker's domain.
+#include "catalog_fixture.h"
+#include "wrk_validate.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+
+static Rr__V1__SubmitRequest
+valid_request(void)
+{
+    Rr__V1__SubmitRequest req = RR__V1__SUBMIT_REQUEST__INIT;
+    req.request_id = "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59";
+    req.center_code = 941;
+    req.national_id = "۰۰۱۲۳۴۵۶۷۹";
+    req.household_id = "H-941-0007";
+    req.service_code = "SOC-01";
+    req.note = "";
+    req.consent = true;
+    return req;
+}
+
+static void
+test_wrk_validate_accepts_a_valid_request_and_normalises_it(void **state)
+{
+    (void) state;
+    wrk_catalog *cat = fixture_catalog();
+    Rr__V1__SubmitRequest req = valid_request();
+    wrk_submit_facts facts;
+    rr_wire_error err;
+    assert_int_equal(wrk_validate_submit(cat, RR_DOMAIN_SOCIAL, &req, &facts, &err), RR_OK);
+    assert_string_equal(facts.natid, "0012345679");
+    assert_int_equal(facts.priority, RR_PRIORITY_ROUTINE);
+    assert_string_equal(facts.service->code, "SOC-01");
+    assert_int_equal(facts.center->code, 941);
+    wrk_catalog_destroy(&cat);
+}
+
+static void
+expect(wrk_catalog *cat, rr_domain domain, Rr__V1__SubmitRequest *req, rr_status code,
+       const char *field, const char *message)
+{
+    wrk_submit_facts facts;
+    rr_wire_error err;
+    assert_int_equal(wrk_validate_submit(cat, domain, req, &facts, &err), code);
+    assert_int_equal(err.code, code);
+    assert_string_equal(err.field, field);
+    assert_string_equal(err.message, message);
+}
+
+static void
+test_wrk_validate_refuses_each_catalogue_problem_with_its_field(void **state)
+{
+    (void) state;
+    wrk_catalog *cat = fixture_catalog();
+    Rr__V1__SubmitRequest req = valid_request();
+    req.service_code = "SOC-99";
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ENOTFOUND, "service_code",
+           "unrecognized service \"SOC-99\"");
+    req = valid_request();
+    expect(cat, RR_DOMAIN_PREVENTION, &req, RR_EINVAL, "service_code",
+           "service \"SOC-01\" belongs to domain \"social\", not \"prevention\"");
+    req = valid_request();
+    req.service_code = "SOC-11";
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ESTATE, "service_code",
+           "cannot accept service \"SOC-11\": it is withdrawn from the catalogue");
+    req = valid_request();
+    req.center_code = 5;
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ENOTFOUND, "center_code",
+           "unrecognized center \"5\"");
+    req = valid_request();
+    req.center_code = 77;
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ESTATE, "center_code",
+           "cannot accept requests from center \"77\": it is inactive");
+    wrk_catalog_destroy(&cat);
+}
+
+static void
+test_wrk_validate_applies_the_wire_field_checks_first(void **state)
+{
+    (void) state;
+    wrk_catalog *cat = fixture_catalog();
+    Rr__V1__SubmitRequest req = valid_request();
+    req.national_id = "1234567890";
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_EINVAL, "national_id",
+           "invalid national id: it fails its check digit");
+    wrk_catalog_destroy(&cat);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wrk_validate_accepts_a_valid_request_and_normalises_it),
+        cmocka_unit_test(test_wrk_validate_refuses_each_catalogue_problem_with_its_field),
+        cmocka_unit_test(test_wrk_validate_applies_the_wire_field_checks_first),
+    };
+    return cmocka_run_group_tests_name("unit.validate", tests, NULL, NULL);
+}
