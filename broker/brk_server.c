@@ -25,6 +25,10 @@
 
 #define QUEUE_ANY 0 // index of the queue for requests any worker may serve
 
+// Bounds on the heartbeat interval a worker may declare.
+#define BRK_MIN_HEARTBEAT_MS 50
+#define BRK_MAX_HEARTBEAT_MS 60000
+
 struct brk_server {
     brk_config cfg;
     void *ctx;
@@ -35,6 +39,7 @@ struct brk_server {
     brk_registry *registry;
     uint64_t next_delivery_id;
     bool draining;
+    int64_t tick_ms;                         // heartbeat period: ours, or a faster worker's
     int64_t started_ms;
     brk_stats stats;
 };
@@ -102,6 +107,7 @@ brk_server_new(const brk_config *config)
     self->cfg = *config;
     self->next_delivery_id = 1;
     self->started_ms = rr_clock_mono_ms();
+    self->tick_ms = config->heartbeat_ms;
     self->ctx = zmq_ctx_new();
     if (self->ctx == NULL) {
         rr_log_error("zmq_ctx_new failed: %s", zmq_strerror(errno));
@@ -181,21 +187,29 @@ send_to_client(brk_server *self, zmq_msg_t *client_id, uint8_t command, zmq_msg_
     assert(rc == 0);
     rc = zmq_msg_copy(&id, client_id);
     assert(rc == 0);
-    (void) rc;
     rr_status st = rr_wire_send_msg(self->frontend, &id, true);
     if (st != RR_OK) {
         // The center disconnected or stopped reading: it will retry.
         self->stats.undeliverable++;
         rr_log_warn("reply not delivered to center: %s", rr_strerror(st));
         zmq_msg_close(body);
+        rc = zmq_msg_init(body); // empty again: the owner may close it once more
+        assert(rc == 0);
         return;
     }
     // Once the routing frame is accepted the rest of the message is too.
     if (rr_wire_send_bytes(self->frontend, "", 0, true) != RR_OK ||
         rr_wire_send_bytes(self->frontend, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, true) !=
             RR_OK ||
-        rr_wire_send_bytes(self->frontend, &command, 1, true) != RR_OK ||
-        rr_wire_send_msg(self->frontend, body, false) != RR_OK) {
+        rr_wire_send_bytes(self->frontend, &command, 1, true) != RR_OK) {
+        zmq_msg_close(body);
+        rc = zmq_msg_init(body);
+        assert(rc == 0);
+        self->stats.undeliverable++;
+        rr_log_error("reply to center cut short");
+        return;
+    }
+    if (rr_wire_send_msg(self->frontend, body, false) != RR_OK) {
         self->stats.undeliverable++;
         rr_log_error("reply to center cut short");
     }
@@ -317,14 +331,25 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
     DL_FOREACH_SAFE(orphans, r, tmp) {
         DL_DELETE(orphans, r);
         r->next = r->prev = NULL;
+        if (self->draining) {
+            rr_wire_error err;
+            (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
+                                "could not process request \"%s\": broker is shutting down",
+                                r->correlation);
+            refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+            brk_pool_put(self->pool, &r);
+            continue;
+        }
         if (r->attempts >= self->cfg.max_attempts) {
+            // Busy, not rejected: one of those workers may have committed it
+            // before dying, and a retry with the same request_id finds out.
             rr_wire_error err;
             (void) rr_wire_fail(&err, RR_EINTERNAL, "",
                                 "could not process request \"%s\": %u workers failed on it",
                                 r->correlation, r->attempts);
             rr_log_error("request %s given up after %u attempts", r->correlation, r->attempts);
             self->stats.dead_lettered++;
-            refuse(self, &r->client_id, r->command, r->correlation, &err, false);
+            refuse(self, &r->client_id, r->command, r->correlation, &err, true);
             brk_pool_put(self->pool, &r);
             continue;
         }
@@ -335,6 +360,19 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
 }
 
 // ---- front end: centers ---------------------------------------------------
+
+// Keeps the client's id for replies and logs; an id too long to keep whole
+// (and so refused anyway) is not echoed rather than cut inside a character.
+static void
+set_correlation(brk_request *req, const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n >= sizeof req->correlation) {
+        n = 0;
+    }
+    memcpy(req->correlation, id ? id : "", n);
+    req->correlation[n] = '\0';
+}
 
 // Reads the routing facts the broker needs from a request body and checks
 // it; on failure err says why (and correlation holds what could be read).
@@ -348,9 +386,7 @@ admit(rr_frames *f, uint8_t command, brk_request *req, rr_wire_error *err)
         Rr__V1__SubmitRequest *sub = NULL;
         st = rr_wire_submit_unpack(data, size, &sub, err);
         if (sub != NULL) {
-            int n = snprintf(req->correlation, sizeof req->correlation, "%s",
-                             sub->request_id ? sub->request_id : "");
-            (void) n; // request ids longer than a UUID are refused anyway
+            set_correlation(req, sub->request_id);
             if (st == RR_OK) {
                 rr_domain d = (rr_domain) sub->domain;
                 if (d == RR_DOMAIN_NONE) {
@@ -372,9 +408,7 @@ admit(rr_frames *f, uint8_t command, brk_request *req, rr_wire_error *err)
     Rr__V1__StatusQuery *q = NULL;
     st = rr_wire_status_unpack(data, size, &q, err);
     if (q != NULL) {
-        int n = snprintf(req->correlation, sizeof req->correlation, "%s",
-                         q->query_id ? q->query_id : "");
-        (void) n;
+        set_correlation(req, q->query_id);
         rr__v1__status_query__free_unpacked(q, NULL);
     }
     req->domain = QUEUE_ANY;
@@ -615,6 +649,18 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
         // A second READY means the worker restarted its session.
         worker_lost(self, &w, "registered again");
     }
+    if (self->draining) {
+        rr__v1__worker_ready__free_unpacked(ready, NULL);
+        send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
+        return;
+    }
+    // The declared heartbeat is the peer's word: keep it within our range.
+    if (ready->heartbeat_ms > 0 && ready->heartbeat_ms < BRK_MIN_HEARTBEAT_MS) {
+        ready->heartbeat_ms = BRK_MIN_HEARTBEAT_MS;
+    }
+    if (ready->heartbeat_ms > BRK_MAX_HEARTBEAT_MS) {
+        ready->heartbeat_ms = BRK_MAX_HEARTBEAT_MS;
+    }
     rr_status st = brk_registry_add(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0),
                                     (rr_domain) ready->domain, ready->credit, ready->host,
                                     ready->pid, now_ms, &w);
@@ -626,13 +672,14 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
     }
     w->heartbeat_ms = worker_hb;
     brk_registry_touch(w, now_ms, liveness_ms(self, w));
+    // Heartbeat at the pace of the fastest worker, so that none of them
+    // thinks us gone between our heartbeats.
+    if (worker_hb > 0 && worker_hb < self->tick_ms) {
+        self->tick_ms = worker_hb;
+    }
     rr_log_info("worker pid %u on \"%s\" registered for %s with credit %u (%zu in the pool)",
                 w->pid, w->host, rr_domain_name(w->domain), w->credit,
                 brk_registry_count(self->registry, w->domain));
-    if (self->draining) {
-        send_to_worker(self, w->id, w->id_len, RR_WCMD_DISCONNECT);
-        return;
-    }
     dispatch_for(self, w->domain);
 }
 
@@ -799,7 +846,7 @@ drain_socket(brk_server *self, void *socket, bool front)
 rr_status
 brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
 {
-    int64_t next_tick = rr_clock_mono_ms() + self->cfg.heartbeat_ms;
+    int64_t next_tick = rr_clock_mono_ms() + self->tick_ms;
     int64_t drain_deadline = 0;
     for (;;) {
         int64_t now = rr_clock_mono_ms();
@@ -818,6 +865,7 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
                             brk_registry_inflight(self->registry));
             }
             brk_registry_foreach(self->registry, disconnect_one, self);
+            answer_queued_busy(self); // anything requeued while draining
             rr_log_info("stopped");
             return RR_OK;
         }
@@ -853,7 +901,7 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
         now = rr_clock_mono_ms();
         if (now >= next_tick) {
             on_tick(self, now);
-            next_tick = now + self->cfg.heartbeat_ms;
+            next_tick = now + self->tick_ms;
         }
     }
 }

@@ -4,20 +4,9 @@
 #include "brk_server.h"
 #include "rr_config.h"
 #include "rr_log.h"
+#include "rr_process.h"
 
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
 
 int
 main(int argc, char **argv)
@@ -63,29 +52,15 @@ main(int argc, char **argv)
     if (st != RR_OK) {
         return 2;
     }
-    rr_log_level level;
-    if (!rr_log_level_parse(log_level, &level)) {
-        fprintf(stderr, "invalid --log-level \"%s\": expected error, warn, info or debug\n",
-                log_level);
+    if (rr_process_start("broker", log_level, log_json) != RR_OK) {
         return 2;
     }
-    rr_log_init("broker", level, log_json);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
-        rr_log_error("cannot install signal handlers");
-        return EXIT_FAILURE;
-    }
-    signal(SIGPIPE, SIG_IGN);
 
     brk_server *server = brk_server_new(&cfg);
     if (server == NULL) {
         return EXIT_FAILURE;
     }
-    st = brk_server_run(server, &stop_requested);
+    st = brk_server_run(server, &rr_process_stop);
     const brk_stats *s = brk_server_stats(server);
     rr_log_info("served %llu replies; %llu busy, %llu refused, %llu redelivered, %llu late",
                 (unsigned long long) s->replied, (unsigned long long) s->busy,

@@ -217,6 +217,75 @@ protocol_refusal(zmq_msg_t *body, rr_wire_error *err)
     return RR_EPROTO;
 }
 
+// Decides whether an answer body belongs to the request being waited for;
+// answers to earlier requests on the same socket are skipped.
+typedef bool (*answer_match)(uint8_t command, zmq_msg_t *body, const void *ctx);
+
+// Sends one attempt of a request and waits until timeout_ms for its answer
+// (an ERROR answer always counts). On RR_OK *answer holds the body (caller
+// closes it). On RR_ETIMEDOUT the socket is replaced by one to the next
+// endpoint, ready for the next attempt.
+static rr_status
+attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long timeout_ms,
+        answer_match match, const void *ctx, uint8_t *answer_command, zmq_msg_t *answer)
+{
+    if (self->socket == NULL && open_socket(self) != RR_OK) {
+        return RR_EIO;
+    }
+    rr_status st = send_request(self, command, buf, size);
+    if (st != RR_OK) {
+        return st;
+    }
+    int64_t deadline = rr_clock_mono_ms() + timeout_ms;
+    for (;;) {
+        int rc = zmq_msg_init(answer);
+        assert(rc == 0);
+        (void) rc;
+        st = recv_answer(self, deadline, answer_command, answer);
+        if (st != RR_OK) {
+            zmq_msg_close(answer);
+            if (st == RR_ETIMEDOUT) {
+                rr_log_warn("no answer from %s within %ld ms", self->endpoints[self->current],
+                            timeout_ms);
+                next_endpoint(self);
+            }
+            return st;
+        }
+        if (*answer_command == RR_CMD_ERROR || match(*answer_command, answer, ctx)) {
+            return RR_OK;
+        }
+        zmq_msg_close(answer);
+    }
+}
+
+static bool
+match_submit(uint8_t command, zmq_msg_t *body, const void *ctx)
+{
+    const char *request_id = ctx;
+    Rr__V1__SubmitReply *reply = NULL;
+    if (command != RR_CMD_SUBMIT ||
+        rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
+        return false;
+    }
+    bool ours = strcmp(reply->request_id, request_id) == 0;
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    return ours;
+}
+
+static bool
+match_status(uint8_t command, zmq_msg_t *body, const void *ctx)
+{
+    const char *query_id = ctx;
+    Rr__V1__StatusReply *reply = NULL;
+    if (command != RR_CMD_STATUS ||
+        rr_wire_status_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
+        return false;
+    }
+    bool ours = strcmp(reply->query_id, query_id) == 0;
+    rr__v1__status_reply__free_unpacked(reply, NULL);
+    return ours;
+}
+
 rr_status
 cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeout_ms,
                   int attempts, Rr__V1__SubmitReply **reply_p, rr_wire_error *err)
@@ -228,63 +297,32 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
-    for (int attempt = 1; attempt <= attempts; attempt++) {
-        if (self->socket == NULL && open_socket(self) != RR_OK) {
-            result = RR_EIO;
-            break;
-        }
-        if (send_request(self, RR_CMD_SUBMIT, buf, size) != RR_OK) {
-            result = RR_EIO;
-            break;
-        }
-        int64_t deadline = rr_clock_mono_ms() + timeout_ms;
-        bool answered = false;
-        for (;;) {
-            uint8_t cmd = 0;
-            zmq_msg_t body;
-            int rc = zmq_msg_init(&body);
-            assert(rc == 0);
-            (void) rc;
-            rr_status st = recv_answer(self, deadline, &cmd, &body);
-            if (st != RR_OK) {
-                zmq_msg_close(&body);
-                break;
-            }
-            if (cmd == RR_CMD_ERROR) {
-                result = protocol_refusal(&body, err);
-                zmq_msg_close(&body);
-                free(buf);
-                return result;
-            }
-            Rr__V1__SubmitReply *reply = NULL;
-            if (cmd != RR_CMD_SUBMIT ||
-                rr_wire_submit_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), &reply) !=
-                    RR_OK ||
-                (reply->request_id[0] != '\0' && strcmp(reply->request_id, req->request_id) != 0)) {
-                // An answer to an earlier request on this socket: not ours.
-                if (reply != NULL) {
-                    rr__v1__submit_reply__free_unpacked(reply, NULL);
-                }
-                zmq_msg_close(&body);
-                continue;
-            }
-            zmq_msg_close(&body);
-            answered = true;
-            if (*reply_p != NULL) {
-                rr__v1__submit_reply__free_unpacked(*reply_p, NULL);
-            }
-            *reply_p = reply;
-            result = RR_OK;
-            break;
-        }
-        if (!answered) {
-            rr_log_warn("no answer for request %s from %s within %ld ms (attempt %d of %d)",
-                        req->request_id, self->endpoints[self->current], timeout_ms, attempt,
-                        attempts);
-            next_endpoint(self);
+    for (int n = 1; n <= attempts; n++) {
+        uint8_t cmd = 0;
+        zmq_msg_t body;
+        rr_status st = attempt(self, RR_CMD_SUBMIT, buf, size, timeout_ms, match_submit,
+                               req->request_id, &cmd, &body);
+        if (st == RR_ETIMEDOUT) {
             continue;
         }
-        if ((*reply_p)->outcome != RR__V1__OUTCOME__OUTCOME_BUSY || attempt == attempts) {
+        if (st != RR_OK) {
+            result = rr_wire_fail(err, st, "", "could not reach the broker");
+            break;
+        }
+        if (cmd == RR_CMD_ERROR) {
+            result = protocol_refusal(&body, err);
+            zmq_msg_close(&body);
+            break;
+        }
+        if (*reply_p != NULL) {
+            rr__v1__submit_reply__free_unpacked(*reply_p, NULL);
+        }
+        st = rr_wire_submit_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
+        zmq_msg_close(&body);
+        assert(st == RR_OK); // match_submit unpacked it already
+        (void) st;
+        result = RR_OK;
+        if ((*reply_p)->outcome != RR__V1__OUTCOME__OUTCOME_BUSY || n == attempts) {
             break;
         }
         long wait = (*reply_p)->retry_after_ms ? (long) (*reply_p)->retry_after_ms : 500;
@@ -292,6 +330,24 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
     }
     free(buf);
     return result;
+}
+
+// True for answers that may change on a retry: queue full, broker stopping,
+// database away, no worker in time.
+static bool
+transient(Rr__V1__Status status)
+{
+    switch ((int) status) {
+    case RR_EAGAIN:
+    case RR_EDB:
+    case RR_ETIMEDOUT:
+    case RR_ESHUTDOWN:
+    case RR_EBUSY:
+    case RR_EUNAVAIL:
+        return true;
+    default:
+        return false;
+    }
 }
 
 rr_status
@@ -304,49 +360,36 @@ cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeo
     if (rr_wire_pack_buffer(&query->base, &buf, &size) != RR_OK) {
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
+    const char *query_id = query->query_id ? query->query_id : "";
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
-    for (int attempt = 1; attempt <= attempts && result == RR_ETIMEDOUT; attempt++) {
-        if (self->socket == NULL && open_socket(self) != RR_OK) {
-            result = RR_EIO;
-            break;
+    for (int n = 1; n <= attempts; n++) {
+        uint8_t cmd = 0;
+        zmq_msg_t body;
+        rr_status st = attempt(self, RR_CMD_STATUS, buf, size, timeout_ms, match_status,
+                               query_id, &cmd, &body);
+        if (st == RR_ETIMEDOUT) {
+            continue;
         }
-        if (send_request(self, RR_CMD_STATUS, buf, size) != RR_OK) {
-            result = RR_EIO;
-            break;
-        }
-        int64_t deadline = rr_clock_mono_ms() + timeout_ms;
-        for (;;) {
-            uint8_t cmd = 0;
-            zmq_msg_t body;
-            int rc = zmq_msg_init(&body);
-            assert(rc == 0);
-            (void) rc;
-            if (recv_answer(self, deadline, &cmd, &body) != RR_OK) {
-                zmq_msg_close(&body);
-                next_endpoint(self);
-                break;
+        if (st != RR_OK) {
+            result = rr_wire_fail(err, st, "", "could not reach the broker");
+        } else if (cmd == RR_CMD_ERROR) {
+            result = protocol_refusal(&body, err);
+            zmq_msg_close(&body);
+        } else {
+            if (*reply_p != NULL) {
+                rr__v1__status_reply__free_unpacked(*reply_p, NULL);
             }
-            if (cmd == RR_CMD_ERROR) {
-                result = protocol_refusal(&body, err);
-                zmq_msg_close(&body);
-                break;
-            }
-            Rr__V1__StatusReply *reply = NULL;
-            if (cmd != RR_CMD_STATUS ||
-                rr_wire_status_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), &reply) !=
-                    RR_OK ||
-                strcmp(reply->query_id, query->query_id ? query->query_id : "") != 0) {
-                if (reply != NULL) {
-                    rr__v1__status_reply__free_unpacked(reply, NULL);
-                }
-                zmq_msg_close(&body);
+            st = rr_wire_status_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
+            zmq_msg_close(&body);
+            assert(st == RR_OK); // match_status unpacked it already
+            (void) st;
+            result = RR_OK;
+            if (transient((*reply_p)->status) && n < attempts) {
+                sleep_ms(500);
                 continue;
             }
-            zmq_msg_close(&body);
-            *reply_p = reply;
-            result = RR_OK;
-            break;
         }
+        break;
     }
     free(buf);
     return result;

@@ -30,7 +30,8 @@ RR_NODISCARD rr_status cli_center_submit(cli_center *self, const Rr__V1__SubmitR
                                          long timeout_ms, int attempts,
                                          Rr__V1__SubmitReply **reply_p, rr_wire_error *err);
 
-// Asks for a referral and its history; same retry rules. On RR_OK free
+// Asks for a referral and its history; same retry rules (a transient
+// status such as EBUSY or EDB is retried after 500 ms). On RR_OK free
 // *reply_p with rr__v1__status_reply__free_unpacked.
 RR_NODISCARD rr_status cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query,
                                          long timeout_ms, int attempts,

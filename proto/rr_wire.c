@@ -125,7 +125,11 @@ rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more)
     int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
     if (zmq_msg_send(msg, socket, flags) < 0) {
         int e = errno;
+        // Closed, then empty again: a later close by the owner stays valid.
         zmq_msg_close(msg);
+        int rc = zmq_msg_init(msg);
+        assert(rc == 0);
+        (void) rc;
         return status_from_errno(e, "zmq_msg_send");
     }
     return RR_OK;

@@ -88,7 +88,8 @@ bool rr_frames_equal(rr_frames *frames, size_t i, const void *s, size_t n);
 // unreachable (ROUTER_MANDATORY), RR_ESHUTDOWN on ETERM, RR_EIO otherwise.
 RR_NODISCARD rr_status rr_wire_send_bytes(void *socket, const void *data, size_t size, bool more);
 
-// Sends msg and consumes it on every path (it is closed when the send fails).
+// Sends msg and consumes it on every path: on failure it is closed and left
+// initialised empty, so closing it again is harmless.
 RR_NODISCARD rr_status rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more);
 
 // Big-endian delivery ids.

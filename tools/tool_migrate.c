@@ -29,13 +29,13 @@ read_file(const char *path, size_t *len)
     char *buf = NULL;
     size_t cap = 0, n = 0;
     for (;;) {
+        if (n > (size_t) MAX_FILE_BYTES) {
+            fprintf(stderr, "file \"%s\" is too large (limit %ld bytes)\n", path, MAX_FILE_BYTES);
+            free(buf);
+            fclose(f);
+            return NULL;
+        }
         if (n + 65536 + 1 > cap) {
-            if (cap > (size_t) MAX_FILE_BYTES) {
-                fprintf(stderr, "file \"%s\" is too large\n", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
             cap = cap ? cap * 2 : 131072;
             char *grown = realloc(buf, cap);
             if (grown == NULL) {
@@ -217,8 +217,13 @@ copy_csv(PGconn *conn, const char *path)
         PQclear(res);
     }
     if (ok) {
-        ok = len <= (size_t) MAX_FILE_BYTES && PQputCopyData(conn, data, (int) len) == 1 &&
-             PQputCopyEnd(conn, NULL) == 1;
+        // len fits an int: read_file refuses files over MAX_FILE_BYTES.
+        bool sent = PQputCopyData(conn, data, (int) len) == 1;
+        // End the COPY in every case, or the connection stays in COPY_IN.
+        if (PQputCopyEnd(conn, sent ? NULL : "could not send the file") != 1 || !sent) {
+            fprintf(stderr, "COPY of \"%s\" failed: %s", path, PQerrorMessage(conn));
+            ok = false;
+        }
         PGresult *res;
         while ((res = PQgetResult(conn)) != NULL) {
             if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -311,7 +311,9 @@ tool_status_main(int argc, char **argv)
                 (void) n;
             }
             printf("  #%llu %s %s -> %s by %s%s%s\n", (unsigned long long) e->event_id, when,
-                   e->from_status ? rr_ref_state_name(e->from_status) : "(new)",
+                   e->from_status == 0                   ? "(new)"
+                   : rr_ref_state_name(e->from_status) ? rr_ref_state_name(e->from_status)
+                                                       : "?",
                    rr_ref_state_name(e->to_status) ? rr_ref_state_name(e->to_status) : "?",
                    e->actor, e->reason[0] ? ": " : "", e->reason);
         }

@@ -4,32 +4,23 @@
 #define RR_LOG_MODULE "main"
 #include "rr_config.h"
 #include "rr_log.h"
+#include "rr_process.h"
 #include "rr_vocab.h"
 #include "wrk_handler.h"
 #include "wrk_session.h"
 #include "wrk_store.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
-
 int
 main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
-    long credit = 0, heartbeat_ms = 0, liveness = 0;
+    long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0;
     bool log_json = false;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
@@ -44,6 +35,9 @@ main(int argc, char **argv)
          "heartbeat interval with the broker, ms", &heartbeat_ms, 50, 60000},
         {"liveness", RR_OPT_INT, "REFERRAL_LIVENESS", "3",
          "heartbeats the broker may miss before we reconnect", &liveness, 2, 100},
+        {"catalog-reload-min-ms", RR_OPT_INT, "REFERRAL_CATALOG_RELOAD_MIN_MS", "5000",
+         "least time between catalogue reloads caused by unknown centers or services, ms",
+         &reload_min_ms, 0, 3600000},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
         {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
@@ -65,30 +59,17 @@ main(int argc, char **argv)
                 domain_name);
         return 2;
     }
-    rr_log_level level;
-    if (!rr_log_level_parse(log_level, &level)) {
-        fprintf(stderr, "invalid --log-level \"%s\"\n", log_level);
-        return 2;
-    }
     char process[48];
     int n = snprintf(process, sizeof process, "worker.%s", domain_name);
     (void) n;
-    rr_log_init(process, level, log_json);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
-        rr_log_error("cannot install signal handlers");
-        return EXIT_FAILURE;
+    if (rr_process_start(process, log_level, log_json) != RR_OK) {
+        return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
 
     int exit_code = EXIT_FAILURE;
     void *ctx = zmq_ctx_new();
     wrk_store *store = wrk_store_new(db, process);
-    wrk_handler *handler = store ? wrk_handler_new(domain, store) : NULL;
+    wrk_handler *handler = store ? wrk_handler_new(domain, store, reload_min_ms) : NULL;
     wrk_session *session = NULL;
     wrk_job *jobs = calloc((size_t) credit, sizeof *jobs);
     zmq_msg_t *replies = calloc((size_t) credit, sizeof *replies);
@@ -98,7 +79,7 @@ main(int argc, char **argv)
     }
     // Connect to the database before offering credit, so the first requests
     // do not meet a cold connection; keep trying while it is away.
-    while (!stop_requested && wrk_store_ensure(store) != RR_OK) {
+    while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -107,7 +88,8 @@ main(int argc, char **argv)
     if (session == NULL) {
         goto done;
     }
-    while (!stop_requested) {
+    wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+    while (!rr_process_stop) {
         size_t count = 0;
         st = wrk_session_recv(session, jobs, (size_t) credit, &count,
                               wrk_session_next_tick_ms(session));

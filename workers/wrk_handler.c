@@ -16,23 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CATALOG_RELOAD_MIN_MS 5000
 #define DB_RETRY_AFTER_MS     1000
 
 struct wrk_handler {
     rr_domain domain;
     wrk_store *store;       // borrowed
     wrk_catalog *catalog;   // owned; NULL until loaded
+    wrk_catalog *retired;   // owned; replaced during a batch whose items still point into it
     int64_t loaded_at_ms;
+    int64_t reload_min_ms;
 };
 
 wrk_handler *
-wrk_handler_new(rr_domain domain, wrk_store *store)
+wrk_handler_new(rr_domain domain, wrk_store *store, long reload_min_ms)
 {
     wrk_handler *self = calloc(1, sizeof *self);
     if (self != NULL) {
         self->domain = domain;
         self->store = store;
+        self->reload_min_ms = reload_min_ms;
     }
     return self;
 }
@@ -46,6 +48,7 @@ wrk_handler_destroy(wrk_handler **self_p)
         return;
     }
     wrk_catalog_destroy(&self->catalog);
+    wrk_catalog_destroy(&self->retired);
     free(self);
     *self_p = NULL;
 }
@@ -57,7 +60,7 @@ ensure_catalog(wrk_handler *self, bool force)
 {
     int64_t now = rr_clock_mono_ms();
     if (self->catalog != NULL &&
-        (!force || (self->loaded_at_ms != 0 && now - self->loaded_at_ms < CATALOG_RELOAD_MIN_MS))) {
+        (!force || (self->loaded_at_ms != 0 && now - self->loaded_at_ms < self->reload_min_ms))) {
         return RR_OK;
     }
     wrk_catalog *fresh = NULL;
@@ -65,7 +68,10 @@ ensure_catalog(wrk_handler *self, bool force)
     if (st != RR_OK) {
         return self->catalog != NULL ? RR_OK : st;
     }
-    wrk_catalog_destroy(&self->catalog);
+    // Items earlier in the batch hold pointers into the old catalogue: it is
+    // freed only when the batch is done (at most one reload per batch).
+    assert(self->retired == NULL);
+    self->retired = self->catalog;
     self->catalog = fresh;
     self->loaded_at_ms = now;
     return RR_OK;
@@ -125,6 +131,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         if (ensure_catalog(self, true) != RR_OK) {
             rr_log_warn("catalogue reload failed: keeping the old one");
         }
+        wrk_catalog_destroy(&self->retired); // no item points into it yet
     }
     rr_status cat_st = ensure_catalog(self, false);
     for (size_t i = 0; i < n; i++) {
@@ -145,7 +152,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             continue;
         }
         it->st = wrk_validate_submit(self->catalog, self->domain, it->req, &it->facts, &it->err);
-        if (it->st == RR_ENOTFOUND && ensure_catalog(self, true) == RR_OK) {
+        if (it->st == RR_ENOTFOUND && self->retired == NULL && ensure_catalog(self, true) == RR_OK) {
             it->st =
                 wrk_validate_submit(self->catalog, self->domain, it->req, &it->facts, &it->err);
         }
@@ -181,10 +188,13 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         if (rec->center_code != it->req->center_code ||
             strcmp(rec->household_id, it->req->household_id) != 0 ||
             strcmp(rec->service_code, it->req->service_code) != 0) {
+            // The referral may be another center's: name it only in the log.
+            rr_log_warn("request %s reuses the request_id of R-%lld with other content",
+                        it->req->request_id, (long long) rec->referral_id);
             it->st = rr_wire_fail(&it->err, RR_ECONFLICT, "request_id",
                                   "cannot accept request \"%s\": this request_id was already used "
-                                  "for a different request (R-%lld)",
-                                  it->req->request_id, (long long) rec->referral_id);
+                                  "for a different request",
+                                  it->req->request_id);
             continue;
         }
         Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
@@ -220,6 +230,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             rr__v1__submit_request__free_unpacked(items[i].req, NULL);
         }
     }
+    wrk_catalog_destroy(&self->retired);
 }
 
 static void

@@ -17,8 +17,10 @@
 typedef struct wrk_handler wrk_handler;
 
 // A handler for domain over store (borrowed: it must outlive the handler).
-// NULL when out of memory. Caller frees with wrk_handler_destroy.
-wrk_handler *wrk_handler_new(rr_domain domain, wrk_store *store);
+// A request naming an unknown center or service reloads the catalogue, at
+// most once per reload_min_ms. NULL when out of memory. Caller frees with
+// wrk_handler_destroy.
+wrk_handler *wrk_handler_new(rr_domain domain, wrk_store *store, long reload_min_ms);
 void wrk_handler_destroy(wrk_handler **self_p);
 
 // Processes n jobs (n <= WRK_MAX_BATCH) and initialises replies[i] with the

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct wrk_session {
@@ -106,7 +107,11 @@ reconnect(wrk_session *self, const char *why)
     self->reconnects++;
     rr_log_warn("reconnecting to broker %s: %s", self->cfg.endpoint, why);
     close_socket(self);
-    return open_socket(self);
+    rr_status st = open_socket(self);
+    if (st != RR_OK) {
+        close_socket(self); // wrk_session_tick tries again
+    }
+    return st;
 }
 
 wrk_session *
@@ -203,6 +208,12 @@ rr_status
 wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, long timeout_ms)
 {
     *count = 0;
+    if (self->socket == NULL) {
+        // Between failed reconnects: wait, and let wrk_session_tick retry.
+        struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        return RR_OK;
+    }
     zmq_pollitem_t item = {self->socket, 0, ZMQ_POLLIN, 0};
     int rc = zmq_poll(&item, 1, timeout_ms);
     if (rc < 0) {
@@ -239,6 +250,12 @@ wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, lo
 void
 wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
 {
+    if (self->socket == NULL) {
+        zmq_msg_close(body);
+        rr_log_warn("reply for delivery %llu dropped: no broker connection",
+                    (unsigned long long) delivery_id);
+        return;
+    }
     uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
     rr_wire_put_u64(did, delivery_id);
     rr_status st = rr_wire_send_bytes(self->socket, "", 0, true);
@@ -266,10 +283,46 @@ wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
     }
 }
 
+// True when messages from the broker wait unread: it is alive, we were busy.
+static bool
+input_pending(wrk_session *self)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    return zmq_getsockopt(self->socket, ZMQ_EVENTS, &events, &len) == 0 &&
+           (events & ZMQ_POLLIN) != 0;
+}
+
+void
+wrk_session_keepalive(void *arg)
+{
+    wrk_session *self = arg;
+    int64_t now = rr_clock_mono_ms();
+    if (self->socket != NULL && now >= self->next_heartbeat) {
+        if (send_command(self, RR_WCMD_HEARTBEAT, NULL) != RR_OK) {
+            rr_log_debug("heartbeat not sent");
+        }
+        self->next_heartbeat = now + self->cfg.heartbeat_ms;
+    }
+}
+
 void
 wrk_session_tick(wrk_session *self)
 {
     int64_t now = rr_clock_mono_ms();
+    if (self->socket == NULL) {
+        if (now >= self->next_heartbeat) {
+            self->next_heartbeat = now + self->cfg.heartbeat_ms;
+            if (open_socket(self) != RR_OK) {
+                close_socket(self);
+                rr_log_error("could not reconnect to the broker; retrying");
+            }
+        }
+        return;
+    }
+    if (now > self->broker_expiry && input_pending(self)) {
+        self->broker_expiry = now + self->cfg.heartbeat_ms * self->cfg.liveness;
+    }
     if (now > self->broker_expiry) {
         if (reconnect(self, "no heartbeat from the broker") != RR_OK) {
             rr_log_error("could not reconnect to the broker");

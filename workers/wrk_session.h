@@ -50,6 +50,11 @@ void wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
 // silent too long. Call at least every heartbeat_ms.
 void wrk_session_tick(wrk_session *self);
 
+// Sends a heartbeat when one is due, and nothing else: safe to call from
+// inside request processing (arg is the wrk_session). Keeps the broker from
+// declaring a worker dead while it waits on a slow database.
+void wrk_session_keepalive(void *arg);
+
 // Milliseconds until the next heartbeat is due (>= 0).
 long wrk_session_next_tick_ms(const wrk_session *self);
 

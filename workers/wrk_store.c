@@ -22,6 +22,8 @@
 #define BACKOFF_MIN_MS   100
 #define BACKOFF_MAX_MS   5000
 #define MAX_RETRIES      3
+#define CONNECT_DEADLINE_MS 3000 // a connection not made by then is given up
+#define KEEPALIVE_MS     200     // longest wait between keepalive calls
 
 struct wrk_store {
     char *conninfo;          // owned
@@ -30,6 +32,8 @@ struct wrk_store {
     int64_t next_attempt_ms; // no reconnect before this (monotonic)
     int64_t backoff_ms;
     bool catalog_dirty;      // reconnected since the last catalogue check
+    void (*keepalive)(void *); // called while waiting on the database
+    void *keepalive_arg;
 };
 
 // Submits a referral with its first event in one statement, which commits
@@ -127,19 +131,63 @@ disconnect(wrk_store *self)
     self->conn = NULL;
 }
 
-// Runs one statement (prepared when name is set, else sql as a plain query)
-// with a deadline, and returns its last result, or NULL when the connection
-// failed or the deadline passed (then the connection is dropped: whatever
-// it was doing is in doubt, and the caller's retry settles it).
+// Waits (with the keepalive running every KEEPALIVE_MS) until the
+// connection's socket is ready for events or the deadline passes. Returns
+// false on timeout or a poll failure.
+static bool
+wait_socket(wrk_store *self, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - rr_clock_mono_ms();
+        if (left <= 0) {
+            return false;
+        }
+        if (self->keepalive != NULL) {
+            self->keepalive(self->keepalive_arg);
+        }
+        struct pollfd pfd = {PQsocket(self->conn), events, 0};
+        int rc = poll(&pfd, 1, (int) (left < KEEPALIVE_MS ? left : KEEPALIVE_MS));
+        if (rc > 0) {
+            return true;
+        }
+        if (rc < 0 && errno != EINTR) {
+            rr_log_error("poll on the database socket failed: %s", strerror(errno));
+            return false;
+        }
+    }
+}
+
+typedef enum exec_kind {
+    EXEC_PREPARED, // run the prepared statement `name`
+    EXEC_QUERY,    // run `sql` as a one-off statement
+    EXEC_PREPARE,  // prepare `sql` as `name`
+} exec_kind;
+
+// Sends one statement and waits for all its results with a deadline,
+// returning the last one, or NULL when the connection failed or the
+// deadline passed (then the connection is dropped: whatever it was doing is
+// in doubt, and the caller's retry settles it). A result counts only after
+// PQgetResult returned NULL: for an implicit transaction that is after its
+// COMMIT.
 static PGresult *
-exec_deadline(wrk_store *self, const char *name, const char *sql, int nparams,
+exec_deadline(wrk_store *self, exec_kind kind, const char *name, const char *sql, int nparams,
               const char *const *values)
 {
-    int sent = name ? PQsendQueryPrepared(self->conn, name, nparams, values, NULL, NULL, 0)
-                    : PQsendQueryParams(self->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    int sent = 0;
+    switch (kind) {
+    case EXEC_PREPARED:
+        sent = PQsendQueryPrepared(self->conn, name, nparams, values, NULL, NULL, 0);
+        break;
+    case EXEC_QUERY:
+        sent = PQsendQueryParams(self->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+        break;
+    case EXEC_PREPARE:
+        sent = PQsendPrepare(self->conn, name, sql, nparams, NULL);
+        break;
+    }
+    const char *label = name ? name : "(query)";
     if (!sent) {
-        rr_log_error("could not send statement %s: %s", name ? name : "(query)",
-                     PQerrorMessage(self->conn));
+        rr_log_error("could not send statement %s: %s", label, PQerrorMessage(self->conn));
         disconnect(self);
         return NULL;
     }
@@ -149,27 +197,17 @@ exec_deadline(wrk_store *self, const char *name, const char *sql, int nparams,
         while (!PQisBusy(self->conn)) {
             PGresult *res = PQgetResult(self->conn);
             if (res == NULL) {
-                // Only now is the statement, and its implicit COMMIT, done.
                 if (last == NULL) {
-                    rr_log_error("statement %s returned no result", name ? name : "(query)");
+                    rr_log_error("statement %s returned no result", label);
                 }
                 return last;
             }
             PQclear(last);
             last = res;
         }
-        int64_t left = deadline - rr_clock_mono_ms();
-        if (left <= 0) {
-            rr_log_error("statement %s still running after %d ms: dropping the connection",
-                         name ? name : "(query)", STMT_DEADLINE_MS);
-            PQclear(last);
-            disconnect(self);
-            return NULL;
-        }
-        struct pollfd pfd = {PQsocket(self->conn), POLLIN, 0};
-        int rc = poll(&pfd, 1, (int) left);
-        if (rc < 0 && errno != EINTR) {
-            rr_log_error("poll on the database socket failed: %s", strerror(errno));
+        if (!wait_socket(self, POLLIN, deadline)) {
+            rr_log_error("statement %s got no answer within %d ms: dropping the connection",
+                         label, STMT_DEADLINE_MS);
             PQclear(last);
             disconnect(self);
             return NULL;
@@ -183,21 +221,59 @@ exec_deadline(wrk_store *self, const char *name, const char *sql, int nparams,
     }
 }
 
-static rr_status
-prepare_all(wrk_store *self)
+// Runs a set-up statement; false (logged) unless it returns status want.
+static bool
+setup_step(wrk_store *self, exec_kind kind, const char *name, const char *sql, int nparams,
+           ExecStatusType want)
 {
-    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-        PGresult *res = PQprepare(self->conn, statements[i].name, statements[i].sql,
-                                  statements[i].nparams, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            rr_log_error("could not prepare statement %s: %s", statements[i].name,
-                         PQerrorMessage(self->conn));
-            PQclear(res);
-            return RR_EDB;
-        }
-        PQclear(res);
+    PGresult *res = exec_deadline(self, kind, name, sql, nparams, NULL);
+    if (res == NULL) {
+        return false;
     }
-    return RR_OK;
+    bool ok = PQresultStatus(res) == want;
+    if (!ok) {
+        rr_log_error("could not set up the connection (%s): %s", name ? name : sql,
+                     PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return ok;
+}
+
+// Connects without blocking past CONNECT_DEADLINE_MS, keeping heartbeats
+// going. false (logged) on failure.
+static bool
+connect_nonblocking(wrk_store *self)
+{
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *values[] = {"2", self->application_name, self->conninfo, NULL};
+    // expand_dbname: the conninfo's own settings override the two above.
+    self->conn = PQconnectStartParams(keys, values, 1);
+    if (self->conn == NULL || PQstatus(self->conn) == CONNECTION_BAD) {
+        return false;
+    }
+    int64_t deadline = rr_clock_mono_ms() + CONNECT_DEADLINE_MS;
+    PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
+    for (;;) {
+        if (poll_status == PGRES_POLLING_OK) {
+            return PQsetnonblocking(self->conn, 0) == 0;
+        }
+        if (poll_status == PGRES_POLLING_FAILED) {
+            return false;
+        }
+        short events = poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        if (!wait_socket(self, events, deadline)) {
+            rr_log_warn("database connection not made within %d ms", CONNECT_DEADLINE_MS);
+            return false;
+        }
+        poll_status = PQconnectPoll(self->conn);
+    }
+}
+
+void
+wrk_store_set_keepalive(wrk_store *self, void (*fn)(void *), void *arg)
+{
+    self->keepalive = fn;
+    self->keepalive_arg = arg;
 }
 
 rr_status
@@ -211,45 +287,32 @@ wrk_store_ensure(wrk_store *self)
     if (now < self->next_attempt_ms) {
         return RR_EDB;
     }
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *values[] = {"2", self->application_name, self->conninfo, NULL};
-    // expand_dbname: the conninfo's own settings override the two above.
-    self->conn = PQconnectdbParams(keys, values, 1);
-    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
+    if (!connect_nonblocking(self)) {
         rr_log_warn("could not connect to the database (next try in %" PRId64 " ms): %s",
-                    self->backoff_ms,
-                    self->conn ? PQerrorMessage(self->conn) : "out of memory");
-        disconnect(self);
-        self->next_attempt_ms = now + self->backoff_ms;
-        self->backoff_ms = self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                 : self->backoff_ms * 2;
-        return RR_EDB;
+                    self->backoff_ms, self->conn ? PQerrorMessage(self->conn) : "out of memory");
+        goto fail;
     }
-    PGresult *res = PQexec(self->conn, "SELECT pg_catalog.set_config('search_path', 'referral', false)");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rr_log_error("could not set search_path: %s", PQerrorMessage(self->conn));
-        PQclear(res);
-        disconnect(self);
-        return RR_EDB;
+    if (!setup_step(self, EXEC_QUERY, NULL,
+                    "SELECT pg_catalog.set_config('search_path', 'referral', false)", 0,
+                    PGRES_TUPLES_OK) ||
+        !setup_step(self, EXEC_QUERY, NULL, "LISTEN referral_catalog", 0, PGRES_COMMAND_OK)) {
+        goto fail;
     }
-    PQclear(res);
-    res = PQexec(self->conn, "LISTEN referral_catalog");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rr_log_error("could not listen for catalogue changes: %s", PQerrorMessage(self->conn));
-        PQclear(res);
-        disconnect(self);
-        return RR_EDB;
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+        if (!setup_step(self, EXEC_PREPARE, statements[i].name, statements[i].sql,
+                        statements[i].nparams, PGRES_COMMAND_OK)) {
+            goto fail;
+        }
     }
-    PQclear(res);
-    self->catalog_dirty = true;
-    if (prepare_all(self) != RR_OK) {
-        disconnect(self);
-        self->next_attempt_ms = now + self->backoff_ms;
-        return RR_EDB;
-    }
+    self->catalog_dirty = true; // notifications sent while away are lost
     self->backoff_ms = BACKOFF_MIN_MS;
     rr_log_info("connected to the database (server %d)", PQserverVersion(self->conn));
     return RR_OK;
+fail:
+    disconnect(self);
+    self->next_attempt_ms = now + self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
+    return RR_EDB;
 }
 
 // ---- catalogue --------------------------------------------------------------
@@ -275,17 +338,27 @@ wrk_store_catalog_changed(wrk_store *self)
     return changed;
 }
 
+// Copies a column into dst, cutting a value too long for it at a UTF-8
+// character boundary so that what goes on the wire stays valid UTF-8.
 static void
 copy_field(char *dst, size_t cap, const PGresult *res, int row, int col)
 {
-    int n = snprintf(dst, cap, "%s", PQgetvalue(res, row, col));
-    (void) n; // reference data longer than our buffers is cut, not trusted for keys
+    const char *src = PQgetvalue(res, row, col);
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char) src[n] & 0xC0) == 0x80) {
+            n--; // src[n] continues a character: cut before that character
+        }
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static PGresult *
 query(wrk_store *self, const char *sql)
 {
-    PGresult *res = exec_deadline(self, NULL, sql, 0, NULL);
+    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, sql, 0, NULL);
     if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK) {
         rr_log_error("catalogue query failed: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -453,7 +526,7 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
                                 "unavailable",
                                 req->request_id);
         }
-        PGresult *res = exec_deadline(self, "record", NULL, 11, values);
+        PGresult *res = exec_deadline(self, EXEC_PREPARED, "record", NULL, 11, values);
         if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
             fill_recorded(res, out);
             PQclear(res);
@@ -580,7 +653,7 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
                             shown);
     }
-    PGresult *res = exec_deadline(self, stmt, NULL, 1, &key);
+    PGresult *res = exec_deadline(self, EXEC_PREPARED, stmt, NULL, 1, &key);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
             rr_log_error("status query failed: %s", PQresultErrorMessage(res));
@@ -617,7 +690,7 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
     int n = snprintf(idbuf, sizeof idbuf, "%lld", (long long) out->referral_id);
     (void) n;
     key = idbuf;
-    res = exec_deadline(self, "events", NULL, 1, &key);
+    res = exec_deadline(self, EXEC_PREPARED, "events", NULL, 1, &key);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         PQclear(res);
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",

@@ -23,6 +23,10 @@ typedef struct wrk_store wrk_store;
 wrk_store *wrk_store_new(const char *conninfo, const char *application_name);
 void wrk_store_destroy(wrk_store **self_p);
 
+// Sets a function the store calls at least every 200 ms while it waits
+// on the database (to keep the broker's heartbeats going); NULL for none.
+void wrk_store_set_keepalive(wrk_store *self, void (*fn)(void *), void *arg);
+
 // Connects if not connected: pins search_path and prepares the statements.
 // Attempts are spaced by a growing backoff (100 ms to 5 s): within it this
 // returns RR_EDB at once. RR_OK when connected, RR_EDB otherwise (logged).

@@ -297,6 +297,55 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
     assert_true(it_stack_stop(&s));
 }
 
+static void
+test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(void **state)
+{
+    (void) state;
+    it_stack s;
+    it_stack_init(&s, "slowdb", 6);
+    const char *fast[] = {"--heartbeat-ms", "200", NULL};
+    it_broker_start(&s, fast);
+    it_worker_start(&s, "social", fast);
+    assert_true(it_wait_registrations(&s, 1, 10000));
+    void *center = dealer(s.frontend);
+    it_request warm;
+    it_request_init(&warm, 941, "SOC-08", "warm");
+    client_submit_raw(center, &warm.req);
+    Rr__V1__SubmitReply *reply = client_reply(center, 10000);
+    assert_non_null(reply);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+
+    // Hold the table for ten heartbeat intervals: the worker waits on it.
+    PGconn *locker = it_db(&s);
+    it_db_exec(locker, "BEGIN");
+    it_db_exec(locker, "LOCK TABLE referral IN ACCESS EXCLUSIVE MODE");
+    it_request r;
+    it_request_init(&r, 941, "SOC-08", "locked");
+    client_submit_raw(center, &r.req);
+    assert_null(client_reply(center, 2000));
+    it_db_exec(locker, "ROLLBACK");
+    PQfinish(locker);
+
+    reply = client_reply(center, 10000);
+    assert_non_null(reply);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(reply->request_id, r.request_id);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    assert_null(client_reply(center, 500)); // exactly one answer
+    char blog[700];
+    snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
+    assert_false(it_file_count(blog, "missed its heartbeats", 1));
+    assert_false(it_file_count(blog, "late reply", 1));
+    PGconn *db = it_db(&s);
+    const char *p[] = {r.request_id};
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, p), 1);
+    PQfinish(db);
+    zmq_close(center);
+    assert_true(it_stack_stop(&s));
+}
+
 static int
 setup(void **state)
 {
@@ -322,6 +371,8 @@ main(void)
         cmocka_unit_test(test_full_queue_answers_busy_at_once_and_shutdown_answers_the_queued),
         cmocka_unit_test(test_worker_reregisters_after_the_broker_is_killed_and_restarted),
         cmocka_unit_test(test_database_outage_answers_busy_and_the_worker_resumes_after),
+        cmocka_unit_test(
+            test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once),
     };
     return cmocka_run_group_tests_name("integration.failover", tests, setup, teardown);
 }

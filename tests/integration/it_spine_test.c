@@ -25,7 +25,9 @@ setup(void **state)
     (void) state;
     it_stack_init(&stack, "spine", 0);
     it_broker_start(&stack, NULL);
-    const char *debug[] = {"--log-level", "debug", NULL};
+    // Reload the catalogue on every unknown center: exercises reloads
+    // in the middle of a batch.
+    const char *debug[] = {"--log-level", "debug", "--catalog-reload-min-ms", "0", NULL};
     it_worker_start(&stack, "prevention", debug);
     it_worker_start(&stack, "rehabilitation", debug);
     it_worker_start(&stack, "social", debug);
@@ -455,6 +457,67 @@ test_status_query_returns_the_referral_and_its_history(void **state)
     rr__v1__submit_reply__free_unpacked(sub, NULL);
 }
 
+static void
+test_a_batch_with_an_unknown_center_keeps_the_valid_requests_beside_it(void **state)
+{
+    (void) state;
+    // Three submissions sent back to back reach the social worker as one
+    // batch; the unknown center in the middle reloads its catalogue.
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(s, stack.frontend), 0);
+    it_request r[3];
+    it_request_init(&r[0], 941, "SOC-07", "batch-a");
+    it_request_init(&r[1], 8888, "SOC-07", "batch-b");
+    it_request_init(&r[2], 2441, "SOC-07", "batch-c");
+    for (int i = 0; i < 3; i++) {
+        uint8_t buf[512];
+        size_t n = rr__v1__submit_request__pack(&r[i].req, buf);
+        uint8_t cmd = RR_CMD_SUBMIT;
+        assert_true(zmq_send(s, "", 0, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(s, "RRC1", 4, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(s, &cmd, 1, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(s, buf, n, 0) >= 0);
+    }
+    int outcome[3] = {-1, -1, -1};
+    char office[3][16] = {"", "", ""};
+    for (int k = 0; k < 3; k++) {
+        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        assert_int_equal(zmq_poll(&item, 1, 10000), 1);
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(s, &f, 0), RR_OK);
+        assert_int_equal(f.count, 4);
+        Rr__V1__SubmitReply *reply = NULL;
+        assert_int_equal(
+            rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply),
+            RR_OK);
+        for (int i = 0; i < 3; i++) {
+            if (strcmp(reply->request_id, r[i].request_id) == 0) {
+                outcome[i] = reply->outcome;
+                snprintf(office[i], sizeof office[i], "%s", reply->office_code);
+            }
+        }
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_frames_close(&f);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    assert_int_equal(outcome[0], RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(office[0], "CO-2301");
+    assert_int_equal(outcome[1], RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(outcome[2], RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(office[2], "CO-0916");
+    const char *p0[] = {r[0].request_id};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE request_id = $1::uuid"
+                                  " AND office_code = 'CO-2301'",
+                                  1, p0),
+                     1);
+    assert_int_equal(rows_for(r[1].request_id), 0);
+}
+
 int
 main(void)
 {
@@ -467,6 +530,7 @@ main(void)
         cmocka_unit_test(test_invalid_requests_get_typed_errors_and_leave_no_row),
         cmocka_unit_test(test_malformed_frames_get_a_typed_protocol_error),
         cmocka_unit_test(test_status_query_returns_the_referral_and_its_history),
+        cmocka_unit_test(test_a_batch_with_an_unknown_center_keeps_the_valid_requests_beside_it),
     };
     return cmocka_run_group_tests_name("integration.spine", tests, setup, teardown);
 }
