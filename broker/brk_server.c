@@ -246,6 +246,19 @@ refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, const char *corr
     send_to_client(self, client_id, reply_cmd, &body);
 }
 
+// Answers a request `busy` because the broker is stopping, and frees it.
+static void
+refuse_shutdown(brk_server *self, brk_request **req_p)
+{
+    brk_request *r = *req_p;
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
+                        "could not process request \"%s\": broker is shutting down",
+                        r->correlation);
+    refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+    brk_pool_put(self->pool, req_p);
+}
+
 // ---- dispatch -------------------------------------------------------------
 
 static void worker_lost(brk_server *self, brk_worker **worker_p, const char *why);
@@ -332,12 +345,7 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
         DL_DELETE(orphans, r);
         r->next = r->prev = NULL;
         if (self->draining) {
-            rr_wire_error err;
-            (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
-                                "could not process request \"%s\": broker is shutting down",
-                                r->correlation);
-            refuse(self, &r->client_id, r->command, r->correlation, &err, true);
-            brk_pool_put(self->pool, &r);
+            refuse_shutdown(self, &r);
             continue;
         }
         if (r->attempts >= self->cfg.max_attempts) {
@@ -802,12 +810,7 @@ answer_queued_busy(brk_server *self)
     for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
         brk_request *r;
         while ((r = brk_queue_pop(self->queue[d])) != NULL) {
-            rr_wire_error err;
-            (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
-                                "could not process request \"%s\": broker is shutting down",
-                                r->correlation);
-            refuse(self, &r->client_id, r->command, r->correlation, &err, true);
-            brk_pool_put(self->pool, &r);
+            refuse_shutdown(self, &r);
         }
     }
 }
