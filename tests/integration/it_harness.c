@@ -16,11 +16,65 @@
 #include <time.h>
 #include <unistd.h>
 
+// Every process the harness started and has not reaped: killed at exit,
+// so that a failed assertion never leaves servers running (or holding
+// ctest's output pipe open).
+#define MAX_SPAWNED 64
+static pid_t spawned[MAX_SPAWNED];
+
+static void
+kill_leftovers(void)
+{
+    for (int i = 0; i < MAX_SPAWNED; i++) {
+        if (spawned[i] > 0) {
+            kill(spawned[i], SIGKILL);
+            waitpid(spawned[i], NULL, 0);
+            spawned[i] = 0;
+        }
+    }
+}
+
+static void
+track(pid_t pid, bool add)
+{
+    static bool registered = false;
+    if (!registered) {
+        atexit(kill_leftovers);
+        registered = true;
+    }
+    for (int i = 0; i < MAX_SPAWNED; i++) {
+        if (add ? spawned[i] == 0 : spawned[i] == pid) {
+            spawned[i] = add ? pid : 0;
+            return;
+        }
+    }
+}
+
 static void
 die(const char *what, const char *detail)
 {
     fprintf(stderr, "harness: %s: %s\n", what, detail ? detail : "");
     exit(99);
+}
+
+// mkdir -p: creates path and its missing parents.
+static void
+make_dirs(const char *path)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                die("cannot create folder", buf);
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+        die("cannot create folder", buf);
+    }
 }
 
 static const char *
@@ -70,8 +124,7 @@ it_stack_init(it_stack *s, const char *name, int slot)
     snprintf(s->frontend, sizeof s->frontend, "tcp://127.0.0.1:%d", base + 2 * slot);
     snprintf(s->backend, sizeof s->backend, "tcp://127.0.0.1:%d", base + 2 * slot + 1);
     snprintf(s->logdir, sizeof s->logdir, "%s/%s", env_or_die("RR_IT_LOGDIR"), name);
-    mkdir(env_or_die("RR_IT_LOGDIR"), 0755);
-    mkdir(s->logdir, 0755);
+    make_dirs(s->logdir);
 
     char admin[700];
     snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", s->pghost);
@@ -141,16 +194,19 @@ spawn(it_proc *p, const char *name, const char *log, char *const *argv)
     }
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
+        if (fd < 0) {
+            fprintf(stderr, "cannot open log %s: %s\n", log, strerror(errno));
+            _exit(126);
         }
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
         execvp(words[0], words);
         fprintf(stderr, "exec %s failed: %s\n", words[0], strerror(errno));
         _exit(127);
     }
     p->pid = pid;
+    track(pid, true);
 }
 
 void
@@ -269,11 +325,13 @@ it_proc_stop(it_proc *p, int sig, int timeout_ms)
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &status, 0);
             fprintf(stderr, "harness: %s did not stop in %d ms\n", p->name, timeout_ms);
+            track(p->pid, false);
             p->pid = 0;
             return -1;
         }
         it_sleep_ms(20);
     }
+    track(p->pid, false);
     p->pid = 0;
     if (WIFEXITED(status)) {
         return WEXITSTATUS(status);
