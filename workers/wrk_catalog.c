@@ -29,6 +29,8 @@ struct wrk_catalog {
     office_entry *offices;
     wrk_rule *rules; // owned array
     size_t rule_count, rule_cap;
+    rr_risk_rule risk[RR_RISK_MAX_RULES];
+    size_t risk_count;
 };
 
 wrk_catalog *
@@ -124,6 +126,23 @@ wrk_catalog_add_rule(wrk_catalog *self, const wrk_rule *rule)
     }
     self->rules[self->rule_count++] = *rule;
     return RR_OK;
+}
+
+rr_status
+wrk_catalog_add_risk_rule(wrk_catalog *self, const rr_risk_rule *rule)
+{
+    if (self->risk_count == RR_RISK_MAX_RULES) {
+        return RR_ETOOBIG;
+    }
+    self->risk[self->risk_count++] = *rule;
+    return RR_OK;
+}
+
+const rr_risk_rule *
+wrk_catalog_risk_rules(const wrk_catalog *self, size_t *count)
+{
+    *count = self->risk_count;
+    return self->risk;
 }
 
 const wrk_service *

@@ -4,6 +4,7 @@
 #ifndef WRK_CATALOG_H
 #define WRK_CATALOG_H
 
+#include "rr_risk.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
 
@@ -63,6 +64,13 @@ const wrk_center *wrk_catalog_center(const wrk_catalog *self, uint32_t code);
 const wrk_office *wrk_catalog_office(const wrk_catalog *self, const char *code);
 // The county welfare office of a county ("CO-<county>"), or NULL.
 const wrk_office *wrk_catalog_county_office(const wrk_catalog *self, const char *county);
+
+// Adds a risk rule (flags bit set and minimum priority). RR_ETOOBIG past
+// RR_RISK_MAX_RULES.
+RR_NODISCARD rr_status wrk_catalog_add_risk_rule(wrk_catalog *self, const rr_risk_rule *rule);
+
+// The risk rules, *count of them; borrowed.
+const rr_risk_rule *wrk_catalog_risk_rules(const wrk_catalog *self, size_t *count);
 
 size_t wrk_catalog_rule_count(const wrk_catalog *self);
 const wrk_rule *wrk_catalog_rule_at(const wrk_catalog *self, size_t i);

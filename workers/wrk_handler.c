@@ -111,6 +111,7 @@ typedef struct submit_item {
     wrk_route_decision route;
     rr_wire_error err;
     rr_status st;
+    rr_priority priority; // effective
 } submit_item;
 
 static void
@@ -159,8 +160,16 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         if (it->st != RR_OK) {
             continue;
         }
+        size_t nrisk = 0;
+        const rr_risk_rule *risk = wrk_catalog_risk_rules(self->catalog, &nrisk);
+        int flags[RR_WIRE_MAX_RISK_FLAGS];
+        for (size_t k = 0; k < it->req->n_risk_flags; k++) {
+            flags[k] = (int) it->req->risk_flags[k];
+        }
+        it->priority = rr_risk_effective(risk, nrisk, it->facts.priority,
+                                         rr_risk_mask(flags, it->req->n_risk_flags));
         it->st = wrk_route_decide(self->catalog, it->facts.center, it->req->service_code,
-                                  it->facts.priority, &it->route);
+                                  it->priority, &it->route);
         if (it->st != RR_OK) {
             rr_log_error("cannot route request %s: %s", it->req->request_id, it->route.why);
             it->st = rr_wire_fail(&it->err, RR_ENOTFOUND, "center_code",
@@ -168,7 +177,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                                   it->req->request_id, it->req->center_code);
             continue;
         }
-        subs[nsubs] = (wrk_submission){it->req, &it->facts, &it->route, self->domain};
+        subs[nsubs] = (wrk_submission){it->req, &it->facts, &it->route, self->domain,
+                                       it->priority};
         idx[nsubs++] = i;
     }
 
@@ -185,9 +195,9 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         const wrk_recorded *rec = &recs[k];
         // The same request_id with other content is a client bug: answer it
         // rather than silently hand back somebody else's referral.
-        if (rec->center_code != it->req->center_code ||
-            strcmp(rec->household_id, it->req->household_id) != 0 ||
-            strcmp(rec->service_code, it->req->service_code) != 0) {
+        if (!rec->duplicate && (rec->center_code != it->req->center_code ||
+                                strcmp(rec->household_id, it->req->household_id) != 0 ||
+                                strcmp(rec->service_code, it->req->service_code) != 0)) {
             // The referral may be another center's: name it only in the log.
             rr_log_warn("request %s reuses the request_id of R-%lld with other content",
                         it->req->request_id, (long long) rec->referral_id);
@@ -200,7 +210,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
         char refid[32];
         reply.request_id = it->req->request_id;
-        reply.outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        reply.outcome = rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE
+                                       : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         reply.domain = (Rr__V1__Domain) self->domain;
         set_reply_office(&reply, rec, refid, sizeof refid);
         if (rr_wire_pack(&reply.base, &replies[idx[k]]) != RR_OK) {
@@ -208,9 +219,11 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             assert(rc == 0);
             (void) rc;
         }
-        rr_log_debug("request %s %s as R-%lld for %s", it->req->request_id,
-                     rec->inserted ? "recorded" : "found", (long long) rec->referral_id,
-                     rec->office_code);
+        rr_log_debug("request %s %s R-%lld for %s", it->req->request_id,
+                     rec->duplicate  ? "duplicates open"
+                     : rec->inserted ? "recorded as"
+                                     : "found as",
+                     (long long) rec->referral_id, rec->office_code);
         it->st = RR_OK;
         is_submit[idx[k]] = false; // reply built
     }

@@ -36,25 +36,13 @@ struct wrk_store {
     void *keepalive_arg;
 };
 
-// Submits a referral with its first event in one statement, which commits
-// on its own. ON CONFLICT ... DO UPDATE (not DO NOTHING) on a retry so that
-// the retry's own commit waits for durability before we acknowledge.
+// Submits a referral in one statement that commits on its own: see
+// submit_referral in db/migrations/0003_household_lifecycle.sql.
 static const char SQL_RECORD[] =
-    "WITH ins AS ("
-    " INSERT INTO referral (request_id, center_code, household_id, national_id, service_code,"
-    "  domain, priority, risk_flags, note, consent, office_code, routing_rule_id)"
-    " VALUES ($1::uuid, $2::integer, $3, $4, $5, $6, $7, $8::text[], $9, true, $10,"
-    "  $11::integer)"
-    " ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id"
-    " RETURNING id, center_code, household_id, service_code, office_code, status, created_at,"
-    "  (xmax = 0) AS inserted"
-    "), ev AS ("
-    " INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason)"
-    " SELECT id, NULL, 'requested', 'center:' || $2, 'submitted' FROM ins WHERE inserted"
-    ")"
-    " SELECT i.id, i.center_code, i.household_id, i.service_code, i.office_code, i.status,"
-    "  (extract(epoch FROM i.created_at) * 1000)::bigint, i.inserted, o.name_en, o.name_fa"
-    " FROM ins i JOIN office o ON o.code = i.office_code";
+    "SELECT id, center_code, household_id, service_code, office_code, status, created_ms,"
+    " inserted, office_name_en, office_name_fa, duplicate, version"
+    " FROM submit_referral($1::uuid, $2::integer, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11,"
+    " $12::integer)";
 
 static const char SQL_STATUS_BY_REQUEST[] =
     "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"
@@ -80,7 +68,7 @@ static const struct {
     const char *sql;
     int nparams;
 } statements[] = {
-    {"record", SQL_RECORD, 11},
+    {"record", SQL_RECORD, 12},
     {"status_by_request", SQL_STATUS_BY_REQUEST, 1},
     {"status_by_id", SQL_STATUS_BY_ID, 1},
     {"events", SQL_EVENTS, 1},
@@ -375,7 +363,7 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
         return RR_EDB;
     }
     rr_status st = RR_EDB;
-    PGresult *services = NULL, *centers = NULL, *offices = NULL, *rules = NULL;
+    PGresult *services = NULL, *centers = NULL, *offices = NULL, *rules = NULL, *risks = NULL;
     wrk_catalog *cat = wrk_catalog_new();
     if (cat == NULL) {
         st = RR_ENOMEM;
@@ -393,7 +381,10 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
                                   " coalesce(priority, ''), office_code"
                                   " FROM routing_rule WHERE active ORDER BY id")
                     : NULL;
-    if (rules == NULL) {
+    risks = rules ? query(self, "SELECT array_to_string(flags, ','), min_priority"
+                                " FROM risk_priority_rule ORDER BY id")
+                  : NULL;
+    if (risks == NULL) {
         goto done;
     }
     st = RR_OK;
@@ -432,15 +423,40 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
         copy_field(r.office, sizeof r.office, rules, i, 5);
         st = wrk_catalog_add_rule(cat, &r);
     }
+    for (int i = 0; i < PQntuples(risks) && st == RR_OK; i++) {
+        int flags[RR_RISK_FLAG_COUNT];
+        size_t nflags = 0;
+        char buf[256];
+        copy_field(buf, sizeof buf, risks, i, 0);
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ",", &save); tok && nflags < RR_RISK_FLAG_COUNT;
+             tok = strtok_r(NULL, ",", &save)) {
+            int f = rr_risk_flag_parse(tok);
+            if (f == 0) {
+                rr_log_warn("risk rule %d names unrecognized flag \"%s\": rule ignored", i, tok);
+                nflags = 0;
+                break;
+            }
+            flags[nflags++] = f;
+        }
+        rr_risk_rule rule = {rr_risk_mask(flags, nflags),
+                             rr_priority_parse(PQgetvalue(risks, i, 1))};
+        if (rule.flags != 0 && rule.priority != RR_PRIORITY_NONE) {
+            st = wrk_catalog_add_risk_rule(cat, &rule);
+        }
+    }
     if (st != RR_OK) {
         rr_log_error("could not build the catalogue: %s", rr_strerror(st));
         goto done;
     }
-    rr_log_info("catalogue loaded: %d services, %d centers, %d offices, %d rules",
-                PQntuples(services), PQntuples(centers), PQntuples(offices), PQntuples(rules));
+    rr_log_info("catalogue loaded: %d services, %d centers, %d offices, %d routing rules, %d risk "
+                "rules",
+                PQntuples(services), PQntuples(centers), PQntuples(offices), PQntuples(rules),
+                PQntuples(risks));
     *out = cat;
     cat = NULL;
 done:
+    PQclear(risks);
     PQclear(rules);
     PQclear(offices);
     PQclear(centers);
@@ -494,6 +510,8 @@ fill_recorded(const PGresult *res, wrk_recorded *out)
     out->inserted = PQgetvalue(res, 0, 7)[0] == 't';
     copy_field(out->office_name_en, sizeof out->office_name_en, res, 0, 8);
     copy_field(out->office_name_fa, sizeof out->office_name_fa, res, 0, 9);
+    out->duplicate = PQgetvalue(res, 0, 10)[0] == 't';
+    out->version = (uint32_t) strtoul(PQgetvalue(res, 0, 11), NULL, 10);
 }
 
 static rr_status
@@ -506,13 +524,14 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
     n = snprintf(rule, sizeof rule, "%d", sub->route->rule_id);
     (void) n;
     risk_flags_literal(req, flags, sizeof flags);
-    const char *values[11] = {
+    const char *values[12] = {
         req->request_id,
         center,
         req->household_id,
         sub->facts->natid,
         req->service_code,
         rr_domain_name(sub->domain),
+        rr_priority_name(sub->priority),
         rr_priority_name(sub->facts->priority),
         flags,
         req->note ? req->note : "",
@@ -526,7 +545,7 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
                                 "unavailable",
                                 req->request_id);
         }
-        PGresult *res = exec_deadline(self, EXEC_PREPARED, "record", NULL, 11, values);
+        PGresult *res = exec_deadline(self, EXEC_PREPARED, "record", NULL, 12, values);
         if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
             fill_recorded(res, out);
             PQclear(res);

@@ -50,12 +50,14 @@ typedef struct wrk_submission {
     const wrk_submit_facts *facts;
     const wrk_route_decision *route;
     rr_domain domain;
+    rr_priority priority; // effective: raised by risk rules from facts->priority
 } wrk_submission;
 
 // What the database holds for a submission's request_id after recording.
 typedef struct wrk_recorded {
     int64_t referral_id;
     bool inserted;                  // false: an earlier attempt recorded it
+    bool duplicate;                 // the household's open referral for the service
     uint32_t center_code;           // as stored (to detect a reused request_id)
     char household_id[72];
     char service_code[20];
@@ -64,11 +66,14 @@ typedef struct wrk_recorded {
     char office_name_fa[256];
     rr_ref_state status;
     int64_t created_at_ms;
+    uint32_t version;
 } wrk_recorded;
 
-// Records each submission with its first event, each committed before this
-// returns. item_status[i] is RR_OK with out[i] filled once the row is
-// durably committed (new or found under the same request_id); RR_EDB when the
+// Records each submission with its household, person and first event, each
+// committed before this returns. item_status[i] is RR_OK with out[i] filled
+// once the row is durably committed (new, found under the same request_id,
+// or, with out[i].duplicate, the household's open referral for the same
+// service, which is not changed); RR_EDB when the
 // database was unavailable (nothing to acknowledge: the center retries);
 // another code with item_err[i] set when the row was refused for good.
 // Designed for batches: items are independent.

@@ -1,5 +1,6 @@
 -- The 22 first-level services of a Positive Life center (DOMAIN.md). Seed
--- data: the welfare organisation may change it; codes are never reused.
+-- data: the welfare organisation may change it (re-seeding keeps its edits);
+-- codes are never reused.
 INSERT INTO service (code, domain, name_en, name_fa) VALUES
     ('SOC-01', 'social', 'Household file creation (intake)', 'تشکیل پرونده خانوار'),
     ('SOC-02', 'social', 'File update and periodic re-assessment', 'به‌روزرسانی پرونده مددکاری'),
@@ -23,5 +24,4 @@ INSERT INTO service (code, domain, name_en, name_fa) VALUES
     ('RHB-02', 'rehabilitation', 'Wheelchair and assistive devices', 'درخواست ویلچر و وسایل کمک‌توانبخشی'),
     ('RHB-03', 'rehabilitation', 'Home or vehicle accessibility adaptation', 'مناسب‌سازی مسکن و خودرو'),
     ('RHB-04', 'rehabilitation', 'Rehabilitation therapy / community-based rehabilitation', 'ارجاع به خدمات توانبخشی مبتنی بر جامعه')
-ON CONFLICT (code) DO UPDATE
-    SET domain = EXCLUDED.domain, name_en = EXCLUDED.name_en, name_fa = EXCLUDED.name_fa;
+ON CONFLICT (code) DO NOTHING; -- later edits by the organisation are kept

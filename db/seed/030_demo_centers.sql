@@ -8,6 +8,4 @@ INSERT INTO center (code, county_code, neighbourhood, name) VALUES
     (3102, '0303', 'Valiasr',     'Positive Life Center 3102 (Tabriz, Valiasr)'),
     (4207, '1105', 'Karimabad',   'Positive Life Center 4207 (Zahedan, Karimabad)'),
     (6010, '0105', 'Golsar',      'Positive Life Center 6010 (Rasht, Golsar)')
-ON CONFLICT (code) DO UPDATE
-    SET county_code = EXCLUDED.county_code, neighbourhood = EXCLUDED.neighbourhood,
-        name = EXCLUDED.name;
+ON CONFLICT (code) DO NOTHING; -- later edits by the organisation are kept
