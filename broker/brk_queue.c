@@ -85,14 +85,17 @@ struct brk_queue {
     size_t depth_at[RR_PRIORITY_COUNT + 1];
     size_t depth;
     size_t max;
+    unsigned fair_every;
+    unsigned pops;     // pops since the last one that took the oldest of all
 };
 
 brk_queue *
-brk_queue_new(size_t max)
+brk_queue_new(size_t max, unsigned fair_every)
 {
     brk_queue *self = calloc(1, sizeof *self);
     if (self != NULL) {
         self->max = max;
+        self->fair_every = fair_every;
     }
     return self;
 }
@@ -146,17 +149,36 @@ brk_queue_push_front(brk_queue *self, brk_request *req)
 brk_request *
 brk_queue_pop(brk_queue *self)
 {
+    int pick = 0;      // the highest non-empty priority
+    int oldest = 0;    // the priority whose head waited longest
     for (int p = RR_PRIORITY_COUNT; p >= 1; p--) {
         brk_request *r = self->head[p];
-        if (r != NULL) {
-            DL_DELETE(self->head[p], r);
-            r->next = r->prev = NULL;
-            self->depth_at[p]--;
-            self->depth--;
-            return r;
+        if (r == NULL) {
+            continue;
+        }
+        if (pick == 0) {
+            pick = p;
+        }
+        if (oldest == 0 || r->enqueued_us < self->head[oldest]->enqueued_us) {
+            oldest = p;
         }
     }
-    return NULL;
+    if (pick == 0) {
+        return NULL;
+    }
+    self->pops++;
+    if (self->fair_every > 0 && self->pops >= self->fair_every) {
+        pick = oldest;
+    }
+    if (pick == oldest) {
+        self->pops = 0; // the oldest is served: the starvation count starts again
+    }
+    brk_request *r = self->head[pick];
+    DL_DELETE(self->head[pick], r);
+    r->next = r->prev = NULL;
+    self->depth_at[pick]--;
+    self->depth--;
+    return r;
 }
 
 brk_request *

@@ -49,9 +49,11 @@ void brk_pool_put(brk_pool *self, brk_request **req_p);
 
 typedef struct brk_queue brk_queue;
 
-// A queue holding at most max requests. Caller frees with brk_queue_destroy,
-// which returns every queued record to pool.
-brk_queue *brk_queue_new(size_t max);
+// A queue holding at most max requests. Every fair_every-th pop takes the
+// request that has waited longest, whatever its priority, so that a flood of
+// urgent work cannot starve routine requests (0: strict priority). Caller
+// frees with brk_queue_destroy, which returns every queued record to pool.
+brk_queue *brk_queue_new(size_t max, unsigned fair_every);
 void brk_queue_destroy(brk_queue **self_p, brk_pool *pool);
 
 // Appends req behind the others of its priority. RR_EBUSY when the queue
@@ -63,7 +65,8 @@ RR_NODISCARD rr_status brk_queue_push(brk_queue *self, brk_request *req);
 void brk_queue_push_front(brk_queue *self, brk_request *req);
 
 // Removes and returns the next request to dispatch: the oldest of the
-// highest priority; NULL when empty.
+// highest priority, or on every fair_every-th pop the oldest of all (by
+// enqueued_us); NULL when empty.
 brk_request *brk_queue_pop(brk_queue *self);
 
 // The oldest request of a priority without removing it, or NULL.

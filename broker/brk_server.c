@@ -41,6 +41,8 @@ struct brk_server {
     bool draining;
     int64_t tick_ms;                         // heartbeat period: ours, or a faster worker's
     int64_t started_ms;
+    rr_risk_rule risk[RR_RISK_MAX_RULES];    // from the workers' catalogue (RULES)
+    size_t risk_count;
     brk_stats stats;
 };
 
@@ -120,7 +122,7 @@ brk_server_new(const brk_config *config)
         goto fail;
     }
     for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
-        self->queue[d] = brk_queue_new((size_t) config->queue_max);
+        self->queue[d] = brk_queue_new((size_t) config->queue_max, (unsigned) config->fair_every);
         if (self->queue[d] == NULL) {
             rr_log_error("out of memory creating the broker");
             goto fail;
@@ -385,7 +387,7 @@ set_correlation(brk_request *req, const char *id)
 // Reads the routing facts the broker needs from a request body and checks
 // it; on failure err says why (and correlation holds what could be read).
 static rr_status
-admit(rr_frames *f, uint8_t command, brk_request *req, rr_wire_error *err)
+admit(const brk_server *self, rr_frames *f, uint8_t command, brk_request *req, rr_wire_error *err)
 {
     const void *data = rr_frames_data(f, 4);
     size_t size = rr_frames_size(f, 4);
@@ -406,8 +408,15 @@ admit(rr_frames *f, uint8_t command, brk_request *req, rr_wire_error *err)
                                       sub->service_code);
                 }
                 req->domain = (uint8_t) d;
-                req->priority = (uint8_t) (sub->priority == 0 ? RR_PRIORITY_ROUTINE
-                                                              : (int) sub->priority);
+                // Queue by the priority the worker will record: risk flags
+                // raise it by the rules the workers passed on.
+                int flags[RR_WIRE_MAX_RISK_FLAGS];
+                for (size_t k = 0; k < sub->n_risk_flags; k++) {
+                    flags[k] = (int) sub->risk_flags[k];
+                }
+                req->priority = (uint8_t) rr_risk_effective(
+                    self->risk, self->risk_count, (rr_priority) sub->priority,
+                    rr_risk_mask(flags, sub->n_risk_flags));
             }
             rr__v1__submit_request__free_unpacked(sub, NULL);
         }
@@ -561,7 +570,7 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     }
     req->command = command;
     rr_wire_error err;
-    rr_status st = admit(f, command, req, &err);
+    rr_status st = admit(self, f, command, req, &err);
     if (st != RR_OK) {
         rr_log_warn("request %s refused: %s", req->correlation[0] ? req->correlation : "(no id)",
                     err.message);
@@ -717,6 +726,27 @@ on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
     dispatch_for(self, w->domain);
 }
 
+// The risk rules of a worker's catalogue: the latest set wins (workers of
+// one database converge on the same rules within a reload).
+static void
+on_worker_rules(brk_server *self, rr_frames *f, brk_worker *w)
+{
+    rr_risk_rule rules[RR_RISK_MAX_RULES];
+    size_t count = 0;
+    if (f->count != 5 ||
+        rr_wire_rules_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), rules, &count) !=
+            RR_OK) {
+        worker_protocol_error(self, f, "RULES must carry valid RiskRules");
+        return;
+    }
+    if (count != self->risk_count ||
+        memcmp(rules, self->risk, count * sizeof rules[0]) != 0) {
+        memcpy(self->risk, rules, count * sizeof rules[0]);
+        self->risk_count = count;
+        rr_log_info("risk rules from worker pid %u: %zu rule(s)", w->pid, count);
+    }
+}
+
 static void
 on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
 {
@@ -749,6 +779,9 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
         on_worker_reply(self, f, w);
         break;
     case RR_WCMD_HEARTBEAT:
+        break;
+    case RR_WCMD_RULES:
+        on_worker_rules(self, f, w);
         break;
     case RR_WCMD_DISCONNECT:
         worker_lost(self, &w, "disconnected");

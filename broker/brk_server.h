@@ -22,6 +22,7 @@ typedef struct brk_config {
     long request_ttl_ms;  // a request waiting longer than this gets `busy`
     long drain_ms;        // on SIGTERM, how long in-flight replies may take
     long hwm;             // ZeroMQ high-water mark on both sockets, messages
+    long fair_every;      // every n-th dispatch serves the longest-waiting request
 } brk_config;
 
 // Counters since start; read by the monitor (issue #4) and the tests' logs.

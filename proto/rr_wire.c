@@ -370,6 +370,71 @@ rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, r
 }
 
 rr_status
+rr_wire_rules_unpack(const void *data, size_t size, rr_risk_rule *rules, size_t *count)
+{
+    *count = 0;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return RR_ETOOBIG;
+    }
+    Rr__V1__RiskRules *msg = rr__v1__risk_rules__unpack(NULL, size, data);
+    if (msg == NULL) {
+        return RR_EPROTO;
+    }
+    rr_status st = RR_OK;
+    for (size_t i = 0; i < msg->n_rules && st == RR_OK; i++) {
+        const Rr__V1__RiskRule *r = msg->rules[i];
+        int flags[RR_RISK_FLAG_COUNT];
+        if (*count == RR_RISK_MAX_RULES || r->n_flags == 0 || r->n_flags > RR_RISK_FLAG_COUNT ||
+            r->min_priority < 1 || (int) r->min_priority > RR_PRIORITY_COUNT) {
+            st = RR_EINVAL;
+            break;
+        }
+        for (size_t k = 0; k < r->n_flags; k++) {
+            flags[k] = (int) r->flags[k];
+            if (flags[k] < 1 || flags[k] > RR_RISK_FLAG_COUNT) {
+                st = RR_EINVAL;
+            }
+        }
+        rules[*count].flags = rr_risk_mask(flags, r->n_flags);
+        rules[*count].priority = (rr_priority) r->min_priority;
+        (*count)++;
+    }
+    rr__v1__risk_rules__free_unpacked(msg, NULL);
+    if (st != RR_OK) {
+        *count = 0;
+    }
+    return st;
+}
+
+rr_status
+rr_wire_rules_pack(const rr_risk_rule *rules, size_t count, zmq_msg_t *out)
+{
+    Rr__V1__RiskRules msg = RR__V1__RISK_RULES__INIT;
+    Rr__V1__RiskRule items[RR_RISK_MAX_RULES];
+    Rr__V1__RiskRule *ptrs[RR_RISK_MAX_RULES];
+    Rr__V1__RiskFlag flags[RR_RISK_MAX_RULES][RR_RISK_FLAG_COUNT];
+    if (count > RR_RISK_MAX_RULES) {
+        count = RR_RISK_MAX_RULES;
+    }
+    for (size_t i = 0; i < count; i++) {
+        rr__v1__risk_rule__init(&items[i]);
+        size_t n = 0;
+        for (int f = 1; f <= RR_RISK_FLAG_COUNT; f++) {
+            if (rules[i].flags & (UINT32_C(1) << f)) {
+                flags[i][n++] = (Rr__V1__RiskFlag) f;
+            }
+        }
+        items[i].n_flags = n;
+        items[i].flags = flags[i];
+        items[i].min_priority = (Rr__V1__Priority) rules[i].priority;
+        ptrs[i] = &items[i];
+    }
+    msg.n_rules = count;
+    msg.rules = ptrs;
+    return rr_wire_pack(&msg.base, out);
+}
+
+rr_status
 rr_wire_submit_reply_unpack(const void *data, size_t size, Rr__V1__SubmitReply **out)
 {
     *out = rr__v1__submit_reply__unpack(NULL, size, data);

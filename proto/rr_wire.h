@@ -6,6 +6,7 @@
 #define RR_WIRE_H
 
 #include "referral.pb-c.h"
+#include "rr_risk.h"
 #include "rr_status.h"
 
 #include <stdbool.h>
@@ -34,6 +35,7 @@ enum {
     RR_WCMD_REPLY = 0x03,      // worker -> broker: delivery id, body
     RR_WCMD_HEARTBEAT = 0x04,  // both ways
     RR_WCMD_DISCONNECT = 0x05, // both ways
+    RR_WCMD_RULES = 0x06,      // worker -> broker: RiskRules
 };
 
 #define RR_WIRE_MAX_BODY_BYTES   65536 // largest protobuf body accepted
@@ -122,6 +124,14 @@ RR_NODISCARD rr_status rr_wire_status_unpack(const void *data, size_t size,
 // rr__v1__worker_ready__free_unpacked.
 RR_NODISCARD rr_status rr_wire_ready_unpack(const void *data, size_t size,
                                             Rr__V1__WorkerReady **out, rr_wire_error *err);
+
+// Unpacks a RiskRules message into at most RR_RISK_MAX_RULES rules (*count);
+// rules with unknown flags or priorities are refused with RR_EINVAL.
+RR_NODISCARD rr_status rr_wire_rules_unpack(const void *data, size_t size, rr_risk_rule *rules,
+                                            size_t *count);
+
+// Packs rules into a RiskRules frame *out.
+RR_NODISCARD rr_status rr_wire_rules_pack(const rr_risk_rule *rules, size_t count, zmq_msg_t *out);
 
 // Unpacks replies (for clients and tests). Free with the matching free_unpacked.
 RR_NODISCARD rr_status rr_wire_submit_reply_unpack(const void *data, size_t size,

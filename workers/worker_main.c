@@ -89,6 +89,10 @@ main(int argc, char **argv)
         goto done;
     }
     wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+    if (wrk_handler_prepare(handler) != RR_OK) {
+        rr_log_warn("catalogue not loaded yet: it will be at the first request");
+    }
+    uint64_t rules_pushed = 0; // the catalogue load whose rules the broker has
     while (!rr_process_stop) {
         size_t count = 0;
         st = wrk_session_recv(session, jobs, (size_t) credit, &count,
@@ -105,6 +109,15 @@ main(int argc, char **argv)
                 wrk_session_reply(session, jobs[i].delivery_id, &replies[i]);
                 zmq_msg_close(&jobs[i].body);
             }
+        } else if (wrk_handler_prepare(handler) != RR_OK) {
+            rr_log_debug("catalogue not loaded: database away");
+        }
+        rr_risk_rule rules[RR_RISK_MAX_RULES];
+        size_t nrules = 0;
+        uint64_t loaded = wrk_handler_risk_rules(handler, rules, &nrules);
+        if (loaded != rules_pushed) {
+            wrk_session_set_rules(session, rules, nrules);
+            rules_pushed = loaded;
         }
         wrk_session_tick(session);
     }

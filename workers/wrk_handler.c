@@ -25,6 +25,7 @@ struct wrk_handler {
     wrk_catalog *retired;   // owned; replaced during a batch whose items still point into it
     int64_t loaded_at_ms;
     int64_t reload_min_ms;
+    uint64_t loads;         // catalogues loaded so far
 };
 
 wrk_handler *
@@ -74,7 +75,35 @@ ensure_catalog(wrk_handler *self, bool force)
     self->retired = self->catalog;
     self->catalog = fresh;
     self->loaded_at_ms = now;
+    self->loads++;
     return RR_OK;
+}
+
+rr_status
+wrk_handler_prepare(wrk_handler *self)
+{
+    if (wrk_store_catalog_changed(self->store) && self->catalog != NULL) {
+        self->loaded_at_ms = 0; // reload now, whatever the rate limit says
+        rr_log_info("catalogue changed: reloading");
+        if (ensure_catalog(self, true) != RR_OK) {
+            rr_log_warn("catalogue reload failed: keeping the old one");
+        }
+    }
+    rr_status st = ensure_catalog(self, false);
+    wrk_catalog_destroy(&self->retired); // no batch is running: nothing points into it
+    return st;
+}
+
+uint64_t
+wrk_handler_risk_rules(const wrk_handler *self, rr_risk_rule *rules, size_t *count)
+{
+    *count = 0;
+    if (self->catalog == NULL) {
+        return 0;
+    }
+    const rr_risk_rule *r = wrk_catalog_risk_rules(self->catalog, count);
+    memcpy(rules, r, *count * sizeof r[0]);
+    return self->loads;
 }
 
 static void
@@ -126,13 +155,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
     size_t nsubs = 0;
     memset(items, 0, n * sizeof items[0]);
 
-    if (wrk_store_catalog_changed(self->store) && self->catalog != NULL) {
-        self->loaded_at_ms = 0; // reload now, whatever the rate limit says
-        rr_log_info("catalogue changed: reloading");
-        if (ensure_catalog(self, true) != RR_OK) {
-            rr_log_warn("catalogue reload failed: keeping the old one");
-        }
-        wrk_catalog_destroy(&self->retired); // no item points into it yet
+    if (wrk_handler_prepare(self) != RR_OK) {
+        rr_log_debug("no catalogue yet: the database is away");
     }
     rr_status cat_st = ensure_catalog(self, false);
     for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
 #ifndef WRK_HANDLER_H
 #define WRK_HANDLER_H
 
+#include "rr_risk.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
 #include "wrk_session.h"
@@ -22,6 +23,17 @@ typedef struct wrk_handler wrk_handler;
 // wrk_handler_destroy.
 wrk_handler *wrk_handler_new(rr_domain domain, wrk_store *store, long reload_min_ms);
 void wrk_handler_destroy(wrk_handler **self_p);
+
+// Loads the catalogue if it is not loaded yet, or reloads it when
+// PostgreSQL announced a change (no round trip otherwise). Call between
+// batches, e.g. at start and on each idle loop, so the broker learns new
+// risk rules soon. RR_EDB when no catalogue could be loaded.
+RR_NODISCARD rr_status wrk_handler_prepare(wrk_handler *self);
+
+// Copies the current catalogue's risk rules into rules (room for
+// RR_RISK_MAX_RULES) and returns a number that changes with each catalogue
+// load (0 while none is loaded).
+uint64_t wrk_handler_risk_rules(const wrk_handler *self, rr_risk_rule *rules, size_t *count);
 
 // Processes n jobs (n <= WRK_MAX_BATCH) and initialises replies[i] with the
 // reply body for jobs[i]; the caller sends or closes each. Never fails as a

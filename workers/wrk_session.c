@@ -21,6 +21,9 @@ struct wrk_session {
     int64_t next_heartbeat; // monotonic ms
     char host[64];
     uint64_t reconnects;
+    rr_risk_rule rules[RR_RISK_MAX_RULES];
+    size_t rule_count;
+    bool have_rules;        // set once the catalogue was loaded
 };
 
 static rr_status
@@ -61,6 +64,31 @@ send_ready(wrk_session *self)
     return send_command(self, RR_WCMD_READY, &body);
 }
 
+static void
+send_rules(wrk_session *self)
+{
+    if (!self->have_rules || self->socket == NULL) {
+        return;
+    }
+    zmq_msg_t body;
+    if (rr_wire_rules_pack(self->rules, self->rule_count, &body) != RR_OK ||
+        send_command(self, RR_WCMD_RULES, &body) != RR_OK) {
+        rr_log_warn("could not send the risk rules to the broker");
+    }
+}
+
+void
+wrk_session_set_rules(wrk_session *self, const rr_risk_rule *rules, size_t count)
+{
+    if (count > RR_RISK_MAX_RULES) {
+        count = RR_RISK_MAX_RULES;
+    }
+    memcpy(self->rules, rules, count * sizeof rules[0]);
+    self->rule_count = count;
+    self->have_rules = true;
+    send_rules(self);
+}
+
 static rr_status
 open_socket(wrk_session *self)
 {
@@ -87,7 +115,11 @@ open_socket(wrk_session *self)
     self->broker_expiry = now + self->cfg.heartbeat_ms * self->cfg.liveness;
     self->next_heartbeat = now + self->cfg.heartbeat_ms;
     // The READY waits in the socket until the connection is up.
-    return send_ready(self);
+    rr_status st = send_ready(self);
+    if (st == RR_OK) {
+        send_rules(self);
+    }
+    return st;
 }
 
 static void

@@ -4,6 +4,7 @@
 #ifndef WRK_SESSION_H
 #define WRK_SESSION_H
 
+#include "rr_risk.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
 
@@ -49,6 +50,10 @@ void wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
 // Sends heartbeats that are due and reconnects when the broker has been
 // silent too long. Call at least every heartbeat_ms.
 void wrk_session_tick(wrk_session *self);
+
+// Tells the broker the catalogue's risk rules now and after every
+// re-registration (copied).
+void wrk_session_set_rules(wrk_session *self, const rr_risk_rule *rules, size_t count);
 
 // Sends a heartbeat when one is due, and nothing else: safe to call from
 // inside request processing (arg is the wrk_session). Keeps the broker from

@@ -36,7 +36,7 @@ test_brk_queue_serves_highest_priority_first_and_fifo_within_one(void **state)
 {
     (void) state;
     brk_pool *pool = brk_pool_new();
-    brk_queue *q = brk_queue_new(100);
+    brk_queue *q = brk_queue_new(100, 0);
     assert_int_equal(brk_queue_push(q, make(pool, RR_PRIORITY_ROUTINE, "r1")), RR_OK);
     assert_int_equal(brk_queue_push(q, make(pool, RR_PRIORITY_URGENT, "u1")), RR_OK);
     assert_int_equal(brk_queue_push(q, make(pool, RR_PRIORITY_ROUTINE, "r2")), RR_OK);
@@ -64,7 +64,7 @@ test_brk_queue_refuses_past_its_bound_with_ebusy(void **state)
 {
     (void) state;
     brk_pool *pool = brk_pool_new();
-    brk_queue *q = brk_queue_new(2);
+    brk_queue *q = brk_queue_new(2, 0);
     assert_int_equal(brk_queue_push(q, make(pool, RR_PRIORITY_ROUTINE, "a")), RR_OK);
     assert_int_equal(brk_queue_push(q, make(pool, RR_PRIORITY_ROUTINE, "b")), RR_OK);
     brk_request *c = make(pool, RR_PRIORITY_STAT, "c");
@@ -84,7 +84,7 @@ test_brk_queue_removes_a_request_from_the_middle(void **state)
 {
     (void) state;
     brk_pool *pool = brk_pool_new();
-    brk_queue *q = brk_queue_new(10);
+    brk_queue *q = brk_queue_new(10, 0);
     brk_request *mid = make(pool, RR_PRIORITY_URGENT, "mid");
     assert_int_equal(brk_queue_push(q, make(pool, RR_PRIORITY_URGENT, "first")), RR_OK);
     assert_int_equal(brk_queue_push(q, mid), RR_OK);
@@ -105,7 +105,7 @@ test_brk_queue_treats_an_out_of_range_priority_as_routine(void **state)
 {
     (void) state;
     brk_pool *pool = brk_pool_new();
-    brk_queue *q = brk_queue_new(10);
+    brk_queue *q = brk_queue_new(10, 0);
     assert_int_equal(brk_queue_push(q, make(pool, 0, "zero")), RR_OK);
     assert_int_equal(brk_queue_push(q, make(pool, 9, "nine")), RR_OK);
     assert_int_equal(brk_queue_depth_at(q, RR_PRIORITY_ROUTINE), 2);
@@ -131,6 +131,55 @@ test_brk_pool_recycles_records_zeroed(void **state)
     brk_pool_destroy(&pool);
 }
 
+static void
+test_brk_queue_serves_the_longest_waiting_request_every_nth_pop(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(100, 4);
+    brk_request *old = make(pool, RR_PRIORITY_ROUTINE, "routine-old");
+    old->enqueued_us = 1;
+    assert_int_equal(brk_queue_push(q, old), RR_OK);
+    for (int i = 0; i < 10; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "stat-%d", i);
+        brk_request *r = make(pool, RR_PRIORITY_STAT, id);
+        r->enqueued_us = 100 + i;
+        assert_int_equal(brk_queue_push(q, r), RR_OK);
+    }
+    // Three stat requests, then the routine one that waited longest.
+    expect_pop(q, pool, "stat-0");
+    expect_pop(q, pool, "stat-1");
+    expect_pop(q, pool, "stat-2");
+    expect_pop(q, pool, "routine-old");
+    // With nothing older left, stat requests follow in order.
+    expect_pop(q, pool, "stat-3");
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
+static void
+test_brk_queue_stat_submitted_last_is_popped_first(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(100, 8);
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "routine-%d", i);
+        brk_request *r = make(pool, RR_PRIORITY_ROUTINE, id);
+        r->enqueued_us = i;
+        assert_int_equal(brk_queue_push(q, r), RR_OK);
+    }
+    brk_request *stat = make(pool, RR_PRIORITY_STAT, "stat");
+    stat->enqueued_us = 1000;
+    assert_int_equal(brk_queue_push(q, stat), RR_OK);
+    expect_pop(q, pool, "stat");
+    expect_pop(q, pool, "routine-0");
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
 int
 main(void)
 {
@@ -140,6 +189,8 @@ main(void)
         cmocka_unit_test(test_brk_queue_removes_a_request_from_the_middle),
         cmocka_unit_test(test_brk_queue_treats_an_out_of_range_priority_as_routine),
         cmocka_unit_test(test_brk_pool_recycles_records_zeroed),
+        cmocka_unit_test(test_brk_queue_serves_the_longest_waiting_request_every_nth_pop),
+        cmocka_unit_test(test_brk_queue_stat_submitted_last_is_popped_first),
     };
     return cmocka_run_group_tests_name("unit.queue", tests, NULL, NULL);
 }
