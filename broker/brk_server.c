@@ -233,6 +233,10 @@ refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, const char *corr
             err, (uint32_t) self->cfg.retry_after_ms, &body);
     } else if (command == RR_CMD_STATUS) {
         st = rr_wire_pack_status_refusal(correlation, err, &body);
+    } else if (command == RR_CMD_UPDATE) {
+        st = rr_wire_pack_update_refusal(correlation, err, &body);
+    } else if (command == RR_CMD_FOLLOW) {
+        st = rr_wire_pack_follow_refusal(correlation, err, &body);
     } else {
         reply_cmd = RR_CMD_ERROR;
         st = rr_wire_pack_error_reply(correlation, err, &body);
@@ -422,6 +426,30 @@ admit(const brk_server *self, rr_frames *f, uint8_t command, brk_request *req, r
         }
         return st;
     }
+    if (command == RR_CMD_UPDATE) {
+        // Status changes close the loop: they queue with the referral's
+        // domain, ahead of routine submissions.
+        Rr__V1__UpdateRequest *u = NULL;
+        st = rr_wire_update_unpack(data, size, &u, err);
+        if (u != NULL) {
+            set_correlation(req, u->update_id);
+            req->domain = (uint8_t) u->domain;
+            rr__v1__update_request__free_unpacked(u, NULL);
+        }
+        req->priority = RR_PRIORITY_URGENT;
+        return st;
+    }
+    if (command == RR_CMD_FOLLOW) {
+        Rr__V1__FollowRequest *fr = NULL;
+        st = rr_wire_follow_unpack(data, size, &fr, err);
+        if (fr != NULL) {
+            set_correlation(req, fr->query_id);
+            rr__v1__follow_request__free_unpacked(fr, NULL);
+        }
+        req->domain = QUEUE_ANY;
+        req->priority = RR_PRIORITY_ROUTINE;
+        return st;
+    }
     Rr__V1__StatusQuery *q = NULL;
     st = rr_wire_status_unpack(data, size, &q, err);
     if (q != NULL) {
@@ -553,7 +581,8 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         answer_stats(self, &f->part[0], now_us);
         return;
     }
-    if (command != RR_CMD_SUBMIT && command != RR_CMD_STATUS) {
+    if (command != RR_CMD_SUBMIT && command != RR_CMD_STATUS && command != RR_CMD_UPDATE &&
+        command != RR_CMD_FOLLOW) {
         n = snprintf(msg, sizeof msg, "unrecognized command 0x%02x", command);
         (void) n;
         client_protocol_error(self, f, msg);

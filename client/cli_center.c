@@ -272,20 +272,6 @@ match_submit(uint8_t command, zmq_msg_t *body, const void *ctx)
     return ours;
 }
 
-static bool
-match_status(uint8_t command, zmq_msg_t *body, const void *ctx)
-{
-    const char *query_id = ctx;
-    Rr__V1__StatusReply *reply = NULL;
-    if (command != RR_CMD_STATUS ||
-        rr_wire_status_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
-        return false;
-    }
-    bool ours = strcmp(reply->query_id, query_id) == 0;
-    rr__v1__status_reply__free_unpacked(reply, NULL);
-    return ours;
-}
-
 rr_status
 cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeout_ms,
                   int attempts, Rr__V1__SubmitReply **reply_p, rr_wire_error *err)
@@ -332,6 +318,114 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
     return result;
 }
 
+// Answer types other than SubmitReply share one retry loop: a typed
+// unpacker, its status, correlation id and free functions.
+typedef struct answer_kind {
+    uint8_t command;
+    rr_status (*unpack)(const void *data, size_t size, void **out);
+    Rr__V1__Status (*status)(const void *msg);
+    const char *(*correlation)(const void *msg);
+    void (*release)(void *msg);
+} answer_kind;
+
+static rr_status
+unpack_status(const void *data, size_t size, void **out)
+{
+    return rr_wire_status_reply_unpack(data, size, (Rr__V1__StatusReply **) out);
+}
+
+static Rr__V1__Status
+status_of_status(const void *m)
+{
+    return ((const Rr__V1__StatusReply *) m)->status;
+}
+
+static const char *
+id_of_status(const void *m)
+{
+    return ((const Rr__V1__StatusReply *) m)->query_id;
+}
+
+static void
+free_status(void *m)
+{
+    rr__v1__status_reply__free_unpacked(m, NULL);
+}
+
+static rr_status
+unpack_update(const void *data, size_t size, void **out)
+{
+    return rr_wire_update_reply_unpack(data, size, (Rr__V1__UpdateReply **) out);
+}
+
+static Rr__V1__Status
+status_of_update(const void *m)
+{
+    return ((const Rr__V1__UpdateReply *) m)->status;
+}
+
+static const char *
+id_of_update(const void *m)
+{
+    return ((const Rr__V1__UpdateReply *) m)->update_id;
+}
+
+static void
+free_update(void *m)
+{
+    rr__v1__update_reply__free_unpacked(m, NULL);
+}
+
+static rr_status
+unpack_follow(const void *data, size_t size, void **out)
+{
+    return rr_wire_follow_reply_unpack(data, size, (Rr__V1__FollowReply **) out);
+}
+
+static Rr__V1__Status
+status_of_follow(const void *m)
+{
+    return ((const Rr__V1__FollowReply *) m)->status;
+}
+
+static const char *
+id_of_follow(const void *m)
+{
+    return ((const Rr__V1__FollowReply *) m)->query_id;
+}
+
+static void
+free_follow(void *m)
+{
+    rr__v1__follow_reply__free_unpacked(m, NULL);
+}
+
+static const answer_kind STATUS_ANSWER = {RR_CMD_STATUS, unpack_status, status_of_status,
+                                          id_of_status, free_status};
+static const answer_kind UPDATE_ANSWER = {RR_CMD_UPDATE, unpack_update, status_of_update,
+                                          id_of_update, free_update};
+static const answer_kind FOLLOW_ANSWER = {RR_CMD_FOLLOW, unpack_follow, status_of_follow,
+                                          id_of_follow, free_follow};
+
+typedef struct match_ctx {
+    const answer_kind *kind;
+    const char *id;
+} match_ctx;
+
+static bool
+match_answer(uint8_t command, zmq_msg_t *body, const void *ctx)
+{
+    const match_ctx *m = ctx;
+    void *msg = NULL;
+    if (command != m->kind->command ||
+        m->kind->unpack(zmq_msg_data(body), zmq_msg_size(body), &msg) != RR_OK) {
+        return false;
+    }
+    bool ours = strcmp(m->kind->correlation(msg), m->id) == 0;
+    m->kind->release(msg);
+    return ours;
+}
+
 // True for answers that may change on a retry: queue full, broker stopping,
 // database away, no worker in time.
 static bool
@@ -350,23 +444,26 @@ transient(Rr__V1__Status status)
     }
 }
 
-rr_status
-cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeout_ms,
-                  int attempts, Rr__V1__StatusReply **reply_p, rr_wire_error *err)
+// Packs msg and sends it as kind's command until a matching answer comes,
+// retrying on silence and on transient statuses while attempts remain;
+// unpacks the last answer into *reply_p.
+static rr_status
+call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, const char *id,
+     long timeout_ms, int attempts, void **reply_p, rr_wire_error *err)
 {
     *reply_p = NULL;
     uint8_t *buf = NULL;
     size_t size = 0;
-    if (rr_wire_pack_buffer(&query->base, &buf, &size) != RR_OK) {
+    if (rr_wire_pack_buffer(msg, &buf, &size) != RR_OK) {
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
-    const char *query_id = query->query_id ? query->query_id : "";
+    match_ctx ctx = {kind, id ? id : ""};
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
     for (int n = 1; n <= attempts; n++) {
         uint8_t cmd = 0;
         zmq_msg_t body;
-        rr_status st = attempt(self, RR_CMD_STATUS, buf, size, timeout_ms, match_status,
-                               query_id, &cmd, &body);
+        rr_status st = attempt(self, kind->command, buf, size, timeout_ms, match_answer, &ctx,
+                               &cmd, &body);
         if (st == RR_ETIMEDOUT) {
             continue;
         }
@@ -377,14 +474,15 @@ cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeo
             zmq_msg_close(&body);
         } else {
             if (*reply_p != NULL) {
-                rr__v1__status_reply__free_unpacked(*reply_p, NULL);
+                kind->release(*reply_p);
+                *reply_p = NULL;
             }
-            st = rr_wire_status_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
+            st = kind->unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
             zmq_msg_close(&body);
-            assert(st == RR_OK); // match_status unpacked it already
+            assert(st == RR_OK); // match_answer unpacked it already
             (void) st;
             result = RR_OK;
-            if (transient((*reply_p)->status) && n < attempts) {
+            if (transient(kind->status(*reply_p)) && n < attempts) {
                 sleep_ms(500);
                 continue;
             }
@@ -393,4 +491,37 @@ cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeo
     }
     free(buf);
     return result;
+}
+
+rr_status
+cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeout_ms,
+                  int attempts, Rr__V1__StatusReply **reply_p, rr_wire_error *err)
+{
+    void *reply = NULL;
+    rr_status st = call(self, &STATUS_ANSWER, &query->base, query->query_id, timeout_ms,
+                        attempts, &reply, err);
+    *reply_p = reply;
+    return st;
+}
+
+rr_status
+cli_center_update(cli_center *self, const Rr__V1__UpdateRequest *update, long timeout_ms,
+                  int attempts, Rr__V1__UpdateReply **reply_p, rr_wire_error *err)
+{
+    void *reply = NULL;
+    rr_status st = call(self, &UPDATE_ANSWER, &update->base, update->update_id, timeout_ms,
+                        attempts, &reply, err);
+    *reply_p = reply;
+    return st;
+}
+
+rr_status
+cli_center_follow(cli_center *self, const Rr__V1__FollowRequest *follow, long timeout_ms,
+                  int attempts, Rr__V1__FollowReply **reply_p, rr_wire_error *err)
+{
+    void *reply = NULL;
+    rr_status st = call(self, &FOLLOW_ANSWER, &follow->base, follow->query_id, timeout_ms,
+                        attempts, &reply, err);
+    *reply_p = reply;
+    return st;
 }

@@ -37,6 +37,20 @@ RR_NODISCARD rr_status cli_center_status(cli_center *self, const Rr__V1__StatusQ
                                          long timeout_ms, int attempts,
                                          Rr__V1__StatusReply **reply_p, rr_wire_error *err);
 
+// Asks for a status change (office software, or a center cancelling its
+// own referral); update_id must be set and reused on retries. Same retry
+// rules as cli_center_status. On RR_OK free *reply_p with
+// rr__v1__update_reply__free_unpacked.
+RR_NODISCARD rr_status cli_center_update(cli_center *self, const Rr__V1__UpdateRequest *update,
+                                         long timeout_ms, int attempts,
+                                         Rr__V1__UpdateReply **reply_p, rr_wire_error *err);
+
+// Fetches one page of changes to a center's referrals after a cursor. Same
+// retry rules. On RR_OK free *reply_p with rr__v1__follow_reply__free_unpacked.
+RR_NODISCARD rr_status cli_center_follow(cli_center *self, const Rr__V1__FollowRequest *follow,
+                                         long timeout_ms, int attempts,
+                                         Rr__V1__FollowReply **reply_p, rr_wire_error *err);
+
 // Sends raw frames [""]["RRC1"][command][body] and returns the raw answer
 // body (for tests and tools that speak the protocol directly). On RR_OK the
 // caller closes *answer; *answer_command is the answer's command byte.

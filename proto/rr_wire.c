@@ -348,6 +348,86 @@ rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out,
 }
 
 rr_status
+rr_wire_update_unpack(const void *data, size_t size, Rr__V1__UpdateRequest **out,
+                      rr_wire_error *err)
+{
+    *out = NULL;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
+                            RR_WIRE_MAX_BODY_BYTES);
+    }
+    Rr__V1__UpdateRequest *u = rr__v1__update_request__unpack(NULL, size, data);
+    if (u == NULL) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed UpdateRequest: not a valid protobuf message");
+    }
+    *out = u;
+    rr_status st;
+    if (!rr_uuid_is_valid(u->update_id)) {
+        return rr_wire_fail(err, RR_EINVAL, "update_id", "invalid update_id: must be a UUID");
+    }
+    if ((st = check_text(u->referral_id, "referral_id", RR_WIRE_MAX_REFERRAL_BYTES, true, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if (rr_domain_name((int) u->domain) == NULL) {
+        return rr_wire_fail(err, RR_EINVAL, "domain",
+                            "missing required field \"domain\": the referral's domain");
+    }
+    if (rr_ref_state_name((int) u->to_status) == NULL) {
+        return rr_wire_fail(err, RR_EINVAL, "to_status", "unrecognized status value %d",
+                            (int) u->to_status);
+    }
+    bool office = u->office_code != NULL && u->office_code[0] != '\0';
+    if (office == (u->center_code != 0)) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "exactly one of \"office_code\" or \"center_code\" must name the actor");
+    }
+    if ((st = check_text(u->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false,
+                         err)) != RR_OK ||
+        (st = check_text(u->forward_to, "forward_to", RR_WIRE_MAX_OFFICE_BYTES, false, false,
+                         err)) != RR_OK ||
+        (st = check_text(u->reason, "reason", RR_WIRE_MAX_REASON_BYTES, false, true, err)) !=
+            RR_OK) {
+        return st;
+    }
+    if (u->expected_version == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "expected_version",
+                            "missing required field \"expected_version\": the version you last "
+                            "saw");
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_follow_unpack(const void *data, size_t size, Rr__V1__FollowRequest **out,
+                      rr_wire_error *err)
+{
+    *out = NULL;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
+                            RR_WIRE_MAX_BODY_BYTES);
+    }
+    Rr__V1__FollowRequest *f = rr__v1__follow_request__unpack(NULL, size, data);
+    if (f == NULL) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed FollowRequest: not a valid protobuf message");
+    }
+    *out = f;
+    rr_status st = check_text(f->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false,
+                              err);
+    if (st != RR_OK) {
+        return st;
+    }
+    if (f->center_code == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code", "missing required field \"center_code\"");
+    }
+    if (f->limit > RR_WIRE_MAX_FOLLOW_LIMIT) {
+        return rr_wire_fail(err, RR_ETOOBIG, "limit", "limit %u is over the maximum %d", f->limit,
+                            RR_WIRE_MAX_FOLLOW_LIMIT);
+    }
+    return RR_OK;
+}
+
+rr_status
 rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, rr_wire_error *err)
 {
     *out = NULL;
@@ -523,6 +603,44 @@ rr_wire_pack_status_refusal(const char *query_id, rr_wire_error *err, zmq_msg_t 
     reply.status = (Rr__V1__Status) err->code;
     reply.error = &pb_err;
     return rr_wire_pack(&reply.base, out);
+}
+
+rr_status
+rr_wire_pack_update_refusal(const char *update_id, rr_wire_error *err, zmq_msg_t *out)
+{
+    Rr__V1__UpdateReply reply = RR__V1__UPDATE_REPLY__INIT;
+    Rr__V1__Error pb_err;
+    rr_wire_error_fill(&pb_err, err);
+    reply.update_id = (char *) (update_id ? update_id : "");
+    reply.status = (Rr__V1__Status) err->code;
+    reply.error = &pb_err;
+    return rr_wire_pack(&reply.base, out);
+}
+
+rr_status
+rr_wire_pack_follow_refusal(const char *query_id, rr_wire_error *err, zmq_msg_t *out)
+{
+    Rr__V1__FollowReply reply = RR__V1__FOLLOW_REPLY__INIT;
+    Rr__V1__Error pb_err;
+    rr_wire_error_fill(&pb_err, err);
+    reply.query_id = (char *) (query_id ? query_id : "");
+    reply.status = (Rr__V1__Status) err->code;
+    reply.error = &pb_err;
+    return rr_wire_pack(&reply.base, out);
+}
+
+rr_status
+rr_wire_update_reply_unpack(const void *data, size_t size, Rr__V1__UpdateReply **out)
+{
+    *out = rr__v1__update_reply__unpack(NULL, size, data);
+    return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
+rr_wire_follow_reply_unpack(const void *data, size_t size, Rr__V1__FollowReply **out)
+{
+    *out = rr__v1__follow_reply__unpack(NULL, size, data);
+    return *out ? RR_OK : RR_EPROTO;
 }
 
 rr_status

@@ -23,6 +23,8 @@
 enum {
     RR_CMD_SUBMIT = 0x01,
     RR_CMD_STATUS = 0x02,
+    RR_CMD_UPDATE = 0x03, // UpdateRequest -> UpdateReply (offices, centers)
+    RR_CMD_FOLLOW = 0x04, // FollowRequest -> FollowReply (centers)
     RR_CMD_PING = 0x05,
     RR_CMD_STATS = 0x06, // empty body; answered with BrokerStats
     RR_CMD_ERROR = 0x7F, // broker -> center only
@@ -51,6 +53,10 @@ enum {
 #define RR_WIRE_MAX_QUERY_ID_BYTES  64
 #define RR_WIRE_MAX_REFERRAL_BYTES  24
 #define RR_WIRE_MAX_RISK_FLAGS      8
+#define RR_WIRE_MAX_REASON_BYTES    1000
+#define RR_WIRE_MAX_OFFICE_BYTES    11
+#define RR_WIRE_MAX_FOLLOW_LIMIT    1000
+#define RR_WIRE_DEFAULT_FOLLOW      100
 
 // A typed error as carried by rr.v1.Error: status, offending field, message.
 typedef struct rr_wire_error {
@@ -120,6 +126,18 @@ RR_NODISCARD rr_status rr_wire_submit_check(const Rr__V1__SubmitRequest *req, ch
 RR_NODISCARD rr_status rr_wire_status_unpack(const void *data, size_t size,
                                              Rr__V1__StatusQuery **out, rr_wire_error *err);
 
+// Unpacks and checks an UpdateRequest: update_id a UUID, referral_id set,
+// domain and to_status known, exactly one actor (office_code or
+// center_code), expected_version >= 1, sizes. Ownership as for
+// rr_wire_submit_unpack (free with rr__v1__update_request__free_unpacked).
+RR_NODISCARD rr_status rr_wire_update_unpack(const void *data, size_t size,
+                                             Rr__V1__UpdateRequest **out, rr_wire_error *err);
+
+// Unpacks and checks a FollowRequest: center_code set, limit within
+// 0..RR_WIRE_MAX_FOLLOW_LIMIT. Free with rr__v1__follow_request__free_unpacked.
+RR_NODISCARD rr_status rr_wire_follow_unpack(const void *data, size_t size,
+                                             Rr__V1__FollowRequest **out, rr_wire_error *err);
+
 // Unpacks and checks a WorkerReady (known domain, credit 1..1024). Free with
 // rr__v1__worker_ready__free_unpacked.
 RR_NODISCARD rr_status rr_wire_ready_unpack(const void *data, size_t size,
@@ -167,6 +185,19 @@ RR_NODISCARD rr_status rr_wire_pack_submit_refusal(const char *request_id,
 // Builds the frame of a StatusReply carrying only an error for query_id.
 RR_NODISCARD rr_status rr_wire_pack_status_refusal(const char *query_id, rr_wire_error *err,
                                                    zmq_msg_t *out);
+
+// Builds the frame of an UpdateReply / FollowReply carrying only an error.
+RR_NODISCARD rr_status rr_wire_pack_update_refusal(const char *update_id, rr_wire_error *err,
+                                                   zmq_msg_t *out);
+RR_NODISCARD rr_status rr_wire_pack_follow_refusal(const char *query_id, rr_wire_error *err,
+                                                   zmq_msg_t *out);
+
+// Unpacks UpdateReply / FollowReply answers (clients, tests); free with the
+// matching free_unpacked.
+RR_NODISCARD rr_status rr_wire_update_reply_unpack(const void *data, size_t size,
+                                                   Rr__V1__UpdateReply **out);
+RR_NODISCARD rr_status rr_wire_follow_reply_unpack(const void *data, size_t size,
+                                                   Rr__V1__FollowReply **out);
 
 // Builds the frame of an ErrorReply (command ERROR) for correlation_id.
 RR_NODISCARD rr_status rr_wire_pack_error_reply(const char *correlation_id, rr_wire_error *err,

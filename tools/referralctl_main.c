@@ -1,23 +1,41 @@
 // referralctl: the operator's and integrator's command line. Dispatches to
 // one module per command.
 #include "rr_log.h"
+#include "tool_follow.h"
 #include "tool_migrate.h"
 #include "tool_queues.h"
+#include "tool_reports.h"
+#include "tool_route.h"
 #include "tool_submit.h"
 
 #include <stdio.h>
 #include <string.h>
 
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"migrate", tool_migrate_main, "apply db/migrations and load db/seed"},
+    {"submit", tool_submit_main, "submit requests (flags, or --file of JSON lines)"},
+    {"status", tool_status_main, "show a referral and its history"},
+    {"update", tool_update_main, "change a referral's status (an office, or a center cancelling)"},
+    {"follow", tool_follow_main, "print every change to a center's referrals, and keep following"},
+    {"queues", tool_queues_main, "show a broker's queues, workers and counters"},
+    {"household", tool_household_main, "show a household's members and referrals"},
+    {"overdue", tool_overdue_main, "list referrals past their acceptance deadline or escalated"},
+    {"route", tool_route_main, "\"route explain\": the office a request goes to, and why"},
+    {"report", tool_report_main, "reports from the database: \"report needs\" (need-finding)"},
+};
+
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: referralctl COMMAND [options]\n\n"
-                 "commands:\n"
-                 "  migrate   apply db/migrations and load db/seed\n"
-                 "  submit    submit requests (flags, or --file of JSON lines)\n"
-                 "  status    show a referral and its history\n"
-                 "  queues    show a broker's queues, workers and counters\n\n"
-                 "\"referralctl COMMAND --help\" lists a command's options.\n");
+    fprintf(out, "usage: referralctl COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    }
+    fprintf(out, "\n\"referralctl COMMAND --help\" lists a command's options.\n");
 }
 
 int
@@ -29,17 +47,10 @@ main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "migrate") == 0) {
-        return tool_migrate_main(argc - 1, argv + 1);
-    }
-    if (strcmp(cmd, "submit") == 0) {
-        return tool_submit_main(argc - 1, argv + 1);
-    }
-    if (strcmp(cmd, "status") == 0) {
-        return tool_status_main(argc - 1, argv + 1);
-    }
-    if (strcmp(cmd, "queues") == 0) {
-        return tool_queues_main(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);

@@ -2,6 +2,7 @@
 // referrals in PostgreSQL. SIGTERM finishes the batch in hand, replies,
 // tells the broker and exits.
 #define RR_LOG_MODULE "main"
+#include "rr_clock.h"
 #include "rr_config.h"
 #include "rr_log.h"
 #include "rr_process.h"
@@ -20,7 +21,7 @@ int
 main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
-    long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0;
+    long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
     bool log_json = false;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
@@ -38,6 +39,9 @@ main(int argc, char **argv)
         {"catalog-reload-min-ms", RR_OPT_INT, "REFERRAL_CATALOG_RELOAD_MIN_MS", "5000",
          "least time between catalogue reloads caused by unknown centers or services, ms",
          &reload_min_ms, 0, 3600000},
+        {"escalate-every-ms", RR_OPT_INT, "REFERRAL_ESCALATE_EVERY_MS", "60000",
+         "how often to escalate referrals past their acceptance deadline, ms (0: never)",
+         &escalate_ms, 0, 86400000},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
         {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
@@ -93,6 +97,7 @@ main(int argc, char **argv)
         rr_log_warn("catalogue not loaded yet: it will be at the first request");
     }
     uint64_t rules_pushed = 0; // the catalogue load whose rules the broker has
+    int64_t next_escalation = rr_clock_mono_ms() + escalate_ms;
     while (!rr_process_stop) {
         size_t count = 0;
         st = wrk_session_recv(session, jobs, (size_t) credit, &count,
@@ -111,6 +116,14 @@ main(int argc, char **argv)
             }
         } else if (wrk_handler_prepare(handler) != RR_OK) {
             rr_log_debug("catalogue not loaded: database away");
+        }
+        if (escalate_ms > 0 && rr_clock_mono_ms() >= next_escalation) {
+            int escalated = 0;
+            if (wrk_store_escalate(store, 100, &escalated) == RR_OK && escalated > 0) {
+                rr_log_info("escalated %d overdue referral(s) to their province office",
+                            escalated);
+            }
+            next_escalation = rr_clock_mono_ms() + escalate_ms;
         }
         rr_risk_rule rules[RR_RISK_MAX_RULES];
         size_t nrules = 0;

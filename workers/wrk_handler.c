@@ -12,6 +12,7 @@
 #include "wrk_validate.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,58 +271,91 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
     wrk_catalog_destroy(&self->retired);
 }
 
+// Points ref's fields at s (which must outlive the packing); flags is room
+// for the risk flags.
+static void
+fill_referral(Rr__V1__Referral *ref, const wrk_status *s, char *refid, size_t cap,
+              Rr__V1__RiskFlag *flags)
+{
+    rr__v1__referral__init(ref);
+    int n = snprintf(refid, cap, "R-%lld", (long long) s->referral_id);
+    (void) n;
+    ref->referral_id = refid;
+    ref->request_id = (char *) s->request_id;
+    ref->center_code = s->center_code;
+    ref->household_id = (char *) s->household_id;
+    ref->service_code = (char *) s->service_code;
+    ref->domain = (Rr__V1__Domain) s->domain;
+    ref->priority = (Rr__V1__Priority) s->priority;
+    ref->status = (Rr__V1__ReferralStatus) s->status;
+    ref->office_code = (char *) s->office_code;
+    ref->office_name = (char *) s->office_name_en;
+    ref->office_name_fa = (char *) s->office_name_fa;
+    ref->version = s->version;
+    ref->created_at_ms = s->created_at_ms;
+    ref->updated_at_ms = s->updated_at_ms;
+    for (size_t i = 0; i < s->n_risk_flags; i++) {
+        flags[i] = (Rr__V1__RiskFlag) s->risk_flags[i];
+    }
+    ref->n_risk_flags = s->n_risk_flags;
+    ref->risk_flags = flags;
+}
+
+// Points ev's fields at e; refid is room for "R-<n>" when the event names
+// its referral (follow-up).
+static void
+fill_event(Rr__V1__Event *ev, const wrk_event *e, char *refid, size_t cap)
+{
+    rr__v1__event__init(ev);
+    ev->event_id = e->id;
+    ev->seq = e->seq;
+    ev->from_status = (Rr__V1__ReferralStatus) e->from;
+    ev->to_status = (Rr__V1__ReferralStatus) e->to;
+    ev->actor = (char *) e->actor;
+    ev->reason = (char *) e->reason;
+    ev->at_ms = e->at_ms;
+    ev->kind = (char *) e->kind;
+    ev->office_code = (char *) e->office_code;
+    if (refid != NULL && e->referral_id > 0) {
+        int n = snprintf(refid, cap, "R-%lld", (long long) e->referral_id);
+        (void) n;
+        ev->referral_id = refid;
+        ev->request_id = (char *) e->request_id;
+        ev->service_code = (char *) e->service_code;
+    }
+}
+
+static void
+pack_or_empty(const ProtobufCMessage *msg, zmq_msg_t *out)
+{
+    if (rr_wire_pack(msg, out) != RR_OK) {
+        int rc = zmq_msg_init(out); // an empty reply still frees the broker's slot
+        assert(rc == 0);
+        (void) rc;
+    }
+}
+
 static void
 pack_status(const wrk_status *s, const char *query_id, zmq_msg_t *out)
 {
     Rr__V1__StatusReply reply = RR__V1__STATUS_REPLY__INIT;
-    Rr__V1__Referral ref = RR__V1__REFERRAL__INIT;
+    Rr__V1__Referral ref;
     char refid[32];
-    int n = snprintf(refid, sizeof refid, "R-%lld", (long long) s->referral_id);
-    (void) n;
+    Rr__V1__RiskFlag flags[RR_WIRE_MAX_RISK_FLAGS];
+    fill_referral(&ref, s, refid, sizeof refid, flags);
     reply.query_id = (char *) query_id;
     reply.status = RR__V1__STATUS__STATUS_OK;
     reply.referral = &ref;
-    ref.referral_id = refid;
-    ref.request_id = (char *) s->request_id;
-    ref.center_code = s->center_code;
-    ref.household_id = (char *) s->household_id;
-    ref.service_code = (char *) s->service_code;
-    ref.domain = (Rr__V1__Domain) s->domain;
-    ref.priority = (Rr__V1__Priority) s->priority;
-    ref.status = (Rr__V1__ReferralStatus) s->status;
-    ref.office_code = (char *) s->office_code;
-    ref.office_name = (char *) s->office_name_en;
-    ref.office_name_fa = (char *) s->office_name_fa;
-    ref.version = s->version;
-    ref.created_at_ms = s->created_at_ms;
-    ref.updated_at_ms = s->updated_at_ms;
-    Rr__V1__RiskFlag flags[RR_WIRE_MAX_RISK_FLAGS];
-    for (size_t i = 0; i < s->n_risk_flags; i++) {
-        flags[i] = (Rr__V1__RiskFlag) s->risk_flags[i];
-    }
-    ref.n_risk_flags = s->n_risk_flags;
-    ref.risk_flags = flags;
-
     Rr__V1__Event ev[WRK_STATUS_MAX_EVENTS];
     Rr__V1__Event *evp[WRK_STATUS_MAX_EVENTS];
     size_t ne = s->n_events < WRK_STATUS_MAX_EVENTS ? s->n_events : WRK_STATUS_MAX_EVENTS;
     for (size_t i = 0; i < ne; i++) {
-        rr__v1__event__init(&ev[i]);
-        ev[i].event_id = s->events[i].id;
-        ev[i].from_status = (Rr__V1__ReferralStatus) s->events[i].from;
-        ev[i].to_status = (Rr__V1__ReferralStatus) s->events[i].to;
-        ev[i].actor = (char *) s->events[i].actor;
-        ev[i].reason = (char *) s->events[i].reason;
-        ev[i].at_ms = s->events[i].at_ms;
+        fill_event(&ev[i], &s->events[i], NULL, 0);
         evp[i] = &ev[i];
     }
     reply.n_events = ne;
     reply.events = evp;
-    if (rr_wire_pack(&reply.base, out) != RR_OK) {
-        int rc = zmq_msg_init(out);
-        assert(rc == 0);
-        (void) rc;
-    }
+    pack_or_empty(&reply.base, out);
 }
 
 static void
@@ -350,6 +384,148 @@ process_status(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     }
 }
 
+// Parses "R-<digits>" into a positive id; false for anything else.
+static bool
+parse_referral_id(const char *text, int64_t *id)
+{
+    if (text == NULL || strncmp(text, "R-", 2) != 0 || text[2] < '0' || text[2] > '9') {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text + 2, &end, 10);
+    if (errno != 0 || *end != '\0' || v <= 0) {
+        return false;
+    }
+    *id = v;
+    return true;
+}
+
+static void
+process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
+{
+    Rr__V1__UpdateRequest *u = NULL;
+    rr_wire_error err;
+    rr_status st = rr_wire_update_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &u,
+                                         &err);
+    const char *uid = u && u->update_id ? u->update_id : "";
+    wrk_update w = {0};
+    if (st == RR_OK && !parse_referral_id(u->referral_id, &w.referral_id)) {
+        st = rr_wire_fail(&err, RR_EINVAL, "referral_id",
+                          "invalid referral id \"%s\": expected \"R-\" and a number",
+                          u->referral_id);
+    }
+    if (st == RR_OK && u->domain != (Rr__V1__Domain) self->domain) {
+        st = rr_wire_fail(&err, RR_EINVAL, "domain", "this worker serves \"%s\", not \"%s\"",
+                          rr_domain_name(self->domain), rr_domain_name((int) u->domain));
+    }
+    uint64_t event_id = 0;
+    if (st == RR_OK) {
+        w.update_id = u->update_id;
+        w.domain = self->domain;
+        w.to = (rr_ref_state) u->to_status;
+        w.office_code = u->office_code && u->office_code[0] ? u->office_code : NULL;
+        w.center_code = u->center_code;
+        w.expected_version = u->expected_version;
+        w.reason = u->reason;
+        w.forward_to = u->forward_to;
+        st = wrk_store_update(self->store, &w, &event_id, &err);
+        if (st != RR_OK && err.code != RR_EDB) {
+            rr_log_warn("update %s of %s refused: %s", uid, u->referral_id, err.message);
+        }
+    }
+    // The referral as it is now, after the change or beside the refusal.
+    wrk_status s;
+    bool have = false;
+    if (st == RR_OK || (err.code != RR_EDB && w.referral_id > 0 && err.code != RR_ENOTFOUND)) {
+        Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
+        q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
+        q.referral_id = u->referral_id;
+        rr_wire_error ignored;
+        have = wrk_store_status(self->store, &q, &s, &ignored) == RR_OK;
+    }
+    Rr__V1__UpdateReply out = RR__V1__UPDATE_REPLY__INIT;
+    Rr__V1__Error pb_err;
+    Rr__V1__Referral ref;
+    char refid[32];
+    Rr__V1__RiskFlag flags[RR_WIRE_MAX_RISK_FLAGS];
+    out.update_id = (char *) uid;
+    out.status = (Rr__V1__Status) (st == RR_OK ? RR_OK : err.code);
+    out.event_id = event_id;
+    if (st != RR_OK) {
+        rr_wire_error_fill(&pb_err, &err);
+        out.error = &pb_err;
+    }
+    if (have) {
+        fill_referral(&ref, &s, refid, sizeof refid, flags);
+        out.referral = &ref;
+    }
+    pack_or_empty(&out.base, reply);
+    if (have) {
+        wrk_status_clear(&s);
+    }
+    if (u != NULL) {
+        rr__v1__update_request__free_unpacked(u, NULL);
+    }
+}
+
+static void
+process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
+{
+    Rr__V1__FollowRequest *f = NULL;
+    rr_wire_error err;
+    rr_status st = rr_wire_follow_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f,
+                                         &err);
+    const char *qid = f && f->query_id ? f->query_id : "";
+    wrk_event *events = NULL;
+    size_t count = 0;
+    bool more = false;
+    if (st == RR_OK) {
+        uint32_t limit = f->limit ? f->limit : RR_WIRE_DEFAULT_FOLLOW;
+        st = wrk_store_follow(self->store, f->center_code, f->after_seq, limit, &events, &count,
+                              &more, &err);
+    }
+    if (st != RR_OK) {
+        if (rr_wire_pack_follow_refusal(qid, &err, reply) != RR_OK) {
+            int rc = zmq_msg_init(reply);
+            assert(rc == 0);
+            (void) rc;
+        }
+    } else {
+        Rr__V1__FollowReply out = RR__V1__FOLLOW_REPLY__INIT;
+        Rr__V1__Event *ev = count ? calloc(count, sizeof *ev) : NULL;
+        Rr__V1__Event **evp = count ? calloc(count, sizeof *evp) : NULL;
+        char (*ids)[32] = count ? calloc(count, sizeof *ids) : NULL;
+        if (count && (ev == NULL || evp == NULL || ids == NULL)) {
+            (void) rr_wire_fail(&err, RR_ENOMEM, "", "could not read changes: out of memory");
+            if (rr_wire_pack_follow_refusal(qid, &err, reply) != RR_OK) {
+                int rc = zmq_msg_init(reply);
+                assert(rc == 0);
+                (void) rc;
+            }
+        } else {
+            for (size_t i = 0; i < count; i++) {
+                fill_event(&ev[i], &events[i], ids[i], sizeof ids[i]);
+                evp[i] = &ev[i];
+            }
+            out.query_id = (char *) qid;
+            out.status = RR__V1__STATUS__STATUS_OK;
+            out.n_events = count;
+            out.events = evp;
+            out.last_seq = count ? events[count - 1].seq : f->after_seq;
+            out.has_more = more;
+            pack_or_empty(&out.base, reply);
+        }
+        free(ids);
+        free(evp);
+        free(ev);
+    }
+    free(events);
+    if (f != NULL) {
+        rr__v1__follow_request__free_unpacked(f, NULL);
+    }
+}
+
 void
 wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies)
 {
@@ -361,6 +537,10 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
         any_submit |= is_submit[i];
         if (jobs[i].command == RR_CMD_STATUS) {
             process_status(self, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_UPDATE) {
+            process_update(self, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_FOLLOW) {
+            process_follow(self, &jobs[i], &replies[i]);
         } else if (!is_submit[i]) {
             rr_wire_error err;
             (void) rr_wire_fail(&err, RR_EPROTO, "", "unrecognized command 0x%02x",

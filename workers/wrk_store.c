@@ -6,6 +6,7 @@
 #include "wrk_store.h"
 
 #include "rr_clock.h"
+#include "rr_lifecycle.h"
 #include "rr_log.h"
 #include "rr_wire.h"
 
@@ -60,8 +61,37 @@ static const char SQL_STATUS_BY_ID[] =
 
 static const char SQL_EVENTS[] =
     "SELECT id, coalesce(from_status, ''), to_status, actor, reason,"
-    " (extract(epoch FROM at) * 1000)::bigint"
+    " (extract(epoch FROM at) * 1000)::bigint, kind, office_code, coalesce(seq, 0)"
     " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id LIMIT 200";
+
+// The referral locked for an update, and the event an earlier attempt of
+// the same update made, if any.
+static const char SQL_LOCK[] =
+    "SELECT r.status, r.version, r.office_code, r.center_code, r.domain,"
+    " (SELECT e.id FROM referral_event e WHERE e.update_id = $2::uuid)"
+    " FROM referral r WHERE r.id = $1::bigint FOR UPDATE";
+
+static const char SQL_CHANGE[] =
+    "WITH u AS ("
+    " UPDATE referral SET status = $2, version = version + 1, updated_at = now(),"
+    "  office_code = coalesce($3, office_code)"
+    " WHERE id = $1::bigint RETURNING id, office_code, center_code"
+    ")"
+    " INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason, kind,"
+    "  office_code, center_code, update_id)"
+    " SELECT u.id, $4, $2, $5, $6, $7, u.office_code, u.center_code, $8::uuid FROM u"
+    " RETURNING id";
+
+static const char SQL_OFFICE_ACTIVE[] =
+    "SELECT active FROM office WHERE code = $1";
+
+static const char SQL_FOLLOW[] =
+    "SELECT e.seq, e.id, e.referral_id, r.request_id, r.service_code, e.kind,"
+    " coalesce(e.from_status, ''), e.to_status, e.actor, e.office_code, e.reason,"
+    " (extract(epoch FROM e.at) * 1000)::bigint"
+    " FROM referral_event e JOIN referral r ON r.id = e.referral_id"
+    " WHERE e.center_code = $1::integer AND e.seq > $2::bigint"
+    " ORDER BY e.seq LIMIT $3::integer";
 
 static const struct {
     const char *name;
@@ -72,6 +102,10 @@ static const struct {
     {"status_by_request", SQL_STATUS_BY_REQUEST, 1},
     {"status_by_id", SQL_STATUS_BY_ID, 1},
     {"events", SQL_EVENTS, 1},
+    {"lock", SQL_LOCK, 2},
+    {"change", SQL_CHANGE, 8},
+    {"office_active", SQL_OFFICE_ACTIVE, 1},
+    {"follow", SQL_FOLLOW, 3},
 };
 
 wrk_store *
@@ -730,8 +764,281 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
         copy_field(e->actor, sizeof e->actor, res, i, 3);
         copy_field(e->reason, sizeof e->reason, res, i, 4);
         e->at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        copy_field(e->kind, sizeof e->kind, res, i, 6);
+        copy_field(e->office_code, sizeof e->office_code, res, i, 7);
+        e->seq = strtoull(PQgetvalue(res, i, 8), NULL, 10);
     }
     out->n_events = (size_t) rows;
     PQclear(res);
+    return RR_OK;
+}
+
+// ---- updates ------------------------------------------------------------------
+
+// Runs a statement inside the update's transaction; false (logged, and the
+// connection dropped when it failed) unless it returned want.
+static PGresult *
+tx_step(wrk_store *self, const char *name, const char *sql, int n, const char *const *v,
+        ExecStatusType want)
+{
+    PGresult *res = exec_deadline(self, name ? EXEC_PREPARED : EXEC_QUERY, name, sql, n, v);
+    if (res != NULL && PQresultStatus(res) != want) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        rr_log_error("update step %s failed: SQLSTATE %s: %s", name ? name : sql,
+                     state ? state : "?", PQresultErrorMessage(res));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static void
+rollback(wrk_store *self)
+{
+    if (!wrk_store_connected(self)) {
+        return;
+    }
+    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "ROLLBACK", 0, NULL);
+    PQclear(res);
+}
+
+rr_status
+wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wire_error *err)
+{
+    *event_id = 0;
+    char ref[24];
+    int n = snprintf(ref, sizeof ref, "%lld", (long long) u->referral_id);
+    (void) n;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
+                            ref);
+    }
+    PGresult *res = tx_step(self, NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK);
+    if (res == NULL) {
+        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
+                            ref);
+    }
+    PQclear(res);
+    const char *lock_v[2] = {ref, u->update_id};
+    res = tx_step(self, "lock", NULL, 2, lock_v, PGRES_TUPLES_OK);
+    if (res == NULL) {
+        rollback(self);
+        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
+                            ref);
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        rollback(self);
+        return rr_wire_fail(err, RR_ENOTFOUND, "referral_id", "referral \"R-%s\" does not exist",
+                            ref);
+    }
+    rr_ref_state from = rr_ref_state_parse(PQgetvalue(res, 0, 0));
+    uint32_t version = (uint32_t) strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    char owner[12];
+    copy_field(owner, sizeof owner, res, 0, 2);
+    uint32_t center = (uint32_t) strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+    rr_domain domain = rr_domain_parse(PQgetvalue(res, 0, 4));
+    bool done_before = !PQgetisnull(res, 0, 5);
+    uint64_t earlier = done_before ? strtoull(PQgetvalue(res, 0, 5), NULL, 10) : 0;
+    PQclear(res);
+
+    rr_status st = RR_OK;
+    rr_actor who = u->office_code ? RR_ACTOR_OFFICE : RR_ACTOR_CENTER;
+    rr_ref_event event = RR_EV_NONE;
+    bool needs_reason = false;
+    const char *to_name = rr_ref_state_name(u->to);
+    if (done_before) {
+        // A retry of an update already committed: answer as the first time.
+        rollback(self);
+        *event_id = earlier;
+        return RR_OK;
+    }
+    if (who == RR_ACTOR_CENTER && center != u->center_code) {
+        st = rr_wire_fail(err, RR_ENOTFOUND, "referral_id", "referral \"R-%s\" does not exist", ref);
+    } else if (domain != u->domain) {
+        st = rr_wire_fail(err, RR_EINVAL, "domain",
+                          "referral \"R-%s\" belongs to domain \"%s\", not \"%s\"", ref,
+                          rr_domain_name(domain), rr_domain_name(u->domain));
+    } else if (who == RR_ACTOR_OFFICE && strcmp(owner, u->office_code) != 0) {
+        st = rr_wire_fail(err, RR_EPERM, "office_code",
+                          "cannot change referral \"R-%s\": it is owned by office \"%s\", not "
+                          "\"%s\"",
+                          ref, owner, u->office_code);
+    } else if (version != u->expected_version) {
+        st = rr_wire_fail(err, RR_ECONFLICT, "expected_version",
+                          "cannot change referral \"R-%s\": it is at version %u, not %u (it "
+                          "changed since you read it)",
+                          ref, version, u->expected_version);
+    } else if ((st = rr_lifecycle_decide(from, u->to, who, &event, &needs_reason)) != RR_OK) {
+        if (st == RR_EPERM) {
+            st = rr_wire_fail(err, RR_EPERM, "to_status",
+                              "cannot change referral \"R-%s\" to \"%s\": only %s may", ref,
+                              to_name, who == RR_ACTOR_CENTER ? "its office" : "its center");
+        } else {
+            st = rr_wire_fail(err, RR_ESTATE, "to_status",
+                              "cannot change referral \"R-%s\" to \"%s\": it is %s", ref, to_name,
+                              rr_ref_state_name(from));
+        }
+    } else if (needs_reason && (u->reason == NULL || u->reason[0] == '\0')) {
+        st = rr_wire_fail(err, RR_EINVAL, "reason",
+                          "missing required field \"reason\": a %s needs one",
+                          rr_ref_event_name(event));
+    } else if (event == RR_EV_FORWARD &&
+               (u->forward_to == NULL || u->forward_to[0] == '\0' ||
+                strcmp(u->forward_to, owner) == 0)) {
+        st = rr_wire_fail(err, RR_EINVAL, "forward_to",
+                          "a forward needs \"forward_to\": an office other than \"%s\"", owner);
+    } else if (event != RR_EV_FORWARD && u->forward_to != NULL && u->forward_to[0] != '\0') {
+        st = rr_wire_fail(err, RR_EINVAL, "forward_to",
+                          "field \"forward_to\" is only for a forward (to \"requested\")");
+    }
+    if (st == RR_OK && event == RR_EV_FORWARD) {
+        const char *ov[1] = {u->forward_to};
+        res = tx_step(self, "office_active", NULL, 1, ov, PGRES_TUPLES_OK);
+        if (res == NULL) {
+            rollback(self);
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not change referral \"R-%s\": database unavailable", ref);
+        }
+        if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') {
+            st = rr_wire_fail(err, RR_ENOTFOUND, "forward_to", "unrecognized office \"%s\"",
+                              u->forward_to);
+        }
+        PQclear(res);
+    }
+    if (st != RR_OK) {
+        rollback(self);
+        return st;
+    }
+    char actor[48];
+    if (who == RR_ACTOR_OFFICE) {
+        n = snprintf(actor, sizeof actor, "office:%s", u->office_code);
+    } else {
+        n = snprintf(actor, sizeof actor, "center:%u", u->center_code);
+    }
+    (void) n;
+    const char *change_v[8] = {ref,
+                               to_name,
+                               event == RR_EV_FORWARD ? u->forward_to : NULL,
+                               rr_ref_state_name(from),
+                               actor,
+                               u->reason ? u->reason : "",
+                               rr_ref_event_name(event),
+                               u->update_id};
+    res = tx_step(self, "change", NULL, 8, change_v, PGRES_TUPLES_OK);
+    if (res == NULL || PQntuples(res) != 1) {
+        PQclear(res);
+        rollback(self);
+        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
+                            ref);
+    }
+    uint64_t new_event = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    // Acknowledge only once the COMMIT's own result has been read.
+    res = tx_step(self, NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+    if (res == NULL) {
+        disconnect(self); // the commit is in doubt: the retry's update_id settles it
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not change referral \"R-%s\": database unavailable, outcome "
+                            "unknown: retry with the same update_id",
+                            ref);
+    }
+    PQclear(res);
+    *event_id = new_event;
+    return RR_OK;
+}
+
+// ---- deadlines ------------------------------------------------------------------
+
+rr_status
+wrk_store_escalate(wrk_store *self, int max, int *count)
+{
+    *count = 0;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return RR_EDB;
+    }
+    char m[16];
+    int n = snprintf(m, sizeof m, "%d", max);
+    (void) n;
+    const char *v[1] = {m};
+    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "SELECT escalate_overdue($1::integer)",
+                                  1, v);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("escalating overdue referrals failed: %s", PQresultErrorMessage(res));
+        }
+        PQclear(res);
+        return RR_EDB;
+    }
+    *count = (int) strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return RR_OK;
+}
+
+// ---- follow-up ------------------------------------------------------------------
+
+rr_status
+wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limit,
+                 wrk_event **events, size_t *count, bool *has_more, rr_wire_error *err)
+{
+    *events = NULL;
+    *count = 0;
+    *has_more = false;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
+    }
+    // Sequence what has committed since the last call (see stamp_events).
+    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "SELECT stamp_events(10000)", 0, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("stamping events failed: %s", PQresultErrorMessage(res));
+        }
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
+    }
+    PQclear(res);
+    char c[16], a[24], l[16];
+    int n = snprintf(c, sizeof c, "%u", center);
+    n = snprintf(a, sizeof a, "%llu", (unsigned long long) after);
+    n = snprintf(l, sizeof l, "%u", limit + 1); // one more tells whether more are ready
+    (void) n;
+    const char *v[3] = {c, a, l};
+    res = exec_deadline(self, EXEC_PREPARED, "follow", NULL, 3, v);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("follow query failed: %s", PQresultErrorMessage(res));
+        }
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
+    }
+    size_t rows = (size_t) PQntuples(res);
+    *has_more = rows > limit;
+    if (rows > limit) {
+        rows = limit;
+    }
+    wrk_event *out = rows ? calloc(rows, sizeof *out) : NULL;
+    if (rows && out == NULL) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_ENOMEM, "", "could not read changes: out of memory");
+    }
+    for (size_t i = 0; i < rows; i++) {
+        int r = (int) i;
+        wrk_event *e = &out[i];
+        e->seq = strtoull(PQgetvalue(res, r, 0), NULL, 10);
+        e->id = strtoull(PQgetvalue(res, r, 1), NULL, 10);
+        e->referral_id = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        copy_field(e->request_id, sizeof e->request_id, res, r, 3);
+        copy_field(e->service_code, sizeof e->service_code, res, r, 4);
+        copy_field(e->kind, sizeof e->kind, res, r, 5);
+        e->from = rr_ref_state_parse(PQgetvalue(res, r, 6));
+        e->to = rr_ref_state_parse(PQgetvalue(res, r, 7));
+        copy_field(e->actor, sizeof e->actor, res, r, 8);
+        copy_field(e->office_code, sizeof e->office_code, res, r, 9);
+        copy_field(e->reason, sizeof e->reason, res, r, 10);
+        e->at_ms = strtoll(PQgetvalue(res, r, 11), NULL, 10);
+    }
+    PQclear(res);
+    *events = out;
+    *count = rows;
     return RR_OK;
 }

@@ -84,9 +84,15 @@ void wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk
 
 typedef struct wrk_event {
     uint64_t id;
+    uint64_t seq;           // 0 until sequenced for follow-up
+    int64_t referral_id;
+    char request_id[40];
+    char service_code[20];
+    char kind[16];
     rr_ref_state from, to;
     char actor[48];
-    char reason[512];
+    char office_code[12];   // owner after the event
+    char reason[1024];
     int64_t at_ms;
 } wrk_event;
 
@@ -118,5 +124,43 @@ typedef struct wrk_status {
 RR_NODISCARD rr_status wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *query,
                                         wrk_status *out, rr_wire_error *err);
 void wrk_status_clear(wrk_status *status);
+
+// A status change asked for by an office or a center (borrowed strings).
+typedef struct wrk_update {
+    const char *update_id;     // idempotency key
+    int64_t referral_id;
+    rr_domain domain;          // the worker's domain: the referral must be of it
+    rr_ref_state to;
+    const char *office_code;   // acting office, or NULL
+    uint32_t center_code;      // acting center, or 0
+    uint32_t expected_version;
+    const char *reason;
+    const char *forward_to;    // new owner for a forward, or NULL
+} wrk_update;
+
+// Applies u in one transaction after checking, against the locked row: the
+// domain, the actor's ownership (an office its own referrals; a center may
+// only cancel its own), the version, the lifecycle table and the reason.
+// On RR_OK (also when update_id was applied before: *event_id is then that
+// event) the change is committed. Refusals: RR_ENOTFOUND (no such referral,
+// or another center's), RR_EPERM (another office's, or not the actor's move),
+// RR_ECONFLICT (stale version), RR_ESTATE (the table has no such move; the
+// message names the current state), RR_EINVAL (reason missing, bad forward
+// target, wrong domain); RR_EDB when the database failed (the outcome may be
+// unknown: retry with the same update_id).
+RR_NODISCARD rr_status wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id,
+                                        rr_wire_error *err);
+
+// Escalates up to max referrals past their acceptance deadline to their
+// province office (see escalate_overdue in migration 0003); *count is how
+// many. Safe to run from every worker at once. RR_EDB on failure.
+RR_NODISCARD rr_status wrk_store_escalate(wrk_store *self, int max, int *count);
+
+// One page of changes to center's referrals with seq > after (events
+// committed so far are sequenced first), at most limit; *has_more when
+// another page is ready. The caller frees *events with free().
+RR_NODISCARD rr_status wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after,
+                                        uint32_t limit, wrk_event **events, size_t *count,
+                                        bool *has_more, rr_wire_error *err);
 
 #endif

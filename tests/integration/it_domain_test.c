@@ -1,0 +1,734 @@
+// The referral domain end to end: household files and no parallel work,
+// priority and risk in the broker, routing rules reloaded live, the closed
+// loop of status changes, the follow-up cursor, and deadlines.
+#include "cli_center.h"
+#include "it_harness.h"
+#include "rr_uuid.h"
+#include "rr_wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static it_stack stack;
+static cli_center *client;
+static PGconn *db;
+
+static int
+setup(void **state)
+{
+    (void) state;
+    it_stack_init(&stack, "domain", 8);
+    it_broker_start(&stack, NULL);
+    const char *opts[] = {"--log-level", "debug", "--escalate-every-ms", "100", NULL};
+    it_worker_start(&stack, "prevention", opts);
+    it_worker_start(&stack, "rehabilitation", opts);
+    it_worker_start(&stack, "social", opts);
+    if (!it_wait_registrations(&stack, 3, 30000)) {
+        return -1;
+    }
+    const char *eps[] = {stack.frontend};
+    client = cli_center_new(eps, 1);
+    db = it_db(&stack);
+    return client != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    cli_center_destroy(&client);
+    PQfinish(db);
+    return it_stack_stop(&stack) ? 0 : -1;
+}
+
+static Rr__V1__SubmitReply *
+submit_on(cli_center *c, const Rr__V1__SubmitRequest *req)
+{
+    Rr__V1__SubmitReply *reply = NULL;
+    rr_wire_error err = {0};
+    if (cli_center_submit(c, req, 10000, 3, &reply, &err) != RR_OK) {
+        fail_msg("submit failed: %s", err.message);
+    }
+    return reply;
+}
+
+// Submits and returns the new referral's id ("R-<n>") into out.
+static void
+submit_ok(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
+{
+    Rr__V1__SubmitReply *reply = submit_on(client, req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    snprintf(out, cap, "%s", reply->referral_id);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
+// Sends an update; returns the reply (caller frees).
+static Rr__V1__UpdateReply *
+update(const char *referral, Rr__V1__Domain domain, Rr__V1__ReferralStatus to,
+       const char *office, uint32_t center, uint32_t version, const char *reason,
+       const char *forward_to)
+{
+    Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
+    char uid[40];
+    rr_uuid_generate(uid);
+    u.update_id = uid;
+    u.referral_id = (char *) referral;
+    u.domain = domain;
+    u.to_status = to;
+    u.office_code = (char *) (office ? office : "");
+    u.center_code = center;
+    u.expected_version = version;
+    u.reason = (char *) (reason ? reason : "");
+    u.forward_to = (char *) (forward_to ? forward_to : "");
+    Rr__V1__UpdateReply *reply = NULL;
+    rr_wire_error err = {0};
+    if (cli_center_update(client, &u, 10000, 3, &reply, &err) != RR_OK) {
+        fail_msg("update failed: %s", err.message);
+    }
+    assert_string_equal(reply->update_id, uid);
+    return reply;
+}
+
+static long long
+events_of(const char *referral)
+{
+    const char *p[] = {referral + 2};
+    return it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint",
+                        1, p);
+}
+
+// ---- no parallel work ------------------------------------------------------------
+
+typedef struct racer {
+    it_request req;
+    int outcome;
+    char referral_id[32];
+} racer;
+
+static void *
+race(void *arg)
+{
+    racer *r = arg;
+    const char *eps[] = {stack.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    Rr__V1__SubmitReply *reply = NULL;
+    rr_wire_error err;
+    if (c != NULL && cli_center_submit(c, &r->req.req, 10000, 3, &reply, &err) == RR_OK) {
+        r->outcome = reply->outcome;
+        snprintf(r->referral_id, sizeof r->referral_id, "%s", reply->referral_id);
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+    }
+    cli_center_destroy(&c);
+    return NULL;
+}
+
+static void
+test_two_centers_racing_one_household_and_service_make_one_open_referral(void **state)
+{
+    (void) state;
+    for (int round = 0; round < 5; round++) {
+        racer a = {.outcome = -1}, b = {.outcome = -1};
+        char household[40];
+        snprintf(household, sizeof household, "H-RACE-%d", round);
+        it_request_init(&a.req, 941, "SOC-09", "x");
+        it_request_init(&b.req, 1924, "SOC-09", "y");
+        snprintf(a.req.household, sizeof a.req.household, "%s", household);
+        snprintf(b.req.household, sizeof b.req.household, "%s", household);
+        b.req.req.national_id = "1234567891";
+        pthread_t ta, tb;
+        assert_int_equal(pthread_create(&ta, NULL, race, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, race, &b), 0);
+        assert_int_equal(pthread_join(ta, NULL), 0);
+        assert_int_equal(pthread_join(tb, NULL), 0);
+        // One accepted, one told duplicate, both name the same referral.
+        assert_int_equal(a.outcome + b.outcome,
+                         RR__V1__OUTCOME__OUTCOME_ACCEPTED + RR__V1__OUTCOME__OUTCOME_DUPLICATE);
+        assert_string_equal(a.referral_id, b.referral_id);
+        const char *p[] = {household};
+        assert_int_equal(it_db_scalar(db,
+                                      "SELECT count(*) FROM referral WHERE household_id = $1"
+                                      " AND service_code = 'SOC-09' AND status NOT IN"
+                                      " ('completed','rejected','failed','cancelled')",
+                                      1, p),
+                         1);
+        // Both clients are members of the one household file.
+        assert_int_equal(
+            it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = $1", 1, p), 2);
+    }
+}
+
+static void
+test_once_the_open_referral_is_final_a_new_one_can_be_opened(void **state)
+{
+    (void) state;
+    it_request first;
+    it_request_init(&first, 941, "PRV-06", "final");
+    char r1[32];
+    submit_ok(&first.req, r1, sizeof r1);
+
+    it_request again;
+    it_request_init(&again, 941, "PRV-06", "final");
+    Rr__V1__SubmitReply *dup = submit_on(client, &again.req);
+    assert_int_equal(dup->outcome, RR__V1__OUTCOME__OUTCOME_DUPLICATE);
+    assert_string_equal(dup->referral_id, r1);
+    assert_string_equal(dup->office_code, "CO-2301");
+    rr__v1__submit_reply__free_unpacked(dup, NULL);
+
+    Rr__V1__UpdateReply *u = update(r1, RR__V1__DOMAIN__DOMAIN_PREVENTION,
+                                    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED, "CO-2301",
+                                    0, 1, "outside the program's criteria", NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_OK);
+    rr__v1__update_reply__free_unpacked(u, NULL);
+
+    it_request third;
+    it_request_init(&third, 941, "PRV-06", "final");
+    char r3[32];
+    submit_ok(&third.req, r3, sizeof r3);
+    assert_string_not_equal(r3, r1);
+}
+
+// ---- closed loop ---------------------------------------------------------------------
+
+static void
+test_an_office_walks_a_referral_to_completed_with_a_versioned_history(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 2441, "RHB-02", "loop");
+    char id[32];
+    submit_ok(&r.req, id, sizeof id);
+    const Rr__V1__Domain D = RR__V1__DOMAIN__DOMAIN_REHABILITATION;
+    const struct {
+        Rr__V1__ReferralStatus to;
+        const char *reason;
+    } steps[] = {
+        {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_RECEIVED, NULL},
+        {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, NULL},
+        {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS, NULL},
+        {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ON_HOLD, "waiting for the medical report"},
+        {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS, NULL},
+        {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_COMPLETED, "wheelchair delivered"},
+    };
+    for (uint32_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        Rr__V1__UpdateReply *u = update(id, D, steps[i].to, "CO-0916", 0, i + 1, steps[i].reason,
+                                        NULL);
+        if (u->status != RR__V1__STATUS__STATUS_OK) {
+            fail_msg("step %u refused: %s", i, u->error ? u->error->message : "");
+        }
+        assert_non_null(u->referral);
+        assert_int_equal(u->referral->status, steps[i].to);
+        assert_int_equal(u->referral->version, i + 2);
+        assert_true(u->event_id > 0);
+        rr__v1__update_reply__free_unpacked(u, NULL);
+    }
+    assert_int_equal(events_of(id), 7);
+    const char *p[] = {id + 2};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
+                                  " AND kind = 'pause' AND actor = 'office:CO-0916'"
+                                  " AND reason = 'waiting for the medical report'",
+                                  1, p),
+                     1);
+}
+
+static void
+test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 941, "SOC-02", "refuse");
+    char id[32];
+    submit_ok(&r.req, id, sizeof id);
+    const Rr__V1__Domain D = RR__V1__DOMAIN__DOMAIN_SOCIAL;
+
+    // Completed straight from requested: not in the table; the error names the state.
+    Rr__V1__UpdateReply *u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_COMPLETED,
+                                    "CO-2301", 0, 1, "done", NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_ESTATE);
+    assert_non_null(strstr(u->error->message, "it is requested"));
+    assert_int_equal(u->referral->version, 1);
+    rr__v1__update_reply__free_unpacked(u, NULL);
+
+    // Another office.
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-1002", 0, 1, NULL,
+               NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_EPERM);
+    assert_non_null(strstr(u->error->message, "owned by office \"CO-2301\""));
+    rr__v1__update_reply__free_unpacked(u, NULL);
+
+    // A stale version.
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-2301", 0, 7, NULL,
+               NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_ECONFLICT);
+    rr__v1__update_reply__free_unpacked(u, NULL);
+
+    // A reject without a reason.
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED, "CO-2301", 0, 1, NULL,
+               NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_EINVAL);
+    assert_string_equal(u->error->field, "reason");
+    rr__v1__update_reply__free_unpacked(u, NULL);
+
+    // Another center may not even see it; a center may not accept.
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED, NULL, 1924, 1,
+               "mistake", NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+    assert_null(u->referral);
+    rr__v1__update_reply__free_unpacked(u, NULL);
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, NULL, 941, 1, NULL, NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_EPERM);
+    rr__v1__update_reply__free_unpacked(u, NULL);
+
+    assert_int_equal(events_of(id), 1); // only the submission
+
+    // Its own center may withdraw it.
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED, NULL, 941, 1,
+               "the family moved away", NULL);
+    assert_int_equal(u->status, RR__V1__STATUS__STATUS_OK);
+    assert_int_equal(u->referral->status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED);
+    rr__v1__update_reply__free_unpacked(u, NULL);
+    const char *p[] = {id + 2};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
+                                  " AND kind = 'withdraw' AND actor = 'center:941'",
+                                  1, p),
+                     1);
+}
+
+static void
+test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 941, "SOC-03", "forward");
+    char id[32];
+    submit_ok(&r.req, id, sizeof id);
+    Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
+    char uid[40];
+    rr_uuid_generate(uid);
+    u.update_id = uid;
+    u.referral_id = id;
+    u.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
+    u.to_status = RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REQUESTED;
+    u.office_code = "CO-2301";
+    u.expected_version = 1;
+    u.reason = "the family lives in Rey";
+    u.forward_to = "CO-2303";
+    uint64_t first_event = 0;
+    for (int i = 0; i < 2; i++) { // the same update_id twice
+        Rr__V1__UpdateReply *reply = NULL;
+        rr_wire_error err;
+        assert_int_equal(cli_center_update(client, &u, 10000, 3, &reply, &err), RR_OK);
+        assert_int_equal(reply->status, RR__V1__STATUS__STATUS_OK);
+        assert_string_equal(reply->referral->office_code, "CO-2303");
+        assert_int_equal(reply->referral->version, 2);
+        if (i == 0) {
+            first_event = reply->event_id;
+        } else {
+            assert_true(reply->event_id == first_event);
+        }
+        rr__v1__update_reply__free_unpacked(reply, NULL);
+    }
+    assert_int_equal(events_of(id), 2);
+    // The old owner has no say any more.
+    Rr__V1__UpdateReply *old = update(id, RR__V1__DOMAIN__DOMAIN_SOCIAL,
+                                      RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-2301",
+                                      0, 2, NULL, NULL);
+    assert_int_equal(old->status, RR__V1__STATUS__STATUS_EPERM);
+    rr__v1__update_reply__free_unpacked(old, NULL);
+}
+
+// ---- follow-up ---------------------------------------------------------------------
+
+enum { FOLLOW_REFERRALS = 250, FOLLOW_CENTER = 6010 };
+
+typedef struct follower {
+    volatile int stop;
+    uint64_t seqs[2000];
+    uint64_t ids[2000];
+    size_t count;
+    uint64_t cursor;
+    int errors;
+} follower;
+
+// Pages through changes from a cursor until told to stop and caught up.
+static void *
+follow_loop(void *arg)
+{
+    follower *f = arg;
+    const char *eps[] = {stack.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    long long deadline = it_now_ms() + 120000;
+    bool final_pass = false;
+    while (c != NULL && it_now_ms() < deadline) {
+        bool stopping = f->stop;
+        Rr__V1__FollowRequest q = RR__V1__FOLLOW_REQUEST__INIT;
+        char qid[40];
+        rr_uuid_generate(qid);
+        q.query_id = qid;
+        q.center_code = FOLLOW_CENTER;
+        q.after_seq = f->cursor;
+        q.limit = 100;
+        Rr__V1__FollowReply *reply = NULL;
+        rr_wire_error err;
+        if (cli_center_follow(c, &q, 10000, 3, &reply, &err) != RR_OK ||
+            reply->status != RR__V1__STATUS__STATUS_OK) {
+            f->errors++;
+            if (reply != NULL) {
+                rr__v1__follow_reply__free_unpacked(reply, NULL);
+            }
+            break;
+        }
+        for (size_t i = 0; i < reply->n_events && f->count < 2000; i++) {
+            f->seqs[f->count] = reply->events[i]->seq;
+            f->ids[f->count] = reply->events[i]->event_id;
+            f->count++;
+        }
+        f->cursor = reply->last_seq;
+        bool more = reply->has_more;
+        rr__v1__follow_reply__free_unpacked(reply, NULL);
+        if (more) {
+            continue;
+        }
+        if (final_pass) {
+            break;
+        }
+        if (stopping) {
+            final_pass = true; // one more page after the writers finished
+            continue;
+        }
+        it_sleep_ms(20);
+    }
+    cli_center_destroy(&c);
+    return NULL;
+}
+
+typedef struct writer {
+    int index;
+    int errors;
+} writer;
+
+static void *
+write_loop(void *arg)
+{
+    writer *w = arg;
+    const char *eps[] = {stack.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    for (int i = w->index; c != NULL && i < FOLLOW_REFERRALS; i += 4) {
+        it_request r;
+        char tag[16];
+        snprintf(tag, sizeof tag, "F%03d", i);
+        it_request_init(&r, FOLLOW_CENTER, i % 2 ? "SOC-07" : "PRV-04", tag);
+        Rr__V1__SubmitReply *sr = NULL;
+        rr_wire_error err;
+        if (cli_center_submit(c, &r.req, 10000, 3, &sr, &err) != RR_OK ||
+            sr->outcome != RR__V1__OUTCOME__OUTCOME_ACCEPTED) {
+            w->errors++;
+            if (sr != NULL) {
+                rr__v1__submit_reply__free_unpacked(sr, NULL);
+            }
+            continue;
+        }
+        char id[32];
+        snprintf(id, sizeof id, "%s", sr->referral_id);
+        Rr__V1__Domain d = sr->domain;
+        rr__v1__submit_reply__free_unpacked(sr, NULL);
+        const Rr__V1__ReferralStatus to[] = {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_RECEIVED,
+                                             RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
+                                             RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS};
+        for (uint32_t k = 0; k < 3; k++) {
+            Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
+            char uid[40];
+            rr_uuid_generate(uid);
+            u.update_id = uid;
+            u.referral_id = id;
+            u.domain = d;
+            u.to_status = to[k];
+            u.office_code = "CO-0105";
+            u.expected_version = k + 1;
+            u.reason = "";
+            u.forward_to = "";
+            Rr__V1__UpdateReply *ur = NULL;
+            if (cli_center_update(c, &u, 10000, 3, &ur, &err) != RR_OK ||
+                ur->status != RR__V1__STATUS__STATUS_OK) {
+                w->errors++;
+            }
+            if (ur != NULL) {
+                rr__v1__update_reply__free_unpacked(ur, NULL);
+            }
+        }
+    }
+    cli_center_destroy(&c);
+    return NULL;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+test_a_center_catches_up_on_a_thousand_changes_with_no_gap_or_repeat(void **state)
+{
+    (void) state;
+    // A follower reads while four writers make 250 referrals x 4 events.
+    static follower f;
+    memset(&f, 0, sizeof f);
+    writer w[4];
+    pthread_t tf, tw[4];
+    assert_int_equal(pthread_create(&tf, NULL, follow_loop, &f), 0);
+    for (int i = 0; i < 4; i++) {
+        w[i] = (writer){i, 0};
+        assert_int_equal(pthread_create(&tw[i], NULL, write_loop, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(tw[i], NULL), 0);
+        assert_int_equal(w[i].errors, 0);
+    }
+    f.stop = 1;
+    assert_int_equal(pthread_join(tf, NULL), 0);
+    assert_int_equal(f.errors, 0);
+    assert_int_equal(f.count, 1000);
+    for (size_t i = 1; i < f.count; i++) {
+        assert_true(f.seqs[i] > f.seqs[i - 1]); // in order, no repeat
+    }
+    // Exactly the center's events in the database: no gap.
+    char center[16];
+    snprintf(center, sizeof center, "%d", FOLLOW_CENTER);
+    const char *p[] = {center};
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE center_code = $1::integer", 1,
+                     p),
+        1000);
+    qsort(f.ids, f.count, sizeof f.ids[0], cmp_u64);
+    for (size_t i = 1; i < f.count; i++) {
+        assert_true(f.ids[i] != f.ids[i - 1]);
+    }
+    // And a center that was offline catches up from its cursor alone.
+    follower late;
+    memset(&late, 0, sizeof late);
+    late.stop = 1;
+    late.cursor = f.seqs[499];
+    follow_loop(&late);
+    assert_int_equal(late.count, 500);
+    assert_true(late.seqs[0] == f.seqs[500]);
+}
+
+// ---- priority ----------------------------------------------------------------------------
+
+static void
+send_raw_submit(void *s, const Rr__V1__SubmitRequest *req)
+{
+    uint8_t buf[512];
+    size_t n = rr__v1__submit_request__pack(req, buf);
+    uint8_t cmd = RR_CMD_SUBMIT;
+    assert_true(zmq_send(s, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(s, "RRC1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(s, &cmd, 1, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(s, buf, n, 0) >= 0);
+}
+
+// Queues `backlog` routine requests and then one more (made by last) with
+// no worker of the domain alive, then starts one worker with credit 1 and
+// returns the position at which the last one was recorded (0 = first).
+static long long
+dispatch_rank_of_last(const char *tag, void (*last)(it_request *))
+{
+    it_stack s;
+    it_stack_init(&s, tag, 9);
+    it_broker_start(&s, NULL);
+    // A worker first, so that the broker learns the risk rules; then none.
+    it_worker_start(&s, "social", NULL);
+    assert_true(it_wait_registrations(&s, 1, 20000));
+    char blog[700];
+    snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
+    long long deadline = it_now_ms() + 20000;
+    while (!it_file_count(blog, "risk rules from worker", 1) && it_now_ms() < deadline) {
+        it_sleep_ms(20);
+    }
+    assert_int_equal(it_proc_stop(&s.workers[0], SIGTERM, 20000), 0);
+
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(sock, s.frontend), 0);
+    enum { BACKLOG = 30 };
+    it_request reqs[BACKLOG + 1];
+    for (int i = 0; i <= BACKLOG; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "P%02d", i);
+        it_request_init(&reqs[i], 941, "SOC-04", t);
+        if (i == BACKLOG) {
+            last(&reqs[i]);
+        }
+        send_raw_submit(sock, &reqs[i].req);
+    }
+    // Let every request reach the broker's queue before any worker exists.
+    long long until = it_now_ms() + 10000;
+    bool queued = false;
+    const char *eps[] = {s.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    while (!queued && it_now_ms() < until) {
+        uint8_t cmd = 0;
+        zmq_msg_t answer;
+        if (cli_center_call_raw(c, RR_CMD_STATS, "", 0, 1000, &cmd, &answer) == RR_OK) {
+            Rr__V1__BrokerStats *bs = NULL;
+            if (rr_wire_stats_unpack(zmq_msg_data(&answer), zmq_msg_size(&answer), &bs) ==
+                RR_OK) {
+                queued = bs->queues[RR__V1__DOMAIN__DOMAIN_SOCIAL]->depth == BACKLOG + 1;
+                rr__v1__broker_stats__free_unpacked(bs, NULL);
+            }
+            zmq_msg_close(&answer);
+        }
+    }
+    cli_center_destroy(&c);
+    assert_true(queued);
+    const char *one[] = {"--credit", "1", NULL};
+    it_worker_start(&s, "social", one);
+    for (int i = 0; i <= BACKLOG; i++) {
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        assert_int_equal(zmq_poll(&item, 1, 20000), 1);
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(sock, &f, 0), RR_OK);
+        rr_frames_close(&f);
+    }
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    PGconn *conn = it_db(&s);
+    const char *p[] = {reqs[BACKLOG].request_id};
+    long long rank = it_db_scalar(conn,
+                                  "SELECT count(*) FROM referral WHERE id < (SELECT id FROM"
+                                  " referral WHERE request_id = $1::uuid)",
+                                  1, p);
+    assert_int_equal(it_db_scalar(conn, "SELECT count(*) FROM referral", 0, NULL), BACKLOG + 1);
+    PQfinish(conn);
+    assert_true(it_stack_stop(&s));
+    return rank;
+}
+
+static void
+make_stat(it_request *r)
+{
+    r->req.priority = RR__V1__PRIORITY__PRIORITY_STAT;
+}
+
+static void
+make_violence(it_request *r)
+{
+    static Rr__V1__RiskFlag flags[] = {RR__V1__RISK_FLAG__RISK_FLAG_DOMESTIC_VIOLENCE};
+    r->req.risk_flags = flags;
+    r->req.n_risk_flags = 1;
+}
+
+static void
+test_a_stat_request_submitted_last_overtakes_a_backlog(void **state)
+{
+    (void) state;
+    assert_int_equal(dispatch_rank_of_last("stat", make_stat), 0);
+}
+
+static void
+test_domestic_violence_raises_a_routine_request_past_the_backlog(void **state)
+{
+    (void) state;
+    assert_int_equal(dispatch_rank_of_last("risk", make_violence), 0);
+    // The recorded priority is the raised one.
+}
+
+// ---- routing rules and deadlines ----------------------------------------------------
+
+static void
+test_a_routing_rule_change_takes_effect_without_restarting_workers(void **state)
+{
+    (void) state;
+    it_request before;
+    it_request_init(&before, 4207, "RHB-04", "rule-before");
+    Rr__V1__SubmitReply *reply = submit_on(client, &before.req);
+    assert_string_equal(reply->office_code, "CO-1105");
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+
+    it_db_exec(db, "INSERT INTO routing_rule (service_code, county_code, office_code, note)"
+                   " VALUES ('RHB-04', '1105', 'PO-11', 'therapy runs at the province center')");
+    // The workers hear of it by notification; give them a bounded moment.
+    bool routed = false;
+    long long deadline = it_now_ms() + 10000;
+    for (int i = 0; !routed && it_now_ms() < deadline; i++) {
+        it_request after;
+        char tag[24];
+        snprintf(tag, sizeof tag, "rule-after-%d", i);
+        it_request_init(&after, 4207, "RHB-04", tag);
+        reply = submit_on(client, &after.req);
+        assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+        routed = strcmp(reply->office_code, "PO-11") == 0;
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        if (!routed) {
+            it_sleep_ms(50);
+        }
+    }
+    assert_true(routed);
+}
+
+static void
+test_an_overdue_referral_is_escalated_to_its_province_office(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 5165, "PRV-07", "overdue");
+    char id[32];
+    submit_ok(&r.req, id, sizeof id);
+    const char *p[] = {id + 2};
+    it_db_exec(db, "SELECT 1"); // keep the connection warm
+    PGresult *res = PQexecParams(db,
+                                 "UPDATE referral SET accept_deadline = now() - interval '1 hour'"
+                                 " WHERE id = $1::bigint",
+                                 1, NULL, p, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    long long deadline = it_now_ms() + 15000;
+    long long escalated = 0;
+    while (escalated == 0 && it_now_ms() < deadline) {
+        escalated = it_db_scalar(db,
+                                 "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
+                                 " AND kind = 'escalate' AND office_code = 'PO-07'",
+                                 1, p);
+        if (escalated == 0) {
+            it_sleep_ms(50);
+        }
+    }
+    assert_int_equal(escalated, 1);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE id = $1::bigint"
+                                  " AND office_code = 'PO-07' AND escalated_at IS NOT NULL"
+                                  " AND version = 2",
+                                  1, p),
+                     1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_centers_racing_one_household_and_service_make_one_open_referral),
+        cmocka_unit_test(test_once_the_open_referral_is_final_a_new_one_can_be_opened),
+        cmocka_unit_test(test_an_office_walks_a_referral_to_completed_with_a_versioned_history),
+        cmocka_unit_test(test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event),
+        cmocka_unit_test(test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once),
+        cmocka_unit_test(test_a_center_catches_up_on_a_thousand_changes_with_no_gap_or_repeat),
+        cmocka_unit_test(test_a_routing_rule_change_takes_effect_without_restarting_workers),
+        cmocka_unit_test(test_an_overdue_referral_is_escalated_to_its_province_office),
+        cmocka_unit_test(test_a_stat_request_submitted_last_overtakes_a_backlog),
+        cmocka_unit_test(test_domestic_violence_raises_a_routine_request_past_the_backlog),
+    };
+    return cmocka_run_group_tests_name("integration.domain", tests, setup, teardown);
+}

@@ -1,0 +1,400 @@
+// The operator reports: options and their checks, the SQL of each report
+// (parameters only), and its layout. Printing goes through tool_db.
+#include "tool_reports.h"
+
+#include "rr_config.h"
+#include "tool_db.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EXIT_DONE   0
+#define EXIT_FAILED 1
+#define EXIT_USAGE  2
+
+// A timestamptz column as UTC ISO 8601, e.g. 2025-03-01T13:00:00Z.
+#define UTC_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+// Statuses after which nobody acts on a referral any more.
+#define CLOSED_STATUSES "('completed', 'rejected', 'failed', 'cancelled')"
+
+// Parses options; false when the command ends here with *exit_code (after
+// --help, or a usage error already printed).
+static bool
+parse_options(const char *program, const char *summary, rr_opt *opts, int count, int argc,
+              char **argv, int *first_arg, int *exit_code)
+{
+    rr_status st = rr_config_parse(program, summary, opts, count, argc, argv, first_arg);
+    if (st == RR_ESHUTDOWN) {
+        *exit_code = EXIT_DONE;
+        return false;
+    }
+    if (st != RR_OK) {
+        *exit_code = EXIT_USAGE;
+        return false;
+    }
+    return true;
+}
+
+// True when s[from..from+n) are all ASCII digits.
+static bool
+digits_at(const char *s, size_t from, size_t n)
+{
+    for (size_t i = from; i < from + n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+is_digits(const char *s, size_t n)
+{
+    return strlen(s) == n && digits_at(s, 0, n);
+}
+
+// True for a real calendar date written YYYY-MM-DD (year 0001 or later).
+static bool
+is_date(const char *s)
+{
+    if (strlen(s) != 10 || !digits_at(s, 0, 4) || s[4] != '-' || !digits_at(s, 5, 2) ||
+        s[7] != '-' || !digits_at(s, 8, 2)) {
+        return false;
+    }
+    int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int month = (s[5] - '0') * 10 + (s[6] - '0');
+    int day = (s[8] - '0') * 10 + (s[9] - '0');
+    static const int days_in[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1 || month < 1 || month > 12 || day < 1) {
+        return false;
+    }
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return day <= days_in[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+// Checks --province, --county and --format; "" means the filter is unset.
+static bool
+check_filters(const char *province, const char *county, const char *format_name,
+              tool_db_format *format)
+{
+    if (province[0] != '\0' && !is_digits(province, 2)) {
+        fprintf(stderr, "invalid value \"%s\" for --province: expected a two-digit province code\n",
+                province);
+        return false;
+    }
+    if (county[0] != '\0' && !is_digits(county, 4)) {
+        fprintf(stderr, "invalid value \"%s\" for --county: expected a four-digit county code\n",
+                county);
+        return false;
+    }
+    if (tool_db_format_parse(format_name, format) != RR_OK) {
+        fprintf(stderr, "invalid value \"%s\" for --format: expected table or csv\n", format_name);
+        return false;
+    }
+    return true;
+}
+
+static const char *
+null_if_empty(const char *s)
+{
+    return s[0] == '\0' ? NULL : s;
+}
+
+// Refuses a province or county that does not exist, or a county outside the
+// province: without this, a typo would print an empty report.
+static bool
+areas_exist(PGconn *conn, const char *province, const char *county)
+{
+    const char *params[2] = {null_if_empty(province), null_if_empty(county)};
+    PGresult *res = tool_db_query(conn, "look up the province and county",
+                                  "SELECT (SELECT count(*) FROM province WHERE code = $1),"
+                                  " (SELECT province_code FROM county WHERE code = $2)",
+                                  2, params);
+    if (res == NULL) {
+        return false;
+    }
+    bool ok = false;
+    if (params[0] != NULL && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+        fprintf(stderr, "province \"%s\" does not exist\n", province);
+    } else if (params[1] != NULL && PQgetisnull(res, 0, 1)) {
+        fprintf(stderr, "county \"%s\" does not exist\n", county);
+    } else if (params[0] != NULL && params[1] != NULL &&
+               strcmp(PQgetvalue(res, 0, 1), province) != 0) {
+        fprintf(stderr, "county \"%s\" is not in province \"%s\"\n", county, province);
+    } else {
+        ok = true;
+    }
+    PQclear(res);
+    return ok;
+}
+
+// Runs a report query and prints its rows; the exit status.
+static int
+print_query(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params,
+            tool_db_format format)
+{
+    PGresult *res = tool_db_query(conn, what, sql, nparams, params);
+    if (res == NULL) {
+        return EXIT_FAILED;
+    }
+    rr_status st = tool_db_print(stdout, res, format);
+    PQclear(res);
+    return st == RR_OK ? EXIT_DONE : EXIT_FAILED;
+}
+
+// --- referralctl household ------------------------------------------------
+
+// clang-format off
+static const char HOUSEHOLD_SQL[] =
+    "SELECT h.id, h.center_code, c.name, " UTC_TEXT("h.created_at")
+    " FROM household h JOIN center c ON c.code = h.center_code WHERE h.id = $1";
+// clang-format on
+
+// National ids are masked in SQL, so that a full id never leaves the
+// database unless asked for.
+// clang-format off
+static const char MEMBERS_SQL[] =
+    "SELECT CASE WHEN $2::boolean THEN p.national_id"
+    "            ELSE '******' || right(p.national_id, 4) END AS national_id,"
+    "       " UTC_TEXT("p.updated_at") " AS member_since"
+    " FROM person p WHERE p.household_id = $1 ORDER BY p.national_id";
+// clang-format on
+
+// clang-format off
+static const char REFERRALS_SQL[] =
+    "SELECT 'R-' || r.id AS referral, r.service_code AS service, r.domain, r.priority,"
+    "       r.status, r.office_code AS office, o.name_en AS office_name,"
+    "       " UTC_TEXT("r.created_at") " AS created_at"
+    " FROM referral r JOIN office o ON o.code = r.office_code"
+    " WHERE r.household_id = $1 ORDER BY r.created_at DESC, r.id DESC";
+// clang-format on
+
+static int
+print_household(PGconn *conn, const char *id, bool show_ids)
+{
+    const char *params[2] = {id, show_ids ? "true" : "false"};
+    PGresult *res = tool_db_query(conn, "read the household", HOUSEHOLD_SQL, 1, params);
+    if (res == NULL) {
+        return EXIT_FAILED;
+    }
+    if (PQntuples(res) == 0) {
+        fprintf(stderr, "household \"%s\" does not exist\n", id);
+        PQclear(res);
+        return EXIT_FAILED;
+    }
+    printf("household   %s\ncenter      %s %s\ncreated_at  %s\n\nmembers\n", PQgetvalue(res, 0, 0),
+           PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+    PQclear(res);
+    int rc =
+        print_query(conn, "read the household's members", MEMBERS_SQL, 2, params, TOOL_DB_TABLE);
+    if (rc != EXIT_DONE) {
+        return rc;
+    }
+    printf("\nreferrals\n");
+    return print_query(conn, "read the household's referrals", REFERRALS_SQL, 1, params,
+                       TOOL_DB_TABLE);
+}
+
+int
+tool_household_main(int argc, char **argv)
+{
+    const char *db = NULL;
+    bool show_ids = false;
+    int first = 0, rc = EXIT_USAGE;
+    rr_opt opts[] = {
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
+         0},
+        {"show-ids", RR_OPT_FLAG, NULL, "0",
+         "print national ids in full (otherwise only their last 4 digits)", &show_ids, 0, 0},
+    };
+    const char *program = "referralctl household";
+    const char *summary = "referralctl household ID: a household's file, its members and its "
+                          "referrals, newest first";
+    if (!parse_options(program, summary, opts, 2, argc, argv, &first, &rc)) {
+        return rc;
+    }
+    if (first >= argc) {
+        fprintf(stderr, "usage: referralctl household ID [--show-ids] [--db CONNINFO]\n");
+        return EXIT_USAGE;
+    }
+    // getopt stops at the first operand: take the ID out and parse again,
+    // so that options may follow it ("household ID --show-ids").
+    const char *id = argv[first];
+    memmove(&argv[first], &argv[first + 1], (size_t) (argc - first - 1) * sizeof argv[0]);
+    argv[--argc] = NULL;
+    if (!parse_options(program, summary, opts, 2, argc, argv, NULL, &rc)) {
+        return rc;
+    }
+    PGconn *conn = tool_db_connect(db);
+    if (conn == NULL) {
+        return EXIT_FAILED;
+    }
+    rc = print_household(conn, id, show_ids);
+    PQfinish(conn);
+    return rc;
+}
+
+// --- referralctl overdue --------------------------------------------------
+
+// Open referrals nobody accepted before the deadline, and escalated ones
+// still open, most overdue first. The province and county are the center's.
+// clang-format off
+static const char OVERDUE_SQL[] =
+    "SELECT 'R-' || r.id AS referral, r.center_code AS center, c.county_code AS county,"
+    "       r.service_code AS service, r.priority, r.status, r.office_code,"
+    "       " UTC_TEXT("r.accept_deadline") " AS accept_deadline,"
+    "       " UTC_TEXT("r.escalated_at") " AS escalated_at,"
+    "       (s.late / 86400) || 'd ' || lpad((s.late % 86400 / 3600)::text, 2, '0') || 'h '"
+    "           || lpad((s.late % 3600 / 60)::text, 2, '0') || 'm' AS overdue"
+    " FROM referral r"
+    " JOIN center c ON c.code = r.center_code"
+    " JOIN county k ON k.code = c.county_code"
+    " CROSS JOIN LATERAL (SELECT CASE WHEN r.accept_deadline < now() THEN"
+    "     floor(extract(epoch FROM now() - r.accept_deadline))::bigint END AS late) s"
+    " WHERE ((r.status IN ('requested', 'received') AND r.accept_deadline < now())"
+    "        OR (r.escalated_at IS NOT NULL AND r.status NOT IN " CLOSED_STATUSES "))"
+    "   AND ($1::text IS NULL OR k.province_code = $1)"
+    "   AND ($2::text IS NULL OR c.county_code = $2)"
+    " ORDER BY r.accept_deadline NULLS LAST, r.id";
+// clang-format on
+
+int
+tool_overdue_main(int argc, char **argv)
+{
+    const char *db = NULL, *province = NULL, *county = NULL, *format_name = NULL;
+    int rc = EXIT_USAGE;
+    rr_opt opts[] = {
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
+         0},
+        {"province", RR_OPT_STRING, NULL, "", "only centers in this province (two digits)",
+         &province, 0, 0},
+        {"county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", &county, 0,
+         0},
+        {"format", RR_OPT_STRING, NULL, "table", "output: table or csv", &format_name, 0, 0},
+    };
+    if (!parse_options("referralctl overdue",
+                       "referralctl overdue: open referrals past their acceptance deadline, and "
+                       "escalated ones still open",
+                       opts, 4, argc, argv, NULL, &rc)) {
+        return rc;
+    }
+    tool_db_format format = TOOL_DB_TABLE;
+    if (!check_filters(province, county, format_name, &format)) {
+        return EXIT_USAGE;
+    }
+    PGconn *conn = tool_db_connect(db);
+    if (conn == NULL) {
+        return EXIT_FAILED;
+    }
+    rc = EXIT_FAILED;
+    if (areas_exist(conn, province, county)) {
+        const char *params[2] = {null_if_empty(province), null_if_empty(county)};
+        rc = print_query(conn, "list overdue referrals", OVERDUE_SQL, 2, params, format);
+    }
+    PQfinish(conn);
+    return rc;
+}
+
+// --- referralctl report needs ---------------------------------------------
+
+// Requests by county, neighbourhood, domain and service, with the median
+// time from creation to the first acceptance. --since is a UTC date.
+// clang-format off
+static const char NEEDS_SQL[] =
+    "SELECT k.code AS county, k.name_en AS county_name, c.neighbourhood, r.domain,"
+    "       r.service_code AS service, count(*) AS requests,"
+    "       count(*) FILTER (WHERE r.status NOT IN " CLOSED_STATUSES ") AS open,"
+    "       count(*) FILTER (WHERE r.status = 'completed') AS completed,"
+    "       count(*) FILTER (WHERE r.status = 'rejected') AS rejected,"
+    "       round((percentile_cont(0.5) WITHIN GROUP"
+    "              (ORDER BY extract(epoch FROM a.at - r.created_at)::double precision / 86400)"
+    "             )::numeric, 1) AS median_days_to_accept"
+    " FROM referral r"
+    " JOIN center c ON c.code = r.center_code"
+    " JOIN county k ON k.code = c.county_code"
+    " LEFT JOIN LATERAL (SELECT min(e.at) AS at FROM referral_event e"
+    "                    WHERE e.referral_id = r.id AND e.to_status = 'accepted') a ON true"
+    " WHERE k.province_code = $1"
+    "   AND ($2::text IS NULL OR k.code = $2)"
+    "   AND ($3::date IS NULL OR r.created_at >= $3::date::timestamp AT TIME ZONE 'UTC')"
+    " GROUP BY k.code, k.name_en, c.neighbourhood, r.domain, r.service_code"
+    " ORDER BY k.code, c.neighbourhood, r.domain, r.service_code";
+// clang-format on
+
+static int
+report_needs_main(int argc, char **argv)
+{
+    const char *db = NULL, *province = NULL, *county = NULL, *since = NULL, *format_name = NULL;
+    int rc = EXIT_USAGE;
+    rr_opt opts[] = {
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
+         0},
+        {"province", RR_OPT_STRING, NULL, "", "province of the centers (two digits; required)",
+         &province, 0, 0},
+        {"county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", &county, 0,
+         0},
+        {"since", RR_OPT_STRING, NULL, "", "only referrals created on or after this UTC date",
+         &since, 0, 0},
+        {"format", RR_OPT_STRING, NULL, "table", "output: table or csv", &format_name, 0, 0},
+    };
+    if (!parse_options("referralctl report needs",
+                       "referralctl report needs: requests by county, neighbourhood, domain and "
+                       "service, with outcomes and the median days to acceptance",
+                       opts, 5, argc, argv, NULL, &rc)) {
+        return rc;
+    }
+    if (province[0] == '\0') {
+        fprintf(stderr, "option --province is required; try \"referralctl report needs --help\"\n");
+        return EXIT_USAGE;
+    }
+    tool_db_format format = TOOL_DB_TABLE;
+    if (!check_filters(province, county, format_name, &format)) {
+        return EXIT_USAGE;
+    }
+    if (since[0] != '\0' && !is_date(since)) {
+        fprintf(stderr, "invalid value \"%s\" for --since: expected a date, YYYY-MM-DD\n", since);
+        return EXIT_USAGE;
+    }
+    PGconn *conn = tool_db_connect(db);
+    if (conn == NULL) {
+        return EXIT_FAILED;
+    }
+    rc = EXIT_FAILED;
+    if (areas_exist(conn, province, county)) {
+        const char *params[3] = {province, null_if_empty(county), null_if_empty(since)};
+        rc = print_query(conn, "build the needs report", NEEDS_SQL, 3, params, format);
+    }
+    PQfinish(conn);
+    return rc;
+}
+
+static void
+report_usage(FILE *out)
+{
+    fprintf(out, "usage: referralctl report REPORT [options]\n\n"
+                 "reports:\n"
+                 "  needs   requests by county, neighbourhood, domain and service\n\n"
+                 "\"referralctl report REPORT --help\" lists a report's options.\n");
+}
+
+int
+tool_report_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        report_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "needs") == 0) {
+        return report_needs_main(argc - 1, argv + 1);
+    }
+    if (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        report_usage(stdout);
+        return EXIT_DONE;
+    }
+    fprintf(stderr, "unrecognized report \"%s\"\n", name);
+    report_usage(stderr);
+    return EXIT_USAGE;
+}
