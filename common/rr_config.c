@@ -85,8 +85,9 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
     optind = 1;
     opterr = 1;
     int c;
-    // A leading '+' stops at the first operand, so subcommands keep their flags.
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    // GNU getopt permutes: options may come before or after operands
+    // ("update R-7 --to accepted"), and optind ends at the first operand.
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'h') {
             usage(program, summary, opts, count);
             return RR_ESHUTDOWN;

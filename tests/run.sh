@@ -18,11 +18,11 @@ build() { # dir port-base cmake-args...
 }
 
 echo "== normal build (RelWithDebInfo)"
-build build/release 47100 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build build/release 23100 -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build/release && ctest --output-on-failure --timeout 900)
 
 echo "== sanitizer build (ASan + UBSan)"
-build build/asan 47200 -DCMAKE_BUILD_TYPE=Debug -DRR_SANITIZE=ON
+build build/asan 23200 -DCMAKE_BUILD_TYPE=Debug -DRR_SANITIZE=ON
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 1800)
 

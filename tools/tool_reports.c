@@ -219,14 +219,11 @@ tool_household_main(int argc, char **argv)
         fprintf(stderr, "usage: referralctl household ID [--show-ids] [--db CONNINFO]\n");
         return EXIT_USAGE;
     }
-    // getopt stops at the first operand: take the ID out and parse again,
-    // so that options may follow it ("household ID --show-ids").
-    const char *id = argv[first];
-    memmove(&argv[first], &argv[first + 1], (size_t) (argc - first - 1) * sizeof argv[0]);
-    argv[--argc] = NULL;
-    if (!parse_options(program, summary, opts, 2, argc, argv, NULL, &rc)) {
-        return rc;
+    if (first != argc - 1) {
+        fprintf(stderr, "usage: referralctl household ID [--show-ids] [--db CONNINFO]\n");
+        return EXIT_USAGE;
     }
+    const char *id = argv[first];
     PGconn *conn = tool_db_connect(db);
     if (conn == NULL) {
         return EXIT_FAILED;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static it_stack stack;
 static cli_center *client;
@@ -715,6 +716,67 @@ test_an_overdue_referral_is_escalated_to_its_province_office(void **state)
                      1);
 }
 
+// Runs referralctl with args (a shell-quoted string) and returns its exit
+// status, with stdout and stderr in out.
+static int
+ctl(char *out, size_t cap, const char *args)
+{
+    const char *bin = getenv("RR_CTL_BIN");
+    assert_non_null(bin);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_referralctl_explains_routes_updates_and_follows_from_the_shell(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 3102, "SOC-01", "cli");
+    char id[32];
+    submit_ok(&r.req, id, sizeof id);
+    char out[8192], args[1024];
+
+    snprintf(args, sizeof args, "route explain --db '%s' --center 3102 --service SOC-01 --risk "
+                                "domestic_violence",
+             stack.conninfo);
+    assert_int_equal(ctl(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "priority stat, raised from routine"));
+    assert_non_null(strstr(out, "destination: CO-0303 Tabriz County Welfare Office"));
+    assert_non_null(strstr(out, "because: no rule matches"));
+
+    snprintf(args, sizeof args, "update %s --to accepted --by CO-0303 --broker %s", id,
+             stack.frontend);
+    assert_int_equal(ctl(out, sizeof out, args), 0);
+    char want[128];
+    snprintf(want, sizeof want, "%s accepted, owner CO-0303, version 2", id);
+    assert_non_null(strstr(out, want));
+
+    snprintf(args, sizeof args, "update %s --to completed --by CO-0303 --reason done --broker %s",
+             id, stack.frontend);
+    assert_int_equal(ctl(out, sizeof out, args), 1);
+    assert_non_null(strstr(out, "ESTATE"));
+    assert_non_null(strstr(out, "it is accepted"));
+
+    snprintf(args, sizeof args, "follow --center 3102 --once --broker %s", stack.frontend);
+    assert_int_equal(ctl(out, sizeof out, args), 0);
+    snprintf(want, sizeof want, "%s accept requested -> accepted by office:CO-0303", id);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof want, "%s submit (new) -> requested by center:3102", id);
+    assert_non_null(strstr(out, want));
+
+    snprintf(args, sizeof args, "household H-3102-cli --db '%s'", stack.conninfo);
+    assert_int_equal(ctl(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, id));
+    assert_non_null(strstr(out, "******5679"));
+}
+
 int
 main(void)
 {
@@ -729,6 +791,7 @@ main(void)
         cmocka_unit_test(test_an_overdue_referral_is_escalated_to_its_province_office),
         cmocka_unit_test(test_a_stat_request_submitted_last_overtakes_a_backlog),
         cmocka_unit_test(test_domestic_violence_raises_a_routine_request_past_the_backlog),
+        cmocka_unit_test(test_referralctl_explains_routes_updates_and_follows_from_the_shell),
     };
     return cmocka_run_group_tests_name("integration.domain", tests, setup, teardown);
 }
