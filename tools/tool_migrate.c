@@ -287,16 +287,19 @@ tool_migrate_main(int argc, char **argv)
 {
     const char *db = NULL, *dir = NULL;
     bool no_seed = false;
+    long until = 0;
     rr_opt opts[] = {
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db,
          0, 0},
         {"dir", RR_OPT_STRING, "REFERRAL_DB_DIR", RR_DB_DIR_DEFAULT,
          "folder holding migrations/ and seed/", &dir, 0, 0},
         {"no-seed", RR_OPT_FLAG, NULL, "0", "apply migrations only", &no_seed, 0, 0},
+        {"until", RR_OPT_INT, NULL, "0", "apply migrations up to this version only (0: all)",
+         &until, 0, 9999},
     };
     rr_status st = rr_config_parse("referralctl migrate",
                                    "referralctl migrate: apply db/migrations and load db/seed",
-                                   opts, 3, argc, argv, NULL);
+                                   opts, 4, argc, argv, NULL);
     if (st == RR_ESHUTDOWN) {
         return 0;
     }
@@ -334,12 +337,17 @@ tool_migrate_main(int argc, char **argv)
         goto done;
     }
     int applied = 0;
+    int skipped = 0;
     for (int i = 0; i < n; i++) {
+        if (until > 0 && strtol(names[i]->d_name, NULL, 10) > until) {
+            skipped++;
+            continue;
+        }
         if (apply_migration(conn, mdir, names[i]->d_name, &applied) != 0) {
             goto done;
         }
     }
-    printf("%d migration(s) applied, %d already present\n", applied, n - applied);
+    printf("%d migration(s) applied, %d already present\n", applied, n - applied - skipped);
     if (!no_seed) {
         char sdir[4096];
         pn = snprintf(sdir, sizeof sdir, "%s/seed", dir);

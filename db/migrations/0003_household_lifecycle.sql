@@ -47,6 +47,11 @@ ALTER TABLE referral
     ADD COLUMN requested_priority text CHECK (requested_priority IN ('routine', 'urgent', 'asap', 'stat')),
     ADD COLUMN accept_deadline timestamptz,
     ADD COLUMN escalated_at timestamptz;
+-- Referrals recorded before deadlines existed get DOMAIN.md's defaults
+-- (priority_sla is seeded after the migrations run).
+UPDATE referral SET accept_deadline = created_at + CASE priority
+    WHEN 'stat' THEN interval '4 hours' WHEN 'asap' THEN interval '24 hours'
+    WHEN 'urgent' THEN interval '3 days' ELSE interval '10 days' END;
 CREATE INDEX referral_deadline_idx ON referral (accept_deadline)
     WHERE status IN ('requested', 'received') AND escalated_at IS NULL;
 
@@ -61,8 +66,11 @@ ALTER TABLE referral_event
     ADD COLUMN center_code integer REFERENCES center (code),
     ADD COLUMN update_id uuid,
     ADD COLUMN seq bigint;
+-- Backfilling the new columns is the one rewrite history ever gets.
+ALTER TABLE referral_event DISABLE TRIGGER referral_event_no_change;
 UPDATE referral_event e SET office_code = r.office_code, center_code = r.center_code
     FROM referral r WHERE r.id = e.referral_id;
+ALTER TABLE referral_event ENABLE TRIGGER referral_event_no_change;
 ALTER TABLE referral_event
     ALTER COLUMN office_code SET NOT NULL,
     ALTER COLUMN center_code SET NOT NULL,

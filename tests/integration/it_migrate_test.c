@@ -1,0 +1,93 @@
+// Upgrading a database that holds referrals: migration 0003 backfills
+// households, persons, deadlines and the new event columns, and history
+// stays append-only afterwards.
+#include "it_harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+// Runs "CTL migrate EXTRA ARGS" quietly and returns its exit status.
+static int
+migrate(const char *ctl, const char *extra, const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s migrate %s %s >/dev/null", ctl, extra, args);
+    int status = system(cmd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_upgrading_a_database_with_referrals_backfills_the_household_files(void **state)
+{
+    (void) state;
+    const char *host = getenv("RR_IT_PGHOST");
+    const char *ctl = getenv("RR_CTL_BIN");
+    const char *dbdir = getenv("RR_DB_DIR");
+    assert_non_null(host);
+    assert_non_null(ctl);
+    assert_non_null(dbdir);
+    char admin[600], conninfo[600];
+    snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", host);
+    snprintf(conninfo, sizeof conninfo, "host=%s user=postgres dbname=it_upgrade", host);
+    PGconn *a = PQconnectdb(admin);
+    assert_int_equal(PQstatus(a), CONNECTION_OK);
+    it_db_exec(a, "DROP DATABASE IF EXISTS it_upgrade WITH (FORCE)");
+    it_db_exec(a, "CREATE DATABASE it_upgrade");
+    PQfinish(a);
+
+    char args[1400];
+    snprintf(args, sizeof args, "--db '%s' --dir %s", conninfo, dbdir);
+    assert_int_equal(migrate(ctl, "--until 2 --no-seed", args), 0);
+    PGconn *db = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    it_db_exec(db, "SET search_path = referral");
+    // A referral as the spine (migrations 1 and 2) recorded it.
+    it_db_exec(db, "INSERT INTO province VALUES ('23', 'تهران', 'Tehran');"
+                   "INSERT INTO county VALUES ('2301', '23', 'تهران', 'Tehran');"
+                   "INSERT INTO office (code, kind, province_code, county_code, name_fa, name_en)"
+                   " VALUES ('CO-2301', 'county', '23', '2301', 'اداره', 'Tehran office');"
+                   "INSERT INTO service VALUES ('SOC-04', 'social', 'Home visit', 'بازدید');"
+                   "INSERT INTO center (code, county_code, name) VALUES (941, '2301', 'c');"
+                   "INSERT INTO referral (request_id, center_code, household_id, national_id,"
+                   " service_code, domain, priority, consent, office_code)"
+                   " VALUES ('5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59', 941, 'H-941-1',"
+                   " '0012345679', 'SOC-04', 'social', 'stat', true, 'CO-2301');"
+                   "INSERT INTO referral_event (referral_id, to_status, actor)"
+                   " SELECT id, 'requested', 'center:941' FROM referral");
+
+    assert_int_equal(migrate(ctl, "", args), 0);
+    it_db_exec(db, "SET search_path = referral");
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM household WHERE id = 'H-941-1'"
+                                      " AND center_code = 941", 0, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM person WHERE national_id ="
+                                      " '0012345679' AND household_id = 'H-941-1'", 0, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral WHERE accept_deadline ="
+                                      " created_at + interval '4 hours'", 0, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE office_code ="
+                                      " 'CO-2301' AND center_code = 941 AND kind = 'submit'",
+                                  0, NULL),
+                     1);
+    // History is append-only again.
+    PGresult *res = PQexec(db, "UPDATE referral_event SET reason = 'rewritten'");
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    // And migrating again changes nothing.
+    assert_int_equal(migrate(ctl, "", args), 0);
+    PQfinish(db);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upgrading_a_database_with_referrals_backfills_the_household_files),
+    };
+    return cmocka_run_group_tests_name("integration.migrate", tests, NULL, NULL);
+}
