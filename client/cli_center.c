@@ -489,6 +489,10 @@ call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, con
         }
         break;
     }
+    if (result != RR_OK && *reply_p != NULL) {
+        kind->release(*reply_p); // a transient answer, then a failure: nothing to hand out
+        *reply_p = NULL;
+    }
     free(buf);
     return result;
 }

@@ -434,13 +434,18 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
             rr_log_warn("update %s of %s refused: %s", uid, u->referral_id, err.message);
         }
     }
-    // The referral as it is now, after the change or beside the refusal.
+    // The referral as it is now: after the change, or beside a refusal that
+    // only its owner can meet (a wrong state or a stale version), read as
+    // the actor may see it (a center only its own).
     wrk_status s;
     bool have = false;
-    if (st == RR_OK || (err.code != RR_EDB && w.referral_id > 0 && err.code != RR_ENOTFOUND)) {
+    if (st == RR_OK || (w.referral_id > 0 && (err.code == RR_ESTATE ||
+                                              (err.code == RR_ECONFLICT &&
+                                               strcmp(err.field, "expected_version") == 0)))) {
         Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
         q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
         q.referral_id = u->referral_id;
+        q.center_code = u->center_code;
         rr_wire_error ignored;
         have = wrk_store_status(self->store, &q, &s, &ignored) == RR_OK;
     }

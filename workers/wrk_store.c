@@ -64,17 +64,27 @@ static const char SQL_EVENTS[] =
     " (extract(epoch FROM at) * 1000)::bigint, kind, office_code, coalesce(seq, 0)"
     " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id LIMIT 200";
 
-// The referral locked for an update, and the event an earlier attempt of
-// the same update made, if any.
+// The referral, locked for an update.
 static const char SQL_LOCK[] =
-    "SELECT r.status, r.version, r.office_code, r.center_code, r.domain,"
-    " (SELECT e.id FROM referral_event e WHERE e.update_id = $2::uuid)"
-    " FROM referral r WHERE r.id = $1::bigint FOR UPDATE";
+    "SELECT status, version, office_code, center_code, domain"
+    " FROM referral WHERE id = $1::bigint FOR UPDATE";
+
+// The event an earlier attempt of the same update made, if any. A separate
+// statement after the lock: under READ COMMITTED it gets a fresh snapshot,
+// so it sees an attempt that committed while this one waited on the lock.
+static const char SQL_FIND_UPDATE[] =
+    "SELECT id, referral_id, actor FROM referral_event WHERE update_id = $1::uuid";
 
 static const char SQL_CHANGE[] =
     "WITH u AS ("
     " UPDATE referral SET status = $2, version = version + 1, updated_at = now(),"
-    "  office_code = coalesce($3, office_code)"
+    "  office_code = coalesce($3, office_code),"
+    // A forward gives the new owner the full time to accept, and may be
+    // escalated again.
+    "  accept_deadline = CASE WHEN $3 IS NULL THEN accept_deadline ELSE now() + coalesce("
+    "   (SELECT accept_within FROM priority_sla s WHERE s.priority = referral.priority),"
+    "   interval '10 days') END,"
+    "  escalated_at = CASE WHEN $3 IS NULL THEN escalated_at END"
     " WHERE id = $1::bigint RETURNING id, office_code, center_code"
     ")"
     " INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason, kind,"
@@ -102,7 +112,8 @@ static const struct {
     {"status_by_request", SQL_STATUS_BY_REQUEST, 1},
     {"status_by_id", SQL_STATUS_BY_ID, 1},
     {"events", SQL_EVENTS, 1},
-    {"lock", SQL_LOCK, 2},
+    {"lock", SQL_LOCK, 1},
+    {"find_update", SQL_FIND_UPDATE, 1},
     {"change", SQL_CHANGE, 8},
     {"office_active", SQL_OFFICE_ACTIVE, 1},
     {"follow", SQL_FOLLOW, 3},
@@ -819,8 +830,8 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
                             ref);
     }
     PQclear(res);
-    const char *lock_v[2] = {ref, u->update_id};
-    res = tx_step(self, "lock", NULL, 2, lock_v, PGRES_TUPLES_OK);
+    const char *lock_v[1] = {ref};
+    res = tx_step(self, "lock", NULL, 1, lock_v, PGRES_TUPLES_OK);
     if (res == NULL) {
         rollback(self);
         return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
@@ -838,24 +849,63 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     copy_field(owner, sizeof owner, res, 0, 2);
     uint32_t center = (uint32_t) strtoul(PQgetvalue(res, 0, 3), NULL, 10);
     rr_domain domain = rr_domain_parse(PQgetvalue(res, 0, 4));
-    bool done_before = !PQgetisnull(res, 0, 5);
-    uint64_t earlier = done_before ? strtoull(PQgetvalue(res, 0, 5), NULL, 10) : 0;
     PQclear(res);
 
-    rr_status st = RR_OK;
     rr_actor who = u->office_code ? RR_ACTOR_OFFICE : RR_ACTOR_CENTER;
-    rr_ref_event event = RR_EV_NONE;
-    bool needs_reason = false;
-    const char *to_name = rr_ref_state_name(u->to);
-    if (done_before) {
-        // A retry of an update already committed: answer as the first time.
+    char actor[48];
+    if (who == RR_ACTOR_OFFICE) {
+        n = snprintf(actor, sizeof actor, "office:%s", u->office_code);
+    } else {
+        n = snprintf(actor, sizeof actor, "center:%u", u->center_code);
+    }
+    (void) n;
+    if (who == RR_ACTOR_CENTER && center != u->center_code) {
         rollback(self);
+        return rr_wire_fail(err, RR_ENOTFOUND, "referral_id", "referral \"R-%s\" does not exist",
+                            ref);
+    }
+
+    const char *find_v[1] = {u->update_id};
+    res = tx_step(self, "find_update", NULL, 1, find_v, PGRES_TUPLES_OK);
+    if (res == NULL) {
+        rollback(self);
+        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
+                            ref);
+    }
+    if (PQntuples(res) == 1) {
+        bool same = strtoll(PQgetvalue(res, 0, 1), NULL, 10) == u->referral_id &&
+                    strcmp(PQgetvalue(res, 0, 2), actor) == 0;
+        uint64_t earlier = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (!same) {
+            rollback(self);
+            return rr_wire_fail(err, RR_ECONFLICT, "update_id",
+                                "cannot apply update \"%s\": this update_id was already used for "
+                                "another change",
+                                u->update_id);
+        }
+        // A retry of an update already made: answer as the first time. End
+        // with COMMIT, not ROLLBACK: this transaction holds an id (the row
+        // lock), so its commit waits until the first one is durable too.
+        res = tx_step(self, NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+        if (res == NULL) {
+            disconnect(self);
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not change referral \"R-%s\": database unavailable, "
+                                "outcome unknown: retry with the same update_id",
+                                ref);
+        }
+        PQclear(res);
         *event_id = earlier;
         return RR_OK;
     }
-    if (who == RR_ACTOR_CENTER && center != u->center_code) {
-        st = rr_wire_fail(err, RR_ENOTFOUND, "referral_id", "referral \"R-%s\" does not exist", ref);
-    } else if (domain != u->domain) {
+    PQclear(res);
+
+    rr_status st = RR_OK;
+    rr_ref_event event = RR_EV_NONE;
+    bool needs_reason = false;
+    const char *to_name = rr_ref_state_name(u->to);
+    if (domain != u->domain) {
         st = rr_wire_fail(err, RR_EINVAL, "domain",
                           "referral \"R-%s\" belongs to domain \"%s\", not \"%s\"", ref,
                           rr_domain_name(domain), rr_domain_name(u->domain));
@@ -910,13 +960,6 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
         rollback(self);
         return st;
     }
-    char actor[48];
-    if (who == RR_ACTOR_OFFICE) {
-        n = snprintf(actor, sizeof actor, "office:%s", u->office_code);
-    } else {
-        n = snprintf(actor, sizeof actor, "center:%u", u->center_code);
-    }
-    (void) n;
     const char *change_v[8] = {ref,
                                to_name,
                                event == RR_EV_FORWARD ? u->forward_to : NULL,
@@ -988,7 +1031,7 @@ wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limi
         return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
     }
     // Sequence what has committed since the last call (see stamp_events).
-    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "SELECT stamp_events(10000)", 0, NULL);
+    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "SELECT stamp_events(1000)", 0, NULL);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
             rr_log_error("stamping events failed: %s", PQresultErrorMessage(res));

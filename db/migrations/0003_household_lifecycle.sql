@@ -23,9 +23,6 @@ CREATE INDEX person_household_idx ON person (household_id);
 INSERT INTO person (national_id, household_id)
 SELECT DISTINCT ON (national_id) national_id, household_id FROM referral ORDER BY national_id, id DESC;
 
--- No parallel work: at most one open referral per household and service.
-CREATE UNIQUE INDEX referral_open_per_household_service ON referral (household_id, service_code)
-    WHERE status NOT IN ('completed', 'rejected', 'failed', 'cancelled');
 
 -- Acceptance deadlines per priority (DOMAIN.md defaults; the organisation edits them).
 CREATE TABLE priority_sla (
@@ -47,9 +44,10 @@ ALTER TABLE referral
     ADD COLUMN requested_priority text CHECK (requested_priority IN ('routine', 'urgent', 'asap', 'stat')),
     ADD COLUMN accept_deadline timestamptz,
     ADD COLUMN escalated_at timestamptz;
--- Referrals recorded before deadlines existed get DOMAIN.md's defaults
--- (priority_sla is seeded after the migrations run).
-UPDATE referral SET accept_deadline = created_at + CASE priority
+-- Referrals recorded before deadlines existed get DOMAIN.md's defaults,
+-- counted from the upgrade: counting from their creation would escalate the
+-- whole open backlog at once. (priority_sla is seeded after the migrations.)
+UPDATE referral SET accept_deadline = now() + CASE priority
     WHEN 'stat' THEN interval '4 hours' WHEN 'asap' THEN interval '24 hours'
     WHEN 'urgent' THEN interval '3 days' ELSE interval '10 days' END;
 CREATE INDEX referral_deadline_idx ON referral (accept_deadline)
@@ -77,6 +75,28 @@ ALTER TABLE referral_event
     ADD CONSTRAINT referral_event_update_id_key UNIQUE (update_id),
     ADD CONSTRAINT referral_event_seq_key UNIQUE (seq);
 CREATE INDEX referral_event_center_seq_idx ON referral_event (center_code, seq);
+
+-- No parallel work: at most one open referral per household and service.
+-- Parallel referrals recorded before this rule are closed first: the
+-- oldest stays open, each later one is cancelled with an event naming it.
+WITH ranked AS (
+    SELECT id, status, office_code, center_code,
+           first_value(id) OVER w AS keep, row_number() OVER w AS n
+    FROM referral
+    WHERE status NOT IN ('completed', 'rejected', 'failed', 'cancelled')
+    WINDOW w AS (PARTITION BY household_id, service_code ORDER BY id)
+), closed AS (
+    UPDATE referral r SET status = 'cancelled', version = version + 1, updated_at = now()
+    FROM ranked d WHERE r.id = d.id AND d.n > 1
+    RETURNING r.id, d.status AS was, d.keep, r.office_code, r.center_code
+)
+INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason, kind, office_code,
+                            center_code)
+SELECT id, was, 'cancelled', 'system', 'parallel referral: R-' || keep || ' stays open', 'cancel',
+       office_code, center_code
+FROM closed;
+CREATE UNIQUE INDEX referral_open_per_household_service ON referral (household_id, service_code)
+    WHERE status NOT IN ('completed', 'rejected', 'failed', 'cancelled');
 CREATE INDEX referral_event_unstamped_idx ON referral_event (id) WHERE seq IS NULL;
 
 -- Event ids come from a sequence and do not follow commit order, so a
@@ -84,6 +104,11 @@ CREATE INDEX referral_event_unstamped_idx ON referral_event (id) WHERE seq IS NU
 -- it: stamp_events gives committed, unstamped events the next numbers under
 -- one lock, in one transaction, so seq becomes visible in increasing order.
 CREATE SEQUENCE referral_event_seq_seq AS bigint;
+-- The history already there is committed: number it now, in id order.
+ALTER TABLE referral_event DISABLE TRIGGER referral_event_no_change;
+UPDATE referral_event SET seq = id;
+SELECT setval('referral_event_seq_seq', greatest((SELECT max(id) FROM referral_event), 1));
+ALTER TABLE referral_event ENABLE TRIGGER referral_event_no_change;
 
 -- History stays append-only; the one change allowed is stamping seq once.
 CREATE OR REPLACE FUNCTION referral_event_append_only() RETURNS trigger
@@ -107,8 +132,12 @@ DECLARE
     stamped bigint;
 BEGIN
     -- Serialises stampers; the UPDATE below takes its snapshot after the
-    -- lock, so it sees every stamp committed before it.
-    PERFORM pg_advisory_xact_lock(7240117);
+    -- lock, so it sees every stamp committed before it. When another worker
+    -- is stamping, skip: it numbers what is there, and later stamps always
+    -- get higher numbers.
+    IF NOT pg_try_advisory_xact_lock(7240117) THEN
+        RETURN 0;
+    END IF;
     UPDATE referral_event e SET seq = s.seq
     FROM (SELECT id, nextval('referral_event_seq_seq') AS seq
           FROM (SELECT id FROM referral_event WHERE seq IS NULL ORDER BY id LIMIT max_rows) x

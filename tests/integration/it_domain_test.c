@@ -339,6 +339,28 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
         rr__v1__update_reply__free_unpacked(reply, NULL);
     }
     assert_int_equal(events_of(id), 2);
+    // The new owner gets the full time to accept.
+    const char *p[] = {id + 2};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE id = $1::bigint AND"
+                                  " accept_deadline > now() + interval '9 days'"
+                                  " AND escalated_at IS NULL",
+                                  1, p),
+                     1);
+    // The same update_id on another referral is not mistaken for a retry.
+    it_request other;
+    it_request_init(&other, 941, "SOC-05", "forward-other");
+    char other_id[32];
+    submit_ok(&other.req, other_id, sizeof other_id);
+    u.referral_id = other_id;
+    Rr__V1__UpdateReply *reused = NULL;
+    rr_wire_error err;
+    assert_int_equal(cli_center_update(client, &u, 10000, 3, &reused, &err), RR_OK);
+    assert_int_equal(reused->status, RR__V1__STATUS__STATUS_ECONFLICT);
+    assert_string_equal(reused->error->field, "update_id");
+    assert_null(reused->referral);
+    rr__v1__update_reply__free_unpacked(reused, NULL);
+    assert_int_equal(events_of(other_id), 1);
     // The old owner has no say any more.
     Rr__V1__UpdateReply *old = update(id, RR__V1__DOMAIN__DOMAIN_SOCIAL,
                                       RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-2301",

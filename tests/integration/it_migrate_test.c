@@ -59,21 +59,38 @@ test_upgrading_a_database_with_referrals_backfills_the_household_files(void **st
                    " service_code, domain, priority, consent, office_code)"
                    " VALUES ('5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59', 941, 'H-941-1',"
                    " '0012345679', 'SOC-04', 'social', 'stat', true, 'CO-2301');"
+                   "INSERT INTO referral (request_id, center_code, household_id, national_id,"
+                   " service_code, domain, priority, consent, office_code)"
+                   " VALUES ('6f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59', 941, 'H-941-1',"
+                   " '1234567891', 'SOC-04', 'social', 'routine', true, 'CO-2301');"
                    "INSERT INTO referral_event (referral_id, to_status, actor)"
-                   " SELECT id, 'requested', 'center:941' FROM referral");
+                   " SELECT id, 'requested', 'center:941' FROM referral ORDER BY id");
 
     assert_int_equal(migrate(ctl, "", args), 0);
     it_db_exec(db, "SET search_path = referral");
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM household WHERE id = 'H-941-1'"
                                       " AND center_code = 941", 0, NULL), 1);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM person WHERE national_id ="
-                                      " '0012345679' AND household_id = 'H-941-1'", 0, NULL), 1);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral WHERE accept_deadline ="
-                                      " created_at + interval '4 hours'", 0, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = 'H-941-1'",
+                                  0, NULL),
+                     2);
+    // Deadlines count from the upgrade, not from creation.
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral WHERE accept_deadline >"
+                                      " now() + interval '3 hours'", 0, NULL), 2);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE office_code ="
                                       " 'CO-2301' AND center_code = 941 AND kind = 'submit'",
                                   0, NULL),
-                     1);
+                     2);
+    // The parallel referral is closed, with an event saying why; the first stays open.
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral WHERE status = 'requested'"
+                                      " AND national_id = '0012345679'", 0, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event e JOIN referral r"
+                                      " ON r.id = e.referral_id WHERE r.national_id = '1234567891'"
+                                      " AND r.status = 'cancelled' AND e.kind = 'cancel'"
+                                      " AND e.actor = 'system'", 0, NULL), 1);
+    // The history there is numbered for follow-up.
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE seq IS NULL", 0,
+                                  NULL),
+                     0);
     // History is append-only again.
     PGresult *res = PQexec(db, "UPDATE referral_event SET reason = 'rewritten'");
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
