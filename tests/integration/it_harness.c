@@ -374,7 +374,27 @@ it_request_init(it_request *r, unsigned center, const char *service, const char 
     snprintf(r->household, sizeof r->household, "H-%u-%s", center, tag);
     r->req.request_id = r->request_id;
     r->req.center_code = center;
-    r->req.national_id = "0012345679";
+    // A random national id with a correct check digit: distinct people.
+    unsigned char rnd[9];
+    char idtext[RR_UUID_TEXT_LEN + 1];
+    rr_uuid_generate(idtext); // 122 random bits; take digits from its hex
+    int sum = 0;
+    for (int i = 0; i < 9; i++) {
+        rnd[i] = (unsigned char) (idtext[i < 8 ? i : 9] % 10);
+        r->national_id[i] = (char) ('0' + rnd[i]);
+        sum += rnd[i] * (10 - i);
+    }
+    int rem = sum % 11;
+    r->national_id[9] = (char) ('0' + (rem < 2 ? rem : 11 - rem));
+    r->national_id[10] = '\0';
+    bool same = true;
+    for (int i = 1; i < 10; i++) {
+        same &= r->national_id[i] == r->national_id[0];
+    }
+    if (same) {
+        memcpy(r->national_id, "0012345679", 11); // ten identical digits are refused
+    }
+    r->req.national_id = r->national_id;
     r->req.household_id = r->household;
     r->req.service_code = (char *) service;
     r->req.priority = RR__V1__PRIORITY__PRIORITY_ROUTINE;

@@ -81,10 +81,11 @@ typedef struct it_request {
     Rr__V1__SubmitRequest req;
     char request_id[40];
     char household[64];
+    char national_id[11];
 } it_request;
 
-// A valid request from center for service (new request_id, national id
-// "0012345679", household "H-<center>-<tag>", routine, consent given).
+// A valid request from center for service (new request_id, a random valid
+// national id, household "H-<center>-<tag>", routine, consent given).
 void it_request_init(it_request *r, unsigned center, const char *service, const char *tag);
 
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
