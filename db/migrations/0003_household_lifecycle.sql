@@ -107,7 +107,7 @@ CREATE SEQUENCE referral_event_seq_seq AS bigint;
 -- The history already there is committed: number it now, in id order.
 ALTER TABLE referral_event DISABLE TRIGGER referral_event_no_change;
 UPDATE referral_event SET seq = id;
-SELECT setval('referral_event_seq_seq', greatest((SELECT max(id) FROM referral_event), 1));
+SELECT setval('referral_event_seq_seq', max(id)) FROM referral_event HAVING max(id) IS NOT NULL;
 ALTER TABLE referral_event ENABLE TRIGGER referral_event_no_change;
 
 -- History stays append-only; the one change allowed is stamping seq once.
