@@ -26,13 +26,8 @@ static int
 setup(void **state)
 {
     (void) state;
-    it_stack_init(&stack, "domain", 8);
-    it_broker_start(&stack, NULL);
     const char *opts[] = {"--log-level", "debug", "--escalate-every-ms", "100", NULL};
-    it_worker_start(&stack, "prevention", opts);
-    it_worker_start(&stack, "rehabilitation", opts);
-    it_worker_start(&stack, "social", opts);
-    if (!it_wait_registrations(&stack, 3, 30000)) {
+    if (!it_stack_start(&stack, "domain", 8, NULL, opts)) {
         return -1;
     }
     const char *eps[] = {stack.frontend};

@@ -275,6 +275,19 @@ it_worker_start(it_stack *s, const char *domain, const char *const *extra)
 }
 
 bool
+it_stack_start(it_stack *s, const char *name, int slot, const char *const *broker_extra,
+               const char *const *worker_extra)
+{
+    it_stack_init(s, name, slot);
+    it_broker_start(s, broker_extra);
+    static const char *const domains[] = {"prevention", "rehabilitation", "social"};
+    for (int i = 0; i < 3; i++) {
+        it_worker_start(s, domains[i], worker_extra);
+    }
+    return it_wait_registrations(s, 3, 30000);
+}
+
+bool
 it_file_count(const char *path, const char *needle, int min)
 {
     FILE *f = fopen(path, "r");

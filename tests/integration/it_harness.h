@@ -38,6 +38,12 @@ void it_stack_init(it_stack *s, const char *name, int slot);
 // waits until it accepts pings.
 void it_broker_start(it_stack *s, const char *const *extra);
 
+// The usual stack: it_stack_init, the broker (broker_extra), one worker per
+// domain (worker_extra, may be NULL), and all three registered. Returns
+// false when the workers did not register in time.
+bool it_stack_start(it_stack *s, const char *name, int slot, const char *const *broker_extra,
+                    const char *const *worker_extra);
+
 // Starts a worker for domain with extra arguments; returns its index.
 int it_worker_start(it_stack *s, const char *domain, const char *const *extra);
 

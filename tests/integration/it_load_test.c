@@ -72,12 +72,7 @@ static void
 test_ten_thousand_requests_from_twenty_clients_are_each_recorded_exactly_once(void **state)
 {
     (void) state;
-    it_stack_init(&stack, "load", 1);
-    it_broker_start(&stack, NULL);
-    it_worker_start(&stack, "prevention", NULL);
-    it_worker_start(&stack, "rehabilitation", NULL);
-    it_worker_start(&stack, "social", NULL);
-    assert_true(it_wait_registrations(&stack, 3, 30000));
+    assert_true(it_stack_start(&stack, "load", 1, NULL, NULL));
 
     long long t0 = it_now_ms();
     pthread_t threads[CLIENTS];

@@ -23,15 +23,10 @@ static int
 setup(void **state)
 {
     (void) state;
-    it_stack_init(&stack, "spine", 0);
-    it_broker_start(&stack, NULL);
     // Reload the catalogue on every unknown center: exercises reloads
     // in the middle of a batch.
     const char *debug[] = {"--log-level", "debug", "--catalog-reload-min-ms", "0", NULL};
-    it_worker_start(&stack, "prevention", debug);
-    it_worker_start(&stack, "rehabilitation", debug);
-    it_worker_start(&stack, "social", debug);
-    if (!it_wait_registrations(&stack, 3, 30000)) {
+    if (!it_stack_start(&stack, "spine", 0, NULL, debug)) {
         return -1;
     }
     const char *eps[] = {stack.frontend};
