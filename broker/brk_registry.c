@@ -182,6 +182,7 @@ void
 brk_registry_touch(brk_worker *worker, int64_t now_ms, int64_t liveness_ms)
 {
     worker->expiry_ms = now_ms + liveness_ms;
+    worker->last_seen_ms = now_ms;
 }
 
 brk_worker *

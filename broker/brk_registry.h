@@ -25,6 +25,10 @@ typedef struct brk_worker {
     char host[64];
     uint32_t pid;
     uint64_t replies;             // replies received from it
+    int64_t last_seen_ms;         // anything heard from it (monotonic)
+    // Its own counters, from its last heartbeat.
+    uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
+    double commit_seconds_sum;
     brk_request *deliveries;      // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links
     bool ready;                   // in its domain's ready list (inflight < credit)

@@ -44,7 +44,12 @@ struct brk_server {
     rr_risk_rule risk[RR_RISK_MAX_RULES];    // from the workers' catalogue (RULES)
     size_t risk_count;
     brk_stats stats;
+    brk_board *board;                        // borrowed; NULL: nobody watches
+    brk_snapshot *snap;                      // owned; built here, copied to the board
+    int64_t next_publish_ms;
 };
+
+#define PUBLISH_EVERY_MS 250
 
 static void
 hex_id(const void *id, size_t len, char *out, size_t cap)
@@ -110,6 +115,11 @@ brk_server_new(const brk_config *config)
     self->next_delivery_id = 1;
     self->started_ms = rr_clock_mono_ms();
     self->tick_ms = config->heartbeat_ms;
+    self->snap = calloc(1, sizeof *self->snap);
+    if (self->snap == NULL) {
+        rr_log_error("out of memory creating the broker");
+        goto fail;
+    }
     self->ctx = zmq_ctx_new();
     if (self->ctx == NULL) {
         rr_log_error("zmq_ctx_new failed: %s", zmq_strerror(errno));
@@ -158,6 +168,7 @@ brk_server_destroy(brk_server **self_p)
         brk_queue_destroy(&self->queue[d], self->pool);
     }
     brk_pool_destroy(&self->pool);
+    free(self->snap);
     if (self->frontend != NULL) {
         zmq_close(self->frontend);
     }
@@ -175,6 +186,12 @@ const brk_stats *
 brk_server_stats(const brk_server *self)
 {
     return &self->stats;
+}
+
+void
+brk_server_set_board(brk_server *self, brk_board *board)
+{
+    self->board = board;
 }
 
 // ---- replies to centers -------------------------------------------------
@@ -248,6 +265,13 @@ refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, const char *corr
         self->stats.busy++;
     } else {
         self->stats.rejected++;
+    }
+    if (command == RR_CMD_SUBMIT) {
+        if (busy) {
+            self->snap->busy++;
+        } else {
+            self->snap->rejected++;
+        }
     }
     send_to_client(self, client_id, reply_cmd, &body);
 }
@@ -729,6 +753,34 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
     dispatch_for(self, w->domain);
 }
 
+// Counts a worker's answer to a submission by outcome, and the time from
+// the broker first reading the request to the acknowledgement.
+static void
+count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us)
+{
+    Rr__V1__SubmitReply *reply = NULL;
+    if (rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
+        return;
+    }
+    switch (reply->outcome) {
+    case RR__V1__OUTCOME__OUTCOME_ACCEPTED:
+        self->snap->accepted++;
+        brk_snapshot_observe_latency(self->snap,
+                                     (double) (rr_clock_mono_us() - received_us) / 1e6);
+        break;
+    case RR__V1__OUTCOME__OUTCOME_DUPLICATE:
+        self->snap->duplicate++;
+        break;
+    case RR__V1__OUTCOME__OUTCOME_BUSY:
+        self->snap->busy++;
+        break;
+    default:
+        self->snap->rejected++;
+        break;
+    }
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+}
+
 static void
 on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
 {
@@ -749,6 +801,9 @@ on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
     }
     w->replies++;
     self->stats.replied++;
+    if (req->command == RR_CMD_SUBMIT) {
+        count_submit_reply(self, &f->part[5], req->received_us);
+    }
     send_to_client(self, &req->client_id, req->command, &f->part[5]);
     rr_log_debug("reply for %s delivered", req->correlation);
     brk_pool_put(self->pool, &req);
@@ -808,6 +863,20 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
         on_worker_reply(self, f, w);
         break;
     case RR_WCMD_HEARTBEAT:
+        if (f->count == 5) {
+            Rr__V1__WorkerStats *ws = NULL;
+            if (rr_wire_worker_stats_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &ws) ==
+                RR_OK) {
+                w->processed = ws->processed;
+                w->failed = ws->failed;
+                w->batches = ws->batches;
+                w->batch_items = ws->batch_items;
+                w->commits = ws->commits;
+                w->commit_seconds_sum = ws->commit_seconds_sum;
+                w->db_reconnects = ws->db_reconnects;
+                rr__v1__worker_stats__free_unpacked(ws, NULL);
+            }
+        }
         break;
     case RR_WCMD_RULES:
         on_worker_rules(self, f, w);
@@ -884,6 +953,75 @@ disconnect_one(brk_worker *w, void *arg)
     send_to_worker(self, w->id, w->id_len, RR_WCMD_DISCONNECT);
 }
 
+// ---- monitoring -----------------------------------------------------------------
+
+static void
+view_worker(brk_worker *w, void *arg)
+{
+    brk_server *self = arg;
+    brk_snapshot *snap = self->snap;
+    int64_t now = rr_clock_mono_ms();
+    brk_queue_view *q = &snap->queue[w->domain];
+    q->workers++;
+    q->inflight += w->inflight;
+    if (w->inflight == 0) {
+        q->workers_idle++;
+    }
+    if (snap->nworkers == BRK_SNAP_MAX_WORKERS) {
+        return; // the list is capped; the per-domain sums above are not
+    }
+    brk_worker_view *v = &snap->workers[snap->nworkers++];
+    memcpy(v->host, w->host, sizeof v->host);
+    v->pid = w->pid;
+    v->domain = w->domain;
+    v->credit = w->credit;
+    v->inflight = w->inflight;
+    v->last_heartbeat_age_s = (double) (now - w->last_seen_ms) / 1000.0;
+    v->registered_age_s = (double) (now - w->registered_ms) / 1000.0;
+    v->replies = w->replies;
+    v->processed = w->processed;
+    v->failed = w->failed;
+    v->batches = w->batches;
+    v->batch_items = w->batch_items;
+    v->commits = w->commits;
+    v->commit_seconds_sum = w->commit_seconds_sum;
+    v->db_reconnects = w->db_reconnects;
+}
+
+// Fills the snapshot's views from the live structures and publishes it.
+static void
+publish(brk_server *self, int64_t now_ms)
+{
+    if (self->board == NULL) {
+        return;
+    }
+    brk_snapshot *snap = self->snap;
+    int64_t now_us = now_ms * 1000;
+    snap->taken_wall_ms = rr_clock_wall_ms();
+    snap->uptime_s = (double) (now_ms - self->started_ms) / 1000.0;
+    snap->draining = self->draining;
+    snap->nworkers = 0;
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        brk_queue_view *q = &snap->queue[d];
+        memset(q, 0, sizeof *q);
+        for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
+            q->ready[p] = (uint32_t) brk_queue_depth_at(self->queue[d], p);
+            const brk_request *r = brk_queue_peek_oldest(self->queue[d], p);
+            q->oldest_age_s[p] = r ? (double) (now_us - r->enqueued_us) / 1e6 : 0;
+        }
+        q->received = self->stats.received[d];
+    }
+    brk_registry_foreach(self->registry, view_worker, self);
+    snap->redelivered = self->stats.redelivered;
+    snap->dead_lettered = self->stats.dead_lettered;
+    snap->late_replies = self->stats.late_replies;
+    snap->undeliverable = self->stats.undeliverable;
+    snap->protocol_errors = self->stats.protocol_errors;
+    snap->replied = self->stats.replied;
+    snap->workers_expired = self->stats.workers_expired;
+    brk_board_publish(self->board, snap);
+}
+
 // ---- loop -------------------------------------------------------------------
 
 static rr_status
@@ -934,7 +1072,12 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
             rr_log_info("stopped");
             return RR_OK;
         }
-        long timeout = (long) (next_tick - now);
+        if (now >= self->next_publish_ms) {
+            publish(self, now);
+            self->next_publish_ms = now + PUBLISH_EVERY_MS;
+        }
+        int64_t wake = next_tick < self->next_publish_ms ? next_tick : self->next_publish_ms;
+        long timeout = (long) (wake - now);
         if (self->draining && drain_deadline - now < timeout) {
             timeout = (long) (drain_deadline - now);
         }

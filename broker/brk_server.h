@@ -5,6 +5,7 @@
 #ifndef BRK_SERVER_H
 #define BRK_SERVER_H
 
+#include "brk_monitor.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
 
@@ -54,5 +55,9 @@ RR_NODISCARD rr_status brk_server_run(brk_server *self, volatile sig_atomic_t *s
 
 // Counters so far.
 const brk_stats *brk_server_stats(const brk_server *self);
+
+// Publishes a snapshot to board (borrowed; it must outlive the server) a few
+// times a second while the server runs.
+void brk_server_set_board(brk_server *self, brk_board *board);
 
 #endif

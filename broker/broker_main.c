@@ -1,18 +1,21 @@
 // referral-broker: reads its configuration, installs signal handlers and
 // runs the broker loop until SIGTERM or SIGINT.
 #define RR_LOG_MODULE "main"
+#include "brk_http.h"
+#include "brk_monitor.h"
 #include "brk_server.h"
 #include "rr_config.h"
 #include "rr_log.h"
 #include "rr_process.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int
 main(int argc, char **argv)
 {
     brk_config cfg;
-    const char *log_level = NULL;
+    const char *log_level = NULL, *http_address = NULL;
     bool log_json = false;
     rr_opt opts[] = {
         {"frontend", RR_OPT_STRING, "REFERRAL_BROKER_FRONTEND", "tcp://127.0.0.1:5555",
@@ -41,6 +44,9 @@ main(int argc, char **argv)
         {"fair-every", RR_OPT_INT, "REFERRAL_FAIR_EVERY", "8",
          "every n-th dispatch serves the longest-waiting request of any priority (0: strict)",
          &cfg.fair_every, 0, 1000000},
+        {"http", RR_OPT_STRING, "REFERRAL_HTTP", "127.0.0.1:8080",
+         "HOST:PORT of the HTTP monitor (/metrics, /healthz, /readyz, /api/v1/...); off: none",
+         &http_address, 0, 0},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
         {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
@@ -63,12 +69,26 @@ main(int argc, char **argv)
     if (server == NULL) {
         return EXIT_FAILURE;
     }
+    brk_board *board = NULL;
+    brk_http *http = NULL;
+    if (strcmp(http_address, "off") != 0) {
+        board = brk_board_new();
+        http = board ? brk_http_new(http_address, board) : NULL;
+        if (http == NULL) {
+            brk_board_destroy(&board);
+            brk_server_destroy(&server);
+            return EXIT_FAILURE;
+        }
+        brk_server_set_board(server, board);
+    }
     st = brk_server_run(server, &rr_process_stop);
+    brk_http_destroy(&http); // stops its thread before the board goes
     const brk_stats *s = brk_server_stats(server);
     rr_log_info("served %llu replies; %llu busy, %llu refused, %llu redelivered, %llu late",
                 (unsigned long long) s->replied, (unsigned long long) s->busy,
                 (unsigned long long) s->rejected, (unsigned long long) s->redelivered,
                 (unsigned long long) s->late_replies);
     brk_server_destroy(&server);
+    brk_board_destroy(&board);
     return st == RR_OK ? EXIT_SUCCESS : EXIT_FAILURE;
 }

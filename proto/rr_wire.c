@@ -536,6 +536,13 @@ rr_wire_error_reply_unpack(const void *data, size_t size, Rr__V1__ErrorReply **o
 }
 
 rr_status
+rr_wire_worker_stats_unpack(const void *data, size_t size, Rr__V1__WorkerStats **out)
+{
+    *out = size <= RR_WIRE_MAX_BODY_BYTES ? rr__v1__worker_stats__unpack(NULL, size, data) : NULL;
+    return *out ? RR_OK : RR_EPROTO;
+}
+
+rr_status
 rr_wire_stats_unpack(const void *data, size_t size, Rr__V1__BrokerStats **out)
 {
     *out = rr__v1__broker_stats__unpack(NULL, size, data);

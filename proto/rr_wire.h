@@ -35,7 +35,7 @@ enum {
     RR_WCMD_READY = 0x01,      // worker -> broker: WorkerReady
     RR_WCMD_REQUEST = 0x02,    // broker -> worker: delivery id, client command, body
     RR_WCMD_REPLY = 0x03,      // worker -> broker: delivery id, body
-    RR_WCMD_HEARTBEAT = 0x04,  // both ways
+    RR_WCMD_HEARTBEAT = 0x04,  // both ways; from a worker, optionally with WorkerStats
     RR_WCMD_DISCONNECT = 0x05, // both ways
     RR_WCMD_RULES = 0x06,      // worker -> broker: RiskRules
 };
@@ -150,6 +150,10 @@ RR_NODISCARD rr_status rr_wire_rules_unpack(const void *data, size_t size, rr_ri
 
 // Packs rules into a RiskRules frame *out.
 RR_NODISCARD rr_status rr_wire_rules_pack(const rr_risk_rule *rules, size_t count, zmq_msg_t *out);
+
+// Unpacks a WorkerStats body. Free with rr__v1__worker_stats__free_unpacked.
+RR_NODISCARD rr_status rr_wire_worker_stats_unpack(const void *data, size_t size,
+                                                   Rr__V1__WorkerStats **out);
 
 // Unpacks replies (for clients and tests). Free with the matching free_unpacked.
 RR_NODISCARD rr_status rr_wire_submit_reply_unpack(const void *data, size_t size,

@@ -125,6 +125,11 @@ main(int argc, char **argv)
             }
             next_escalation = rr_clock_mono_ms() + escalate_ms;
         }
+        wrk_session_stats stats;
+        wrk_handler_counters(handler, &stats.processed, &stats.failed, &stats.batches,
+                             &stats.batch_items);
+        wrk_store_counters(store, &stats.commits, &stats.commit_seconds, &stats.db_reconnects);
+        wrk_session_set_stats(session, &stats);
         rr_risk_rule rules[RR_RISK_MAX_RULES];
         size_t nrules = 0;
         uint64_t loaded = wrk_handler_risk_rules(handler, rules, &nrules);

@@ -27,6 +27,7 @@ struct wrk_handler {
     int64_t loaded_at_ms;
     int64_t reload_min_ms;
     uint64_t loads;         // catalogues loaded so far
+    uint64_t processed, failed, batches, items;
 };
 
 wrk_handler *
@@ -258,6 +259,9 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         }
         submit_item *it = &items[i];
         const char *rid = it->req ? it->req->request_id : NULL;
+        if (it->err.code != RR_EDB && it->err.code != RR_EAGAIN) {
+            self->failed++;
+        }
         if (it->err.code != RR_EDB) {
             rr_log_warn("request %s refused: %s", rid ? rid : "(unreadable)", it->err.message);
         }
@@ -532,8 +536,21 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 }
 
 void
+wrk_handler_counters(const wrk_handler *self, uint64_t *processed, uint64_t *failed,
+                     uint64_t *batches, uint64_t *items)
+{
+    *processed = self->processed;
+    *failed = self->failed;
+    *batches = self->batches;
+    *items = self->items;
+}
+
+void
 wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies)
 {
+    self->batches++;
+    self->items += n;
+    self->processed += n;
     assert(n <= WRK_MAX_BATCH);
     bool is_submit[WRK_MAX_BATCH];
     bool any_submit = false;

@@ -35,6 +35,11 @@ RR_NODISCARD rr_status wrk_handler_prepare(wrk_handler *self);
 // load (0 while none is loaded).
 uint64_t wrk_handler_risk_rules(const wrk_handler *self, rr_risk_rule *rules, size_t *count);
 
+// Counters since start: requests answered, refused (other than busy),
+// batches and the requests in them.
+void wrk_handler_counters(const wrk_handler *self, uint64_t *processed, uint64_t *failed,
+                          uint64_t *batches, uint64_t *items);
+
 // Processes n jobs (n <= WRK_MAX_BATCH) and initialises replies[i] with the
 // reply body for jobs[i]; the caller sends or closes each. Never fails as a
 // whole: each reply carries its own outcome.

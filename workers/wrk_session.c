@@ -24,6 +24,7 @@ struct wrk_session {
     rr_risk_rule rules[RR_RISK_MAX_RULES];
     size_t rule_count;
     bool have_rules;        // set once the catalogue was loaded
+    wrk_session_stats stats;
 };
 
 static rr_status
@@ -326,14 +327,37 @@ input_pending(wrk_session *self)
 }
 
 void
+wrk_session_set_stats(wrk_session *self, const wrk_session_stats *stats)
+{
+    self->stats = *stats;
+}
+
+// A heartbeat carrying the worker's counters.
+static void
+send_heartbeat(wrk_session *self)
+{
+    Rr__V1__WorkerStats ws = RR__V1__WORKER_STATS__INIT;
+    ws.processed = self->stats.processed;
+    ws.failed = self->stats.failed;
+    ws.batches = self->stats.batches;
+    ws.batch_items = self->stats.batch_items;
+    ws.commits = self->stats.commits;
+    ws.commit_seconds_sum = self->stats.commit_seconds;
+    ws.db_reconnects = self->stats.db_reconnects;
+    zmq_msg_t body;
+    if (rr_wire_pack(&ws.base, &body) != RR_OK ||
+        send_command(self, RR_WCMD_HEARTBEAT, &body) != RR_OK) {
+        rr_log_debug("heartbeat not sent");
+    }
+}
+
+void
 wrk_session_keepalive(void *arg)
 {
     wrk_session *self = arg;
     int64_t now = rr_clock_mono_ms();
     if (self->socket != NULL && now >= self->next_heartbeat) {
-        if (send_command(self, RR_WCMD_HEARTBEAT, NULL) != RR_OK) {
-            rr_log_debug("heartbeat not sent");
-        }
+        send_heartbeat(self);
         self->next_heartbeat = now + self->cfg.heartbeat_ms;
     }
 }
@@ -362,9 +386,7 @@ wrk_session_tick(wrk_session *self)
         return;
     }
     if (now >= self->next_heartbeat) {
-        if (send_command(self, RR_WCMD_HEARTBEAT, NULL) != RR_OK) {
-            rr_log_debug("heartbeat not sent");
-        }
+        send_heartbeat(self);
         self->next_heartbeat = now + self->cfg.heartbeat_ms;
     }
 }

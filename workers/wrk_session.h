@@ -55,6 +55,13 @@ void wrk_session_tick(wrk_session *self);
 // re-registration (copied).
 void wrk_session_set_rules(wrk_session *self, const rr_risk_rule *rules, size_t count);
 
+// The counters the next heartbeats carry to the broker (copied).
+typedef struct wrk_session_stats {
+    uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
+    double commit_seconds;
+} wrk_session_stats;
+void wrk_session_set_stats(wrk_session *self, const wrk_session_stats *stats);
+
 // Sends a heartbeat when one is due, and nothing else: safe to call from
 // inside request processing (arg is the wrk_session). Keeps the broker from
 // declaring a worker dead while it waits on a slow database.

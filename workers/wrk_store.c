@@ -35,6 +35,8 @@ struct wrk_store {
     bool catalog_dirty;      // reconnected since the last catalogue check
     void (*keepalive)(void *); // called while waiting on the database
     void *keepalive_arg;
+    uint64_t connects, commits;
+    double commit_seconds;
 };
 
 // Submits a referral in one statement that commits on its own: see
@@ -303,6 +305,15 @@ connect_nonblocking(wrk_store *self)
 }
 
 void
+wrk_store_counters(const wrk_store *self, uint64_t *commits, double *commit_seconds,
+                   uint64_t *reconnects)
+{
+    *commits = self->commits;
+    *commit_seconds = self->commit_seconds;
+    *reconnects = self->connects > 0 ? self->connects - 1 : 0;
+}
+
+void
 wrk_store_set_keepalive(wrk_store *self, void (*fn)(void *), void *arg)
 {
     self->keepalive = fn;
@@ -339,6 +350,7 @@ wrk_store_ensure(wrk_store *self)
     }
     self->catalog_dirty = true; // notifications sent while away are lost
     self->backoff_ms = BACKOFF_MIN_MS;
+    self->connects++;
     rr_log_info("connected to the database (server %d)", PQserverVersion(self->conn));
     return RR_OK;
 fail:
@@ -590,8 +602,11 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
                                 "unavailable",
                                 req->request_id);
         }
+        int64_t t0 = rr_clock_mono_us();
         PGresult *res = exec_deadline(self, EXEC_PREPARED, "record", NULL, 12, values);
         if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+            self->commits++;
+            self->commit_seconds += (double) (rr_clock_mono_us() - t0) / 1e6;
             fill_recorded(res, out);
             PQclear(res);
             return RR_OK;
@@ -978,6 +993,7 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     uint64_t new_event = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     // Acknowledge only once the COMMIT's own result has been read.
+    int64_t t0 = rr_clock_mono_us();
     res = tx_step(self, NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
     if (res == NULL) {
         disconnect(self); // the commit is in doubt: the retry's update_id settles it
@@ -987,6 +1003,8 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
                             ref);
     }
     PQclear(res);
+    self->commits++;
+    self->commit_seconds += (double) (rr_clock_mono_us() - t0) / 1e6;
     *event_id = new_event;
     return RR_OK;
 }

@@ -32,6 +32,11 @@ void wrk_store_set_keepalive(wrk_store *self, void (*fn)(void *), void *arg);
 // returns RR_EDB at once. RR_OK when connected, RR_EDB otherwise (logged).
 RR_NODISCARD rr_status wrk_store_ensure(wrk_store *self);
 
+// Counters since start: commits made, seconds spent waiting for them, and
+// reconnections after the first connection.
+void wrk_store_counters(const wrk_store *self, uint64_t *commits, double *commit_seconds,
+                        uint64_t *reconnects);
+
 // True while the connection is up as far as libpq knows.
 bool wrk_store_connected(const wrk_store *self);
 

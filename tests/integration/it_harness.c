@@ -123,6 +123,7 @@ it_stack_init(it_stack *s, const char *name, int slot)
     snprintf(s->pghost, sizeof s->pghost, "%s", env_or_die("RR_IT_PGHOST"));
     snprintf(s->frontend, sizeof s->frontend, "tcp://127.0.0.1:%d", base + 2 * slot);
     snprintf(s->backend, sizeof s->backend, "tcp://127.0.0.1:%d", base + 2 * slot + 1);
+    snprintf(s->http, sizeof s->http, "127.0.0.1:%d", base + 200 + slot);
     snprintf(s->logdir, sizeof s->logdir, "%s/%s", env_or_die("RR_IT_LOGDIR"), name);
     make_dirs(s->logdir);
 
@@ -219,6 +220,8 @@ it_broker_start(it_stack *s, const char *const *extra)
     argv[n++] = s->frontend;
     argv[n++] = "--backend";
     argv[n++] = s->backend;
+    argv[n++] = "--http";
+    argv[n++] = s->http;
     for (int i = 0; extra && extra[i] && n < 38; i++) {
         argv[n++] = (char *) extra[i];
     }
@@ -432,4 +435,52 @@ it_pg_ctl(const char *action)
                  as, bin, dir, dir, dir);
     }
     return system(cmd) == 0;
+}
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+int
+it_http_get(int port, const char *path, char *body, size_t cap)
+{
+    body[0] = '\0';
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t) port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (write(fd, req, (size_t) n) != n) {
+        close(fd);
+        return -1;
+    }
+    static char raw[1 << 20];
+    size_t len = 0;
+    ssize_t got;
+    while (len < sizeof raw - 1 && (got = read(fd, raw + len, sizeof raw - 1 - len)) > 0) {
+        len += (size_t) got;
+    }
+    close(fd);
+    raw[len] = '\0';
+    int status = -1;
+    if (sscanf(raw, "HTTP/1.%*d %d", &status) != 1) {
+        return -1;
+    }
+    const char *start = strstr(raw, "\r\n\r\n");
+    if (start != NULL) {
+        snprintf(body, cap, "%s", start + 4);
+    }
+    return status;
 }

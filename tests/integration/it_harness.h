@@ -23,6 +23,7 @@ typedef struct it_stack {
     char conninfo[700];     // the test's own database
     char frontend[64];      // tcp://127.0.0.1:PORT for centers
     char backend[64];       // tcp://127.0.0.1:PORT for workers
+    char http[64];          // 127.0.0.1:PORT of the broker's HTTP monitor
     char logdir[512];
     it_proc broker;
     it_proc workers[IT_MAX_WORKERS];
@@ -93,6 +94,10 @@ typedef struct it_request {
 // A valid request from center for service (new request_id, a random valid
 // national id, household "H-<center>-<tag>", routine, consent given).
 void it_request_init(it_request *r, unsigned center, const char *service, const char *tag);
+
+// GETs path from 127.0.0.1:port over HTTP/1.0; returns the status code
+// (-1 when the connection failed) and the body in body (NUL-terminated).
+int it_http_get(int port, const char *path, char *body, size_t cap);
 
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.

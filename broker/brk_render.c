@@ -1,0 +1,299 @@
+// Rendering. Metric names follow Prometheus conventions (base units,
+// _total for counters); `promtool check metrics` passes on the output.
+#include "brk_render.h"
+
+#include "rr_vocab.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+queue_name(int d)
+{
+    return d == 0 ? "queries" : rr_domain_name(d);
+}
+
+// Writes a label value with \, " and newline escaped.
+static void
+label_value(FILE *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') {
+            fputc('\\', out);
+            fputc(*v, out);
+        } else if (*v == '\n') {
+            fputs("\\n", out);
+        } else {
+            fputc(*v, out);
+        }
+    }
+}
+
+static void
+head(FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+// The labels that name one worker.
+static void
+worker_labels(FILE *out, const brk_worker_view *w)
+{
+    fprintf(out, "{domain=\"%s\",host=\"", rr_domain_name(w->domain));
+    label_value(out, w->host);
+    fprintf(out, "\",pid=\"%u\"}", w->pid);
+}
+
+typedef uint64_t (*worker_field)(const brk_worker_view *w);
+static uint64_t
+f_processed(const brk_worker_view *w)
+{
+    return w->processed;
+}
+static uint64_t
+f_failed(const brk_worker_view *w)
+{
+    return w->failed;
+}
+static uint64_t
+f_batches(const brk_worker_view *w)
+{
+    return w->batches;
+}
+static uint64_t
+f_batch_items(const brk_worker_view *w)
+{
+    return w->batch_items;
+}
+static uint64_t
+f_commits(const brk_worker_view *w)
+{
+    return w->commits;
+}
+static uint64_t
+f_reconnects(const brk_worker_view *w)
+{
+    return w->db_reconnects;
+}
+
+char *
+brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, size_t *len)
+{
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    if (out == NULL) {
+        return NULL;
+    }
+    head(out, "referral_queue_ready_requests", "gauge",
+         "Requests waiting in the broker for a worker, by domain and priority.");
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        for (int p = RR_PRIORITY_COUNT; p >= 1; p--) {
+            fprintf(out, "referral_queue_ready_requests{domain=\"%s\",priority=\"%s\"} %u\n",
+                    queue_name(d), rr_priority_name(p), snap->queue[d].ready[p]);
+        }
+    }
+    head(out, "referral_queue_oldest_ready_age_seconds", "gauge",
+         "Age of the oldest waiting request, by domain and priority (0 when none waits).");
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        for (int p = RR_PRIORITY_COUNT; p >= 1; p--) {
+            fprintf(out,
+                    "referral_queue_oldest_ready_age_seconds{domain=\"%s\",priority=\"%s\"} %.3f\n",
+                    queue_name(d), rr_priority_name(p), snap->queue[d].oldest_age_s[p]);
+        }
+    }
+    head(out, "referral_queue_inflight_requests", "gauge",
+         "Requests delivered to workers and not yet answered, by domain.");
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        fprintf(out, "referral_queue_inflight_requests{domain=\"%s\"} %u\n", queue_name(d),
+                snap->queue[d].inflight);
+    }
+    head(out, "referral_workers_registered", "gauge", "Live workers, by domain.");
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        fprintf(out, "referral_workers_registered{domain=\"%s\"} %u\n", queue_name(d),
+                snap->queue[d].workers);
+    }
+    head(out, "referral_workers_idle", "gauge", "Live workers holding no request, by domain.");
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        fprintf(out, "referral_workers_idle{domain=\"%s\"} %u\n", queue_name(d),
+                snap->queue[d].workers_idle);
+    }
+    head(out, "referral_requests_received_total", "counter",
+         "Requests admitted to a queue, by domain (queries: status and follow-up).");
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        fprintf(out, "referral_requests_received_total{domain=\"%s\"} %llu\n", queue_name(d),
+                (unsigned long long) snap->queue[d].received);
+    }
+    head(out, "referral_submissions_total", "counter", "Answers to submissions, by outcome.");
+    fprintf(out,
+            "referral_submissions_total{outcome=\"accepted\"} %llu\n"
+            "referral_submissions_total{outcome=\"duplicate\"} %llu\n"
+            "referral_submissions_total{outcome=\"rejected\"} %llu\n"
+            "referral_submissions_total{outcome=\"busy\"} %llu\n",
+            (unsigned long long) snap->accepted, (unsigned long long) snap->duplicate,
+            (unsigned long long) snap->rejected, (unsigned long long) snap->busy);
+    const struct {
+        const char *name, *help;
+        uint64_t value;
+    } counters[] = {
+        {"referral_redelivered_total", "Requests handed to another worker after one died.",
+         snap->redelivered},
+        {"referral_dead_lettered_total", "Requests given up after repeated worker failures.",
+         snap->dead_lettered},
+        {"referral_late_replies_total", "Worker replies discarded because the request had moved.",
+         snap->late_replies},
+        {"referral_undeliverable_replies_total",
+         "Replies dropped because the center was gone or not reading.", snap->undeliverable},
+        {"referral_protocol_errors_total", "Malformed messages from centers or workers.",
+         snap->protocol_errors},
+        {"referral_workers_expired_total", "Workers declared dead for missed heartbeats.",
+         snap->workers_expired},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        head(out, counters[i].name, "counter", counters[i].help);
+        fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
+    }
+    head(out, "referral_ack_latency_seconds", "histogram",
+         "Time from the broker reading a submission to its acceptance reaching the center.");
+    uint64_t cumulative = 0;
+    for (int i = 0; i < BRK_LATENCY_BUCKETS; i++) {
+        cumulative += snap->latency_bucket[i];
+        fprintf(out, "referral_ack_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                brk_latency_bounds_s[i], (unsigned long long) cumulative);
+    }
+    cumulative += snap->latency_bucket[BRK_LATENCY_BUCKETS];
+    fprintf(out,
+            "referral_ack_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+            "referral_ack_latency_seconds_sum %.6f\n"
+            "referral_ack_latency_seconds_count %llu\n",
+            (unsigned long long) cumulative, snap->latency_sum_s,
+            (unsigned long long) snap->latency_count);
+    head(out, "referral_broker_ready", "gauge",
+         "1 when every domain has a live worker and the broker is not stopping.");
+    fprintf(out, "referral_broker_ready %d\n", brk_snapshot_ready(snap) ? 1 : 0);
+
+    const struct {
+        const char *name, *help;
+        worker_field field;
+    } wcounters[] = {
+        {"referral_worker_processed_total", "Requests a worker answered.", f_processed},
+        {"referral_worker_failed_total", "Requests a worker refused (not counting busy).",
+         f_failed},
+        {"referral_worker_batches_total", "Batches a worker took from the broker.", f_batches},
+        {"referral_worker_batch_items_total", "Requests in those batches.", f_batch_items},
+        {"referral_worker_commits_total", "Database commits of a worker.", f_commits},
+        {"referral_worker_db_reconnects_total", "Database reconnections of a worker.",
+         f_reconnects},
+    };
+    for (size_t k = 0; k < sizeof wcounters / sizeof wcounters[0]; k++) {
+        head(out, wcounters[k].name, "counter", wcounters[k].help);
+        for (size_t i = 0; i < snap->nworkers; i++) {
+            fputs(wcounters[k].name, out);
+            worker_labels(out, &snap->workers[i]);
+            fprintf(out, " %llu\n", (unsigned long long) wcounters[k].field(&snap->workers[i]));
+        }
+    }
+    head(out, "referral_worker_commit_seconds_total", "counter",
+         "Time a worker spent waiting for database commits.");
+    for (size_t i = 0; i < snap->nworkers; i++) {
+        fputs("referral_worker_commit_seconds_total", out);
+        worker_labels(out, &snap->workers[i]);
+        fprintf(out, " %.6f\n", snap->workers[i].commit_seconds_sum);
+    }
+    head(out, "referral_worker_last_heartbeat_age_seconds", "gauge",
+         "Time since the broker last heard from a worker.");
+    for (size_t i = 0; i < snap->nworkers; i++) {
+        fputs("referral_worker_last_heartbeat_age_seconds", out);
+        worker_labels(out, &snap->workers[i]);
+        fprintf(out, " %.3f\n", snap->workers[i].last_heartbeat_age_s);
+    }
+    head(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    fprintf(out, "process_resident_memory_bytes %.0f\n", proc->resident_bytes);
+    head(out, "process_open_fds", "gauge", "Number of open file descriptors (sockets included).");
+    fprintf(out, "process_open_fds %.0f\n", proc->open_fds);
+    head(out, "process_start_time_seconds", "gauge",
+         "Start time of the process since the Unix epoch in seconds.");
+    fprintf(out, "process_start_time_seconds %.3f\n", proc->start_time_s);
+    if (fclose(out) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static char *
+dump(json_t *root, size_t *len)
+{
+    if (root == NULL) {
+        return NULL;
+    }
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (text != NULL) {
+        *len = strlen(text);
+    }
+    return text;
+}
+
+char *
+brk_render_queues_json(const brk_snapshot *snap, size_t *len)
+{
+    json_t *queues = json_array();
+    for (int d = 0; d <= RR_DOMAIN_COUNT && queues; d++) {
+        const brk_queue_view *q = &snap->queue[d];
+        json_t *ready = json_object();
+        json_t *age = json_object();
+        uint32_t total = 0;
+        double oldest = 0;
+        for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
+            json_object_set_new(ready, rr_priority_name(p), json_integer(q->ready[p]));
+            json_object_set_new(age, rr_priority_name(p), json_real(q->oldest_age_s[p]));
+            total += q->ready[p];
+            oldest = q->oldest_age_s[p] > oldest ? q->oldest_age_s[p] : oldest;
+        }
+        json_array_append_new(
+            queues, json_pack("{s:s, s:s, s:i, s:o, s:f, s:o, s:i, s:i, s:i, s:I}", "domain",
+                              queue_name(d), "domain_fa", d ? rr_domain_name_fa(d) : "",
+                              "ready", (json_int_t) total, "ready_by_priority", ready,
+                              "oldest_age_seconds", oldest, "oldest_age_seconds_by_priority", age,
+                              "inflight", (json_int_t) q->inflight, "workers",
+                              (json_int_t) q->workers, "workers_idle",
+                              (json_int_t) q->workers_idle, "received_total",
+                              (json_int_t) q->received));
+    }
+    json_t *root = json_pack(
+        "{s:I, s:f, s:b, s:b, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I}", "time_ms",
+        (json_int_t) snap->taken_wall_ms, "uptime_seconds", snap->uptime_s, "ready",
+        brk_snapshot_ready(snap), "draining", snap->draining, "queues", queues, "submissions",
+        "accepted", (json_int_t) snap->accepted, "duplicate", (json_int_t) snap->duplicate,
+        "rejected", (json_int_t) snap->rejected, "busy", (json_int_t) snap->busy,
+        "redelivered_total", (json_int_t) snap->redelivered, "dead_lettered_total",
+        (json_int_t) snap->dead_lettered, "latency_count", (json_int_t) snap->latency_count);
+    return dump(root, len);
+}
+
+char *
+brk_render_workers_json(const brk_snapshot *snap, size_t *len)
+{
+    json_t *workers = json_array();
+    for (size_t i = 0; i < snap->nworkers && workers; i++) {
+        const brk_worker_view *w = &snap->workers[i];
+        json_array_append_new(
+            workers,
+            json_pack("{s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+                      "domain", rr_domain_name(w->domain), "host", w->host, "pid",
+                      (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
+                      (json_int_t) w->inflight, "last_heartbeat_age_seconds",
+                      w->last_heartbeat_age_s, "registered_age_seconds", w->registered_age_s,
+                      "replies_total", (json_int_t) w->replies, "processed_total",
+                      (json_int_t) w->processed, "failed_total", (json_int_t) w->failed,
+                      "batches_total", (json_int_t) w->batches, "commits_total",
+                      (json_int_t) w->commits, "db_reconnects_total",
+                      (json_int_t) w->db_reconnects, "commit_seconds_total",
+                      w->commit_seconds_sum));
+    }
+    return dump(json_pack("{s:I, s:o}", "time_ms", (json_int_t) snap->taken_wall_ms, "workers",
+                          workers),
+                len);
+}

@@ -1,0 +1,23 @@
+// Snapshots as text: the Prometheus exposition format and JSON for the
+// operators' API. Pure: a snapshot in, a string out.
+#ifndef BRK_RENDER_H
+#define BRK_RENDER_H
+
+#include "brk_monitor.h"
+
+#include <stddef.h>
+
+// Process facts the HTTP thread reads itself at scrape time.
+typedef struct brk_process_view {
+    double resident_bytes;
+    double open_fds;
+    double start_time_s; // Unix seconds
+} brk_process_view;
+
+// Each returns a new NUL-terminated string (caller frees) or NULL when out
+// of memory; *len gets its length.
+char *brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, size_t *len);
+char *brk_render_queues_json(const brk_snapshot *snap, size_t *len);
+char *brk_render_workers_json(const brk_snapshot *snap, size_t *len);
+
+#endif

@@ -1,0 +1,254 @@
+// The broker's HTTP monitor against the real stack: health and readiness,
+// Prometheus metrics that promtool accepts and that move with the traffic,
+// worker counters carried by heartbeats, the JSON API, and a real
+// Prometheus server scraping a queue depth.
+#include "cli_center.h"
+#include "it_harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static it_stack stack;
+static int http_port;
+static char body[1 << 20];
+
+static int
+setup(void **state)
+{
+    (void) state;
+    if (!it_stack_start(&stack, "monitor", 10, NULL, NULL)) {
+        return -1;
+    }
+    http_port = atoi(strrchr(stack.http, ':') + 1);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    return it_stack_stop(&stack) ? 0 : -1;
+}
+
+// The value of the first sample line that starts with series; -1 if none.
+static double
+sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            return strtod(line + n + 1, NULL);
+        }
+    }
+    return -1;
+}
+
+// Polls /metrics until series has at least want, or 10 s pass.
+static double
+wait_sample(const char *series, double want)
+{
+    double v = -1;
+    long long deadline = it_now_ms() + 10000;
+    while (it_now_ms() < deadline) {
+        if (it_http_get(http_port, "/metrics", body, sizeof body) == 200) {
+            v = sample(body, series);
+            if (v >= want) {
+                return v;
+            }
+        }
+        it_sleep_ms(100);
+    }
+    return v;
+}
+
+static void
+test_health_and_readiness_follow_the_worker_pool(void **state)
+{
+    (void) state;
+    assert_int_equal(it_http_get(http_port, "/healthz", body, sizeof body), 200);
+    assert_string_equal(body, "ok\n");
+    long long deadline = it_now_ms() + 10000;
+    int code = 0;
+    while ((code = it_http_get(http_port, "/readyz", body, sizeof body)) != 200 &&
+           it_now_ms() < deadline) {
+        it_sleep_ms(100);
+    }
+    assert_int_equal(code, 200);
+    assert_int_equal(it_http_get(http_port, "/nothing-here", body, sizeof body), 404);
+}
+
+static void
+test_metrics_pass_promtool_and_count_an_acknowledged_submission(void **state)
+{
+    (void) state;
+    const char *eps[] = {stack.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    it_request r;
+    it_request_init(&r, 941, "SOC-09", "metrics");
+    Rr__V1__SubmitReply *reply = NULL;
+    rr_wire_error err;
+    assert_int_equal(cli_center_submit(c, &r.req, 10000, 3, &reply, &err), RR_OK);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    cli_center_destroy(&c);
+
+    assert_true(wait_sample("referral_submissions_total{outcome=\"accepted\"}", 1) >= 1);
+    assert_true(sample(body, "referral_ack_latency_seconds_count") >= 1);
+    assert_true(sample(body, "referral_requests_received_total{domain=\"social\"}") >= 1);
+    assert_int_equal(sample(body, "referral_workers_registered{domain=\"prevention\"}"), 1);
+    assert_int_equal(sample(body, "referral_broker_ready"), 1);
+    assert_true(sample(body, "process_resident_memory_bytes") > 1e6);
+    assert_true(sample(body, "process_open_fds") > 3);
+
+    // Every sample line is well formed for Prometheus' own checker.
+    char path[700];
+    snprintf(path, sizeof path, "%s/metrics.txt", stack.logdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(body, f);
+    fclose(f);
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+test_worker_counters_arrive_with_heartbeats(void **state)
+{
+    (void) state;
+    // The social worker answered at least one request above; its next
+    // heartbeat (at most a second later) carries the count.
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int) stack.workers[2].pid);
+    double processed = -1;
+    long long deadline = it_now_ms() + 10000;
+    while (processed < 1 && it_now_ms() < deadline) {
+        assert_int_equal(it_http_get(http_port, "/api/v1/workers", body, sizeof body), 200);
+        json_error_t jerr;
+        json_t *root = json_loads(body, 0, &jerr);
+        assert_non_null(root);
+        json_t *workers = json_object_get(root, "workers");
+        assert_int_equal(json_array_size(workers), 3);
+        size_t i;
+        json_t *w;
+        json_array_foreach(workers, i, w) {
+            if (json_integer_value(json_object_get(w, "pid")) == stack.workers[2].pid) {
+                assert_string_equal(json_string_value(json_object_get(w, "domain")), "social");
+                processed = (double) json_integer_value(json_object_get(w, "processed_total"));
+                assert_true(json_real_value(json_object_get(w, "last_heartbeat_age_seconds")) < 5);
+            }
+        }
+        json_decref(root);
+        if (processed < 1) {
+            it_sleep_ms(200);
+        }
+    }
+    assert_true(processed >= 1);
+    char series[160];
+    snprintf(series, sizeof series, "referral_worker_processed_total{domain=\"social\",host=");
+    assert_int_equal(it_http_get(http_port, "/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, series));
+}
+
+static void
+test_queue_depth_shows_in_the_api_and_in_a_real_prometheus(void **state)
+{
+    (void) state;
+    // No prevention worker: three requests wait, and readiness says why.
+    assert_int_equal(it_proc_stop(&stack.workers[0], SIGTERM, 20000), 0);
+    const char *eps[] = {stack.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    for (int i = 0; i < 3; i++) {
+        it_request r;
+        char tag[16];
+        snprintf(tag, sizeof tag, "depth-%d", i);
+        it_request_init(&r, 941, "PRV-04", tag);
+        Rr__V1__SubmitReply *reply = NULL;
+        rr_wire_error err;
+        // One short attempt each: the request stays queued in the broker.
+        rr_status st = cli_center_submit(c, &r.req, 100, 1, &reply, &err);
+        assert_int_equal(st, RR_ETIMEDOUT);
+    }
+    cli_center_destroy(&c);
+    assert_int_equal(
+        wait_sample("referral_queue_ready_requests{domain=\"prevention\",priority=\"routine\"}", 3),
+        3);
+    assert_int_equal(it_http_get(http_port, "/readyz", body, sizeof body), 503);
+    assert_non_null(strstr(body, "no prevention worker"));
+    assert_int_equal(it_http_get(http_port, "/api/v1/queues", body, sizeof body), 200);
+    json_error_t jerr;
+    json_t *root = json_loads(body, 0, &jerr);
+    assert_non_null(root);
+    json_t *q = json_array_get(json_object_get(root, "queues"), 1);
+    assert_string_equal(json_string_value(json_object_get(q, "domain")), "prevention");
+    assert_int_equal(json_integer_value(json_object_get(q, "ready")), 3);
+    assert_true(json_real_value(json_object_get(q, "oldest_age_seconds")) > 0);
+    json_decref(root);
+
+    // A real Prometheus scrapes the broker; its query API returns the depth.
+    char dir[700], config[800], log[800], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/prometheus", stack.logdir);
+    snprintf(config, sizeof config, "%s/prometheus.yml", stack.logdir);
+    snprintf(log, sizeof log, "%s/prometheus.log", stack.logdir);
+    FILE *f = fopen(config, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: referral-broker\n"
+            "    static_configs:\n      - targets: ['%s']\n",
+            stack.http);
+    fclose(f);
+    int prom_port = http_port + 50;
+    snprintf(cmd, sizeof cmd,
+             "prometheus --config.file=%s --storage.tsdb.path=%s "
+             "--web.listen-address=127.0.0.1:%d >%s 2>&1 & echo $!",
+             config, dir, prom_port, log);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int prom_pid = 0;
+    assert_int_equal(fscanf(p, "%d", &prom_pid), 1);
+    pclose(p);
+    double depth = -1;
+    long long deadline = it_now_ms() + 60000;
+    while (depth < 0 && it_now_ms() < deadline) {
+        it_sleep_ms(500);
+        if (it_http_get(prom_port,
+                        "/api/v1/query?query=referral_queue_ready_requests%7Bdomain%3D%22"
+                        "prevention%22%2Cpriority%3D%22routine%22%7D",
+                        body, sizeof body) != 200) {
+            continue;
+        }
+        root = json_loads(body, 0, &jerr);
+        json_t *result = json_object_get(json_object_get(root, "data"), "result");
+        if (json_array_size(result) == 1) {
+            json_t *value = json_array_get(json_object_get(json_array_get(result, 0), "value"), 1);
+            depth = atof(json_string_value(value));
+        }
+        json_decref(root);
+    }
+    kill(prom_pid, SIGTERM);
+    assert_int_equal(depth, 3);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_and_readiness_follow_the_worker_pool),
+        cmocka_unit_test(test_metrics_pass_promtool_and_count_an_acknowledged_submission),
+        cmocka_unit_test(test_worker_counters_arrive_with_heartbeats),
+        cmocka_unit_test(test_queue_depth_shows_in_the_api_and_in_a_real_prometheus),
+    };
+    return cmocka_run_group_tests_name("integration.monitor", tests, setup, teardown);
+}
