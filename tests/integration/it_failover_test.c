@@ -346,6 +346,114 @@ test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(vo
     assert_true(it_stack_stop(&s));
 }
 
+// Holds the referral table locked so that a worker's commit waits; returns
+// the locking connection (ROLLBACK and PQfinish it to let go).
+static PGconn *
+lock_referrals(it_stack *s)
+{
+    PGconn *locker = it_db(s);
+    it_db_exec(locker, "BEGIN");
+    it_db_exec(locker, "LOCK TABLE referral IN ACCESS EXCLUSIVE MODE");
+    return locker;
+}
+
+static void
+release(PGconn *locker)
+{
+    it_db_exec(locker, "ROLLBACK");
+    PQfinish(locker);
+}
+
+static void
+test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters(void **state)
+{
+    (void) state;
+    it_stack s;
+    it_stack_init(&s, "workerterm", 11);
+    it_broker_start(&s, NULL);
+    it_worker_start(&s, "social", NULL);
+    assert_true(it_wait_registrations(&s, 1, 10000));
+    void *center = dealer(s.frontend);
+    it_request warm;
+    it_request_init(&warm, 941, "SOC-01", "warm");
+    client_submit_raw(center, &warm.req);
+    Rr__V1__SubmitReply *reply = client_reply(center, 10000);
+    assert_non_null(reply);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+
+    PGconn *locker = lock_referrals(&s);
+    it_request r;
+    it_request_init(&r, 941, "SOC-01", "term");
+    client_submit_raw(center, &r.req);
+    // The worker now waits on the lock with the request in hand.
+    assert_true(it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
+    assert_int_equal(kill(s.workers[0].pid, SIGTERM), 0);
+    release(locker);
+    reply = client_reply(center, 10000);
+    assert_non_null(reply);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(reply->request_id, r.request_id);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    assert_int_equal(it_proc_stop(&s.workers[0], SIGTERM, 10000), 0); // exits cleanly
+    char blog[700];
+    snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
+    long long deadline = it_now_ms() + 5000;
+    while (!it_file_count(blog, "disconnected: requeueing 0", 1) && it_now_ms() < deadline) {
+        it_sleep_ms(50);
+    }
+    assert_true(it_file_count(blog, "disconnected: requeueing 0", 1));
+    zmq_close(center);
+    assert_true(it_stack_stop(&s));
+}
+
+static void
+test_sigterm_on_the_broker_lets_in_flight_replies_through_then_exits(void **state)
+{
+    (void) state;
+    it_stack s;
+    it_stack_init(&s, "brokerterm", 12);
+    const char *drain[] = {"--drain-ms", "10000", NULL};
+    it_broker_start(&s, drain);
+    it_worker_start(&s, "social", NULL);
+    assert_true(it_wait_registrations(&s, 1, 10000));
+    void *center = dealer(s.frontend);
+    it_request warm;
+    it_request_init(&warm, 941, "SOC-01", "warm");
+    client_submit_raw(center, &warm.req);
+    Rr__V1__SubmitReply *reply = client_reply(center, 10000);
+    assert_non_null(reply);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+
+    PGconn *locker = lock_referrals(&s);
+    it_request r;
+    it_request_init(&r, 941, "SOC-01", "in-flight");
+    client_submit_raw(center, &r.req);
+    // Delivered: the worker waits on the lock.
+    assert_true(it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
+    assert_int_equal(kill(s.broker.pid, SIGTERM), 0);
+    assert_true(it_wait_http(&s, "/readyz", 503, "stopping", 10000));
+    // A new request while the broker drains: busy at once.
+    it_request late;
+    it_request_init(&late, 941, "SOC-01", "late");
+    client_submit_raw(center, &late.req);
+    reply = client_reply(center, 5000);
+    assert_non_null(reply);
+    assert_string_equal(reply->request_id, late.request_id);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_ESHUTDOWN);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    release(locker);
+    // The in-flight one still gets its acknowledgement, then the broker exits.
+    reply = client_reply(center, 10000);
+    assert_non_null(reply);
+    assert_string_equal(reply->request_id, r.request_id);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    assert_int_equal(it_proc_stop(&s.broker, SIGTERM, 10000), 0);
+    zmq_close(center);
+    assert_true(it_stack_stop(&s));
+}
+
 static int
 setup(void **state)
 {
@@ -373,6 +481,8 @@ main(void)
         cmocka_unit_test(test_database_outage_answers_busy_and_the_worker_resumes_after),
         cmocka_unit_test(
             test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once),
+        cmocka_unit_test(test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters),
+        cmocka_unit_test(test_sigterm_on_the_broker_lets_in_flight_replies_through_then_exits),
     };
     return cmocka_run_group_tests_name("integration.failover", tests, setup, teardown);
 }

@@ -484,3 +484,48 @@ it_http_get(int port, const char *path, char *body, size_t cap)
     }
     return status;
 }
+
+static int
+http_port_of(const it_stack *s)
+{
+    const char *colon = strrchr(s->http, ':');
+    return colon ? atoi(colon + 1) : -1;
+}
+
+bool
+it_wait_http(const it_stack *s, const char *path, int status, const char *needle,
+             int timeout_ms)
+{
+    static char body[1 << 20];
+    long long deadline = it_now_ms() + timeout_ms;
+    do {
+        if (it_http_get(http_port_of(s), path, body, sizeof body) == status &&
+            (needle == NULL || strstr(body, needle) != NULL)) {
+            return true;
+        }
+        it_sleep_ms(50);
+    } while (it_now_ms() < deadline);
+    return false;
+}
+
+bool
+it_wait_metric(const it_stack *s, const char *series, double want, int timeout_ms)
+{
+    static char body[1 << 20];
+    size_t n = strlen(series);
+    long long deadline = it_now_ms() + timeout_ms;
+    do {
+        if (it_http_get(http_port_of(s), "/metrics", body, sizeof body) == 200) {
+            for (char *line = body; line != NULL && *line;) {
+                if (strncmp(line, series, n) == 0 && line[n] == ' ' &&
+                    strtod(line + n + 1, NULL) >= want) {
+                    return true;
+                }
+                char *next = strchr(line, '\n');
+                line = next ? next + 1 : NULL;
+            }
+        }
+        it_sleep_ms(50);
+    } while (it_now_ms() < deadline);
+    return false;
+}

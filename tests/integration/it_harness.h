@@ -99,6 +99,15 @@ void it_request_init(it_request *r, unsigned center, const char *service, const 
 // (-1 when the connection failed) and the body in body (NUL-terminated).
 int it_http_get(int port, const char *path, char *body, size_t cap);
 
+// Waits up to timeout_ms until the broker's /metrics sample series reaches
+// want; true when it did.
+bool it_wait_metric(const it_stack *s, const char *series, double want, int timeout_ms);
+
+// Waits up to timeout_ms until GET path on the broker's monitor answers
+// status with a body containing needle; true when it did.
+bool it_wait_http(const it_stack *s, const char *path, int status, const char *needle,
+                  int timeout_ms);
+
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.
 bool it_pg_ctl(const char *action);
