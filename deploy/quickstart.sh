@@ -15,6 +15,7 @@ pgdir=$run/pg
 logs=$run/logs
 frontend=${REFERRAL_BROKER_FRONTEND:-tcp://127.0.0.1:5555}
 backend=${REFERRAL_BROKER_BACKEND:-tcp://127.0.0.1:5556}
+http=${REFERRAL_HTTP:-127.0.0.1:8080}
 domains=(prevention rehabilitation social)
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -55,7 +56,7 @@ status)
             echo "$n: stopped"
         fi
     done
-    [ -x "$build/tools/referralctl" ] && "$build/tools/referralctl" queues --broker "$frontend" || true
+    [ -x "$build/tools/referralctl" ] && "$build/tools/referralctl" queues --http "$http" || true
     exit 0
     ;;
 start) ;;
@@ -114,12 +115,13 @@ cat >"$run/env" <<ENV
 REFERRAL_BROKER=$frontend
 REFERRAL_BROKER_FRONTEND=$frontend
 REFERRAL_BROKER_BACKEND=$backend
+REFERRAL_HTTP=$http
 REFERRAL_DB="$db"
 REFERRAL_LOGS=$logs
 ENV
 
 echo "== starting the broker and one worker per domain"
-nohup "$build/broker/referral-broker" --frontend "$frontend" --backend "$backend" \
+nohup "$build/broker/referral-broker" --frontend "$frontend" --backend "$backend" --http "$http" \
     >>"$logs/broker.log" 2>&1 &
 echo $! >"$run/broker.pid"
 for d in "${domains[@]}"; do
@@ -129,9 +131,9 @@ for d in "${domains[@]}"; do
 done
 # Ready when the broker reports a worker in every domain.
 for _ in $(seq 1 100); do
-    ready=$("$ctl" queues --broker "$frontend" --json --timeout-ms 500 2>/dev/null |
-        grep -o '"workers":[0-9]*' | grep -vc '"workers":0' || true)
-    [ "$ready" -ge 3 ] && break
+    if "$ctl" queues --http "$http" --json --timeout-ms 500 2>/dev/null | grep -q '"ready":true'; then
+        break
+    fi
     sleep 0.2
 done
 
@@ -140,13 +142,14 @@ echo "   (lines 8 and 9 are refused on purpose; line 10 retries line 1 with the 
 "$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
 
 echo "== queue state"
-"$ctl" queues --broker "$frontend"
+"$ctl" queues --http "$http"
 
 cat <<DONE
 
 The referral router is running.
   logs:      $logs/ (broker.log, worker-*.log) and $pgdir/postgresql.log
   settings:  $run/env (source it for REFERRAL_BROKER and REFERRAL_DB)
+  monitor:   http://$http/metrics, /readyz, /api/v1/queues, /api/v1/workers
   try:       $ctl status R-1
              $ctl submit --center 941 --national-id 0012345679 --household H-941-0099 --service SOC-09
   stop:      deploy/quickstart.sh stop

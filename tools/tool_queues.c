@@ -1,14 +1,16 @@
-// Asks a broker for its state (command STATS) and prints it as a table or
-// one JSON object.
+// `referralctl queues` and `referralctl workers`: the broker's state from
+// its HTTP API (/api/v1/queues, /api/v1/workers), as a table or JSON.
 #include "tool_queues.h"
 
-#include "cli_center.h"
+#include "cli_http.h"
 #include "rr_config.h"
 #include "rr_vocab.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#define MAX_ANSWER_BYTES (4 * 1024 * 1024)
 
 // Prints text left-aligned in width columns, counting UTF-8 code points
 // rather than bytes (Persian names take two bytes a letter).
@@ -22,103 +24,150 @@ print_padded(const char *text, int width)
     printf("%s%*s", text, width > cols ? width - cols : 0, "");
 }
 
+// Fetches path from the monitor at address; returns the parsed JSON (caller
+// decrefs), or NULL after printing why.
+static json_t *
+fetch(const char *address, const char *path, long timeout_ms, bool raw_json)
+{
+    char host[128];
+    int port = 0;
+    if (!cli_http_split(address, host, sizeof host, &port)) {
+        fprintf(stderr, "invalid --http \"%s\": expected HOST:PORT\n", address);
+        return NULL;
+    }
+    char *body = malloc(MAX_ANSWER_BYTES);
+    if (body == NULL) {
+        return NULL;
+    }
+    int status = 0;
+    rr_status st = cli_http_get(host, port, path, timeout_ms, &status, body, MAX_ANSWER_BYTES);
+    json_t *root = NULL;
+    if (st != RR_OK) {
+        fprintf(stderr, "could not read http://%s%s: %s\n", address, path, rr_strerror(st));
+    } else if (status != 200) {
+        fprintf(stderr, "http://%s%s answered %d: %s", address, path, status, body);
+    } else {
+        json_error_t jerr;
+        root = json_loads(body, 0, &jerr);
+        if (root == NULL) {
+            fprintf(stderr, "http://%s%s sent invalid JSON: %s\n", address, path, jerr.text);
+        } else if (raw_json) {
+            printf("%s\n", body);
+        }
+    }
+    free(body);
+    return root;
+}
+
+static int
+parse(const char *program, const char *summary, int argc, char **argv, const char **http,
+      long *timeout_ms, bool *json)
+{
+    rr_opt opts[] = {
+        {"http", RR_OPT_STRING, "REFERRAL_HTTP", "127.0.0.1:8080",
+         "HOST:PORT of the broker's HTTP monitor", http, 0, 0},
+        {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "3000", "wait for the answer, ms",
+         timeout_ms, 10, 600000},
+        {"json", RR_OPT_FLAG, NULL, "0", "print the API's JSON", json, 0, 0},
+    };
+    rr_status st = rr_config_parse(program, summary, opts, 3, argc, argv, NULL);
+    return st == RR_ESHUTDOWN ? 0 : st == RR_OK ? -1 : 2;
+}
+
 int
 tool_queues_main(int argc, char **argv)
 {
-    const char *broker = NULL;
+    const char *http = NULL;
     long timeout_ms = 0;
     bool json = false;
-    rr_opt opts[] = {
-        {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
-         "broker front-end endpoint", &broker, 0, 0},
-        {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "3000", "wait for the answer, ms",
-         &timeout_ms, 10, 600000},
-        {"json", RR_OPT_FLAG, NULL, "0", "print one JSON object", &json, 0, 0},
-    };
-    rr_status st = rr_config_parse("referralctl queues",
-                                   "referralctl queues: queue depth, workers and counters of a "
-                                   "broker",
-                                   opts, 3, argc, argv, NULL);
-    if (st == RR_ESHUTDOWN) {
-        return 0;
+    int rc = parse("referralctl queues",
+                   "referralctl queues: waiting requests, workers and counters of a broker",
+                   argc, argv, &http, &timeout_ms, &json);
+    if (rc >= 0) {
+        return rc;
     }
-    if (st != RR_OK) {
-        return 2;
-    }
-    const char *eps[] = {broker};
-    cli_center *c = cli_center_new(eps, 1);
-    if (c == NULL) {
-        return 2;
-    }
-    uint8_t cmd = 0;
-    zmq_msg_t answer;
-    st = cli_center_call_raw(c, RR_CMD_STATS, "", 0, timeout_ms, &cmd, &answer);
-    if (st != RR_OK) {
-        fprintf(stderr, "no answer from broker %s: %s\n", broker, rr_strerror(st));
-        cli_center_destroy(&c);
+    json_t *root = fetch(http, "/api/v1/queues", timeout_ms, json);
+    if (root == NULL) {
         return 1;
     }
-    Rr__V1__BrokerStats *bs = NULL;
-    if (cmd != RR_CMD_STATS ||
-        rr_wire_stats_unpack(zmq_msg_data(&answer), zmq_msg_size(&answer), &bs) != RR_OK) {
-        bs = NULL;
-    }
-    zmq_msg_close(&answer);
-    cli_center_destroy(&c);
-    if (bs == NULL) {
-        fprintf(stderr, "broker %s sent an unreadable answer\n", broker);
-        return 1;
-    }
-    if (json) {
-        json_t *queues = json_array();
-        for (size_t i = 0; i < bs->n_queues; i++) {
-            const Rr__V1__QueueStats *q = bs->queues[i];
-            const char *name = q->domain ? rr_domain_name(q->domain) : "status";
-            json_array_append_new(
-                queues, json_pack("{s:s, s:i, s:f, s:i, s:i, s:I}", "domain", name ? name : "?",
-                                  "depth", (json_int_t) q->depth, "oldest_age_seconds",
-                                  q->oldest_age_seconds, "workers", (json_int_t) q->workers,
-                                  "workers_ready", (json_int_t) q->workers_ready,
-                                  "received_total", (json_int_t) q->received_total));
-        }
-        json_t *o = json_pack("{s:o, s:i, s:I, s:I, s:I, s:I}", "queues", queues, "inflight",
-                              (json_int_t) bs->inflight, "replied_total",
-                              (json_int_t) bs->replied_total, "busy_total",
-                              (json_int_t) bs->busy_total, "rejected_total",
-                              (json_int_t) bs->rejected_total, "redelivered_total",
-                              (json_int_t) bs->redelivered_total);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (text != NULL) {
-            printf("%s\n", text);
-        }
-        free(text);
-        json_decref(o);
-    } else {
+    if (!json) {
         printf("%-15s %-12s %7s %7s %7s %7s %7s %11s %8s %10s\n", "domain", "", "waiting",
                "stat", "asap", "urgent", "routine", "oldest (s)", "workers", "received");
-        for (size_t i = 0; i < bs->n_queues; i++) {
-            const Rr__V1__QueueStats *q = bs->queues[i];
-            const char *name = q->domain ? rr_domain_name(q->domain) : "status queries";
-            const char *fa = q->domain ? rr_domain_name_fa(q->domain) : "";
-            uint32_t p[4] = {0, 0, 0, 0};
-            for (size_t k = 0; k < q->n_depth_by_priority && k < 4; k++) {
-                p[k] = q->depth_by_priority[k];
+        size_t i;
+        json_t *q;
+        json_array_foreach(json_object_get(root, "queues"), i, q) {
+            json_t *by = json_object_get(q, "ready_by_priority");
+            printf("%-15s ", json_string_value(json_object_get(q, "domain")));
+            print_padded(json_string_value(json_object_get(q, "domain_fa")), 12);
+            char workers[32] = "-";
+            if (i > 0) {
+                int n = snprintf(workers, sizeof workers, "%lld/%lld",
+                             (long long) json_integer_value(json_object_get(q, "workers_idle")),
+                             (long long) json_integer_value(json_object_get(q, "workers")));
+                (void) n;
             }
-            char workers[24];
-            int n = snprintf(workers, sizeof workers, "%u/%u", q->workers_ready, q->workers);
-            (void) n;
-            printf("%-15s ", name ? name : "?");
-            print_padded(fa, 12);
-            printf(" %7u %7u %7u %7u %7u %11.1f %8s %10llu\n", q->depth, p[3], p[2], p[1], p[0], q->oldest_age_seconds,
-                   q->domain ? workers : "-", (unsigned long long) q->received_total);
+            printf(" %7lld %7lld %7lld %7lld %7lld %11.1f %8s %10lld\n",
+                   (long long) json_integer_value(json_object_get(q, "ready")),
+                   (long long) json_integer_value(json_object_get(by, "stat")),
+                   (long long) json_integer_value(json_object_get(by, "asap")),
+                   (long long) json_integer_value(json_object_get(by, "urgent")),
+                   (long long) json_integer_value(json_object_get(by, "routine")),
+                   json_real_value(json_object_get(q, "oldest_age_seconds")), workers,
+                   (long long) json_integer_value(json_object_get(q, "received_total")));
         }
-        printf("in flight %u; replied %llu, busy %llu, refused %llu, redelivered %llu, "
-               "dead-lettered %llu; up %.0f s\n",
-               bs->inflight, (unsigned long long) bs->replied_total,
-               (unsigned long long) bs->busy_total, (unsigned long long) bs->rejected_total,
-               (unsigned long long) bs->redelivered_total,
-               (unsigned long long) bs->dead_lettered_total, bs->uptime_seconds);
+        json_t *sub = json_object_get(root, "submissions");
+        printf("submissions: %lld accepted, %lld duplicate, %lld rejected, %lld busy; "
+               "redelivered %lld, dead-lettered %lld; %s; up %.0f s\n",
+               (long long) json_integer_value(json_object_get(sub, "accepted")),
+               (long long) json_integer_value(json_object_get(sub, "duplicate")),
+               (long long) json_integer_value(json_object_get(sub, "rejected")),
+               (long long) json_integer_value(json_object_get(sub, "busy")),
+               (long long) json_integer_value(json_object_get(root, "redelivered_total")),
+               (long long) json_integer_value(json_object_get(root, "dead_lettered_total")),
+               json_is_true(json_object_get(root, "ready")) ? "ready" : "NOT READY",
+               json_real_value(json_object_get(root, "uptime_seconds")));
     }
-    rr__v1__broker_stats__free_unpacked(bs, NULL);
+    json_decref(root);
+    return 0;
+}
+
+int
+tool_workers_main(int argc, char **argv)
+{
+    const char *http = NULL;
+    long timeout_ms = 0;
+    bool json = false;
+    int rc = parse("referralctl workers",
+                   "referralctl workers: the broker's live workers and their counters", argc,
+                   argv, &http, &timeout_ms, &json);
+    if (rc >= 0) {
+        return rc;
+    }
+    json_t *root = fetch(http, "/api/v1/workers", timeout_ms, json);
+    if (root == NULL) {
+        return 1;
+    }
+    if (!json) {
+        printf("%-15s %-20s %8s %6s %8s %13s %10s %8s %8s %10s\n", "domain", "host", "pid",
+               "credit", "inflight", "heartbeat (s)", "processed", "failed", "batches",
+               "reconnects");
+        size_t i;
+        json_t *w;
+        json_array_foreach(json_object_get(root, "workers"), i, w) {
+            printf("%-15s %-20s %8lld %6lld %8lld %13.1f %10lld %8lld %8lld %10lld\n",
+                   json_string_value(json_object_get(w, "domain")),
+                   json_string_value(json_object_get(w, "host")),
+                   (long long) json_integer_value(json_object_get(w, "pid")),
+                   (long long) json_integer_value(json_object_get(w, "credit")),
+                   (long long) json_integer_value(json_object_get(w, "inflight")),
+                   json_real_value(json_object_get(w, "last_heartbeat_age_seconds")),
+                   (long long) json_integer_value(json_object_get(w, "processed_total")),
+                   (long long) json_integer_value(json_object_get(w, "failed_total")),
+                   (long long) json_integer_value(json_object_get(w, "batches_total")),
+                   (long long) json_integer_value(json_object_get(w, "db_reconnects_total")));
+        }
+        printf("(%zu workers)\n", json_array_size(json_object_get(root, "workers")));
+    }
+    json_decref(root);
     return 0;
 }

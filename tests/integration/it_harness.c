@@ -437,50 +437,14 @@ it_pg_ctl(const char *action)
     return system(cmd) == 0;
 }
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include "cli_http.h"
 
 int
 it_http_get(int port, const char *path, char *body, size_t cap)
 {
-    body[0] = '\0';
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t) port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    char req[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-    if (write(fd, req, (size_t) n) != n) {
-        close(fd);
-        return -1;
-    }
-    static char raw[1 << 20];
-    size_t len = 0;
-    ssize_t got;
-    while (len < sizeof raw - 1 && (got = read(fd, raw + len, sizeof raw - 1 - len)) > 0) {
-        len += (size_t) got;
-    }
-    close(fd);
-    raw[len] = '\0';
     int status = -1;
-    if (sscanf(raw, "HTTP/1.%*d %d", &status) != 1) {
+    if (cli_http_get("127.0.0.1", port, path, 10000, &status, body, cap) != RR_OK) {
         return -1;
-    }
-    const char *start = strstr(raw, "\r\n\r\n");
-    if (start != NULL) {
-        snprintf(body, cap, "%s", start + 4);
     }
     return status;
 }

@@ -197,6 +197,24 @@ test_queue_depth_shows_in_the_api_and_in_a_real_prometheus(void **state)
     assert_true(json_real_value(json_object_get(q, "oldest_age_seconds")) > 0);
     json_decref(root);
 
+    // The operator's command line shows the same, from the same API.
+    char cmd0[1200];
+    snprintf(cmd0, sizeof cmd0, "%s queues --http %s", getenv("RR_CTL_BIN"), stack.http);
+    FILE *p0 = popen(cmd0, "r");
+    assert_non_null(p0);
+    size_t n0 = fread(body, 1, sizeof body - 1, p0);
+    body[n0] = '\0';
+    assert_int_equal(pclose(p0), 0);
+    assert_non_null(strstr(body, "prevention      پیشگیری            3       0       0       0       3"));
+    assert_non_null(strstr(body, "NOT READY"));
+    snprintf(cmd0, sizeof cmd0, "%s workers --http %s", getenv("RR_CTL_BIN"), stack.http);
+    p0 = popen(cmd0, "r");
+    assert_non_null(p0);
+    n0 = fread(body, 1, sizeof body - 1, p0);
+    body[n0] = '\0';
+    assert_int_equal(pclose(p0), 0);
+    assert_non_null(strstr(body, "(2 workers)"));
+
     // A real Prometheus scrapes the broker; its query API returns the depth.
     char dir[700], config[800], log[800], cmd[4096];
     snprintf(dir, sizeof dir, "%s/prometheus", stack.logdir);
