@@ -4,6 +4,7 @@
 #include "brk_http.h"
 
 #include "brk_render.h"
+#include "dashboard_html.h"
 #include "rr_log.h"
 
 #include <dirent.h>
@@ -181,6 +182,12 @@ static void
 on_other(struct evhttp_request *req, void *arg)
 {
     (void) arg;
+    const char *uri = evhttp_request_get_uri(req);
+    if (uri != NULL && (strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0)) {
+        reply_text(req, HTTP_OK, "OK", "text/html; charset=utf-8", (const char *) dashboard_html,
+                   sizeof dashboard_html);
+        return;
+    }
     const char body[] = "not found: try /metrics, /healthz, /readyz, /api/v1/queues, "
                         "/api/v1/workers\n";
     reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain", body, sizeof body - 1);

@@ -1,5 +1,5 @@
-// The broker's HTTP monitor (libevent evhttp) on its own thread: /metrics,
-// /healthz, /readyz, /api/v1/queues, /api/v1/workers. It serves snapshots
+// The broker's HTTP monitor (libevent evhttp) on its own thread: / (a live
+// dashboard), /metrics, /healthz, /readyz, /api/v1/queues, /api/v1/workers. It serves snapshots
 // from a board and never touches the broker's live structures.
 #ifndef BRK_HTTP_H
 #define BRK_HTTP_H

@@ -2,14 +2,14 @@
 # Installs the Debian 12 packages the project builds, runs and tests with.
 # Installs only what is missing; needs root when something is.
 #   deploy/install-deps.sh          build and run
-#   deploy/install-deps.sh --test   also the test tools (cmocka, valgrind, prometheus)
+#   deploy/install-deps.sh --test   also the test tools (cmocka, valgrind, prometheus, chromium)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libpq-dev protobuf-c-compiler
           libprotobuf-c-dev libevent-dev libjansson-dev uuid-dev uthash-dev postgresql
           postgresql-client)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(libcmocka-dev valgrind prometheus)
+    packages+=(libcmocka-dev valgrind prometheus chromium)
 fi
 
 missing=()

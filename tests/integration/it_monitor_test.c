@@ -71,6 +71,39 @@ wait_sample(const char *series, double want)
     return v;
 }
 
+// Runs headless Chromium on the dashboard: the DOM after its scripts ran
+// (into body), or a screenshot into png when png is set. True on success.
+static bool
+chromium(const char *png)
+{
+    char profile[700], cmd[2400];
+    snprintf(profile, sizeof profile, "%s/chromium-profile", stack.logdir);
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s && timeout 120 chromium --headless --no-sandbox --disable-gpu "
+             "--disable-quic --no-first-run --disable-background-networking "
+             "--disable-component-update --disable-sync --user-data-dir=%s "
+             "--virtual-time-budget=3000 --window-size=1280,800 %s%s http://%s/ 2>/dev/null",
+             profile, profile, png ? "--screenshot=" : "--dump-dom", png ? png : "", stack.http);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        return false;
+    }
+    size_t n = fread(body, 1, sizeof body - 1, p);
+    body[n] = '\0';
+    return pclose(p) == 0;
+}
+
+// The number the dashboard shows as waiting for domain; -1 when absent.
+static int
+dashboard_waiting(const char *domain)
+{
+    char anchor[64];
+    snprintf(anchor, sizeof anchor, "id=\"card-%s\"", domain);
+    const char *card = strstr(body, anchor);
+    const char *field = card ? strstr(card, "data-field=\"ready\">") : NULL;
+    return field ? atoi(field + strlen("data-field=\"ready\">")) : -1;
+}
+
 static void
 test_health_and_readiness_follow_the_worker_pool(void **state)
 {
@@ -85,6 +118,15 @@ test_health_and_readiness_follow_the_worker_pool(void **state)
     }
     assert_int_equal(code, 200);
     assert_int_equal(it_http_get(http_port, "/nothing-here", body, sizeof body), 404);
+    assert_int_equal(it_http_get(http_port, "/", body, sizeof body), 200);
+    assert_non_null(strstr(body, "<title>Referral router"));
+    // The dashboard, rendered by a real browser: three domains, nothing waiting.
+    assert_true(chromium(NULL));
+    assert_non_null(strstr(body, "id=\"card-prevention\""));
+    assert_non_null(strstr(body, "id=\"card-rehabilitation\""));
+    assert_non_null(strstr(body, "id=\"card-social\""));
+    assert_non_null(strstr(body, "پیشگیری"));
+    assert_int_equal(dashboard_waiting("prevention"), 0);
 }
 
 static void
@@ -196,6 +238,18 @@ test_queue_depth_shows_in_the_api_and_in_a_real_prometheus(void **state)
     assert_int_equal(json_integer_value(json_object_get(q, "ready")), 3);
     assert_true(json_real_value(json_object_get(q, "oldest_age_seconds")) > 0);
     json_decref(root);
+
+    // The dashboard's numbers moved with the requests; keep a screenshot.
+    assert_true(chromium(NULL));
+    assert_int_equal(dashboard_waiting("prevention"), 3);
+    assert_int_equal(dashboard_waiting("social"), 0);
+    char png[700];
+    snprintf(png, sizeof png, "%s/dashboard.png", stack.logdir);
+    assert_true(chromium(png));
+    struct stat st;
+    assert_int_equal(stat(png, &st), 0);
+    assert_true(st.st_size > 10000);
+    printf("# dashboard screenshot: %s\n", png);
 
     // The operator's command line shows the same, from the same API.
     char cmd0[1200];
