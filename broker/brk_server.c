@@ -346,7 +346,7 @@ dispatch(brk_server *self, int queue_index)
         }
         req->attempts++;
         brk_registry_assign(self->registry, w, req, did);
-        rr_log_debug("request %s delivered to worker pid %u (delivery %llu, attempt %u)",
+        rr_log_debug_id(req->correlation, "request %s delivered to worker pid %u (delivery %llu, attempt %u)",
                      req->correlation, w->pid, (unsigned long long) did, req->attempts);
     }
 }
@@ -385,7 +385,8 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
             (void) rr_wire_fail(&err, RR_EINTERNAL, "",
                                 "could not process request \"%s\": %u workers failed on it",
                                 r->correlation, r->attempts);
-            rr_log_error("request %s given up after %u attempts", r->correlation, r->attempts);
+            rr_log_error_id(r->correlation, "request %s given up after %u attempts", r->correlation,
+                            r->attempts);
             self->stats.dead_lettered++;
             refuse(self, &r->client_id, r->command, r->correlation, &err, true);
             brk_pool_put(self->pool, &r);
@@ -625,7 +626,8 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     rr_wire_error err;
     rr_status st = admit(self, f, command, req, &err);
     if (st != RR_OK) {
-        rr_log_warn("request %s refused: %s", req->correlation[0] ? req->correlation : "(no id)",
+        rr_log_warn_id(req->correlation, "request %s refused: %s",
+                       req->correlation[0] ? req->correlation : "(no id)",
                     err.message);
         if (st == RR_EPROTO) {
             self->stats.protocol_errors++;
@@ -651,7 +653,8 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         (void) rr_wire_fail(&err, RR_EBUSY, "",
                             "could not queue request \"%s\": the %s queue is full (%zu waiting)",
                             req->correlation, dname, brk_queue_depth(self->queue[req->domain]));
-        rr_log_warn("%s queue full: request %s answered busy", dname, req->correlation);
+        rr_log_warn_id(req->correlation, "%s queue full: request %s answered busy", dname,
+                       req->correlation);
         refuse(self, &req->client_id, command, req->correlation, &err, true);
         brk_pool_put(self->pool, &req);
         return;

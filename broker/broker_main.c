@@ -16,7 +16,7 @@ main(int argc, char **argv)
 {
     brk_config cfg;
     const char *log_level = NULL, *http_address = NULL;
-    bool log_json = false;
+    const char *log_format = NULL;
     rr_opt opts[] = {
         {"frontend", RR_OPT_STRING, "REFERRAL_BROKER_FRONTEND", "tcp://127.0.0.1:5555",
          "endpoint centers connect to", &cfg.frontend, 0, 0},
@@ -49,8 +49,8 @@ main(int argc, char **argv)
          &http_address, 0, 0},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
-        {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
-         &log_json, 0, 0},
+        {"log-format", RR_OPT_STRING, "REFERRAL_LOG_FORMAT", "text",
+         "text, or json for one JSON object per line", &log_format, 0, 0},
     };
     rr_status st = rr_config_parse("referral-broker",
                                    "referral-broker: routes center requests to domain workers",
@@ -61,7 +61,7 @@ main(int argc, char **argv)
     if (st != RR_OK) {
         return 2;
     }
-    if (rr_process_start("broker", log_level, log_json) != RR_OK) {
+    if (rr_process_start("broker", log_level, log_format) != RR_OK) {
         return 2;
     }
 

@@ -62,6 +62,8 @@ json_escape(char *buf, size_t cap, size_t len, const char *text)
     return len;
 }
 
+static void write_line(rr_log_level level, const char *module, const char *id, char *msg);
+
 void
 rr_log_write(rr_log_level level, const char *module, const char *fmt, ...)
 {
@@ -73,9 +75,30 @@ rr_log_write(rr_log_level level, const char *module, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (n < 0) {
+    if (n >= 0) {
+        write_line(level, module, NULL, msg);
+    }
+}
+
+void
+rr_log_write_id(rr_log_level level, const char *module, const char *id, const char *fmt, ...)
+{
+    if (!rr_log_enabled(level)) {
         return;
     }
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0) {
+        write_line(level, module, id, msg);
+    }
+}
+
+static void
+write_line(rr_log_level level, const char *module, const char *id, char *msg)
+{
     // libpq messages end in a newline: one event is one line.
     size_t mlen = strlen(msg);
     while (mlen > 0 && (msg[mlen - 1] == '\n' || msg[mlen - 1] == '\r')) {
@@ -105,6 +128,11 @@ rr_log_write(rr_log_level level, const char *module, const char *fmt, ...)
                          stamp, level_names[level], log_process, (long) getpid(), module);
         len = (h > 0 && (size_t) h < sizeof line) ? (size_t) h : 0;
         len = json_escape(line, sizeof line, len, msg);
+        if (id != NULL && id[0] != '\0' && len + 16 < sizeof line) {
+            memcpy(line + len, "\",\"id\":\"", 8);
+            len += 8;
+            len = json_escape(line, sizeof line, len, id);
+        }
         int t = snprintf(line + len, sizeof line - len, "\"}\n");
         len += (t > 0) ? (size_t) t : 0;
     } else {

@@ -25,6 +25,12 @@ bool rr_log_enabled(rr_log_level level);
 void rr_log_write(rr_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+// As rr_log_write, for an event about one request or referral: id (a
+// request_id, query id or "R-<n>"; never personal data) becomes the "id"
+// field of a JSON line. NULL or "" is no id.
+void rr_log_write_id(rr_log_level level, const char *module, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #ifndef RR_LOG_MODULE
 #define RR_LOG_MODULE "main"
 #endif
@@ -32,6 +38,14 @@ void rr_log_write(rr_log_level level, const char *module, const char *fmt, ...)
 #define rr_log_error(...) rr_log_write(RR_LOG_ERROR, RR_LOG_MODULE, __VA_ARGS__)
 #define rr_log_warn(...)  rr_log_write(RR_LOG_WARN, RR_LOG_MODULE, __VA_ARGS__)
 #define rr_log_info(...)  rr_log_write(RR_LOG_INFO, RR_LOG_MODULE, __VA_ARGS__)
+#define rr_log_warn_id(id, ...) rr_log_write_id(RR_LOG_WARN, RR_LOG_MODULE, id, __VA_ARGS__)
+#define rr_log_error_id(id, ...) rr_log_write_id(RR_LOG_ERROR, RR_LOG_MODULE, id, __VA_ARGS__)
+#define rr_log_debug_id(id, ...)                                               \
+    do {                                                                       \
+        if (rr_log_enabled(RR_LOG_DEBUG)) {                                    \
+            rr_log_write_id(RR_LOG_DEBUG, RR_LOG_MODULE, id, __VA_ARGS__);     \
+        }                                                                      \
+    } while (0)
 #define rr_log_debug(...)                                                      \
     do {                                                                       \
         if (rr_log_enabled(RR_LOG_DEBUG)) {                                    \

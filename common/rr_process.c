@@ -17,8 +17,13 @@ on_stop_signal(int sig)
 }
 
 rr_status
-rr_process_start(const char *process, const char *level_text, bool json)
+rr_process_start(const char *process, const char *level_text, const char *format_text)
 {
+    bool json = strcmp(format_text, "json") == 0;
+    if (!json && strcmp(format_text, "text") != 0) {
+        fprintf(stderr, "invalid --log-format \"%s\": expected text or json\n", format_text);
+        return RR_EINVAL;
+    }
     rr_log_level level;
     if (!rr_log_level_parse(level_text, &level)) {
         fprintf(stderr, "invalid --log-level \"%s\": expected error, warn, info or debug\n",

@@ -12,8 +12,10 @@
 extern volatile sig_atomic_t rr_process_stop;
 
 // Starts logging as process at level_text ("error", "warn", "info",
-// "debug"; RR_EINVAL with a message on stderr otherwise), installs the
-// stop handlers and ignores SIGPIPE. RR_EIO when a handler cannot be set.
-RR_NODISCARD rr_status rr_process_start(const char *process, const char *level_text, bool json);
+// "debug") in format_text ("text" or "json"; RR_EINVAL with a message on
+// stderr for anything else), installs the stop handlers and ignores SIGPIPE.
+// RR_EIO when a handler cannot be set.
+RR_NODISCARD rr_status rr_process_start(const char *process, const char *level_text,
+                                        const char *format_text);
 
 #endif

@@ -22,7 +22,7 @@ main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
     long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
-    bool log_json = false;
+    const char *log_format = NULL;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
          "domain served: prevention, rehabilitation or social (required)", &domain_name, 0, 0},
@@ -44,8 +44,8 @@ main(int argc, char **argv)
          &escalate_ms, 0, 86400000},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
-        {"log-json", RR_OPT_FLAG, "REFERRAL_LOG_JSON", "0", "write log lines as JSON objects",
-         &log_json, 0, 0},
+        {"log-format", RR_OPT_STRING, "REFERRAL_LOG_FORMAT", "text",
+         "text, or json for one JSON object per line", &log_format, 0, 0},
     };
     rr_status st = rr_config_parse("referral-worker",
                                    "referral-worker: records one domain's referrals in PostgreSQL",
@@ -66,7 +66,7 @@ main(int argc, char **argv)
     char process[48];
     int n = snprintf(process, sizeof process, "worker.%s", domain_name);
     (void) n;
-    if (rr_process_start(process, log_level, log_json) != RR_OK) {
+    if (rr_process_start(process, log_level, log_format) != RR_OK) {
         return 2;
     }
 

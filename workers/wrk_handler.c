@@ -225,7 +225,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                                 strcmp(rec->household_id, it->req->household_id) != 0 ||
                                 strcmp(rec->service_code, it->req->service_code) != 0)) {
             // The referral may be another center's: name it only in the log.
-            rr_log_warn("request %s reuses the request_id of R-%lld with other content",
+            rr_log_warn_id(it->req->request_id, "request %s reuses the request_id of R-%lld with other content",
                         it->req->request_id, (long long) rec->referral_id);
             it->st = rr_wire_fail(&it->err, RR_ECONFLICT, "request_id",
                                   "cannot accept request \"%s\": this request_id was already used "
@@ -245,7 +245,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             assert(rc == 0);
             (void) rc;
         }
-        rr_log_debug("request %s %s R-%lld for %s", it->req->request_id,
+        rr_log_debug_id(it->req->request_id, "request %s %s R-%lld for %s", it->req->request_id,
                      rec->duplicate  ? "duplicates open"
                      : rec->inserted ? "recorded as"
                                      : "found as",
@@ -263,7 +263,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             self->failed++;
         }
         if (it->err.code != RR_EDB) {
-            rr_log_warn("request %s refused: %s", rid ? rid : "(unreadable)", it->err.message);
+            rr_log_warn_id(rid, "request %s refused: %s", rid ? rid : "(unreadable)", it->err.message);
         }
         pack_refusal(rid, &it->err, &replies[i]);
     }
@@ -435,7 +435,8 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         w.forward_to = u->forward_to;
         st = wrk_store_update(self->store, &w, &event_id, &err);
         if (st != RR_OK && err.code != RR_EDB) {
-            rr_log_warn("update %s of %s refused: %s", uid, u->referral_id, err.message);
+            rr_log_warn_id(u->referral_id, "update %s of %s refused: %s", uid, u->referral_id,
+                           err.message);
         }
     }
     // The referral as it is now: after the change, or beside a refusal that

@@ -513,6 +513,30 @@ test_a_batch_with_an_unknown_center_keeps_the_valid_requests_beside_it(void **st
     assert_int_equal(rows_for(r[1].request_id), 0);
 }
 
+static void
+test_no_national_id_reaches_any_log_line(void **state)
+{
+    (void) state;
+    // Every national id this suite sent, valid or not.
+    PGresult *res = PQexec(db, "SELECT DISTINCT national_id FROM referral");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_true(PQntuples(res) > 10);
+    const char *logs[] = {stack.broker.log, stack.workers[0].log, stack.workers[1].log,
+                          stack.workers[2].log};
+    for (int i = 0; i < PQntuples(res); i++) {
+        for (size_t k = 0; k < sizeof logs / sizeof logs[0]; k++) {
+            if (it_file_count(logs[k], PQgetvalue(res, i, 0), 1)) {
+                fail_msg("a national id appears in %s", logs[k]);
+            }
+        }
+    }
+    PQclear(res);
+    for (size_t k = 0; k < sizeof logs / sizeof logs[0]; k++) {
+        assert_false(it_file_count(logs[k], "1234567890", 1)); // the refused ones too
+        assert_false(it_file_count(logs[k], "1111111111", 1));
+    }
+}
+
 int
 main(void)
 {
@@ -526,6 +550,7 @@ main(void)
         cmocka_unit_test(test_malformed_frames_get_a_typed_protocol_error),
         cmocka_unit_test(test_status_query_returns_the_referral_and_its_history),
         cmocka_unit_test(test_a_batch_with_an_unknown_center_keeps_the_valid_requests_beside_it),
+        cmocka_unit_test(test_no_national_id_reaches_any_log_line),
     };
     return cmocka_run_group_tests_name("integration.spine", tests, setup, teardown);
 }
