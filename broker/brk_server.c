@@ -303,6 +303,7 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
         return st;
     }
     uint8_t cmd = RR_WCMD_REQUEST;
+    uint8_t wire_cmd = (uint8_t) (req->command | (req->dead ? RR_CMD_DEAD_LETTER_FLAG : 0));
     uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
     rr_wire_put_u64(did, delivery_id);
     zmq_msg_t body;
@@ -315,7 +316,7 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
         rr_wire_send_bytes(self->backend, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true) != RR_OK ||
         rr_wire_send_bytes(self->backend, &cmd, 1, true) != RR_OK ||
         rr_wire_send_bytes(self->backend, did, sizeof did, true) != RR_OK ||
-        rr_wire_send_bytes(self->backend, &req->command, 1, true) != RR_OK) {
+        rr_wire_send_bytes(self->backend, &wire_cmd, 1, true) != RR_OK) {
         zmq_msg_close(&body);
         rr_log_error("request to worker cut short");
         return RR_EIO;
@@ -378,7 +379,14 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
             refuse_shutdown(self, &r);
             continue;
         }
-        if (r->attempts >= self->cfg.max_attempts) {
+        if (r->attempts >= self->cfg.max_attempts && r->command == RR_CMD_SUBMIT && !r->dead) {
+            // It kills workers: the next worker records it as a dead letter
+            // (or answers with its referral, if one of those had committed it).
+            rr_log_error_id(r->correlation, "request %s failed on %u workers: dead-lettering it",
+                            r->correlation, r->attempts);
+            r->dead = true;
+            self->stats.dead_lettered++;
+        } else if (r->attempts >= self->cfg.max_attempts) {
             // Busy, not rejected: one of those workers may have committed it
             // before dying, and a retry with the same request_id finds out.
             rr_wire_error err;
@@ -387,7 +395,6 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
                                 r->correlation, r->attempts);
             rr_log_error_id(r->correlation, "request %s given up after %u attempts", r->correlation,
                             r->attempts);
-            self->stats.dead_lettered++;
             refuse(self, &r->client_id, r->command, r->correlation, &err, true);
             brk_pool_put(self->pool, &r);
             continue;

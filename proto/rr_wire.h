@@ -30,6 +30,11 @@ enum {
     RR_CMD_ERROR = 0x7F, // broker -> center only
 };
 
+// Set by the broker on the command byte of a REQUEST whose earlier
+// deliveries all died with their workers: the worker records it as a dead
+// letter instead of processing it (unless its referral already exists).
+#define RR_CMD_DEAD_LETTER_FLAG 0x80
+
 // Worker <-> broker commands (frame 3, one byte).
 enum {
     RR_WCMD_READY = 0x01,      // worker -> broker: WorkerReady

@@ -1,6 +1,7 @@
 // referralctl: the operator's and integrator's command line. Dispatches to
 // one module per command.
 #include "rr_log.h"
+#include "tool_deadletters.h"
 #include "tool_follow.h"
 #include "tool_migrate.h"
 #include "tool_queues.h"
@@ -25,6 +26,8 @@ static const struct {
     {"workers", tool_workers_main, "show a broker's live workers (from its HTTP API)"},
     {"household", tool_household_main, "show a household's members and referrals"},
     {"overdue", tool_overdue_main, "list referrals past their acceptance deadline or escalated"},
+    {"dead-letters", tool_deadletters_main,
+     "requests that could not be processed: list, show ID, retry ID, drop ID"},
     {"route", tool_route_main, "\"route explain\": the office a request goes to, and why"},
     {"report", tool_report_main, "reports from the database: \"report needs\" (need-finding)"},
 };
@@ -34,7 +37,7 @@ usage(FILE *out)
 {
     fprintf(out, "usage: referralctl COMMAND [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
     }
     fprintf(out, "\n\"referralctl COMMAND --help\" lists a command's options.\n");
 }

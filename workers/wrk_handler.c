@@ -6,6 +6,7 @@
 
 #include "rr_clock.h"
 #include "rr_log.h"
+#include "rr_uuid.h"
 #include "rr_wire.h"
 #include "wrk_catalog.h"
 #include "wrk_route.h"
@@ -216,6 +217,17 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         it->st = rec_st[k];
         if (it->st != RR_OK) {
             it->err = rec_err[k];
+            if (it->st == RR_EINTERNAL) {
+                // The database refuses it for good: keep it for an operator.
+                wrk_job *job = &jobs[idx[k]];
+                if (wrk_store_dead_letter(self->store, it->req->request_id,
+                                          it->req->center_code, self->domain,
+                                          it->req->service_code, zmq_msg_data(&job->body),
+                                          zmq_msg_size(&job->body), &it->err) == RR_OK) {
+                    rr_log_warn_id(it->req->request_id, "request %s dead-lettered: %s",
+                                   it->req->request_id, it->err.message);
+                }
+            }
             continue;
         }
         const wrk_recorded *rec = &recs[k];
@@ -536,6 +548,64 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     }
 }
 
+// A submission whose earlier deliveries all died with their workers: if one
+// of them committed it, answer with that referral; otherwise record it as a
+// dead letter, untouched, and refuse it with why.
+static void
+process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
+{
+    Rr__V1__SubmitRequest *req = NULL;
+    rr_wire_error err;
+    const void *data = zmq_msg_data(&job->body);
+    size_t size = zmq_msg_size(&job->body);
+    if (rr_wire_submit_unpack(data, size, &req, &err) != RR_OK && req == NULL) {
+        pack_refusal(NULL, &err, reply);
+        return;
+    }
+    Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
+    q.key_case = RR__V1__STATUS_QUERY__KEY_REQUEST_ID;
+    q.request_id = req->request_id;
+    wrk_status s;
+    rr_wire_error ignored;
+    if (rr_uuid_is_valid(req->request_id) &&
+        wrk_store_status(self->store, &q, &s, &ignored) == RR_OK) {
+        Rr__V1__SubmitReply out = RR__V1__SUBMIT_REPLY__INIT;
+        char refid[32];
+        int n = snprintf(refid, sizeof refid, "R-%lld", (long long) s.referral_id);
+        (void) n;
+        out.request_id = req->request_id;
+        out.outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        out.referral_id = refid;
+        out.domain = (Rr__V1__Domain) s.domain;
+        out.office_code = s.office_code;
+        out.office_name = s.office_name_en;
+        out.office_name_fa = s.office_name_fa;
+        out.referral_status = (Rr__V1__ReferralStatus) s.status;
+        out.created_at_ms = s.created_at_ms;
+        pack_or_empty(&out.base, reply);
+        wrk_status_clear(&s);
+    } else {
+        (void) rr_wire_fail(&err, RR_EINTERNAL, "",
+                            "could not process request \"%s\": the workers that took it failed; "
+                            "it is kept as a dead letter",
+                            req->request_id);
+        rr_status st = wrk_store_dead_letter(self->store, req->request_id, req->center_code,
+                                             self->domain, req->service_code, data, size, &err);
+        if (st != RR_OK) {
+            (void) rr_wire_fail(&err, RR_EDB, "",
+                                "could not record request \"%s\" as a dead letter: database "
+                                "unavailable",
+                                req->request_id);
+        } else {
+            rr_log_warn_id(req->request_id, "request %s dead-lettered after failing workers",
+                           req->request_id);
+            self->failed++;
+        }
+        pack_refusal(req->request_id, &err, reply);
+    }
+    rr__v1__submit_request__free_unpacked(req, NULL);
+}
+
 void
 wrk_handler_counters(const wrk_handler *self, uint64_t *processed, uint64_t *failed,
                      uint64_t *batches, uint64_t *items)
@@ -564,6 +634,8 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
             process_update(self, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_FOLLOW) {
             process_follow(self, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == (RR_CMD_SUBMIT | RR_CMD_DEAD_LETTER_FLAG)) {
+            process_dead_submit(self, &jobs[i], &replies[i]);
         } else if (!is_submit[i]) {
             rr_wire_error err;
             (void) rr_wire_fail(&err, RR_EPROTO, "", "unrecognized command 0x%02x",

@@ -94,6 +94,14 @@ static const char SQL_CHANGE[] =
     " SELECT u.id, $4, $2, $5, $6, $7, u.office_code, u.center_code, $8::uuid FROM u"
     " RETURNING id";
 
+static const char SQL_DEAD_LETTER[] =
+    "INSERT INTO dead_letter (request_id, center_code, domain, service_code, body, error_code,"
+    " error_message)"
+    " VALUES ($1::uuid, nullif($2, '0')::integer, $3, $4, decode($5, 'hex'), $6, $7)"
+    " ON CONFLICT (request_id) WHERE state = 'open' DO UPDATE"
+    " SET attempts = dead_letter.attempts + 1, error_code = EXCLUDED.error_code,"
+    " error_message = EXCLUDED.error_message, updated_at = now()";
+
 static const char SQL_OFFICE_ACTIVE[] =
     "SELECT active FROM office WHERE code = $1";
 
@@ -118,6 +126,7 @@ static const struct {
     {"find_update", SQL_FIND_UPDATE, 1},
     {"change", SQL_CHANGE, 8},
     {"office_active", SQL_OFFICE_ACTIVE, 1},
+    {"dead_letter", SQL_DEAD_LETTER, 7},
     {"follow", SQL_FOLLOW, 3},
 };
 
@@ -1007,6 +1016,44 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     self->commit_seconds += (double) (rr_clock_mono_us() - t0) / 1e6;
     *event_id = new_event;
     return RR_OK;
+}
+
+// ---- dead letters ---------------------------------------------------------------
+
+rr_status
+wrk_store_dead_letter(wrk_store *self, const char *request_id, uint32_t center, rr_domain domain,
+                      const char *service, const void *body, size_t size,
+                      const rr_wire_error *error)
+{
+    if (wrk_store_ensure(self) != RR_OK) {
+        return RR_EDB;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char *text = malloc(size * 2 + 1);
+    if (text == NULL) {
+        return RR_ENOMEM;
+    }
+    const uint8_t *b = body;
+    for (size_t i = 0; i < size; i++) {
+        text[2 * i] = hex[b[i] >> 4];
+        text[2 * i + 1] = hex[b[i] & 0xF];
+    }
+    text[size * 2] = '\0';
+    char c[16];
+    int n = snprintf(c, sizeof c, "%u", center);
+    (void) n;
+    const char *v[7] = {request_id, c, rr_domain_name(domain), service ? service : "", text,
+                        rr_status_name(error->code), error->message};
+    PGresult *res = exec_deadline(self, EXEC_PREPARED, "dead_letter", NULL, 7, v);
+    free(text);
+    rr_status st = RR_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rr_log_error_id(request_id, "could not store a dead letter for request %s: %s",
+                        request_id, res ? PQresultErrorMessage(res) : "connection lost");
+        st = RR_EDB;
+    }
+    PQclear(res);
+    return st;
 }
 
 // ---- deadlines ------------------------------------------------------------------

@@ -156,6 +156,15 @@ typedef struct wrk_update {
 RR_NODISCARD rr_status wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id,
                                         rr_wire_error *err);
 
+// Records a request that could not be processed in the dead-letter table
+// with the error it hit (a retry of the same request_id adds an attempt to
+// the open dead letter). body is the center's request as received.
+// RR_EDB when the database failed (logged).
+RR_NODISCARD rr_status wrk_store_dead_letter(wrk_store *self, const char *request_id,
+                                             uint32_t center, rr_domain domain,
+                                             const char *service, const void *body, size_t size,
+                                             const rr_wire_error *error);
+
 // Escalates up to max referrals past their acceptance deadline to their
 // province office (see escalate_overdue in migration 0003); *count is how
 // many. Safe to run from every worker at once. RR_EDB on failure.

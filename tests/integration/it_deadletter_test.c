@@ -1,0 +1,212 @@
+// Poison requests: a request the database refuses for good, and one whose
+// workers keep dying, end in the dead-letter table with their error and a
+// typed refusal, without holding up the requests behind them; operators
+// list, show, retry and drop them with referralctl.
+#include "cli_center.h"
+#include "it_harness.h"
+#include "rr_wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char out[65536];
+
+static int
+ctl(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", getenv("RR_CTL_BIN"), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static Rr__V1__SubmitReply *
+submit(cli_center *c, const Rr__V1__SubmitRequest *req)
+{
+    Rr__V1__SubmitReply *reply = NULL;
+    rr_wire_error err;
+    if (cli_center_submit(c, req, 10000, 3, &reply, &err) != RR_OK) {
+        fail_msg("submit failed: %s", err.message);
+    }
+    return reply;
+}
+
+static void
+test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(void **state)
+{
+    (void) state;
+    it_stack s;
+    assert_true(it_stack_start(&s, "deadletter", 13, NULL, NULL));
+    PGconn *db = it_db(&s);
+    it_db_exec(db, "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                   " IF NEW.household_id LIKE 'H-941-POISON%' THEN"
+                   " RAISE EXCEPTION 'poisoned household'; END IF; RETURN NEW; END $$;"
+                   "CREATE TRIGGER poison BEFORE INSERT ON referral FOR EACH ROW"
+                   " EXECUTE FUNCTION poison()");
+    const char *eps[] = {s.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    it_request bad;
+    it_request_init(&bad, 941, "SOC-08", "POISON-1");
+    for (int i = 0; i < 2; i++) { // the center retries the same request
+        Rr__V1__SubmitReply *reply = submit(c, &bad.req);
+        assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+        assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINTERNAL);
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+    }
+    // It does not hold up the requests behind it.
+    it_request good;
+    it_request_init(&good, 941, "SOC-08", "fine");
+    Rr__V1__SubmitReply *reply = submit(c, &good.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    const char *p[] = {bad.request_id};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM dead_letter WHERE request_id = $1::uuid"
+                                  " AND state = 'open' AND attempts = 2 AND error_code = 'EINTERNAL'"
+                                  " AND domain = 'social' AND service_code = 'SOC-08'",
+                                  1, p),
+                     1);
+    char id[24];
+    snprintf(id, sizeof id, "%lld",
+             it_db_scalar(db, "SELECT id FROM dead_letter WHERE request_id = $1::uuid", 1, p));
+
+    char args[1200];
+    snprintf(args, sizeof args, "dead-letters list --db '%s'", s.conninfo);
+    assert_int_equal(ctl(args), 0);
+    assert_non_null(strstr(out, bad.request_id));
+    assert_non_null(strstr(out, "(1 row)"));
+    snprintf(args, sizeof args, "dead-letters show %s --db '%s'", id, s.conninfo);
+    assert_int_equal(ctl(args), 0);
+    assert_non_null(strstr(out, "EINTERNAL: could not record referral"));
+    char masked[16];
+    snprintf(masked, sizeof masked, "******%s", bad.national_id + 6);
+    assert_non_null(strstr(out, masked));
+    assert_null(strstr(out, bad.national_id)); // never the whole national id
+
+    // The cause is fixed: a retry records it under its own request_id.
+    it_db_exec(db, "DROP TRIGGER poison ON referral");
+    snprintf(args, sizeof args, "dead-letters retry %s --db '%s' --broker %s", id, s.conninfo,
+             s.frontend);
+    assert_int_equal(ctl(args), 0);
+    assert_non_null(strstr(out, "accepted R-"));
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, p), 1);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM dead_letter WHERE request_id = $1::uuid"
+                                  " AND state = 'retried'",
+                                  1, p),
+                     1);
+    assert_int_equal(ctl(args), 1); // not open any more
+    snprintf(args, sizeof args, "dead-letters drop %s --db '%s'", id, s.conninfo);
+    assert_int_equal(ctl(args), 1);
+    assert_non_null(strstr(out, "it is not open"));
+    cli_center_destroy(&c);
+    PQfinish(db);
+    assert_true(it_stack_stop(&s));
+}
+
+static void
+test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **state)
+{
+    (void) state;
+    it_stack s;
+    it_stack_init(&s, "deadworkers", 14);
+    const char *opts[] = {"--heartbeat-ms", "100", "--max-attempts", "1", NULL};
+    it_broker_start(&s, opts);
+    void *ctx = zmq_ctx_new();
+    void *fake = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(fake, s.backend), 0);
+    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
+    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
+    ready.credit = 1;
+    ready.host = "fake";
+    uint8_t buf[64];
+    size_t n = rr__v1__worker_ready__pack(&ready, buf);
+    uint8_t cmd = RR_WCMD_READY;
+    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, buf, n, 0) >= 0);
+    assert_true(it_wait_registrations(&s, 1, 10000));
+
+    const char *eps[] = {s.frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    it_request r;
+    it_request_init(&r, 941, "SOC-09", "dying");
+    // The fake takes it and goes silent; the real worker is told to dead-letter it.
+    const char *fast[] = {"--heartbeat-ms", "100", NULL};
+    zmq_pollitem_t item = {fake, 0, ZMQ_POLLIN, 0};
+    uint8_t rbuf[512];
+    size_t rn = rr__v1__submit_request__pack(&r.req, rbuf);
+    void *center = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_setsockopt(center, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(center, s.frontend), 0);
+    uint8_t submit_cmd = RR_CMD_SUBMIT;
+    assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(center, &submit_cmd, 1, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(center, rbuf, rn, 0) >= 0);
+    bool taken = false;
+    long long deadline = it_now_ms() + 10000;
+    while (!taken && it_now_ms() < deadline && zmq_poll(&item, 1, 1000) == 1) {
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(fake, &f, 0), RR_OK);
+        taken = f.count == 6 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_WCMD_REQUEST;
+        rr_frames_close(&f);
+    }
+    assert_true(taken);
+    it_worker_start(&s, "social", fast);
+    zmq_pollitem_t citem = {center, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&citem, 1, 15000), 1);
+    rr_frames f;
+    assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
+    Rr__V1__SubmitReply *reply = NULL;
+    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3),
+                                                 &reply),
+                     RR_OK);
+    rr_frames_close(&f);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINTERNAL);
+    assert_non_null(strstr(reply->error->message, "dead letter"));
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    PGconn *db = it_db(&s);
+    const char *p[] = {r.request_id};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM dead_letter WHERE request_id = $1::uuid"
+                                  " AND state = 'open'",
+                                  1, p),
+                     1);
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, p), 0);
+    PQfinish(db);
+    assert_true(it_wait_metric(&s, "referral_dead_lettered_total", 1, 5000));
+    cli_center_destroy(&c);
+    zmq_close(center);
+    zmq_close(fake);
+    zmq_ctx_term(ctx);
+    assert_true(it_stack_stop(&s));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped),
+        cmocka_unit_test(test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next),
+    };
+    return cmocka_run_group_tests_name("integration.deadletter", tests, NULL, NULL);
+}
