@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libpq-dev protobuf-c-compiler
           libprotobuf-c-dev libevent-dev libjansson-dev uuid-dev uthash-dev libinih-dev postgresql
-          postgresql-client)
+          postgresql-client curl)
 if [ "${1:-}" = "--test" ]; then
     packages+=(libcmocka-dev valgrind prometheus chromium)
 fi
