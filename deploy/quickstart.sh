@@ -142,6 +142,7 @@ echo "   (lines 8 and 9 are refused on purpose; line 10 retries line 1 with the 
 "$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
 
 echo "== queue state"
+sleep 0.5 # the monitor publishes a fresh snapshot every 250 ms
 "$ctl" queues --http "$http"
 
 cat <<DONE
