@@ -297,17 +297,18 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
     assert_true(it_stack_stop(&s));
 }
 
-static void
-test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(void **state)
+// A broker (broker_opts) and one social worker (worker_opts), registered,
+// and a center socket that has had one request accepted, so the worker's
+// connection and catalogue are warm. Returns the center socket.
+static void *
+start_social(it_stack *s, const char *name, int slot, const char *const *broker_opts,
+             const char *const *worker_opts)
 {
-    (void) state;
-    it_stack s;
-    it_stack_init(&s, "slowdb", 6);
-    const char *fast[] = {"--heartbeat-ms", "200", NULL};
-    it_broker_start(&s, fast);
-    it_worker_start(&s, "social", fast);
-    assert_true(it_wait_registrations(&s, 1, 10000));
-    void *center = dealer(s.frontend);
+    it_stack_init(s, name, slot);
+    it_broker_start(s, broker_opts);
+    it_worker_start(s, "social", worker_opts);
+    assert_true(it_wait_registrations(s, 1, 10000));
+    void *center = dealer(s->frontend);
     it_request warm;
     it_request_init(&warm, 941, "SOC-08", "warm");
     client_submit_raw(center, &warm.req);
@@ -315,6 +316,17 @@ test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(vo
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     rr__v1__submit_reply__free_unpacked(reply, NULL);
+    return center;
+}
+
+static void
+test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(void **state)
+{
+    (void) state;
+    it_stack s;
+    const char *fast[] = {"--heartbeat-ms", "200", NULL};
+    void *center = start_social(&s, "slowdb", 6, fast, fast);
+    Rr__V1__SubmitReply *reply = NULL;
 
     // Hold the table for ten heartbeat intervals: the worker waits on it.
     PGconn *locker = it_db(&s);
@@ -369,17 +381,8 @@ test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters(void **sta
 {
     (void) state;
     it_stack s;
-    it_stack_init(&s, "workerterm", 11);
-    it_broker_start(&s, NULL);
-    it_worker_start(&s, "social", NULL);
-    assert_true(it_wait_registrations(&s, 1, 10000));
-    void *center = dealer(s.frontend);
-    it_request warm;
-    it_request_init(&warm, 941, "SOC-01", "warm");
-    client_submit_raw(center, &warm.req);
-    Rr__V1__SubmitReply *reply = client_reply(center, 10000);
-    assert_non_null(reply);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    void *center = start_social(&s, "workerterm", 11, NULL, NULL);
+    Rr__V1__SubmitReply *reply = NULL;
 
     PGconn *locker = lock_referrals(&s);
     it_request r;
@@ -411,18 +414,9 @@ test_sigterm_on_the_broker_lets_in_flight_replies_through_then_exits(void **stat
 {
     (void) state;
     it_stack s;
-    it_stack_init(&s, "brokerterm", 12);
     const char *drain[] = {"--drain-ms", "10000", NULL};
-    it_broker_start(&s, drain);
-    it_worker_start(&s, "social", NULL);
-    assert_true(it_wait_registrations(&s, 1, 10000));
-    void *center = dealer(s.frontend);
-    it_request warm;
-    it_request_init(&warm, 941, "SOC-01", "warm");
-    client_submit_raw(center, &warm.req);
-    Rr__V1__SubmitReply *reply = client_reply(center, 10000);
-    assert_non_null(reply);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    void *center = start_social(&s, "brokerterm", 12, drain, NULL);
+    Rr__V1__SubmitReply *reply = NULL;
 
     PGconn *locker = lock_referrals(&s);
     it_request r;
