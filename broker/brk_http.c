@@ -24,6 +24,7 @@
 struct brk_http {
     struct event_base *base;
     struct evhttp *http;
+    struct event *stop;     // activated by destroy: breaks the loop from its own thread
     brk_board *board;       // borrowed
     brk_snapshot *snap;     // owned scratch copy for the HTTP thread
     pthread_t thread;
@@ -193,6 +194,15 @@ on_other(struct evhttp_request *req, void *arg)
     reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain", body, sizeof body - 1);
 }
 
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    brk_http *self = arg;
+    event_base_loopbreak(self->base);
+}
+
 static void *
 run(void *arg)
 {
@@ -233,7 +243,10 @@ brk_http_new(const char *address, brk_board *board)
     self->snap = calloc(1, sizeof *self->snap);
     self->base = event_base_new();
     self->http = self->base ? evhttp_new(self->base) : NULL;
-    if (self->snap == NULL || self->http == NULL) {
+    // An activated event runs even if the loop starts after the activation,
+    // unlike event_base_loopbreak, which a starting loop forgets.
+    self->stop = self->base ? event_new(self->base, -1, 0, on_stop, self) : NULL;
+    if (self->snap == NULL || self->http == NULL || self->stop == NULL) {
         rr_log_error("could not set up the HTTP monitor");
         goto fail;
     }
@@ -283,11 +296,11 @@ brk_http_destroy(brk_http **self_p)
         return;
     }
     if (self->running) {
-        // Safe from another thread once evthread_use_pthreads has run.
-        if (event_base_loopbreak(self->base) != 0) {
-            rr_log_error("could not stop the HTTP thread");
-        }
+        event_active(self->stop, 0, 0); // thread-safe once evthread_use_pthreads ran
         pthread_join(self->thread, NULL);
+    }
+    if (self->stop != NULL) {
+        event_free(self->stop);
     }
     if (self->http != NULL) {
         evhttp_free(self->http);

@@ -30,6 +30,7 @@ typedef struct brk_worker_view {
     uint64_t processed, failed, batches, batch_items, db_reconnects;
     double commit_seconds_sum;
     uint64_t commits;
+    bool stats_seen; // counters are known (exported only then: no false resets)
 } brk_worker_view;
 
 typedef struct brk_queue_view {

@@ -29,6 +29,7 @@ typedef struct brk_worker {
     // Its own counters, from its last heartbeat.
     uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
     double commit_seconds_sum;
+    bool stats_seen;              // a heartbeat brought its counters
     brk_request *deliveries;      // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links
     bool ready;                   // in its domain's ready list (inflight < credit)

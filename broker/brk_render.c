@@ -189,6 +189,9 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
     for (size_t k = 0; k < sizeof wcounters / sizeof wcounters[0]; k++) {
         head(out, wcounters[k].name, "counter", wcounters[k].help);
         for (size_t i = 0; i < snap->nworkers; i++) {
+            if (!snap->workers[i].stats_seen) {
+                continue; // a re-registered worker's zeros would read as a reset
+            }
             fputs(wcounters[k].name, out);
             worker_labels(out, &snap->workers[i]);
             fprintf(out, " %llu\n", (unsigned long long) wcounters[k].field(&snap->workers[i]));
@@ -197,6 +200,9 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
     head(out, "referral_worker_commit_seconds_total", "counter",
          "Time a worker spent waiting for database commits.");
     for (size_t i = 0; i < snap->nworkers; i++) {
+        if (!snap->workers[i].stats_seen) {
+            continue;
+        }
         fputs("referral_worker_commit_seconds_total", out);
         worker_labels(out, &snap->workers[i]);
         fprintf(out, " %.6f\n", snap->workers[i].commit_seconds_sum);
@@ -253,7 +259,7 @@ brk_render_queues_json(const brk_snapshot *snap, size_t *len)
             oldest = q->oldest_age_s[p] > oldest ? q->oldest_age_s[p] : oldest;
         }
         json_array_append_new(
-            queues, json_pack("{s:s, s:s, s:i, s:o, s:f, s:o, s:i, s:i, s:i, s:I}", "domain",
+            queues, json_pack("{s:s, s:s, s:I, s:o, s:f, s:o, s:I, s:I, s:I, s:I}", "domain",
                               queue_name(d), "domain_fa", d ? rr_domain_name_fa(d) : "",
                               "ready", (json_int_t) total, "ready_by_priority", ready,
                               "oldest_age_seconds", oldest, "oldest_age_seconds_by_priority", age,
@@ -281,7 +287,7 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
         const brk_worker_view *w = &snap->workers[i];
         json_array_append_new(
             workers,
-            json_pack("{s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+            json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
                       "domain", rr_domain_name(w->domain), "host", w->host, "pid",
                       (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
                       (json_int_t) w->inflight, "last_heartbeat_age_seconds",

@@ -385,7 +385,6 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
             rr_log_error_id(r->correlation, "request %s failed on %u workers: dead-lettering it",
                             r->correlation, r->attempts);
             r->dead = true;
-            self->stats.dead_lettered++;
         } else if (r->attempts >= self->cfg.max_attempts) {
             // Busy, not rejected: one of those workers may have committed it
             // before dying, and a retry with the same request_id finds out.
@@ -766,7 +765,7 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
 // Counts a worker's answer to a submission by outcome, and the time from
 // the broker first reading the request to the acknowledgement.
 static void
-count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us)
+count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us, bool dead)
 {
     Rr__V1__SubmitReply *reply = NULL;
     if (rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
@@ -786,6 +785,9 @@ count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us)
         break;
     default:
         self->snap->rejected++;
+        if (dead) {
+            self->stats.dead_lettered++; // the worker kept it as a dead letter
+        }
         break;
     }
     rr__v1__submit_reply__free_unpacked(reply, NULL);
@@ -812,7 +814,7 @@ on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
     w->replies++;
     self->stats.replied++;
     if (req->command == RR_CMD_SUBMIT) {
-        count_submit_reply(self, &f->part[5], req->received_us);
+        count_submit_reply(self, &f->part[5], req->received_us, req->dead);
     }
     send_to_client(self, &req->client_id, req->command, &f->part[5]);
     rr_log_debug("reply for %s delivered", req->correlation);
@@ -884,6 +886,7 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
                 w->commits = ws->commits;
                 w->commit_seconds_sum = ws->commit_seconds_sum;
                 w->db_reconnects = ws->db_reconnects;
+                w->stats_seen = true;
                 rr__v1__worker_stats__free_unpacked(ws, NULL);
             }
         }
@@ -996,6 +999,7 @@ view_worker(brk_worker *w, void *arg)
     v->commits = w->commits;
     v->commit_seconds_sum = w->commit_seconds_sum;
     v->db_reconnects = w->db_reconnects;
+    v->stats_seen = w->stats_seen;
 }
 
 // Fills the snapshot's views from the live structures and publishes it.

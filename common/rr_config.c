@@ -197,6 +197,10 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
             return RR_ESHUTDOWN;
         }
         if (c == 'c') {
+            if (path == NULL || strcmp(optarg, path) != 0) {
+                fprintf(stderr, "write --config FILE in full; try \"%s --help\"\n", program);
+                return RR_EINVAL;
+            }
             continue; // read above, before the environment
         }
         if (c < 1000 || c >= 1000 + count) {

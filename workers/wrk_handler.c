@@ -220,12 +220,19 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             if (it->st == RR_EINTERNAL) {
                 // The database refuses it for good: keep it for an operator.
                 wrk_job *job = &jobs[idx[k]];
-                if (wrk_store_dead_letter(self->store, it->req->request_id,
-                                          it->req->center_code, self->domain,
-                                          it->req->service_code, zmq_msg_data(&job->body),
-                                          zmq_msg_size(&job->body), &it->err) == RR_OK) {
+                rr_status dl = wrk_store_dead_letter(
+                    self->store, it->req->request_id, it->req->center_code, self->domain,
+                    it->req->service_code, zmq_msg_data(&job->body), zmq_msg_size(&job->body),
+                    &it->err);
+                if (dl == RR_OK) {
                     rr_log_warn_id(it->req->request_id, "request %s dead-lettered: %s",
                                    it->req->request_id, it->err.message);
+                } else {
+                    // Not kept: the center must retry rather than be refused.
+                    it->st = rr_wire_fail(&it->err, RR_EDB, "",
+                                          "could not record referral for request \"%s\": "
+                                          "database unavailable",
+                                          it->req->request_id);
                 }
             }
             continue;
@@ -565,10 +572,27 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
     q.key_case = RR__V1__STATUS_QUERY__KEY_REQUEST_ID;
     q.request_id = req->request_id;
+    q.center_code = req->center_code; // only the center's own referral answers it
     wrk_status s;
-    rr_wire_error ignored;
-    if (rr_uuid_is_valid(req->request_id) &&
-        wrk_store_status(self->store, &q, &s, &ignored) == RR_OK) {
+    rr_wire_error lookup;
+    rr_status found = rr_uuid_is_valid(req->request_id)
+                          ? wrk_store_status(self->store, &q, &s, &lookup)
+                          : RR_ENOTFOUND;
+    if (found != RR_OK && found != RR_ENOTFOUND) {
+        // Cannot tell whether it was recorded: the center retries.
+        (void) rr_wire_fail(&err, RR_EDB, "",
+                            "could not record referral for request \"%s\": database unavailable",
+                            req->request_id);
+        pack_refusal(req->request_id, &err, reply);
+    } else if (found == RR_OK && (strcmp(s.household_id, req->household_id) != 0 ||
+                                  strcmp(s.service_code, req->service_code) != 0)) {
+        (void) rr_wire_fail(&err, RR_ECONFLICT, "request_id",
+                            "cannot accept request \"%s\": this request_id was already used for "
+                            "a different request",
+                            req->request_id);
+        pack_refusal(req->request_id, &err, reply);
+        wrk_status_clear(&s);
+    } else if (found == RR_OK) {
         Rr__V1__SubmitReply out = RR__V1__SUBMIT_REPLY__INIT;
         char refid[32];
         int n = snprintf(refid, sizeof refid, "R-%lld", (long long) s.referral_id);
@@ -591,7 +615,11 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                             req->request_id);
         rr_status st = wrk_store_dead_letter(self->store, req->request_id, req->center_code,
                                              self->domain, req->service_code, data, size, &err);
-        if (st != RR_OK) {
+        if (st == RR_ECONFLICT) {
+            // Recorded after all, between our look and our lock: retrying finds it.
+            (void) rr_wire_fail(&err, RR_EAGAIN, "",
+                                "could not answer request \"%s\" yet: retry", req->request_id);
+        } else if (st != RR_OK) {
             (void) rr_wire_fail(&err, RR_EDB, "",
                                 "could not record request \"%s\" as a dead letter: database "
                                 "unavailable",

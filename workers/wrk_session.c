@@ -25,6 +25,7 @@ struct wrk_session {
     size_t rule_count;
     bool have_rules;        // set once the catalogue was loaded
     wrk_session_stats stats;
+    int64_t next_stats;     // a heartbeat with counters goes out by then, busy or not
 };
 
 static rr_status
@@ -356,9 +357,12 @@ wrk_session_keepalive(void *arg)
 {
     wrk_session *self = arg;
     int64_t now = rr_clock_mono_ms();
-    if (self->socket != NULL && now >= self->next_heartbeat) {
+    // Replies count as heartbeats, but only heartbeats carry the counters:
+    // send one at least every interval even while busy.
+    if (self->socket != NULL && (now >= self->next_heartbeat || now >= self->next_stats)) {
         send_heartbeat(self);
         self->next_heartbeat = now + self->cfg.heartbeat_ms;
+        self->next_stats = now + self->cfg.heartbeat_ms;
     }
 }
 
@@ -385,10 +389,7 @@ wrk_session_tick(wrk_session *self)
         }
         return;
     }
-    if (now >= self->next_heartbeat) {
-        send_heartbeat(self);
-        self->next_heartbeat = now + self->cfg.heartbeat_ms;
-    }
+    wrk_session_keepalive(self);
 }
 
 long

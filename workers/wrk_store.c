@@ -94,13 +94,10 @@ static const char SQL_CHANGE[] =
     " SELECT u.id, $4, $2, $5, $6, $7, u.office_code, u.center_code, $8::uuid FROM u"
     " RETURNING id";
 
+// See dead_letter_request in migration 0004: false when the referral exists.
 static const char SQL_DEAD_LETTER[] =
-    "INSERT INTO dead_letter (request_id, center_code, domain, service_code, body, error_code,"
-    " error_message)"
-    " VALUES ($1::uuid, nullif($2, '0')::integer, $3, $4, decode($5, 'hex'), $6, $7)"
-    " ON CONFLICT (request_id) WHERE state = 'open' DO UPDATE"
-    " SET attempts = dead_letter.attempts + 1, error_code = EXCLUDED.error_code,"
-    " error_message = EXCLUDED.error_message, updated_at = now()";
+    "SELECT dead_letter_request($1::uuid, nullif($2, '0')::integer, $3, $4, decode($5, 'hex'),"
+    " $6, $7)";
 
 static const char SQL_OFFICE_ACTIVE[] =
     "SELECT active FROM office WHERE code = $1";
@@ -174,6 +171,8 @@ disconnect(wrk_store *self)
     PQfinish(self->conn);
     self->conn = NULL;
 }
+
+static const char *primary(const PGresult *res);
 
 // Waits (with the keepalive running every KEEPALIVE_MS) until the
 // connection's socket is ready for events or the deadline passes. Returns
@@ -277,7 +276,7 @@ setup_step(wrk_store *self, exec_kind kind, const char *name, const char *sql, i
     bool ok = PQresultStatus(res) == want;
     if (!ok) {
         rr_log_error("could not set up the connection (%s): %s", name ? name : sql,
-                     PQresultErrorMessage(res));
+                     primary(res));
     }
     PQclear(res);
     return ok;
@@ -369,6 +368,15 @@ fail:
     return RR_EDB;
 }
 
+// A failed result's primary message only: DETAIL may quote the failing row,
+// and a referral row holds a national id, which never goes in a log line.
+static const char *
+primary(const PGresult *res)
+{
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    return m ? m : "(no message)";
+}
+
 // ---- catalogue --------------------------------------------------------------
 
 bool
@@ -414,7 +422,7 @@ query(wrk_store *self, const char *sql)
 {
     PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, sql, 0, NULL);
     if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rr_log_error("catalogue query failed: %s", PQresultErrorMessage(res));
+        rr_log_error("catalogue query failed: %s", primary(res));
         PQclear(res);
         return NULL;
     }
@@ -533,6 +541,16 @@ done:
 
 // ---- recording --------------------------------------------------------------
 
+// True for errors a retry cannot cure: data exceptions (22), integrity
+// violations (23), syntax or access rules (42) and errors raised by our own
+// functions (P0). Anything else is the server's state and may pass.
+static bool
+refused_for_good(const char *state)
+{
+    return state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+                             strncmp(state, "42", 2) == 0 || strncmp(state, "P0", 2) == 0);
+}
+
 static bool
 sqlstate_is(const PGresult *res, const char *code)
 {
@@ -649,9 +667,18 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
                                 req->request_id);
         }
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        rr_log_error("could not record request %s: SQLSTATE %s: %s", req->request_id,
-                     state ? state : "?", PQresultErrorMessage(res));
+        bool permanent = refused_for_good(state);
+        rr_log_error_id(req->request_id, "could not record request %s: SQLSTATE %s: %s",
+                        req->request_id, state ? state : "?", primary(res));
         PQclear(res);
+        if (!permanent) {
+            // Timeouts, lack of resources, a read-only server after a
+            // failover: worth a retry by the center, not a dead letter.
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not record referral for request \"%s\": database "
+                                "unavailable",
+                                req->request_id);
+        }
         return rr_wire_fail(err, RR_EINTERNAL, "",
                             "could not record referral for request \"%s\": the database refused "
                             "it",
@@ -744,7 +771,7 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
     PGresult *res = exec_deadline(self, EXEC_PREPARED, stmt, NULL, 1, &key);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
-            rr_log_error("status query failed: %s", PQresultErrorMessage(res));
+            rr_log_error("status query failed: %s", primary(res));
         }
         PQclear(res);
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
@@ -820,7 +847,7 @@ tx_step(wrk_store *self, const char *name, const char *sql, int n, const char *c
     if (res != NULL && PQresultStatus(res) != want) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         rr_log_error("update step %s failed: SQLSTATE %s: %s", name ? name : sql,
-                     state ? state : "?", PQresultErrorMessage(res));
+                     state ? state : "?", primary(res));
         PQclear(res);
         return NULL;
     }
@@ -1047,10 +1074,12 @@ wrk_store_dead_letter(wrk_store *self, const char *request_id, uint32_t center, 
     PGresult *res = exec_deadline(self, EXEC_PREPARED, "dead_letter", NULL, 7, v);
     free(text);
     rr_status st = RR_OK;
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rr_log_error_id(request_id, "could not store a dead letter for request %s: %s",
-                        request_id, res ? PQresultErrorMessage(res) : "connection lost");
+                        request_id, res ? primary(res) : "connection lost");
         st = RR_EDB;
+    } else if (PQgetvalue(res, 0, 0)[0] != 't') {
+        st = RR_ECONFLICT; // its referral was recorded after all
     }
     PQclear(res);
     return st;
@@ -1073,7 +1102,7 @@ wrk_store_escalate(wrk_store *self, int max, int *count)
                                   1, v);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
-            rr_log_error("escalating overdue referrals failed: %s", PQresultErrorMessage(res));
+            rr_log_error("escalating overdue referrals failed: %s", primary(res));
         }
         PQclear(res);
         return RR_EDB;
@@ -1099,7 +1128,7 @@ wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limi
     PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "SELECT stamp_events(1000)", 0, NULL);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
-            rr_log_error("stamping events failed: %s", PQresultErrorMessage(res));
+            rr_log_error("stamping events failed: %s", primary(res));
         }
         PQclear(res);
         return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
@@ -1114,7 +1143,7 @@ wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limi
     res = exec_deadline(self, EXEC_PREPARED, "follow", NULL, 3, v);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
-            rr_log_error("follow query failed: %s", PQresultErrorMessage(res));
+            rr_log_error("follow query failed: %s", primary(res));
         }
         PQclear(res);
         return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");

@@ -159,7 +159,9 @@ RR_NODISCARD rr_status wrk_store_update(wrk_store *self, const wrk_update *u, ui
 // Records a request that could not be processed in the dead-letter table
 // with the error it hit (a retry of the same request_id adds an attempt to
 // the open dead letter). body is the center's request as received.
-// RR_EDB when the database failed (logged).
+// RR_ECONFLICT, storing nothing, when a referral with this request_id exists
+// (the check and the insert hold the request's lock, as submit_referral
+// does, so the two cannot both happen). RR_EDB when the database failed.
 RR_NODISCARD rr_status wrk_store_dead_letter(wrk_store *self, const char *request_id,
                                              uint32_t center, rr_domain domain,
                                              const char *service, const void *body, size_t size,

@@ -111,6 +111,20 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     snprintf(args, sizeof args, "dead-letters drop %s --db '%s'", id, s.conninfo);
     assert_int_equal(ctl(args), 1);
     assert_non_null(strstr(out, "it is not open"));
+
+    // A constraint violation: PostgreSQL's DETAIL quotes the failing row,
+    // national id included; the logs must not.
+    it_db_exec(db, "ALTER TABLE referral ADD CONSTRAINT no_poison"
+                   " CHECK (household_id NOT LIKE 'H-941-POISON-2%') NOT VALID");
+    it_request check;
+    it_request_init(&check, 941, "SOC-07", "POISON-2");
+    reply = submit(c, &check.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    for (int w = 0; w < 3; w++) {
+        assert_false(it_file_count(s.workers[w].log, check.national_id, 1));
+    }
+    assert_true(it_file_count(s.workers[2].log, "SQLSTATE 23514", 1));
     cli_center_destroy(&c);
     PQfinish(db);
     assert_true(it_stack_stop(&s));
