@@ -119,10 +119,23 @@ test_routing_rule_overrides_the_county_office(void **state)
     (void) state;
     it_db_exec(db, "INSERT INTO routing_rule (service_code, province_code, office_code, note)"
                    " VALUES ('RHB-03', '03', 'PO-03', 'adaptations are handled by the province')");
+    // Workers hear of the rule by a notification, within moments: submit
+    // until one is routed by it (bounded), then check that one's row.
     it_request r;
-    it_request_init(&r, 3102, "RHB-03", "rule"); // Tabriz, province 03
-    Rr__V1__SubmitReply *reply = submit(&r.req);
-    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    Rr__V1__SubmitReply *reply = NULL;
+    long long deadline = it_now_ms() + 10000;
+    for (int i = 0;; i++) {
+        char tag[24];
+        snprintf(tag, sizeof tag, "rule-%d", i);
+        it_request_init(&r, 3102, "RHB-03", tag); // Tabriz, province 03
+        reply = submit(&r.req);
+        assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+        if (strcmp(reply->office_code, "PO-03") == 0 || it_now_ms() > deadline) {
+            break;
+        }
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        it_sleep_ms(20);
+    }
     assert_string_equal(reply->office_code, "PO-03");
     const char *p[] = {r.request_id};
     assert_int_equal(it_db_scalar(db,
