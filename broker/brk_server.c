@@ -566,40 +566,12 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     if (f->count < 1) {
         return;
     }
-    char msg[160];
-    int n;
-    if (f->too_many || f->count != 5) {
-        n = snprintf(msg, sizeof msg,
-                     "malformed message: expected 4 frames (empty, \"RRC1\", command, body), "
-                     "got %s%zu",
-                     f->too_many ? "more than " : "", f->count - 1);
-        (void) n;
-        client_protocol_error(self, f, msg);
+    rr_wire_error perr;
+    uint8_t command = 0;
+    if (rr_wire_client_header(f, &command, &perr) != RR_OK) {
+        client_protocol_error(self, f, perr.message);
         return;
     }
-    if (rr_frames_size(f, 1) != 0) {
-        client_protocol_error(self, f, "malformed message: frame 1 must be empty");
-        return;
-    }
-    if (!rr_frames_equal(f, 2, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN)) {
-        size_t len = rr_frames_size(f, 2);
-        if (len > 16 || !rr_wire_text_ok(rr_frames_data(f, 2), len, false)) {
-            client_protocol_error(self, f,
-                                  "unsupported protocol: frame 2 must be \"RRC1\"");
-        } else {
-            n = snprintf(msg, sizeof msg,
-                         "unsupported protocol \"%.*s\": this broker speaks \"RRC1\"",
-                         (int) len, (const char *) rr_frames_data(f, 2));
-            (void) n;
-            client_protocol_error(self, f, msg);
-        }
-        return;
-    }
-    if (rr_frames_size(f, 3) != 1) {
-        client_protocol_error(self, f, "malformed message: frame 3 (command) must be one byte");
-        return;
-    }
-    uint8_t command = *(const uint8_t *) rr_frames_data(f, 3);
     if (command == RR_CMD_PING) {
         zmq_msg_t empty;
         int rc = zmq_msg_init(&empty);
@@ -614,7 +586,8 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     }
     if (command != RR_CMD_SUBMIT && command != RR_CMD_STATUS && command != RR_CMD_UPDATE &&
         command != RR_CMD_FOLLOW) {
-        n = snprintf(msg, sizeof msg, "unrecognized command 0x%02x", command);
+        char msg[64];
+        int n = snprintf(msg, sizeof msg, "unrecognized command 0x%02x", command);
         (void) n;
         client_protocol_error(self, f, msg);
         return;

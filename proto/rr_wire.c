@@ -135,6 +135,36 @@ rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more)
     return RR_OK;
 }
 
+rr_status
+rr_wire_client_header(rr_frames *f, uint8_t *command, rr_wire_error *err)
+{
+    if (f->too_many || f->count != 5) {
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "malformed message: expected 4 frames (empty, \"RRC1\", command, "
+                            "body), got %s%zu",
+                            f->too_many ? "more than " : "", f->count ? f->count - 1 : 0);
+    }
+    if (rr_frames_size(f, 1) != 0) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed message: frame 1 must be empty");
+    }
+    if (!rr_frames_equal(f, 2, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN)) {
+        size_t len = rr_frames_size(f, 2);
+        if (len > 16 || !rr_wire_text_ok(rr_frames_data(f, 2), len, false)) {
+            return rr_wire_fail(err, RR_EPROTO, "",
+                                "unsupported protocol: frame 2 must be \"RRC1\"");
+        }
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "unsupported protocol \"%.*s\": this broker speaks \"RRC1\"",
+                            (int) len, (const char *) rr_frames_data(f, 2));
+    }
+    if (rr_frames_size(f, 3) != 1) {
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "malformed message: frame 3 (command) must be one byte");
+    }
+    *command = *(const uint8_t *) rr_frames_data(f, 3);
+    return RR_OK;
+}
+
 void
 rr_wire_put_u64(uint8_t out[RR_WIRE_DELIVERY_ID_LEN], uint64_t value)
 {

@@ -105,6 +105,12 @@ RR_NODISCARD rr_status rr_wire_send_bytes(void *socket, const void *data, size_t
 // initialised empty, so closing it again is harmless.
 RR_NODISCARD rr_status rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more);
 
+// Checks the envelope of a message a center sent to a ROUTER (frame 0 is
+// the routing id): four more frames, an empty one, "RRC1", a one-byte
+// command. RR_OK sets *command; RR_EPROTO fills err with what is wrong.
+RR_NODISCARD rr_status rr_wire_client_header(rr_frames *frames, uint8_t *command,
+                                             rr_wire_error *err);
+
 // Big-endian delivery ids.
 void rr_wire_put_u64(uint8_t out[RR_WIRE_DELIVERY_ID_LEN], uint64_t value);
 uint64_t rr_wire_get_u64(const uint8_t in[RR_WIRE_DELIVERY_ID_LEN]);
