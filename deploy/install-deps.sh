@@ -2,14 +2,15 @@
 # Installs the Debian 12 packages the project builds, runs and tests with.
 # Installs only what is missing; needs root when something is.
 #   deploy/install-deps.sh          build and run
-#   deploy/install-deps.sh --test   also the test tools (cmocka, valgrind, prometheus, chromium)
+#   deploy/install-deps.sh --test   also the test tools (cmocka, valgrind, prometheus, chromium, clang
+#                                    and its libFuzzer runtime)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libpq-dev protobuf-c-compiler
           libprotobuf-c-dev libevent-dev libjansson-dev uuid-dev uthash-dev libinih-dev postgresql
           postgresql-client curl)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(libcmocka-dev valgrind prometheus chromium)
+    packages+=(libcmocka-dev valgrind prometheus chromium clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

@@ -2,7 +2,8 @@
 # The test command: installs what the tests need, then builds and runs every
 # test twice, in a normal build and in an AddressSanitizer+UBSan build, and
 # runs the spine and domain integration tests once more with the broker and workers
-# under valgrind. Exits non-zero when anything fails.
+# under valgrind, then fuzzes the wire decoders and the workers' validation for
+# RR_FUZZ_SECONDS (60) each. Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -30,4 +31,22 @@ echo "== valgrind: broker and workers of the spine and domain tests"
 (cd build/release && RR_IT_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
     --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect" \
     ctest --output-on-failure --timeout 900 -R 'fixture|integration.spine|integration.domain')
+echo "== fuzzing: the decoders peers reach, and a worker's validation (clang libFuzzer)"
+CC=clang-14 cmake -S "$root" -B "$root/build/fuzz" -DRR_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$root/build/fuzz" -j "$jobs" >/dev/null
+fuzz_seconds=${RR_FUZZ_SECONDS:-60}
+for target in wire validate; do
+    # Work on a copy: new inputs found here are not written into the repository.
+    corpus=$(mktemp -d)
+    cp "$root/tests/fuzz/corpus/$target/"* "$corpus/"
+    (cd "$root/build/fuzz" && "tests/fuzz/fuzz_$target" -max_total_time="$fuzz_seconds" \
+        -print_final_stats=1 -artifact_prefix="$root/build/fuzz/crash-$target-" "$corpus" \
+        2>"$root/build/fuzz/fuzz_$target.log") || {
+        tail -n 40 "$root/build/fuzz/fuzz_$target.log"
+        echo "fuzz_$target found a crash: see build/fuzz/crash-$target-*" >&2
+        exit 1
+    }
+    echo "fuzz_$target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$root/build/fuzz/fuzz_$target.log" | grep -o '[0-9]*$') inputs in ${fuzz_seconds} s, no crash"
+    rm -rf "$corpus"
+done
 echo "all test runs passed"
