@@ -168,31 +168,46 @@ DECLARE
     was_inserted boolean;
     is_duplicate boolean := false;
 BEGIN
+    -- The request's lock: a dead-letter of the same request waits for us.
+    PERFORM pg_advisory_xact_lock(hashtext(p_request_id::text));
     INSERT INTO household AS h (id, center_code) VALUES (p_household, p_center)
     ON CONFLICT (id) DO NOTHING;
     INSERT INTO person AS p (national_id, household_id) VALUES (p_national_id, p_household)
     ON CONFLICT (national_id) DO UPDATE SET household_id = EXCLUDED.household_id, updated_at = now()
         WHERE p.household_id IS DISTINCT FROM EXCLUDED.household_id;
-    BEGIN
-        INSERT INTO referral AS x (request_id, center_code, household_id, national_id, service_code,
-                                   domain, priority, requested_priority, risk_flags, note, consent,
-                                   office_code, routing_rule_id, accept_deadline)
-        VALUES (p_request_id, p_center, p_household, p_national_id, p_service, p_domain, p_priority,
-                p_requested_priority, p_risk_flags, p_note, true, p_office, p_rule,
-                now() + coalesce((SELECT accept_within FROM priority_sla s
-                                  WHERE s.priority = p_priority), interval '10 days'))
-        ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id
-        RETURNING x.id, (x.xmax = 0) INTO r_id, was_inserted;
-        SELECT x.* INTO STRICT r FROM referral x WHERE x.id = r_id;
-    EXCEPTION WHEN unique_violation THEN
-        -- Only the open-referral index can fail here: request_id conflicts
-        -- are taken by ON CONFLICT.
-        SELECT x.* INTO STRICT r FROM referral x
-        WHERE x.household_id = p_household AND x.service_code = p_service
-          AND x.status NOT IN ('completed', 'rejected', 'failed', 'cancelled');
-        was_inserted := false;
-        is_duplicate := true;
-    END;
+    -- A race can end the open referral between our insert failing on it and
+    -- our reading it: then insert again (a bounded number of times).
+    FOR attempt IN 1..3 LOOP
+        BEGIN
+            INSERT INTO referral AS x (request_id, center_code, household_id, national_id,
+                                       service_code, domain, priority, requested_priority,
+                                       risk_flags, note, consent, office_code, routing_rule_id,
+                                       accept_deadline)
+            VALUES (p_request_id, p_center, p_household, p_national_id, p_service, p_domain,
+                    p_priority, p_requested_priority, p_risk_flags, p_note, true, p_office, p_rule,
+                    now() + coalesce((SELECT accept_within FROM priority_sla s
+                                      WHERE s.priority = p_priority), interval '10 days'))
+            ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id
+            RETURNING x.id, (x.xmax = 0) INTO r_id, was_inserted;
+            SELECT x.* INTO STRICT r FROM referral x WHERE x.id = r_id;
+            EXIT;
+        EXCEPTION WHEN unique_violation THEN
+            -- Only the open-referral index can fail here: request_id
+            -- conflicts are taken by ON CONFLICT.
+            SELECT x.* INTO r FROM referral x
+            WHERE x.household_id = p_household AND x.service_code = p_service
+              AND x.status NOT IN ('completed', 'rejected', 'failed', 'cancelled');
+            IF FOUND THEN
+                was_inserted := false;
+                is_duplicate := true;
+                EXIT;
+            END IF;
+            IF attempt = 3 THEN
+                RAISE EXCEPTION 'open referral for household and service keeps changing'
+                    USING ERRCODE = 'serialization_failure';
+            END IF;
+        END;
+    END LOOP;
     IF was_inserted THEN
         INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason, kind,
                                     office_code, center_code)
