@@ -29,7 +29,10 @@ typedef struct brk_request {
     uint8_t domain;                  // rr_domain; RR_DOMAIN_NONE for "any worker"
     uint8_t priority;                // rr_priority, 1..RR_PRIORITY_COUNT
     uint8_t attempts;                // deliveries so far
+    uint8_t failures;                // deliveries that failed because of it (see brk_server.c)
+    bool suspect;                    // held by a worker that was lost: delivered alone
     bool dead;                       // to be dead-lettered by the next worker
+    int64_t due_us;                  // while delayed for a retry: when it may go again
     char correlation[65];            // request_id or query_id (at most 64 bytes), or ""
     UT_hash_handle hh;               // in-flight map, keyed by delivery_id
 } brk_request;

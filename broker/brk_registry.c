@@ -58,7 +58,7 @@ brk_registry_find(brk_registry *self, const void *id, size_t id_len)
 static void
 ready_add(brk_registry *self, brk_worker *w)
 {
-    if (!w->ready && w->inflight < w->credit) {
+    if (!w->ready && w->inflight < w->credit && !(w->solo && w->inflight > 0)) {
         DL_APPEND2(self->ready[w->domain], w, rprev, rnext);
         w->ready = true;
         self->ready_count[w->domain]++;
@@ -143,10 +143,26 @@ brk_registry_next_ready(brk_registry *self, rr_domain domain)
     return self->ready[domain];
 }
 
+brk_worker *
+brk_registry_next_idle(brk_registry *self, rr_domain domain)
+{
+    assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
+    brk_worker *w;
+    DL_FOREACH2(self->ready[domain], w, rnext) {
+        if (w->inflight == 0) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
 void
-brk_registry_assign(brk_registry *self, brk_worker *w, brk_request *req, uint64_t delivery_id)
+brk_registry_assign(brk_registry *self, brk_worker *w, brk_request *req, uint64_t delivery_id,
+                    bool solo)
 {
     assert(w->inflight < w->credit);
+    assert(!solo || w->inflight == 0);
+    w->solo = solo;
     req->delivery_id = delivery_id;
     req->worker = w;
     HASH_ADD(hh, self->inflight, delivery_id, sizeof req->delivery_id, req);
@@ -174,6 +190,9 @@ brk_registry_complete(brk_registry *self, brk_worker *worker, uint64_t delivery_
     DL_DELETE(w->deliveries, req);
     req->next = req->prev = NULL;
     w->inflight--;
+    if (w->inflight == 0) {
+        w->solo = false;
+    }
     ready_add(self, w);
     return req;
 }

@@ -33,6 +33,7 @@ typedef struct brk_worker {
     brk_request *deliveries;      // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links
     bool ready;                   // in its domain's ready list (inflight < credit)
+    bool solo;                    // holds a suspect request, alone, until it answers
     UT_hash_handle hh;
 } brk_worker;
 
@@ -61,9 +62,13 @@ void brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request 
 // RR_DOMAIN_NONE, any domain's (round robin over domains).
 brk_worker *brk_registry_next_ready(brk_registry *self, rr_domain domain);
 
-// Records that req was delivered to worker under delivery_id.
+// The next worker of domain (1..RR_DOMAIN_COUNT) holding nothing, or NULL.
+brk_worker *brk_registry_next_idle(brk_registry *self, rr_domain domain);
+
+// Records that req was delivered to worker under delivery_id. With solo the
+// worker gets nothing else until it has answered (it must hold nothing).
 void brk_registry_assign(brk_registry *self, brk_worker *worker, brk_request *req,
-                         uint64_t delivery_id);
+                         uint64_t delivery_id, bool solo);
 
 // Takes the in-flight request with this delivery id, delivered to worker,
 // out of the map and the worker's list; the caller owns it again. NULL when

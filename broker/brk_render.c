@@ -139,6 +139,8 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
     } counters[] = {
         {"referral_redelivered_total", "Requests handed to another worker after one died.",
          snap->redelivered},
+        {"referral_retried_total", "Failed requests held back for a retry after a backoff.",
+         snap->retried},
         {"referral_dead_lettered_total", "Requests given up after repeated worker failures.",
          snap->dead_lettered},
         {"referral_late_replies_total", "Worker replies discarded because the request had moved.",
@@ -274,7 +276,7 @@ brk_render_queues_json(const brk_snapshot *snap, size_t *len)
         brk_snapshot_ready(snap), "draining", snap->draining, "queues", queues, "submissions",
         "accepted", (json_int_t) snap->accepted, "duplicate", (json_int_t) snap->duplicate,
         "rejected", (json_int_t) snap->rejected, "busy", (json_int_t) snap->busy,
-        "redelivered_total", (json_int_t) snap->redelivered, "dead_lettered_total",
+        "redelivered_total", (json_int_t) snap->redelivered, "retried_total", (json_int_t) snap->retried, "dead_lettered_total",
         (json_int_t) snap->dead_lettered, "latency_count", (json_int_t) snap->latency_count);
     return dump(root, len);
 }

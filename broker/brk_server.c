@@ -37,6 +37,7 @@ struct brk_server {
     brk_pool *pool;
     brk_queue *queue[RR_DOMAIN_COUNT + 1];   // [QUEUE_ANY] = status queries
     brk_registry *registry;
+    brk_request *delayed;                    // failed, waiting to be retried (by due_us)
     uint64_t next_delivery_id;
     bool draining;
     int64_t tick_ms;                         // heartbeat period: ours, or a faster worker's
@@ -164,6 +165,11 @@ brk_server_destroy(brk_server **self_p)
     }
     // Records hold frames: free them before the context goes.
     brk_registry_destroy(&self->registry, self->pool);
+    brk_request *r, *tmp;
+    DL_FOREACH_SAFE(self->delayed, r, tmp) {
+        DL_DELETE(self->delayed, r);
+        brk_pool_put(self->pool, &r);
+    }
     for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
         brk_queue_destroy(&self->queue[d], self->pool);
     }
@@ -303,7 +309,12 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
         return st;
     }
     uint8_t cmd = RR_WCMD_REQUEST;
-    uint8_t wire_cmd = (uint8_t) (req->command | (req->dead ? RR_CMD_DEAD_LETTER_FLAG : 0));
+    uint8_t wire_cmd = req->command;
+    if (req->dead) {
+        wire_cmd |= RR_CMD_DEAD_LETTER_FLAG;
+    } else if (req->failures + 1 >= self->cfg.max_failures) {
+        wire_cmd |= RR_CMD_LAST_ATTEMPT_FLAG; // one more failure and it is a dead letter
+    }
     uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
     rr_wire_put_u64(did, delivery_id);
     zmq_msg_t body;
@@ -324,7 +335,10 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
     return rr_wire_send_msg(self->backend, &body, false);
 }
 
-// Hands queued requests to workers with spare credit while both exist.
+// Hands queued requests to workers with spare credit while both exist. A
+// suspect (held by a worker that was lost) goes to a worker holding
+// nothing, and alone, so that if that worker is lost too the blame is
+// certain; the queue waits for such a worker, which takes one batch's time.
 static void
 dispatch(brk_server *self, int queue_index)
 {
@@ -338,6 +352,14 @@ dispatch(brk_server *self, int queue_index)
             return;
         }
         brk_request *req = brk_queue_pop(q);
+        bool solo = req->suspect && queue_index != QUEUE_ANY;
+        if (solo && w->inflight > 0) {
+            w = brk_registry_next_idle(self->registry, (rr_domain) queue_index);
+            if (w == NULL) {
+                brk_queue_push_front(q, req);
+                return;
+            }
+        }
         uint64_t did = self->next_delivery_id++;
         rr_status st = send_request(self, w, req, did);
         if (st != RR_OK) {
@@ -346,7 +368,7 @@ dispatch(brk_server *self, int queue_index)
             continue;
         }
         req->attempts++;
-        brk_registry_assign(self->registry, w, req, did);
+        brk_registry_assign(self->registry, w, req, did, solo);
         rr_log_debug_id(req->correlation, "request %s delivered to worker pid %u (delivery %llu, attempt %u)",
                      req->correlation, w->pid, (unsigned long long) did, req->attempts);
     }
@@ -359,14 +381,83 @@ dispatch_for(brk_server *self, rr_domain domain)
     dispatch(self, QUEUE_ANY);
 }
 
+// Backoff before retry n (1-based): retry_backoff_ms doubled per failure,
+// capped at 32 times, and spread by up to a quarter so that requests failed
+// together do not come back together.
+static int64_t
+backoff_us(const brk_server *self, const brk_request *r)
+{
+    int shift = r->failures > 6 ? 5 : r->failures - 1;
+    int64_t base = (int64_t) self->cfg.retry_backoff_ms * 1000 << (shift < 0 ? 0 : shift);
+    return base + (int64_t) (self->next_delivery_id * 2654435761u % (uint64_t) (base / 4 + 1));
+}
+
+// Holds a failed request back until its backoff has passed.
+static void
+delay(brk_server *self, brk_request *r, int64_t now_us)
+{
+    r->due_us = now_us + backoff_us(self, r);
+    self->stats.retried++;
+    brk_request *at = self->delayed;
+    while (at != NULL && at->due_us <= r->due_us) {
+        at = at->next;
+    }
+    if (at == NULL) {
+        DL_APPEND(self->delayed, r);
+    } else {
+        DL_PREPEND_ELEM(self->delayed, at, r);
+    }
+}
+
+// Puts delayed requests whose time has come back at the head of their queue.
+static void
+release_delayed(brk_server *self, int64_t now_us)
+{
+    while (self->delayed != NULL && self->delayed->due_us <= now_us) {
+        brk_request *r = self->delayed;
+        DL_DELETE(self->delayed, r);
+        r->next = r->prev = NULL;
+        brk_queue_push_front(self->queue[r->domain], r);
+        dispatch_for(self, (rr_domain) r->domain);
+    }
+}
+
+// A request is given up: a submission is dead-lettered by the next worker
+// (which answers with the referral instead, if one attempt committed it);
+// other requests are refused.
+static void
+give_up(brk_server *self, brk_request *r, const char *why)
+{
+    if (r->command == RR_CMD_SUBMIT && !r->dead) {
+        rr_log_error_id(r->correlation, "request %s %s: dead-lettering it", r->correlation, why);
+        r->dead = true;
+        brk_queue_push_front(self->queue[r->domain], r);
+        return;
+    }
+    // Busy, not rejected: one of those workers may have committed it
+    // before dying, and a retry with the same request_id finds out.
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_EINTERNAL, "", "could not process request \"%s\": %u workers failed on it",
+                        r->correlation, r->attempts);
+    rr_log_error_id(r->correlation, "request %s given up: %s", r->correlation, why);
+    refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+    brk_pool_put(self->pool, &r);
+}
+
 // A worker is gone (expired, disconnected or unreachable): its in-flight
-// requests go back to the head of their queues, or are given up after
-// max_attempts so that a request that kills workers cannot kill them all.
+// requests go back to the head of their queues. Only a request the worker
+// held alone, after an earlier loss, counts a failure (and is retried after
+// a backoff): a worker lost with a batch, or once, says nothing about any
+// one request. max_failures such failures, or max_attempts deliveries in
+// all, and the request is given up, so that a request that kills workers
+// cannot kill them all.
 static void
 worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
 {
     brk_worker *w = *worker_p;
     rr_domain domain = w->domain;
+    bool alone = w->inflight == 1;
+    int64_t now_us = rr_clock_mono_us();
     rr_log_warn("worker pid %u on \"%s\" (%s) %s: requeueing %u request(s)", w->pid, w->host,
                 rr_domain_name(domain), why, w->inflight);
     brk_request *orphans = NULL;
@@ -379,27 +470,23 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
             refuse_shutdown(self, &r);
             continue;
         }
-        if (r->attempts >= self->cfg.max_attempts && r->command == RR_CMD_SUBMIT && !r->dead) {
-            // It kills workers: the next worker records it as a dead letter
-            // (or answers with its referral, if one of those had committed it).
-            rr_log_error_id(r->correlation, "request %s failed on %u workers: dead-lettering it",
-                            r->correlation, r->attempts);
-            r->dead = true;
-        } else if (r->attempts >= self->cfg.max_attempts) {
-            // Busy, not rejected: one of those workers may have committed it
-            // before dying, and a retry with the same request_id finds out.
-            rr_wire_error err;
-            (void) rr_wire_fail(&err, RR_EINTERNAL, "",
-                                "could not process request \"%s\": %u workers failed on it",
-                                r->correlation, r->attempts);
-            rr_log_error_id(r->correlation, "request %s given up after %u attempts", r->correlation,
-                            r->attempts);
-            refuse(self, &r->client_id, r->command, r->correlation, &err, true);
-            brk_pool_put(self->pool, &r);
+        bool blamed = alone && r->suspect && !r->dead;
+        r->suspect = true;
+        if (blamed) {
+            r->failures++;
+        }
+        if (r->attempts >= self->cfg.max_attempts || r->failures >= self->cfg.max_failures) {
+            char why_given_up[64];
+            snprintf(why_given_up, sizeof why_given_up, "failed on %u workers", r->attempts);
+            give_up(self, r, why_given_up);
             continue;
         }
         self->stats.redelivered++;
-        brk_queue_push_front(self->queue[r->domain], r);
+        if (blamed) {
+            delay(self, r, now_us);
+        } else {
+            brk_queue_push_front(self->queue[r->domain], r);
+        }
     }
     dispatch_for(self, domain);
 }
@@ -795,6 +882,37 @@ on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
     dispatch_for(self, w->domain);
 }
 
+// A worker could not process a request (the database refused it): it is
+// retried after a backoff; the attempt after max_failures - 1 failures went
+// out marked as the last, and its worker dead-letters it instead.
+static void
+on_worker_failed(brk_server *self, rr_frames *f, brk_worker *w)
+{
+    if (f->count != 6 || rr_frames_size(f, 4) != RR_WIRE_DELIVERY_ID_LEN) {
+        worker_protocol_error(self, f, "FAILED must carry a delivery id and a body");
+        return;
+    }
+    uint64_t did = rr_wire_get_u64(rr_frames_data(f, 4));
+    brk_request *req = brk_registry_complete(self->registry, w, did);
+    if (req == NULL) {
+        self->stats.late_replies++;
+        rr_log_warn("late FAILED for delivery %llu from worker pid %u discarded",
+                    (unsigned long long) did, w->pid);
+        dispatch_for(self, w->domain);
+        return;
+    }
+    req->failures++;
+    if (req->failures >= self->cfg.max_failures || req->dead) {
+        // The worker did not honour the last-attempt mark.
+        give_up(self, req, "failed on its last attempt");
+    } else {
+        rr_log_info_id(req->correlation, "request %s failed (%u of %ld): retrying it later",
+                       req->correlation, req->failures, self->cfg.max_failures);
+        delay(self, req, rr_clock_mono_us());
+    }
+    dispatch_for(self, w->domain);
+}
+
 // The risk rules of a worker's catalogue: the latest set wins (workers of
 // one database converge on the same rules within a reload).
 static void
@@ -846,6 +964,9 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
     switch (command) {
     case RR_WCMD_REPLY:
         on_worker_reply(self, f, w);
+        break;
+    case RR_WCMD_FAILED:
+        on_worker_failed(self, f, w);
         break;
     case RR_WCMD_HEARTBEAT:
         if (f->count == 5) {
@@ -924,8 +1045,13 @@ on_tick(brk_server *self, int64_t now_ms)
 static void
 answer_queued_busy(brk_server *self)
 {
+    brk_request *r, *tmp;
+    DL_FOREACH_SAFE(self->delayed, r, tmp) {
+        DL_DELETE(self->delayed, r);
+        r->next = r->prev = NULL;
+        refuse_shutdown(self, &r);
+    }
     for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
-        brk_request *r;
         while ((r = brk_queue_pop(self->queue[d])) != NULL) {
             refuse_shutdown(self, &r);
         }
@@ -1000,6 +1126,7 @@ publish(brk_server *self, int64_t now_ms)
     }
     brk_registry_foreach(self->registry, view_worker, self);
     snap->redelivered = self->stats.redelivered;
+    snap->retried = self->stats.retried;
     snap->dead_lettered = self->stats.dead_lettered;
     snap->late_replies = self->stats.late_replies;
     snap->undeliverable = self->stats.undeliverable;
@@ -1064,6 +1191,9 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
             self->next_publish_ms = now + PUBLISH_EVERY_MS;
         }
         int64_t wake = next_tick < self->next_publish_ms ? next_tick : self->next_publish_ms;
+        if (self->delayed != NULL && self->delayed->due_us / 1000 + 1 < wake) {
+            wake = self->delayed->due_us / 1000 + 1;
+        }
         long timeout = (long) (wake - now);
         if (self->draining && drain_deadline - now < timeout) {
             timeout = (long) (drain_deadline - now);
@@ -1092,6 +1222,9 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
         }
         if ((items[0].revents & ZMQ_POLLIN) && drain_socket(self, self->frontend, true) == RR_EIO) {
             return RR_EIO;
+        }
+        if (self->delayed != NULL) {
+            release_delayed(self, rr_clock_mono_us());
         }
         now = rr_clock_mono_ms();
         if (now >= next_tick) {

@@ -19,6 +19,8 @@ typedef struct brk_config {
     long heartbeat_ms;    // heartbeat interval, both ways
     long liveness;        // heartbeats missed before a worker is dead
     long max_attempts;    // deliveries of one request before it is given up
+    long max_failures;    // failures of one request before it is given up (dead-lettered)
+    long retry_backoff_ms; // wait before the first retry of a failed request; doubles
     long retry_after_ms;  // hint sent with `busy`
     long request_ttl_ms;  // a request waiting longer than this gets `busy`
     long drain_ms;        // on SIGTERM, how long in-flight replies may take
@@ -34,6 +36,7 @@ typedef struct brk_stats {
     uint64_t rejected;                      // requests the broker refused itself
     uint64_t protocol_errors;               // malformed frames from centers or workers
     uint64_t redelivered;                   // requests requeued after a worker died
+    uint64_t retried;                       // failed requests held back for a retry
     uint64_t dead_lettered;                 // requests given up after max_attempts
     uint64_t late_replies;                  // replies for requests already redelivered
     uint64_t undeliverable;                 // replies whose center was gone or full

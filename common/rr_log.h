@@ -38,6 +38,7 @@ void rr_log_write_id(rr_log_level level, const char *module, const char *id, con
 #define rr_log_error(...) rr_log_write(RR_LOG_ERROR, RR_LOG_MODULE, __VA_ARGS__)
 #define rr_log_warn(...)  rr_log_write(RR_LOG_WARN, RR_LOG_MODULE, __VA_ARGS__)
 #define rr_log_info(...)  rr_log_write(RR_LOG_INFO, RR_LOG_MODULE, __VA_ARGS__)
+#define rr_log_info_id(id, ...) rr_log_write_id(RR_LOG_INFO, RR_LOG_MODULE, id, __VA_ARGS__)
 #define rr_log_warn_id(id, ...) rr_log_write_id(RR_LOG_WARN, RR_LOG_MODULE, id, __VA_ARGS__)
 #define rr_log_error_id(id, ...) rr_log_write_id(RR_LOG_ERROR, RR_LOG_MODULE, id, __VA_ARGS__)
 #define rr_log_debug_id(id, ...)                                               \

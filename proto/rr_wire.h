@@ -35,6 +35,12 @@ enum {
 // letter instead of processing it (unless its referral already exists).
 #define RR_CMD_DEAD_LETTER_FLAG 0x80
 
+// Set by the broker on the command byte of a REQUEST that failed before and
+// will not be retried again: a worker that fails on it records it as a dead
+// letter with its error rather than answering FAILED.
+#define RR_CMD_LAST_ATTEMPT_FLAG 0x40
+#define RR_CMD_FLAGS (RR_CMD_DEAD_LETTER_FLAG | RR_CMD_LAST_ATTEMPT_FLAG)
+
 // Worker <-> broker commands (frame 3, one byte).
 enum {
     RR_WCMD_READY = 0x01,      // worker -> broker: WorkerReady
@@ -43,11 +49,13 @@ enum {
     RR_WCMD_HEARTBEAT = 0x04,  // both ways; from a worker, optionally with WorkerStats
     RR_WCMD_DISCONNECT = 0x05, // both ways
     RR_WCMD_RULES = 0x06,      // worker -> broker: RiskRules
+    RR_WCMD_FAILED = 0x07,     // worker -> broker: delivery id, body; failed, retry it later
 };
 
 #define RR_WIRE_MAX_BODY_BYTES   65536 // largest protobuf body accepted
 #define RR_WIRE_MAX_FRAMES       8     // more frames than this is a protocol error
 #define RR_WIRE_DELIVERY_ID_LEN  8     // big-endian uint64
+#define RR_WIRE_MAX_PRINCIPAL    64    // "center:941", "office:CO-2301" (CURVE)
 #define RR_WIRE_MAX_IDENTITY_LEN 255   // ZeroMQ routing ids are at most 255 bytes
 
 // Field limits, in bytes of UTF-8.

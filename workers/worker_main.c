@@ -111,7 +111,7 @@ main(int argc, char **argv)
         if (count > 0) {
             wrk_handler_process(handler, jobs, count, replies);
             for (size_t i = 0; i < count; i++) {
-                wrk_session_reply(session, jobs[i].delivery_id, &replies[i]);
+                wrk_session_reply(session, jobs[i].delivery_id, &replies[i], jobs[i].failed);
                 zmq_msg_close(&jobs[i].body);
             }
         } else if (wrk_handler_prepare(handler) != RR_OK) {

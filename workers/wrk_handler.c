@@ -217,9 +217,15 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         it->st = rec_st[k];
         if (it->st != RR_OK) {
             it->err = rec_err[k];
-            if (it->st == RR_EINTERNAL) {
-                // The database refuses it for good: keep it for an operator.
-                wrk_job *job = &jobs[idx[k]];
+            wrk_job *job = &jobs[idx[k]];
+            if (it->st == RR_EINTERNAL && !job->last_attempt) {
+                // The database refused it: the broker retries it after a
+                // backoff, and marks its last attempt.
+                rr_log_warn_id(it->req->request_id, "request %s failed, to be retried: %s",
+                               it->req->request_id, it->err.message);
+                job->failed = true;
+            } else if (it->st == RR_EINTERNAL) {
+                // Refused on every attempt: keep it for an operator.
                 rr_status dl = wrk_store_dead_letter(
                     self->store, it->req->request_id, it->req->center_code, self->domain,
                     it->req->service_code, zmq_msg_data(&job->body), zmq_msg_size(&job->body),
@@ -662,7 +668,8 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
             process_update(self, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_FOLLOW) {
             process_follow(self, &jobs[i], &replies[i]);
-        } else if (jobs[i].command == (RR_CMD_SUBMIT | RR_CMD_DEAD_LETTER_FLAG)) {
+        } else if (is_submit[i] && jobs[i].dead) {
+            is_submit[i] = false;
             process_dead_submit(self, &jobs[i], &replies[i]);
         } else if (!is_submit[i]) {
             rr_wire_error err;

@@ -206,8 +206,9 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
     uint8_t command = *(const uint8_t *) rr_frames_data(f, 2);
     switch (command) {
     case RR_WCMD_REQUEST:
-        if (f->count != 6 || rr_frames_size(f, 3) != RR_WIRE_DELIVERY_ID_LEN ||
-            rr_frames_size(f, 4) != 1) {
+        if ((f->count != 6 && f->count != 7) || rr_frames_size(f, 3) != RR_WIRE_DELIVERY_ID_LEN ||
+            rr_frames_size(f, 4) != 1 ||
+            (f->count == 7 && rr_frames_size(f, 6) > RR_WIRE_MAX_PRINCIPAL)) {
             rr_log_warn("malformed REQUEST from broker ignored");
             return;
         }
@@ -219,7 +220,14 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
         }
         wrk_job *job = &jobs[(*count)++];
         job->delivery_id = rr_wire_get_u64(rr_frames_data(f, 3));
-        job->command = *(const uint8_t *) rr_frames_data(f, 4);
+        uint8_t wire_cmd = *(const uint8_t *) rr_frames_data(f, 4);
+        job->command = wire_cmd & (uint8_t) ~RR_CMD_FLAGS;
+        job->dead = (wire_cmd & RR_CMD_DEAD_LETTER_FLAG) != 0;
+        job->last_attempt = (wire_cmd & RR_CMD_LAST_ATTEMPT_FLAG) != 0;
+        job->failed = false;
+        size_t plen = f->count == 7 ? rr_frames_size(f, 6) : 0;
+        memcpy(job->principal, plen ? rr_frames_data(f, 6) : "", plen);
+        job->principal[plen] = '\0';
         int rc = zmq_msg_init(&job->body);
         assert(rc == 0);
         (void) rc;
@@ -282,7 +290,7 @@ wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, lo
 }
 
 void
-wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
+wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body, bool failed)
 {
     if (self->socket == NULL) {
         zmq_msg_close(body);
@@ -296,7 +304,7 @@ wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body)
     if (st == RR_OK) {
         st = rr_wire_send_bytes(self->socket, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true);
     }
-    uint8_t cmd = RR_WCMD_REPLY;
+    uint8_t cmd = failed ? RR_WCMD_FAILED : RR_WCMD_REPLY;
     if (st == RR_OK) {
         st = rr_wire_send_bytes(self->socket, &cmd, 1, true);
     }

@@ -7,7 +7,9 @@
 #include "rr_risk.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
+#include "rr_wire.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
@@ -15,7 +17,11 @@
 // One request delivered by the broker. The job owns body.
 typedef struct wrk_job {
     uint64_t delivery_id;
-    uint8_t command; // RR_CMD_SUBMIT or RR_CMD_STATUS
+    uint8_t command;   // RR_CMD_SUBMIT, _STATUS, _UPDATE or _FOLLOW (flags cleared)
+    bool dead;         // RR_CMD_DEAD_LETTER_FLAG: record it as a dead letter
+    bool last_attempt; // RR_CMD_LAST_ATTEMPT_FLAG: no retry follows a failure
+    bool failed;       // set by the handler: answer FAILED, the broker retries
+    char principal[RR_WIRE_MAX_PRINCIPAL + 1]; // who sent it (CURVE), or "" (insecure)
     zmq_msg_t body;
 } wrk_job;
 
@@ -43,9 +49,11 @@ void wrk_session_destroy(wrk_session **self_p);
 RR_NODISCARD rr_status wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max,
                                         size_t *count, long timeout_ms);
 
-// Sends the reply for delivery_id; consumes body on every path. A reply the
-// broker cannot take is dropped (logged): the center's retry recovers it.
-void wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body);
+// Sends the reply for delivery_id, or with failed a FAILED (the broker
+// retries it later; body is the refusal, for its log); consumes body on
+// every path. A reply the broker cannot take is dropped (logged): the
+// center's retry recovers it.
+void wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body, bool failed);
 
 // Sends heartbeats that are due and reconnects when the broker has been
 // silent too long. Call at least every heartbeat_ms.

@@ -59,11 +59,19 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     it_request bad;
     it_request_init(&bad, 941, "SOC-08", "POISON-1");
     for (int i = 0; i < 2; i++) { // the center retries the same request
+        long long t0 = it_now_ms();
         Rr__V1__SubmitReply *reply = submit(c, &bad.req);
+        long long took = it_now_ms() - t0;
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
         assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINTERNAL);
         rr__v1__submit_reply__free_unpacked(reply, NULL);
+        // Three attempts (--max-failures 3), with backoffs of 200 and 400 ms
+        // (+ up to a quarter) between them.
+        assert_true(took >= 600);
+        assert_true(it_wait_metric(&s, "referral_retried_total", 2.0 * (i + 1), 5000));
     }
+    assert_true(it_file_count(s.workers[2].log, "failed, to be retried", 4));
+    assert_false(it_file_count(s.workers[2].log, "failed, to be retried", 5));
     // It does not hold up the requests behind it.
     it_request good;
     it_request_init(&good, 941, "SOC-08", "fine");
@@ -214,6 +222,157 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     assert_true(it_stack_stop(&s));
 }
 
+// A fake worker: a DEALER registered for social with credit.
+static void *
+fake_worker(void *ctx, const char *endpoint, uint32_t credit)
+{
+    void *fake = zmq_socket(ctx, ZMQ_DEALER);
+    assert_non_null(fake);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(fake, endpoint), 0);
+    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
+    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
+    ready.credit = credit;
+    ready.host = "fake";
+    ready.heartbeat_ms = 100;
+    uint8_t buf[64];
+    size_t n = rr__v1__worker_ready__pack(&ready, buf);
+    uint8_t cmd = RR_WCMD_READY;
+    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, buf, n, 0) >= 0);
+    return fake;
+}
+
+static void
+fake_send(void *fake, uint8_t cmd, const void *did, const void *body, size_t len)
+{
+    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, &cmd, 1, did ? ZMQ_SNDMORE : 0) >= 0);
+    if (did != NULL) {
+        assert_true(zmq_send(fake, did, RR_WIRE_DELIVERY_ID_LEN, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(fake, body, len, 0) >= 0);
+    }
+}
+
+#define INNOCENT 3
+
+// Workers that crash on one request while holding a batch: its batch-mates
+// are redelivered alone and answered once each; the poison request counts
+// a failure only when it was alone on a worker that died, is retried after
+// a backoff, and after --max-failures such deaths goes to the next worker
+// marked as a dead letter. Fake workers make the crashes exact.
+static void
+test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(void **state)
+{
+    (void) state;
+    it_stack s;
+    it_stack_init(&s, "poisonbatch", 16);
+    const char *opts[] = {"--heartbeat-ms", "100", "--retry-backoff-ms", "50", NULL};
+    it_broker_start(&s, opts);
+    void *ctx = zmq_ctx_new();
+    void *center = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(center, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(center, s.frontend), 0);
+    // Queue the batch before any worker exists, so the first takes it whole.
+    it_request reqs[INNOCENT + 1];
+    for (int i = 0; i <= INNOCENT; i++) {
+        it_request_init(&reqs[i], 941, "SOC-09", i == 0 ? "poison" : "innocent");
+        uint8_t rbuf[512];
+        size_t rn = rr__v1__submit_request__pack(&reqs[i].req, rbuf);
+        uint8_t submit_cmd = RR_CMD_SUBMIT;
+        assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(center, &submit_cmd, 1, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(center, rbuf, rn, 0) >= 0);
+    }
+    assert_true(it_wait_metric(&s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}", INNOCENT + 1, 5000));
+
+    int answered[INNOCENT + 1] = {0};
+    int poison_live = 0, poison_dead = 0;
+    void *fake = fake_worker(ctx, s.backend, INNOCENT + 1);
+    long long deadline = it_now_ms() + 20000;
+    while (poison_dead == 0 && it_now_ms() < deadline) {
+        zmq_pollitem_t item = {fake, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) != 1) {
+            fake_send(fake, RR_WCMD_HEARTBEAT, NULL, NULL, 0);
+            continue;
+        }
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(fake, &f, 0), RR_OK);
+        if (f.count != 6 || *(const uint8_t *) rr_frames_data(&f, 2) != RR_WCMD_REQUEST) {
+            rr_frames_close(&f);
+            continue;
+        }
+        Rr__V1__SubmitRequest *req = NULL;
+        rr_wire_error err;
+        assert_int_equal(rr_wire_submit_unpack(rr_frames_data(&f, 5), rr_frames_size(&f, 5),
+                                               &req, &err),
+                         RR_OK);
+        uint8_t wire_cmd = *(const uint8_t *) rr_frames_data(&f, 4);
+        bool poison = strcmp(req->request_id, reqs[0].request_id) == 0;
+        if (poison && (wire_cmd & RR_CMD_DEAD_LETTER_FLAG)) {
+            poison_dead++;
+            rr_wire_error why;
+            (void) rr_wire_fail(&why, RR_EINTERNAL, "", "kept as a dead letter");
+            zmq_msg_t body;
+            assert_int_equal(rr_wire_pack_submit_refusal(req->request_id,
+                                                         RR__V1__OUTCOME__OUTCOME_REJECTED, &why,
+                                                         0, &body),
+                             RR_OK);
+            fake_send(fake, RR_WCMD_REPLY, rr_frames_data(&f, 3), zmq_msg_data(&body),
+                      zmq_msg_size(&body));
+            zmq_msg_close(&body);
+        } else if (poison) {
+            // Crash: whatever else this worker holds is lost with it.
+            poison_live++;
+            zmq_close(fake);
+            fake = fake_worker(ctx, s.backend, INNOCENT + 1);
+        } else {
+            int k = 1;
+            while (k <= INNOCENT && strcmp(req->request_id, reqs[k].request_id) != 0) {
+                k++;
+            }
+            assert_true(k <= INNOCENT);
+            answered[k]++;
+            fake_send(fake, RR_WCMD_REPLY, rr_frames_data(&f, 3), "ok", 2);
+        }
+        rr__v1__submit_request__free_unpacked(req, NULL);
+        rr_frames_close(&f);
+    }
+    // One crash with the batch (no failure), then three alone (failures 1-3).
+    assert_int_equal(poison_live, 4);
+    assert_int_equal(poison_dead, 1);
+    for (int k = 1; k <= INNOCENT; k++) {
+        assert_int_equal(answered[k], 1);
+    }
+    // The center heard once per request: three "ok" and one refusal.
+    int oks = 0, refusals = 0;
+    zmq_pollitem_t citem = {center, 0, ZMQ_POLLIN, 0};
+    while (zmq_poll(&citem, 1, 1000) == 1) {
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
+        if (rr_frames_size(&f, 3) == 2 && memcmp(rr_frames_data(&f, 3), "ok", 2) == 0) {
+            oks++;
+        } else {
+            refusals++;
+        }
+        rr_frames_close(&f);
+    }
+    assert_int_equal(oks, INNOCENT);
+    assert_int_equal(refusals, 1);
+    assert_true(it_wait_metric(&s, "referral_retried_total", 2, 5000)); // after failures 1 and 2
+    assert_true(it_file_count(s.broker.log, "dead-lettering it", 1));
+    zmq_close(fake);
+    zmq_close(center);
+    zmq_ctx_term(ctx);
+    assert_true(it_stack_stop(&s));
+}
+
 int
 main(void)
 {
@@ -221,6 +380,8 @@ main(void)
         cmocka_unit_test(
             test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped),
         cmocka_unit_test(test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next),
+        cmocka_unit_test(
+            test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates),
     };
     return cmocka_run_group_tests_name("integration.deadletter", tests, NULL, NULL);
 }

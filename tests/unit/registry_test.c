@@ -58,7 +58,7 @@ test_brk_registry_rotates_ready_workers_round_robin(void **state)
         brk_worker *w = brk_registry_next_ready(f->reg, RR_DOMAIN_SOCIAL);
         assert_non_null(w);
         order[i] = w;
-        brk_registry_assign(f->reg, w, brk_pool_get(f->pool), id++);
+        brk_registry_assign(f->reg, w, brk_pool_get(f->pool), id++, false);
     }
     assert_ptr_equal(order[0], a);
     assert_ptr_equal(order[1], b);
@@ -77,7 +77,7 @@ test_brk_registry_completes_only_for_the_worker_that_holds_the_delivery(void **s
     brk_worker *a = add(f, "a", RR_DOMAIN_PREVENTION, 1);
     brk_worker *b = add(f, "b", RR_DOMAIN_PREVENTION, 1);
     brk_request *r = brk_pool_get(f->pool);
-    brk_registry_assign(f->reg, a, r, 42);
+    brk_registry_assign(f->reg, a, r, 42, false);
     assert_null(brk_registry_complete(f->reg, b, 42)); // not b's
     assert_null(brk_registry_complete(f->reg, a, 43)); // unknown id
     brk_request *done = brk_registry_complete(f->reg, a, 42);
@@ -93,8 +93,8 @@ test_brk_registry_remove_hands_back_the_workers_requests(void **state)
 {
     fixture *f = *state;
     brk_worker *a = add(f, "a", RR_DOMAIN_REHABILITATION, 3);
-    brk_registry_assign(f->reg, a, brk_pool_get(f->pool), 1);
-    brk_registry_assign(f->reg, a, brk_pool_get(f->pool), 2);
+    brk_registry_assign(f->reg, a, brk_pool_get(f->pool), 1, false);
+    brk_registry_assign(f->reg, a, brk_pool_get(f->pool), 2, false);
     brk_request *orphans = NULL;
     brk_registry_remove(f->reg, &a, &orphans);
     assert_null(a);
@@ -134,6 +134,28 @@ test_brk_registry_any_domain_picks_a_ready_worker_of_any_domain(void **state)
                      RR_EINVAL);
 }
 
+static void
+test_brk_registry_a_solo_delivery_keeps_the_worker_to_itself(void **state)
+{
+    fixture *f = *state;
+    brk_worker *a = add(f, "a", RR_DOMAIN_SOCIAL, 4);
+    brk_worker *b = add(f, "b", RR_DOMAIN_SOCIAL, 4);
+    brk_registry_assign(f->reg, a, brk_pool_get(f->pool), 1, false);
+    assert_ptr_equal(brk_registry_next_idle(f->reg, RR_DOMAIN_SOCIAL), b);
+    brk_registry_assign(f->reg, b, brk_pool_get(f->pool), 2, true);
+    assert_null(brk_registry_next_idle(f->reg, RR_DOMAIN_SOCIAL));
+    assert_false(b->ready); // spare credit, but it holds a suspect
+    for (int i = 0; i < 3; i++) {
+        assert_ptr_equal(brk_registry_next_ready(f->reg, RR_DOMAIN_SOCIAL), a);
+    }
+    brk_request *done = brk_registry_complete(f->reg, b, 2);
+    assert_non_null(done);
+    brk_pool_put(f->pool, &done);
+    assert_true(b->ready);
+    assert_false(b->solo);
+    assert_ptr_equal(brk_registry_next_idle(f->reg, RR_DOMAIN_SOCIAL), b);
+}
+
 int
 main(void)
 {
@@ -148,6 +170,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_brk_registry_finds_expired_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_brk_registry_any_domain_picks_a_ready_worker_of_any_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_brk_registry_a_solo_delivery_keeps_the_worker_to_itself, setup, teardown),
     };
     return cmocka_run_group_tests_name("unit.registry", tests, NULL, NULL);
 }
