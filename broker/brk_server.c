@@ -493,6 +493,25 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
 
 // ---- front end: centers ---------------------------------------------------
 
+// ZeroMQ's decoder reads messages into a shared ~18 KiB buffer that lives
+// as long as any message in it: a request that waits in a queue could pin
+// a whole buffer. A waiting request's body gets its own allocation instead
+// (one small copy, only when it waits), so a backlog costs its own size.
+static void
+compact(zmq_msg_t *body)
+{
+    size_t n = zmq_msg_size(body);
+    zmq_msg_t copy;
+    if (zmq_msg_init_size(&copy, n) != 0) {
+        return; // keep the shared one
+    }
+    memcpy(zmq_msg_data(&copy), zmq_msg_data(body), n);
+    int rc = zmq_msg_move(body, &copy);
+    assert(rc == 0);
+    (void) rc;
+    zmq_msg_close(&copy);
+}
+
 // Keeps the client's id for replies and logs; an id too long to keep whole
 // (and so refused anyway) is not echoed rather than cut inside a character.
 static void
@@ -714,6 +733,10 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     req->enqueued_us = now_us;
     zmq_msg_move(&req->client_id, &f->part[0]);
     zmq_msg_move(&req->body, &f->part[4]);
+    if (brk_queue_depth(self->queue[req->domain]) > 0 ||
+        brk_registry_next_ready(self->registry, (rr_domain) req->domain) == NULL) {
+        compact(&req->body); // it will wait
+    }
     if (brk_queue_push(self->queue[req->domain], req) != RR_OK) {
         const char *dname = req->domain ? rr_domain_name(req->domain) : "status";
         (void) rr_wire_fail(&err, RR_EBUSY, "",
@@ -955,6 +978,12 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
     if (w == NULL) {
         // A worker we do not know (broker restarted, or it was declared
         // dead): tell it to register again.
+        if (command == RR_WCMD_REPLY || command == RR_WCMD_FAILED) {
+            // Its requests went to other workers when it was dropped: the
+            // center must not hear twice.
+            self->stats.late_replies++;
+            rr_log_warn("late reply from a worker no longer registered discarded");
+        }
         if (command != RR_WCMD_DISCONNECT) {
             send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
         }

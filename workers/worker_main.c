@@ -117,6 +117,29 @@ main(int argc, char **argv)
         } else if (wrk_handler_prepare(handler) != RR_OK) {
             rr_log_debug("catalogue not loaded: database away");
         }
+        if (!wrk_store_connected(store)) {
+            // Taking requests only to answer them busy would bounce the
+            // centers: leave the broker, which queues them (and reports
+            // the domain not ready) until we are back.
+            rr_log_warn("database unreachable: leaving the broker until it is back");
+            wrk_store_set_keepalive(store, NULL, NULL);
+            wrk_session_destroy(&session);
+            while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
+                struct timespec ts = {0, 100 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+            if (rr_process_stop) {
+                break;
+            }
+            rr_log_info("database reachable again: registering with the broker");
+            session = wrk_session_new(ctx, &scfg);
+            if (session == NULL) {
+                goto done;
+            }
+            wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+            rules_pushed = 0;
+            continue;
+        }
         if (escalate_ms > 0 && rr_clock_mono_ms() >= next_escalation) {
             int escalated = 0;
             if (wrk_store_escalate(store, 100, &escalated) == RR_OK && escalated > 0) {

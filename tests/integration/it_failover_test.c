@@ -272,15 +272,20 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
     assert_true(it_pg_ctl("stop"));
     it_request r;
     it_request_init(&r, 5165, "PRV-06", "outage");
-    reply = submit_with(c, &r.req, 15000, 1);
+    reply = submit_with(c, &r.req, 5000, 1);
+    // Never a false acknowledgement: busy with the database's status if the
+    // worker met the outage with this request; if it noticed first, it has
+    // left the broker, which holds the request and reports not ready.
+    bool left = reply == NULL && it_wait_http(&s, "/readyz", 503, "prevention", 1000);
     bool pg_started = it_pg_ctl("start");
     assert_true(pg_started);
-    assert_non_null(reply);
-    // Never a false acknowledgement: busy with the database's status.
-    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
-    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EDB);
-    assert_true(reply->retry_after_ms > 0);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    if (!left) {
+        assert_non_null(reply);
+        assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
+        assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EDB);
+        assert_true(reply->retry_after_ms > 0);
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+    }
 
     // The same request, retried, is recorded once the database is back.
     reply = submit_with(c, &r.req, 5000, 20);

@@ -472,6 +472,24 @@ it_wait_http(const it_stack *s, const char *path, int status, const char *needle
     return false;
 }
 
+double
+it_metric(const it_stack *s, const char *series)
+{
+    static char body[1 << 20];
+    size_t n = strlen(series);
+    if (it_http_get(http_port_of(s), "/metrics", body, sizeof body) != 200) {
+        return -1;
+    }
+    for (char *line = body; line != NULL && *line;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            return strtod(line + n + 1, NULL);
+        }
+        char *next = strchr(line, '\n');
+        line = next ? next + 1 : NULL;
+    }
+    return -1;
+}
+
 bool
 it_wait_metric(const it_stack *s, const char *series, double want, int timeout_ms)
 {

@@ -79,8 +79,6 @@ long long it_now_ms(void);
 // Sleeps ms milliseconds (only inside a bounded poll loop).
 void it_sleep_ms(long ms);
 
-#endif
-
 #include "referral.pb-c.h"
 
 // A submit request with its own storage; fields may be changed after init.
@@ -99,6 +97,10 @@ void it_request_init(it_request *r, unsigned center, const char *service, const 
 // (-1 when the connection failed) and the body in body (NUL-terminated).
 int it_http_get(int port, const char *path, char *body, size_t cap);
 
+// The broker's /metrics sample series now, or -1 when it cannot be read.
+// Not thread-safe (one static buffer).
+double it_metric(const it_stack *s, const char *series);
+
 // Waits up to timeout_ms until the broker's /metrics sample series reaches
 // want; true when it did.
 bool it_wait_metric(const it_stack *s, const char *series, double want, int timeout_ms);
@@ -111,3 +113,5 @@ bool it_wait_http(const it_stack *s, const char *path, int status, const char *n
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.
 bool it_pg_ctl(const char *action);
+
+#endif

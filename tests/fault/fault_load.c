@@ -1,0 +1,283 @@
+#include "fault_load.h"
+
+#include "cli_center.h"
+#include "rr_wire.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_CLIENTS 32
+
+// The 22 services by domain; client i sends domain i % 3's in turn, so
+// every domain has clients waiting on it whatever happens to the others.
+static const char *const prevention[] = {"PRV-01", "PRV-02", "PRV-03", "PRV-04",
+                                         "PRV-05", "PRV-06", "PRV-07"};
+static const char *const rehabilitation[] = {"RHB-01", "RHB-02", "RHB-03", "RHB-04"};
+static const char *const social[] = {"SOC-01", "SOC-02", "SOC-03", "SOC-04", "SOC-05", "SOC-06",
+                                     "SOC-07", "SOC-08", "SOC-09", "SOC-10", "SOC-11"};
+static const struct {
+    const char *const *codes;
+    size_t count;
+} services[3] = {{prevention, 7}, {rehabilitation, 4}, {social, 11}};
+static const unsigned centers[] = {941, 1924, 2441, 5165, 3102, 4207, 6010};
+
+typedef struct outcome {
+    char request_id[40];
+    long long referral_id; // > 0 when acknowledged
+    char state;            // 'a' acked, 'g' gave up, 'r' rejected
+} outcome;
+
+typedef struct client {
+    struct fault_load *load;
+    int index;
+    pthread_t thread;
+    outcome *out; // owned
+    size_t count, cap;
+} client;
+
+struct fault_load {
+    char frontend[64];
+    char tag[16];
+    int pause_ms;
+    long budget_ms;
+    int nclients;
+    atomic_bool stop;
+    atomic_long acked;
+    client clients[MAX_CLIENTS];
+};
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+// Submits one request until it is answered or the budget is spent, as a
+// center's software does: the same request_id on every attempt.
+static char
+submit_until_answered(fault_load *load, cli_center *c, it_request *r, long long *referral_id)
+{
+    long long deadline = now_ms() + load->budget_ms;
+    while (now_ms() < deadline) {
+        Rr__V1__SubmitReply *reply = NULL;
+        rr_wire_error err;
+        rr_status st = cli_center_submit(c, &r->req, 1500, 1, &reply, &err);
+        char state = 0;
+        if (st == RR_OK && (reply->outcome == RR__V1__OUTCOME__OUTCOME_ACCEPTED ||
+                            reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE)) {
+            *referral_id = strtoll(reply->referral_id + 2, NULL, 10);
+            state = 'a';
+        } else if (st == RR_OK && reply->outcome == RR__V1__OUTCOME__OUTCOME_REJECTED) {
+            fprintf(stderr, "# request %s rejected: %s\n", r->request_id,
+                    reply->error ? reply->error->message : "?");
+            state = 'r';
+        }
+        long wait = st == RR_OK && reply->outcome == RR__V1__OUTCOME__OUTCOME_BUSY &&
+                            reply->retry_after_ms > 0 && reply->retry_after_ms < 2000
+                        ? (long) reply->retry_after_ms
+                        : 100;
+        if (reply != NULL) {
+            rr__v1__submit_reply__free_unpacked(reply, NULL);
+        }
+        if (state != 0) {
+            return state;
+        }
+        sleep_ms(wait); // busy or silence: retry, same request_id
+    }
+    return 'g';
+}
+
+static void *
+run_client(void *arg)
+{
+    client *cl = arg;
+    fault_load *load = cl->load;
+    const char *eps[] = {load->frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    if (c == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; !atomic_load(&load->stop); i++) {
+        if (cl->count == cl->cap) {
+            size_t cap = cl->cap ? cl->cap * 2 : 256;
+            outcome *more = realloc(cl->out, cap * sizeof *more);
+            if (more == NULL) {
+                break;
+            }
+            cl->out = more;
+            cl->cap = cap;
+        }
+        it_request r;
+        char tag[48];
+        snprintf(tag, sizeof tag, "%s-%02d-%05zu", load->tag, cl->index, i);
+        size_t d = (size_t) cl->index % 3;
+        size_t k = (size_t) cl->index / 3 + i;
+        it_request_init(&r, centers[k % 7], services[d].codes[k % services[d].count], tag);
+        outcome *o = &cl->out[cl->count++];
+        memcpy(o->request_id, r.request_id, sizeof o->request_id);
+        o->referral_id = 0;
+        o->state = submit_until_answered(load, c, &r, &o->referral_id);
+        if (o->state == 'a') {
+            atomic_fetch_add(&load->acked, 1);
+        }
+        if (load->pause_ms > 0) {
+            sleep_ms(load->pause_ms);
+        }
+    }
+    cli_center_destroy(&c);
+    return NULL;
+}
+
+fault_load *
+fault_load_start(const it_stack *s, int clients, int pause_ms, long budget_ms, const char *tag)
+{
+    fault_load *self = calloc(1, sizeof *self);
+    if (self == NULL || clients < 1 || clients > MAX_CLIENTS) {
+        free(self);
+        return NULL;
+    }
+    snprintf(self->frontend, sizeof self->frontend, "%s", s->frontend);
+    snprintf(self->tag, sizeof self->tag, "%s", tag);
+    self->pause_ms = pause_ms;
+    self->budget_ms = budget_ms;
+    atomic_init(&self->stop, false);
+    atomic_init(&self->acked, 0);
+    for (int i = 0; i < clients; i++) {
+        self->clients[i].load = self;
+        self->clients[i].index = i;
+        if (pthread_create(&self->clients[i].thread, NULL, run_client, &self->clients[i]) != 0) {
+            break;
+        }
+        self->nclients++;
+    }
+    return self;
+}
+
+long
+fault_load_acked(const fault_load *self)
+{
+    return atomic_load(&self->acked);
+}
+
+static bool
+exec_ok(PGconn *db, const char *sql)
+{
+    PGresult *res = PQexec(db, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) {
+        fprintf(stderr, "# %s: %s", sql, PQerrorMessage(db));
+    }
+    PQclear(res);
+    return ok;
+}
+
+static long
+scalar(PGconn *db, const char *sql)
+{
+    PGresult *res = PQexec(db, sql);
+    long v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    } else {
+        fprintf(stderr, "# %s: %s", sql, PQerrorMessage(db));
+    }
+    PQclear(res);
+    return v;
+}
+
+// Loads every client's outcomes into the temp table outcomes by COPY.
+static bool
+load_outcomes(fault_load *self, PGconn *db)
+{
+    if (!exec_ok(db, "CREATE TEMP TABLE outcomes (request_id uuid, referral_id bigint,"
+                     " state char)")) {
+        return false;
+    }
+    PGresult *res = PQexec(db, "COPY outcomes FROM STDIN");
+    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    for (int c = 0; ok && c < self->nclients; c++) {
+        for (size_t i = 0; ok && i < self->clients[c].count; i++) {
+            const outcome *o = &self->clients[c].out[i];
+            char line[96];
+            int n = snprintf(line, sizeof line, "%s\t%lld\t%c\n", o->request_id, o->referral_id,
+                             o->state);
+            ok = PQputCopyData(db, line, n) == 1;
+        }
+    }
+    ok = PQputCopyEnd(db, ok ? NULL : "client error") == 1 && ok;
+    while ((res = PQgetResult(db)) != NULL) {
+        ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    return ok;
+}
+
+void
+fault_load_finish(fault_load **self_p, PGconn *db, fault_report *out)
+{
+    fault_load *self = *self_p;
+    memset(out, 0, sizeof *out);
+    atomic_store(&self->stop, true);
+    for (int i = 0; i < self->nclients; i++) {
+        pthread_join(self->clients[i].thread, NULL);
+    }
+    for (int c = 0; c < self->nclients; c++) {
+        for (size_t i = 0; i < self->clients[c].count; i++) {
+            char st = self->clients[c].out[i].state;
+            out->submitted++;
+            out->acked += st == 'a';
+            out->gave_up += st == 'g';
+            out->rejected += st == 'r';
+        }
+    }
+    if (!load_outcomes(self, db)) {
+        out->lost = out->duplicated = out->unreported = -1;
+    } else {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM outcomes o WHERE o.state = 'a' AND NOT EXISTS (SELECT 1"
+                 " FROM referral r WHERE r.request_id = o.request_id AND r.id = o.referral_id)");
+        out->lost = scalar(db, sql);
+        long by_id = scalar(db, "SELECT count(*) FROM (SELECT request_id FROM referral"
+                                " GROUP BY request_id HAVING count(*) > 1) d");
+        long by_household = scalar(db, "SELECT count(*) FROM (SELECT household_id FROM referral"
+                                       " GROUP BY household_id HAVING count(*) > 1) d");
+        out->duplicated = by_id < 0 || by_household < 0 ? -1 : by_id + by_household;
+        out->unreported = scalar(db, "SELECT count(*) FROM referral r WHERE NOT EXISTS"
+                                     " (SELECT 1 FROM outcomes o WHERE o.request_id ="
+                                     " r.request_id)");
+        out->gave_up_recorded = scalar(db, "SELECT count(*) FROM outcomes o JOIN referral r"
+                                           " USING (request_id) WHERE o.state = 'g'");
+        (void) exec_ok(db, "DROP TABLE outcomes");
+    }
+    for (int c = 0; c < self->nclients; c++) {
+        free(self->clients[c].out);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+void
+fault_report_print(const char *name, const fault_report *r)
+{
+    printf("# fault %s: submitted %ld, acknowledged %ld, lost %ld, duplicated %ld, gave up %ld"
+           " (%ld of them recorded), rejected %ld, unreported rows %ld\n",
+           name, r->submitted, r->acked, r->lost, r->duplicated, r->gave_up,
+           r->gave_up_recorded, r->rejected, r->unreported);
+    fflush(stdout);
+}

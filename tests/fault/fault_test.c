@@ -1,0 +1,375 @@
+// Fault tests: real PostgreSQL, broker and workers under a steady load of
+// retrying centers, broken on purpose; each ends with a reconciliation
+// (fault_load.h): nothing acknowledged is lost or recorded twice, and every
+// row belongs to a request its client reported.
+//
+// Run one with its name as the argument (ctest does: fault.<name>).
+#include "fault_load.h"
+#include "it_harness.h"
+#include "rr_log.h"
+#include "rr_wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CLIENTS = 9, PAUSE_MS = 5, BUDGET_MS = 40000 };
+
+// Broker and workers notice a lost peer within 3 × 200 ms.
+static const char *const fast[] = {"--heartbeat-ms", "200", NULL};
+
+static void
+start(it_stack *s, const char *name, int slot)
+{
+    assert_true(it_stack_start(s, name, slot, fast, fast));
+}
+
+// Waits until at least want requests more than base are acknowledged.
+static void
+wait_acked(const fault_load *load, long want, int timeout_ms)
+{
+    long long deadline = it_now_ms() + timeout_ms;
+    while (fault_load_acked(load) < want && it_now_ms() < deadline) {
+        it_sleep_ms(20);
+    }
+    assert_true(fault_load_acked(load) >= want);
+}
+
+static void
+finish(it_stack *s, fault_load **load, const char *name)
+{
+    PGconn *db = it_db(s);
+    fault_report r;
+    fault_load_finish(load, db, &r);
+    fault_report_print(name, &r);
+    printf("#   broker: %.0f redelivered, %.0f late replies discarded, %.0f workers expired\n",
+           it_metric(s, "referral_redelivered_total"), it_metric(s, "referral_late_replies_total"),
+           it_metric(s, "referral_workers_expired_total"));
+    assert_true(r.acked > 0);
+    assert_int_equal(r.lost, 0);
+    assert_int_equal(r.duplicated, 0);
+    assert_int_equal(r.rejected, 0);
+    assert_int_equal(r.unreported, 0);
+    // Every row has its first event: the record and its history committed together.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral r WHERE NOT EXISTS (SELECT 1"
+                                  " FROM referral_event e WHERE e.referral_id = r.id)",
+                                  0, NULL),
+                     0);
+    PQfinish(db);
+}
+
+// The index in s->workers of a worker of domain holding requests, waiting
+// up to timeout_ms for one (from the broker's /api/v1/workers).
+static int
+busy_worker(it_stack *s, const char *domain, int timeout_ms)
+{
+    static char body[65536];
+    int port = atoi(strrchr(s->http, ':') + 1);
+    long long deadline = it_now_ms() + timeout_ms;
+    do {
+        json_t *doc = NULL;
+        if (it_http_get(port, "/api/v1/workers", body, sizeof body) == 200) {
+            doc = json_loads(body, 0, NULL);
+        }
+        json_t *workers = json_object_get(doc, "workers");
+        size_t i;
+        json_t *w;
+        json_array_foreach(workers, i, w) {
+            const char *d = json_string_value(json_object_get(w, "domain"));
+            json_int_t pid = json_integer_value(json_object_get(w, "pid"));
+            if (d != NULL && strcmp(d, domain) == 0 &&
+                json_integer_value(json_object_get(w, "inflight")) > 0) {
+                for (int k = 0; k < s->nworkers; k++) {
+                    if (s->workers[k].pid == (pid_t) pid) {
+                        json_decref(doc);
+                        return k;
+                    }
+                }
+            }
+        }
+        json_decref(doc);
+        it_sleep_ms(50);
+    } while (it_now_ms() < deadline);
+    fail_msg("no %s worker held a request within %d ms", domain, timeout_ms);
+    return -1;
+}
+
+// Holds inserts into referral until release: the workers' requests stay in
+// flight, so the fault surely catches some.
+static PGconn *
+hold_inserts(it_stack *s)
+{
+    PGconn *lock = it_db(s);
+    it_db_exec(lock, "BEGIN; LOCK TABLE referral IN SHARE ROW EXCLUSIVE MODE");
+    return lock;
+}
+
+static void
+release_inserts(PGconn **lock)
+{
+    it_db_exec(*lock, "ROLLBACK");
+    PQfinish(*lock);
+    *lock = NULL;
+}
+
+static void
+test_worker_killed(void **state)
+{
+    (void) state;
+    it_stack s;
+    start(&s, "f_workerkill", 20);
+    (void) it_worker_start(&s, "social", fast);
+    assert_true(it_wait_registrations(&s, 4, 10000));
+    fault_load *load = fault_load_start(&s, CLIENTS, PAUSE_MS, BUDGET_MS, "WK");
+    wait_acked(load, 500, 20000);
+    PGconn *lock = hold_inserts(&s);
+    // A social worker dies holding requests (stuck on the lock).
+    int victim = busy_worker(&s, "social", 10000);
+    assert_int_equal(it_proc_stop(&s.workers[victim], SIGKILL, 5000), 128 + SIGKILL);
+    assert_true(it_wait_metric(&s, "referral_redelivered_total", 1, 5000));
+    release_inserts(&lock);
+    long at = fault_load_acked(load);
+    wait_acked(load, at + 1000, 30000);
+    finish(&s, &load, "worker killed (kill -9)");
+    // Its requests were redone by the other social worker, now the only one.
+    assert_int_equal(it_metric(&s, "referral_workers_registered{domain=\"social\"}"), 1);
+    assert_true(it_stack_stop(&s));
+}
+
+static void
+test_broker_killed_and_restarted(void **state)
+{
+    (void) state;
+    it_stack s;
+    start(&s, "f_brokerkill", 21);
+    fault_load *load = fault_load_start(&s, CLIENTS, PAUSE_MS, BUDGET_MS, "BK");
+    wait_acked(load, 500, 20000);
+    assert_int_equal(it_proc_stop(&s.broker, SIGKILL, 5000), 128 + SIGKILL);
+    it_sleep_ms(1000);
+    long at = fault_load_acked(load);
+    it_broker_start(&s, fast);
+    // The workers find the new broker on their own; centers retry.
+    assert_true(it_wait_metric(&s, "referral_broker_ready", 1, 15000));
+    wait_acked(load, at + 1000, 30000);
+    finish(&s, &load, "broker killed (kill -9) and restarted");
+    assert_true(it_stack_stop(&s));
+}
+
+static bool pg_stopped;
+
+// The cluster is shared by the tests that follow: start it again whatever
+// happened.
+static int
+restart_pg(void **state)
+{
+    (void) state;
+    if (pg_stopped && it_pg_ctl("start")) {
+        pg_stopped = false;
+    }
+    return pg_stopped ? -1 : 0;
+}
+
+static void
+test_postgresql_away_for_ten_seconds(void **state)
+{
+    (void) state;
+    it_stack s;
+    start(&s, "f_pgdown", 22);
+    fault_load *load = fault_load_start(&s, CLIENTS, PAUSE_MS, BUDGET_MS, "PG");
+    wait_acked(load, 500, 20000);
+    assert_true(it_pg_ctl("stop"));
+    pg_stopped = true;
+    long long stopped = it_now_ms();
+    long acked_at_stop = fault_load_acked(load);
+    // The workers leave the broker while the database is away: nobody
+    // takes requests only to bounce them; the broker queues them.
+    long long deadline = stopped + 8000;
+    bool left = false;
+    while (!left && it_now_ms() < deadline) {
+        left = it_metric(&s, "referral_workers_registered{domain=\"prevention\"}") == 0 &&
+               it_metric(&s, "referral_workers_registered{domain=\"rehabilitation\"}") == 0 &&
+               it_metric(&s, "referral_workers_registered{domain=\"social\"}") == 0;
+        it_sleep_ms(100);
+    }
+    assert_true(left);
+    assert_true(it_wait_http(&s, "/readyz", 503, "", 2000));
+    while (it_now_ms() < stopped + 10000) {
+        it_sleep_ms(100);
+    }
+    // Nothing can have been acknowledged without the database, but a few
+    // answers committed before the stop may land after it.
+    long acked_during = fault_load_acked(load) - acked_at_stop;
+    assert_true(it_pg_ctl("start"));
+    pg_stopped = false;
+    assert_true(it_wait_metric(&s, "referral_workers_registered{domain=\"social\"}", 1, 20000));
+    assert_true(it_wait_metric(&s, "referral_broker_ready", 1, 20000));
+    long at = fault_load_acked(load);
+    wait_acked(load, at + 1000, 30000);
+    printf("# %ld acknowledged in the 10 s without PostgreSQL (answers in flight at the stop)\n",
+           acked_during);
+    assert_true(acked_during <= CLIENTS); // at most one in hand per client
+    finish(&s, &load, "PostgreSQL stopped for 10 s");
+    assert_true(it_stack_stop(&s));
+}
+
+static void
+test_worker_stopped_past_its_heartbeat(void **state)
+{
+    (void) state;
+    it_stack s;
+    start(&s, "f_workerstop", 23);
+    (void) it_worker_start(&s, "social", fast);
+    assert_true(it_wait_registrations(&s, 4, 10000));
+    fault_load *load = fault_load_start(&s, CLIENTS, PAUSE_MS, BUDGET_MS, "WS");
+    wait_acked(load, 500, 20000);
+    PGconn *lock = hold_inserts(&s);
+    int victim = busy_worker(&s, "social", 10000);
+    assert_int_equal(kill(s.workers[victim].pid, SIGSTOP), 0);
+    // Declared dead after 3 missed heartbeats; its requests go to the other.
+    assert_true(it_wait_metric(&s, "referral_workers_expired_total", 1, 5000));
+    assert_true(it_wait_metric(&s, "referral_redelivered_total", 1, 1000));
+    release_inserts(&lock);
+    it_sleep_ms(1500);
+    assert_int_equal(kill(s.workers[victim].pid, SIGCONT), 0);
+    // Its answers come late and are dropped; it registers again.
+    assert_true(it_wait_metric(&s, "referral_late_replies_total", 1, 10000));
+    assert_true(it_wait_metric(&s, "referral_workers_registered{domain=\"social\"}", 2, 10000));
+    long at = fault_load_acked(load);
+    wait_acked(load, at + 1000, 30000);
+    finish(&s, &load, "worker stopped (SIGSTOP) past its heartbeat, then continued");
+    assert_true(it_stack_stop(&s));
+}
+
+enum { BACKLOG = 100000 };
+
+static void
+send_submit(void *center, const it_request *r)
+{
+    uint8_t buf[1024];
+    size_t n = rr__v1__submit_request__pack(&r->req, buf);
+    uint8_t cmd = RR_CMD_SUBMIT;
+    assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(center, &cmd, 1, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(center, buf, n, 0) >= 0);
+}
+
+// The next submission answer on center within timeout_ms, or NULL.
+static Rr__V1__SubmitReply *
+next_reply(void *center, int timeout_ms)
+{
+    zmq_pollitem_t item = {center, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) != 1) {
+        return NULL;
+    }
+    rr_frames f;
+    assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
+    Rr__V1__SubmitReply *reply = NULL;
+    assert_int_equal(f.count, 4);
+    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3),
+                                                 &reply),
+                     RR_OK);
+    rr_frames_close(&f);
+    return reply;
+}
+
+// Backpressure: 100,000 social requests wait (no social worker), the
+// broker's memory stays bounded, the next social request is refused busy at
+// once with the retry hint, and the other domains are served as usual.
+static void
+test_backlog_of_100000_requests(void **state)
+{
+    (void) state;
+    it_stack s;
+    it_stack_init(&s, "f_backlog", 24);
+    const char *opts[] = {"--queue-max", "100000", "--retry-after-ms", "1500",
+                          "--request-ttl-ms", "600000", NULL};
+    it_broker_start(&s, opts);
+    it_worker_start(&s, "prevention", NULL);
+    assert_true(it_wait_registrations(&s, 1, 10000));
+    double rss_idle = it_metric(&s, "process_resident_memory_bytes");
+
+    void *ctx = zmq_ctx_new();
+    void *center = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, hwm = 0;
+    assert_int_equal(zmq_setsockopt(center, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_setsockopt(center, ZMQ_SNDHWM, &hwm, sizeof hwm), 0);
+    assert_int_equal(zmq_setsockopt(center, ZMQ_RCVHWM, &hwm, sizeof hwm), 0);
+    assert_int_equal(zmq_connect(center, s.frontend), 0);
+    long long t0 = it_now_ms();
+    for (int i = 0; i < BACKLOG; i++) {
+        it_request r;
+        char tag[16];
+        snprintf(tag, sizeof tag, "B%06d", i);
+        it_request_init(&r, 941, "SOC-09", tag);
+        send_submit(center, &r);
+    }
+    assert_true(it_wait_metric(
+        &s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}", BACKLOG,
+        60000));
+    long long queued_ms = it_now_ms() - t0;
+    it_sleep_ms(500); // let the monitor publish a settled figure
+    double rss = it_metric(&s, "process_resident_memory_bytes");
+    printf("# backlog: %d requests queued in %lld ms; broker resident memory %.1f MiB"
+           " (%.1f MiB idle)\n",
+           BACKLOG, queued_ms, rss / 1048576.0, rss_idle / 1048576.0);
+    assert_true(rss > 0 && rss <= 64.0 * 1048576);
+
+    // One more social request: busy at once, with the hint.
+    it_request extra;
+    it_request_init(&extra, 941, "SOC-09", "extra");
+    long long t1 = it_now_ms();
+    send_submit(center, &extra);
+    Rr__V1__SubmitReply *reply = next_reply(center, 2000);
+    assert_non_null(reply);
+    assert_true(it_now_ms() - t1 < 1000);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
+    assert_string_equal(reply->request_id, extra.request_id);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EBUSY);
+    assert_int_equal(reply->retry_after_ms, 1500);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+
+    // Prevention is served as usual, ahead of nothing.
+    it_request prv;
+    it_request_init(&prv, 941, "PRV-04", "served");
+    t1 = it_now_ms();
+    send_submit(center, &prv);
+    reply = next_reply(center, 5000);
+    assert_non_null(reply);
+    printf("# backlog: a prevention request beside it acknowledged in %lld ms\n",
+           it_now_ms() - t1);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    assert_string_equal(reply->request_id, prv.request_id);
+    rr__v1__submit_reply__free_unpacked(reply, NULL);
+
+    // Stopping answers every queued request (busy, shutting down).
+    zmq_close(center);
+    zmq_ctx_term(ctx);
+    assert_true(it_stack_stop(&s));
+    assert_true(it_file_count(s.broker.log, "stopped", 1));
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_worker_killed),
+        cmocka_unit_test(test_broker_killed_and_restarted),
+        cmocka_unit_test_teardown(test_postgresql_away_for_ten_seconds, restart_pg),
+        cmocka_unit_test(test_worker_stopped_past_its_heartbeat),
+        cmocka_unit_test(test_backlog_of_100000_requests),
+    };
+    if (argc > 1) {
+        cmocka_set_test_filter(argv[1]);
+    }
+    rr_log_init("fault", RR_LOG_ERROR, false); // the clients' retries are expected here
+    return cmocka_run_group_tests_name("fault", tests, NULL, NULL);
+}
