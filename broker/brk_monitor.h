@@ -48,7 +48,7 @@ typedef struct brk_snapshot {
     brk_queue_view queue[RR_DOMAIN_COUNT + 1]; // [0]: status and follow-up queries
     // Counters since start.
     uint64_t accepted, duplicate, rejected, busy; // submission outcomes, broker's and workers'
-    uint64_t redelivered, retried, dead_lettered, late_replies, undeliverable, protocol_errors;
+    uint64_t redelivered, retried, unauthorized, dead_lettered, late_replies, undeliverable, protocol_errors;
     uint64_t replied, workers_expired;
     // Submit-to-acknowledgement latency: cumulative-free bucket counts (the
     // renderer accumulates), the sum and the count.

@@ -5,6 +5,7 @@
 #define RR_LOG_MODULE "server"
 #include "brk_server.h"
 
+#include "brk_auth.h"
 #include "brk_queue.h"
 #include "brk_registry.h"
 #include "rr_clock.h"
@@ -34,6 +35,7 @@ struct brk_server {
     void *ctx;
     void *frontend;                          // ROUTER, centers
     void *backend;                           // ROUTER, workers
+    brk_auth *auth;                          // NULL: --insecure
     brk_pool *pool;
     brk_queue *queue[RR_DOMAIN_COUNT + 1];   // [QUEUE_ANY] = status queries
     brk_registry *registry;
@@ -73,8 +75,11 @@ set_int_opt(void *socket, int option, int value, const char *name)
     return RR_OK;
 }
 
+// A ROUTER bound to endpoint; with secret_key a CURVE server whose peers
+// the ZAP handler admits under zap_domain.
 static void *
-open_router(void *ctx, const char *endpoint, long hwm)
+open_router(void *ctx, const char *endpoint, long hwm, const char *secret_key,
+            const char *zap_domain)
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
     if (s == NULL) {
@@ -93,6 +98,14 @@ open_router(void *ctx, const char *endpoint, long hwm)
     }
     if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         rr_log_error("zmq_setsockopt(ZMQ_MAXMSGSIZE) failed: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (secret_key != NULL &&
+        (set_int_opt(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER") != RR_OK ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret_key, RR_KEY_TEXT_LEN + 1) != 0 ||
+         zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, zap_domain, strlen(zap_domain)) != 0)) {
+        rr_log_error("cannot make \"%s\" a CURVE server: %s", endpoint, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -139,13 +152,47 @@ brk_server_new(const brk_config *config)
             goto fail;
         }
     }
-    self->frontend = open_router(self->ctx, config->frontend, config->hwm);
+    const char *secret = NULL;
+    rr_key_file key;
+    memset(&key, 0, sizeof key);
+    if (!config->insecure) {
+        char why[512];
+        if (config->curve_key_file == NULL || config->curve_key_file[0] == '\0' ||
+            config->keys_dir == NULL || config->keys_dir[0] == '\0') {
+            rr_log_error("authentication needs --curve-key-file and --keys-dir (or --insecure, "
+                         "for local development only)");
+            goto fail;
+        }
+        if (rr_keys_read(config->curve_key_file, &key, why, sizeof why) != RR_OK) {
+            rr_log_error("%s", why);
+            goto fail;
+        }
+        if (key.secret_key[0] == '\0') {
+            rr_log_error("key file \"%s\" holds no secret key", config->curve_key_file);
+            goto fail;
+        }
+        secret = key.secret_key;
+        self->auth = brk_auth_new(self->ctx, config->keys_dir);
+        if (self->auth == NULL) {
+            goto fail;
+        }
+    }
+    self->frontend = open_router(self->ctx, config->frontend, config->hwm, secret,
+                                 BRK_ZAP_DOMAIN_CENTERS);
     if (self->frontend == NULL) {
         goto fail;
     }
-    self->backend = open_router(self->ctx, config->backend, config->hwm);
+    self->backend = open_router(self->ctx, config->backend, config->hwm, secret,
+                                BRK_ZAP_DOMAIN_WORKERS);
     if (self->backend == NULL) {
         goto fail;
+    }
+    if (self->auth != NULL) {
+        rr_log_info("CURVE authentication on, public key %s", key.public_key);
+        memset(key.secret_key, 0, sizeof key.secret_key); // it stays in libzmq only
+    } else {
+        rr_log_warn("INSECURE: no authentication; any peer may act as any center, office or "
+                    "worker. For local development only");
     }
     rr_log_info("listening for centers on %s and workers on %s (queue bound %ld per domain)",
                 config->frontend, config->backend, config->queue_max);
@@ -181,6 +228,7 @@ brk_server_destroy(brk_server **self_p)
     if (self->backend != NULL) {
         zmq_close(self->backend);
     }
+    brk_auth_destroy(&self->auth);
     if (self->ctx != NULL) {
         zmq_ctx_term(self->ctx);
     }
@@ -323,6 +371,7 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
     rc = zmq_msg_copy(&body, &req->body);
     assert(rc == 0);
     (void) rc;
+    bool signed_by = req->principal[0] != '\0';
     if (rr_wire_send_bytes(self->backend, "", 0, true) != RR_OK ||
         rr_wire_send_bytes(self->backend, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true) != RR_OK ||
         rr_wire_send_bytes(self->backend, &cmd, 1, true) != RR_OK ||
@@ -332,7 +381,12 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
         rr_log_error("request to worker cut short");
         return RR_EIO;
     }
-    return rr_wire_send_msg(self->backend, &body, false);
+    st = rr_wire_send_msg(self->backend, &body, signed_by);
+    if (st == RR_OK && signed_by) {
+        // Who sent it: the worker checks the request acts for that sender.
+        st = rr_wire_send_bytes(self->backend, req->principal, strlen(req->principal), false);
+    }
+    return st;
 }
 
 // Hands queued requests to workers with spare credit while both exist. A
@@ -512,6 +566,38 @@ compact(zmq_msg_t *body)
     zmq_msg_close(&copy);
 }
 
+// The principal of the key a message came with (ZAP user id: the public
+// key; brk_auth: its principal). False when the key is no longer
+// registered (revoked while connected) or is not a center's or office's.
+// Always true, with principal "", without authentication.
+static bool
+client_principal(brk_server *self, rr_frames *f, char principal[RR_PRINCIPAL_MAX + 1])
+{
+    principal[0] = '\0';
+    if (self->auth == NULL) {
+        return true;
+    }
+    const char *key = zmq_msg_gets(&f->part[1], "User-Id");
+    const char *p = brk_auth_principal(self->auth, key);
+    if (p == NULL || strncmp(p, "worker:", 7) == 0) {
+        return false;
+    }
+    memcpy(principal, p, strlen(p) + 1);
+    return true;
+}
+
+static void
+refuse_unauthorized(brk_server *self, rr_frames *f, uint8_t command, const char *correlation)
+{
+    const char *key = zmq_msg_gets(&f->part[1], "User-Id");
+    rr_log_warn("refused a message from key %s: not registered (revoked?)", key ? key : "?");
+    self->stats.unauthorized++;
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_EPERM, "",
+                        "not permitted: this key is not registered with the broker (revoked?)");
+    refuse(self, &f->part[0], command, correlation, &err, false);
+}
+
 // Keeps the client's id for replies and logs; an id too long to keep whole
 // (and so refused anyway) is not echoed rather than cut inside a character.
 static void
@@ -678,6 +764,12 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         client_protocol_error(self, f, perr.message);
         return;
     }
+    char principal[RR_PRINCIPAL_MAX + 1] = "";
+    bool allowed = client_principal(self, f, principal);
+    if (!allowed && (command == RR_CMD_PING || command == RR_CMD_STATS)) {
+        refuse_unauthorized(self, f, RR_CMD_ERROR, NULL);
+        return;
+    }
     if (command == RR_CMD_PING) {
         zmq_msg_t empty;
         int rc = zmq_msg_init(&empty);
@@ -721,6 +813,12 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         brk_pool_put(self->pool, &req);
         return;
     }
+    if (!allowed) {
+        refuse_unauthorized(self, f, command, req->correlation);
+        brk_pool_put(self->pool, &req);
+        return;
+    }
+    memcpy(req->principal, principal, sizeof req->principal);
     if (self->draining) {
         (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
                             "could not queue request \"%s\": broker is shutting down",
@@ -957,6 +1055,42 @@ on_worker_rules(brk_server *self, rr_frames *f, brk_worker *w)
     }
 }
 
+// True when the worker's key is (still) registered, as a worker of the
+// domain it registers for ("worker:any" serves all).
+static bool
+worker_authorized(brk_server *self, rr_frames *f, const brk_worker *w, uint8_t command)
+{
+    const char *key = zmq_msg_gets(&f->part[1], "User-Id");
+    const char *p = brk_auth_principal(self->auth, key);
+    if (p == NULL || strncmp(p, "worker:", 7) != 0) {
+        rr_log_warn("refused a worker message from key %s: not registered (revoked?)",
+                    key ? key : "?");
+        self->stats.unauthorized++;
+        if (command != RR_WCMD_DISCONNECT) {
+            send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
+        }
+        return false;
+    }
+    if (command == RR_WCMD_READY && w == NULL && strcmp(p + 7, "any") != 0 && f->count == 5) {
+        Rr__V1__WorkerReady *ready = NULL;
+        rr_wire_error err;
+        rr_status st = rr_wire_ready_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &ready,
+                                            &err);
+        bool same = st == RR_OK && strcmp(p + 7, rr_domain_name((rr_domain) ready->domain)) == 0;
+        if (ready != NULL) {
+            rr__v1__worker_ready__free_unpacked(ready, NULL);
+        }
+        if (st == RR_OK) {
+            if (!same) {
+                rr_log_warn("refused READY from %s: not a key for that domain", p);
+                self->stats.unauthorized++;
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static void
 on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
 {
@@ -971,6 +1105,12 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
     }
     uint8_t command = *(const uint8_t *) rr_frames_data(f, 3);
     brk_worker *w = brk_registry_find(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0));
+    if (self->auth != NULL && !worker_authorized(self, f, w, command)) {
+        if (w != NULL) {
+            worker_lost(self, &w, "holds a key no longer registered");
+        }
+        return;
+    }
     if (command == RR_WCMD_READY) {
         on_worker_ready(self, f, w, now_ms);
         return;
@@ -1069,6 +1209,9 @@ on_tick(brk_server *self, int64_t now_ms)
     }
     brk_registry_foreach(self->registry, heartbeat_one, self);
     expire_queued(self, now_ms * 1000);
+    if (self->auth != NULL) {
+        brk_auth_reload_if_changed(self->auth); // a revoked key stops at the next message
+    }
 }
 
 static void
@@ -1156,6 +1299,7 @@ publish(brk_server *self, int64_t now_ms)
     brk_registry_foreach(self->registry, view_worker, self);
     snap->redelivered = self->stats.redelivered;
     snap->retried = self->stats.retried;
+    snap->unauthorized = self->stats.unauthorized;
     snap->dead_lettered = self->stats.dead_lettered;
     snap->late_replies = self->stats.late_replies;
     snap->undeliverable = self->stats.undeliverable;
@@ -1233,8 +1377,9 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
         zmq_pollitem_t items[] = {
             {self->frontend, 0, ZMQ_POLLIN, 0},
             {self->backend, 0, ZMQ_POLLIN, 0},
+            {self->auth ? brk_auth_socket(self->auth) : NULL, 0, ZMQ_POLLIN, 0},
         };
-        int rc = zmq_poll(items, 2, timeout);
+        int rc = zmq_poll(items, self->auth ? 3 : 2, timeout);
         if (rc < 0) {
             if (errno == EINTR) {
                 continue; // a signal: the loop head looks at *stop
@@ -1244,6 +1389,9 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
             }
             rr_log_error("zmq_poll failed: %s", zmq_strerror(errno));
             return RR_EIO;
+        }
+        if (self->auth != NULL && (items[2].revents & ZMQ_POLLIN)) {
+            brk_auth_handle(self->auth); // handshakes wait on it: answer first
         }
         // Workers first: replies free credit for the requests behind them.
         if ((items[1].revents & ZMQ_POLLIN) && drain_socket(self, self->backend, false) == RR_EIO) {

@@ -10,6 +10,7 @@
 #include "rr_vocab.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct brk_config {
@@ -26,6 +27,9 @@ typedef struct brk_config {
     long drain_ms;        // on SIGTERM, how long in-flight replies may take
     long hwm;             // ZeroMQ high-water mark on both sockets, messages
     long fair_every;      // every n-th dispatch serves the longest-waiting request
+    const char *curve_key_file; // the broker's CURVE key file (with its secret key)
+    const char *keys_dir;       // registered public keys (brk_auth.h)
+    bool insecure;              // no authentication (development only)
 } brk_config;
 
 // Counters since start; read by the monitor (issue #4) and the tests' logs.
@@ -41,6 +45,7 @@ typedef struct brk_stats {
     uint64_t late_replies;                  // replies for requests already redelivered
     uint64_t undeliverable;                 // replies whose center was gone or full
     uint64_t workers_expired;               // workers declared dead by heartbeat
+    uint64_t unauthorized;                  // messages from keys not (or no longer) registered
 } brk_stats;
 
 typedef struct brk_server brk_server;

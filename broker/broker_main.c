@@ -51,6 +51,17 @@ main(int argc, char **argv)
         {"fair-every", RR_OPT_INT, "REFERRAL_FAIR_EVERY", "8",
          "every n-th dispatch serves the longest-waiting request of any priority (0: strict)",
          &cfg.fair_every, 0, 1000000},
+        {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",
+         "the broker's CURVE key file, with its secret key (referralctl keys generate)",
+         &cfg.curve_key_file, 0, 0},
+        {"keys-dir", RR_OPT_STRING, "REFERRAL_KEYS_DIR", "",
+         "directory of registered public keys (referralctl keys register); re-read when it "
+         "changes",
+         &cfg.keys_dir, 0, 0},
+        {"insecure", RR_OPT_FLAG, "REFERRAL_INSECURE", "0",
+         "no authentication: any peer may act as any center, office or worker (local "
+         "development only)",
+         &cfg.insecure, 0, 0},
         {"http", RR_OPT_STRING, "REFERRAL_HTTP", "127.0.0.1:8080",
          "HOST:PORT of the HTTP monitor (/metrics, /healthz, /readyz, /api/v1/...); off: none",
          &http_address, 0, 0},

@@ -18,6 +18,9 @@
 struct cli_center {
     void *ctx;
     void *socket;
+    void *monitor;                  // PAIR: the socket's failed-authentication events (CURVE)
+    unsigned monitors;              // monitor endpoints used, for unique names
+    rr_curve_client curve;
     char *endpoints[MAX_ENDPOINTS]; // owned
     size_t count;
     size_t current;
@@ -26,6 +29,11 @@ struct cli_center {
 static void
 close_socket(cli_center *self)
 {
+    if (self->monitor != NULL) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+        (void) zmq_socket_monitor(self->socket, NULL, 0);
+    }
     if (self->socket != NULL) {
         zmq_close(self->socket);
         self->socket = NULL;
@@ -47,6 +55,23 @@ open_socket(cli_center *self)
         zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         rr_log_error("zmq_setsockopt failed: %s", zmq_strerror(errno));
         return RR_EIO;
+    }
+    char why[256];
+    if (rr_curve_client_apply(&self->curve, self->socket, why, sizeof why) != RR_OK) {
+        rr_log_error("%s", why);
+        return RR_EIO;
+    }
+    if (self->curve.on) {
+        // A broker that refuses our key says so only in the handshake:
+        // watch for it, so that a refusal is an answer, not a silence.
+        char ep[64];
+        snprintf(ep, sizeof ep, "inproc://cli-center-%p-%u", (void *) self, self->monitors++);
+        if (zmq_socket_monitor(self->socket, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+            (self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) == NULL ||
+            zmq_connect(self->monitor, ep) != 0) {
+            rr_log_error("cannot monitor the broker connection: %s", zmq_strerror(errno));
+            return RR_EIO;
+        }
     }
     if (zmq_connect(self->socket, self->endpoints[self->current]) != 0) {
         rr_log_error("cannot connect to \"%s\": %s", self->endpoints[self->current],
@@ -85,6 +110,13 @@ cli_center_new(const char *const *endpoints, size_t count)
     return self;
 }
 
+rr_status
+cli_center_set_curve(cli_center *self, const rr_curve_client *curve)
+{
+    self->curve = *curve;
+    return open_socket(self);
+}
+
 void
 cli_center_destroy(cli_center **self_p)
 {
@@ -104,12 +136,26 @@ cli_center_destroy(cli_center **self_p)
     *self_p = NULL;
 }
 
+// Sends one request. A fresh socket queues it for the connection to come,
+// but a socket whose connection failed (a refused handshake) has nowhere to
+// queue: the send then waits at most timeout_ms (RR_ETIMEDOUT).
 static rr_status
-send_request(cli_center *self, uint8_t command, const void *body, size_t size)
+send_request(cli_center *self, uint8_t command, const void *body, size_t size, long timeout_ms)
 {
-    // A fresh socket has no connection yet: let the send queue for it.
-    if (zmq_send(self->socket, "", 0, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->socket, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, ZMQ_SNDMORE) < 0 ||
+    int sndtimeo = timeout_ms > 0 && timeout_ms < 2000000000L ? (int) timeout_ms : -1;
+    if (zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0) {
+        rr_log_error("zmq_setsockopt(ZMQ_SNDTIMEO) failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    if (zmq_send(self->socket, "", 0, ZMQ_SNDMORE) < 0) {
+        if (errno == EAGAIN) {
+            return RR_ETIMEDOUT; // nothing sent: no message cut short
+        }
+        rr_log_error("zmq_send failed: %s", zmq_strerror(errno));
+        return RR_EIO;
+    }
+    // The first frame went into a pipe: the others of the message follow it.
+    if (zmq_send(self->socket, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, ZMQ_SNDMORE) < 0 ||
         zmq_send(self->socket, &command, 1, ZMQ_SNDMORE) < 0 ||
         zmq_send(self->socket, body, size, 0) < 0) {
         rr_log_error("zmq_send failed: %s", zmq_strerror(errno));
@@ -127,8 +173,9 @@ recv_answer(cli_center *self, int64_t deadline, uint8_t *command, zmq_msg_t *bod
         if (left <= 0) {
             return RR_ETIMEDOUT;
         }
-        zmq_pollitem_t item = {self->socket, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, (long) left);
+        zmq_pollitem_t items[] = {{self->socket, 0, ZMQ_POLLIN, 0},
+                                  {self->monitor, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, self->monitor ? 2 : 1, (long) left);
         if (rc < 0) {
             if (errno == EINTR) {
                 continue;
@@ -137,6 +184,25 @@ recv_answer(cli_center *self, int64_t deadline, uint8_t *command, zmq_msg_t *bod
             return RR_EIO;
         }
         if (rc == 0) {
+            continue;
+        }
+        if (self->monitor != NULL && (items[1].revents & ZMQ_POLLIN)) {
+            rr_frames ev;
+            if (rr_frames_recv(self->monitor, &ev, ZMQ_DONTWAIT) == RR_OK) {
+                uint16_t event = 0;
+                if (ev.count >= 1 && rr_frames_size(&ev, 0) >= sizeof event) {
+                    memcpy(&event, rr_frames_data(&ev, 0), sizeof event);
+                }
+                bool refused = (event & ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0;
+                rr_frames_close(&ev);
+                if (refused) {
+                    rr_log_error("the broker at %s refused our key",
+                                 self->endpoints[self->current]);
+                    return RR_EPERM;
+                }
+            }
+        }
+        if (!(items[0].revents & ZMQ_POLLIN)) {
             continue;
         }
         rr_frames f;
@@ -185,7 +251,10 @@ cli_center_call_raw(cli_center *self, uint8_t command, const void *body, size_t 
     if (self->socket == NULL && open_socket(self) != RR_OK) {
         return RR_EIO;
     }
-    rr_status st = send_request(self, command, body, size);
+    rr_status st = send_request(self, command, body, size, timeout_ms);
+    if (st == RR_ETIMEDOUT) {
+        next_endpoint(self);
+    }
     if (st != RR_OK) {
         return st;
     }
@@ -232,7 +301,12 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
     if (self->socket == NULL && open_socket(self) != RR_OK) {
         return RR_EIO;
     }
-    rr_status st = send_request(self, command, buf, size);
+    rr_status st = send_request(self, command, buf, size, timeout_ms);
+    if (st == RR_ETIMEDOUT) {
+        rr_log_warn("could not send to %s within %ld ms", self->endpoints[self->current],
+                    timeout_ms);
+        next_endpoint(self);
+    }
     if (st != RR_OK) {
         return st;
     }
@@ -256,6 +330,13 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
         }
         zmq_msg_close(answer);
     }
+}
+
+static const char *
+unreachable(rr_status st)
+{
+    return st == RR_EPERM ? "the broker refused this key: it is not registered, or was revoked"
+                          : "could not reach the broker";
 }
 
 static bool
@@ -292,7 +373,7 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
             continue;
         }
         if (st != RR_OK) {
-            result = rr_wire_fail(err, st, "", "could not reach the broker");
+            result = rr_wire_fail(err, st, "", "%s", unreachable(st));
             break;
         }
         if (cmd == RR_CMD_ERROR) {
@@ -468,7 +549,7 @@ call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, con
             continue;
         }
         if (st != RR_OK) {
-            result = rr_wire_fail(err, st, "", "could not reach the broker");
+            result = rr_wire_fail(err, st, "", "%s", unreachable(st));
         } else if (cmd == RR_CMD_ERROR) {
             result = protocol_refusal(&body, err);
             zmq_msg_close(&body);

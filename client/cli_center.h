@@ -6,6 +6,7 @@
 #define CLI_CENTER_H
 
 #include "referral.pb-c.h"
+#include "rr_keys.h"
 #include "rr_status.h"
 #include "rr_wire.h"
 
@@ -18,6 +19,11 @@ typedef struct cli_center cli_center;
 // cli_center_destroy.
 cli_center *cli_center_new(const char *const *endpoints, size_t count);
 void cli_center_destroy(cli_center **self_p);
+
+// Authenticates with CURVE from now on (a copy is kept; curve->on false:
+// plain TCP). A broker refusing the key makes every call fail at once
+// with RR_EPERM. RR_EIO (logged) when the socket cannot be set up.
+RR_NODISCARD rr_status cli_center_set_curve(cli_center *self, const rr_curve_client *curve);
 
 // Sends req (request_id must be set) and waits up to timeout_ms for the
 // answer; on silence it reconnects to the next endpoint and sends the same

@@ -3,6 +3,7 @@
 #include "rr_log.h"
 #include "tool_deadletters.h"
 #include "tool_follow.h"
+#include "tool_keys.h"
 #include "tool_migrate.h"
 #include "tool_queues.h"
 #include "tool_reports.h"
@@ -29,6 +30,8 @@ static const struct {
     {"dead-letters", tool_deadletters_main,
      "requests that could not be processed: list, show ID, retry ID, drop ID"},
     {"route", tool_route_main, "\"route explain\": the office a request goes to, and why"},
+    {"keys", tool_keys_main,
+     "CURVE keys: generate, and register, revoke or list in the broker's key directory"},
     {"report", tool_report_main, "reports from the database: \"report needs\" (need-finding)"},
 };
 

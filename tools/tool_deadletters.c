@@ -4,6 +4,7 @@
 #include "tool_deadletters.h"
 
 #include "cli_center.h"
+#include "tool_client.h"
 #include "rr_config.h"
 #include "rr_vocab.h"
 #include "rr_wire.h"
@@ -127,7 +128,8 @@ mark(const char *conninfo, const char *id, const char *state)
 }
 
 static int
-retry(PGconn *conn, const char *conninfo, const char *id, const char *broker, long timeout_ms)
+retry(PGconn *conn, const char *conninfo, const char *id, const char *broker, const char *key_file,
+      const char *broker_key, long timeout_ms)
 {
     PGresult *res = fetch_one(conn, id);
     if (res == NULL) {
@@ -144,8 +146,7 @@ retry(PGconn *conn, const char *conninfo, const char *id, const char *broker, lo
         fprintf(stderr, "cannot retry dead letter \"%s\": its request is unreadable\n", id);
         return 1;
     }
-    const char *eps[] = {broker};
-    cli_center *client = cli_center_new(eps, 1);
+    cli_center *client = tool_client_open(broker, key_file, broker_key);
     Rr__V1__SubmitReply *reply = NULL;
     rr_wire_error err = {0};
     int rc = 1;
@@ -169,6 +170,7 @@ int
 tool_deadletters_main(int argc, char **argv)
 {
     const char *db = NULL, *broker = NULL, *state = NULL, *format_name = NULL;
+    const char *key_file = NULL, *broker_key = NULL;
     long timeout_ms = 0;
     int first = 0;
     rr_opt opts[] = {
@@ -176,6 +178,7 @@ tool_deadletters_main(int argc, char **argv)
          0, 0},
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoint (for retry)", &broker, 0, 0},
+        TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"state", RR_OPT_STRING, NULL, "open", "list: open, retried, dropped or all", &state, 0,
          0},
         {"format", RR_OPT_STRING, NULL, "table", "list: table or csv", &format_name, 0, 0},
@@ -185,7 +188,7 @@ tool_deadletters_main(int argc, char **argv)
     rr_status st = rr_config_parse("referralctl dead-letters",
                                    "referralctl dead-letters list | show ID | retry ID | drop ID: "
                                    "requests that could not be processed",
-                                   opts, 5, argc, argv, &first);
+                                   opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, &first);
     if (st == RR_ESHUTDOWN) {
         return 0;
     }
@@ -225,7 +228,7 @@ tool_deadletters_main(int argc, char **argv)
     } else if (strcmp(action, "show") == 0) {
         rc = show(conn, id);
     } else if (strcmp(action, "retry") == 0) {
-        rc = retry(conn, db, id, broker, timeout_ms);
+        rc = retry(conn, db, id, broker, key_file, broker_key, timeout_ms);
     } else if (strcmp(action, "drop") == 0) {
         PGresult *res = fetch_one(conn, id);
         rc = res != NULL && mark(db, id, "dropped") ? 0 : 1;

@@ -2,6 +2,7 @@
 #include "tool_follow.h"
 
 #include "cli_center.h"
+#include "tool_client.h"
 #include "rr_config.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
@@ -35,6 +36,7 @@ state_or(int state, const char *fallback)
 int
 tool_update_main(int argc, char **argv)
 {
+    const char *key_file = NULL, *broker_key = NULL;
     const char *broker = NULL, *to = NULL, *office = NULL, *reason = NULL, *forward = NULL,
                *domain = NULL, *update_id = NULL;
     long center = 0, version = 0, timeout_ms = 0, attempts = 0;
@@ -42,6 +44,7 @@ tool_update_main(int argc, char **argv)
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated", &broker, 0, 0},
+        TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"to", RR_OPT_STRING, NULL, "", "the new status: received, accepted, rejected, "
          "in-progress, on-hold, completed, failed, cancelled, or requested with --forward-to",
          &to, 0, 0},
@@ -80,8 +83,7 @@ tool_update_main(int argc, char **argv)
         return 2;
     }
     const char *referral = argv[first];
-    const char *eps[] = {broker};
-    cli_center *client = cli_center_new(eps, 1);
+    cli_center *client = tool_client_open(broker, key_file, broker_key);
     if (client == NULL) {
         return 2;
     }
@@ -190,12 +192,13 @@ print_event(const Rr__V1__Event *e, bool json)
 int
 tool_follow_main(int argc, char **argv)
 {
-    const char *broker = NULL, *after_text = NULL;
+    const char *broker = NULL, *after_text = NULL, *key_file = NULL, *broker_key = NULL;
     long center = 0, limit = 0, poll_ms = 0, timeout_ms = 0, attempts = 0;
     bool once = false, json = false;
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated", &broker, 0, 0},
+        TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"center", RR_OPT_INT, NULL, "0", "the center whose referrals to follow (required)",
          &center, 0, 4294967295L},
         {"after", RR_OPT_STRING, NULL, "0", "cursor: the last seq already seen", &after_text, 0,
@@ -228,8 +231,7 @@ tool_follow_main(int argc, char **argv)
         fprintf(stderr, "usage: referralctl follow --center C [--after N] [--once]\n");
         return 2;
     }
-    const char *eps[] = {broker};
-    cli_center *client = cli_center_new(eps, 1);
+    cli_center *client = tool_client_open(broker, key_file, broker_key);
     if (client == NULL) {
         return 2;
     }

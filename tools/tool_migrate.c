@@ -299,7 +299,7 @@ tool_migrate_main(int argc, char **argv)
     };
     rr_status st = rr_config_parse("referralctl migrate",
                                    "referralctl migrate: apply db/migrations and load db/seed",
-                                   opts, 4, argc, argv, NULL);
+                                   opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
     if (st == RR_ESHUTDOWN) {
         return 0;
     }

@@ -70,7 +70,7 @@ parse(const char *program, const char *summary, int argc, char **argv, const cha
          timeout_ms, 10, 600000},
         {"json", RR_OPT_FLAG, NULL, "0", "print the API's JSON", json, 0, 0},
     };
-    rr_status st = rr_config_parse(program, summary, opts, 3, argc, argv, NULL);
+    rr_status st = rr_config_parse(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
     return st == RR_ESHUTDOWN ? 0 : st == RR_OK ? -1 : 2;
 }
 

@@ -212,7 +212,7 @@ tool_household_main(int argc, char **argv)
     const char *program = "referralctl household";
     const char *summary = "referralctl household ID: a household's file, its members and its "
                           "referrals, newest first";
-    if (!parse_options(program, summary, opts, 2, argc, argv, &first, &rc)) {
+    if (!parse_options(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, &first, &rc)) {
         return rc;
     }
     if (first >= argc) {
@@ -274,7 +274,7 @@ tool_overdue_main(int argc, char **argv)
     if (!parse_options("referralctl overdue",
                        "referralctl overdue: open referrals past their acceptance deadline, and "
                        "escalated ones still open",
-                       opts, 4, argc, argv, NULL, &rc)) {
+                       opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
         return rc;
     }
     tool_db_format format = TOOL_DB_TABLE;
@@ -339,7 +339,7 @@ report_needs_main(int argc, char **argv)
     if (!parse_options("referralctl report needs",
                        "referralctl report needs: requests by county, neighbourhood, domain and "
                        "service, with outcomes and the median days to acceptance",
-                       opts, 5, argc, argv, NULL, &rc)) {
+                       opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
         return rc;
     }
     if (province[0] == '\0') {

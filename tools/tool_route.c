@@ -28,7 +28,7 @@ tool_route_main(int argc, char **argv)
     rr_status st = rr_config_parse("referralctl route",
                                    "referralctl route explain --center C --service S: the office "
                                    "a request would go to, and the deciding rule",
-                                   opts, 5, argc, argv, &first);
+                                   opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, &first);
     if (st == RR_ESHUTDOWN) {
         return 0;
     }

@@ -2,6 +2,7 @@
 #include "tool_submit.h"
 
 #include "cli_center.h"
+#include "tool_client.h"
 #include "rr_config.h"
 #include "rr_log.h"
 #include "rr_uuid.h"
@@ -13,38 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define MAX_ENDPOINTS 16
-
-// Splits a comma-separated endpoint list in place into eps.
-static size_t
-split_endpoints(char *list, const char **eps)
-{
-    size_t n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ",", &save); tok && n < MAX_ENDPOINTS;
-         tok = strtok_r(NULL, ",", &save)) {
-        eps[n++] = tok;
-    }
-    return n;
-}
-
-static cli_center *
-connect_brokers(const char *brokers)
-{
-    char *copy = strdup(brokers);
-    if (copy == NULL) {
-        return NULL;
-    }
-    const char *eps[MAX_ENDPOINTS];
-    size_t n = split_endpoints(copy, eps);
-    cli_center *c = n ? cli_center_new(eps, n) : NULL;
-    if (n == 0) {
-        fprintf(stderr, "no broker endpoint given (--broker or REFERRAL_BROKER)\n");
-    }
-    free(copy);
-    return c;
-}
 
 // Submits one request and prints its outcome. Returns 0 for accepted or
 // duplicate, 1 otherwise.
@@ -128,6 +97,7 @@ submit_file(cli_center *client, const char *path, long timeout_ms, int attempts,
 int
 tool_submit_main(int argc, char **argv)
 {
+    const char *key_file = NULL, *broker_key = NULL;
     const char *brokers, *file, *request_id, *national_id, *household, *service, *priority,
         *risks, *note, *domain;
     long center = 0, timeout_ms = 0, attempts = 0;
@@ -135,6 +105,7 @@ tool_submit_main(int argc, char **argv)
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated, tried in turn", &brokers, 0, 0},
+        TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"file", RR_OPT_STRING, NULL, "", "JSON-lines file of requests (- for stdin)", &file, 0,
          0},
         {"request-id", RR_OPT_STRING, NULL, "", "UUID idempotency key (generated when absent)",
@@ -167,7 +138,7 @@ tool_submit_main(int argc, char **argv)
     if (st != RR_OK) {
         return 2;
     }
-    cli_center *client = connect_brokers(brokers);
+    cli_center *client = tool_client_open(brokers, key_file, broker_key);
     if (client == NULL) {
         return 2;
     }
@@ -236,12 +207,13 @@ print_time(const char *label, int64_t ms)
 int
 tool_status_main(int argc, char **argv)
 {
-    const char *brokers = NULL;
+    const char *brokers = NULL, *key_file = NULL, *broker_key = NULL;
     long center = 0, timeout_ms = 0, attempts = 0;
     int first = 0;
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated", &brokers, 0, 0},
+        TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"center", RR_OPT_INT, NULL, "0", "asking center (0: operator, sees every referral)",
          &center, 0, 4294967295L},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "5000", "wait per attempt, ms",
@@ -251,7 +223,7 @@ tool_status_main(int argc, char **argv)
     rr_status st = rr_config_parse("referralctl status",
                                    "referralctl status REQUEST_ID|REFERRAL_ID: a referral and its "
                                    "history",
-                                   opts, 4, argc, argv, &first);
+                                   opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, &first);
     if (st == RR_ESHUTDOWN) {
         return 0;
     }
@@ -275,7 +247,7 @@ tool_status_main(int argc, char **argv)
         q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
         q.referral_id = (char *) key;
     }
-    cli_center *client = connect_brokers(brokers);
+    cli_center *client = tool_client_open(brokers, key_file, broker_key);
     if (client == NULL) {
         return 2;
     }

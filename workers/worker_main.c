@@ -22,7 +22,7 @@ main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
     long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
-    const char *log_format = NULL;
+    const char *log_format = NULL, *key_file = NULL, *broker_key = NULL;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
          "domain served: prevention, rehabilitation or social (required)", &domain_name, 0, 0},
@@ -30,6 +30,12 @@ main(int argc, char **argv)
          "the broker's worker endpoint", &broker, 0, 0},
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
          "libpq connection string of the referral database", &db, 0, 0},
+        {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",
+         "this worker's CURVE key file, with its secret key (empty: no CURVE, for a broker run "
+         "with --insecure)",
+         &key_file, 0, 0},
+        {"broker-key", RR_OPT_STRING, "REFERRAL_BROKER_KEY", "",
+         "the broker's public key: its Z85 text or a key file", &broker_key, 0, 0},
         {"credit", RR_OPT_INT, "REFERRAL_CREDIT", "8", "requests taken from the broker at once",
          &credit, 1, WRK_MAX_BATCH},
         {"heartbeat-ms", RR_OPT_INT, "REFERRAL_HEARTBEAT_MS", "1000",
@@ -69,6 +75,12 @@ main(int argc, char **argv)
     if (rr_process_start(process, log_level, log_format) != RR_OK) {
         return 2;
     }
+    rr_curve_client curve;
+    char why[512];
+    if (rr_curve_client_load(key_file, broker_key, &curve, why, sizeof why) != RR_OK) {
+        rr_log_error("%s", why);
+        return 2;
+    }
 
     int exit_code = EXIT_FAILURE;
     void *ctx = zmq_ctx_new();
@@ -87,7 +99,7 @@ main(int argc, char **argv)
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness};
+    wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness, curve};
     session = wrk_session_new(ctx, &scfg);
     if (session == NULL) {
         goto done;

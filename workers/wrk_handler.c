@@ -122,6 +122,20 @@ set_reply_office(Rr__V1__SubmitReply *reply, const wrk_recorded *rec, char *refi
     reply->created_at_ms = rec->created_at_ms;
 }
 
+// The sender may act as the request says (wrk_validate_actor), or the
+// refusal is logged: a spoofing attempt is worth an operator's look.
+static rr_status
+check_actor(const wrk_job *job, uint32_t center_code, const char *office_code,
+            rr_wire_error *err)
+{
+    rr_status st = wrk_validate_actor(job->principal, center_code, office_code, err);
+    if (st != RR_OK) {
+        rr_log_warn("request refused (delivery %llu): %s", (unsigned long long) job->delivery_id,
+                    err->message);
+    }
+    return st;
+}
+
 static void
 pack_refusal(const char *request_id, rr_wire_error *err, zmq_msg_t *out)
 {
@@ -169,6 +183,9 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         submit_item *it = &items[i];
         it->st = rr_wire_submit_unpack(zmq_msg_data(&jobs[i].body), zmq_msg_size(&jobs[i].body),
                                        &it->req, &it->err);
+        if (it->st == RR_OK) {
+            it->st = check_actor(&jobs[i], it->req->center_code, NULL, &it->err);
+        }
         if (it->st != RR_OK) {
             continue;
         }
@@ -396,6 +413,9 @@ process_status(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                                          &err);
     const char *qid = q && q->query_id ? q->query_id : "";
     if (st == RR_OK) {
+        st = check_actor(job, q->center_code, NULL, &err);
+    }
+    if (st == RR_OK) {
         wrk_status s;
         st = wrk_store_status(self->store, q, &s, &err);
         if (st == RR_OK) {
@@ -439,6 +459,9 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                                          &err);
     const char *uid = u && u->update_id ? u->update_id : "";
     wrk_update w = {0};
+    if (st == RR_OK) {
+        st = check_actor(job, u->center_code, u->office_code, &err);
+    }
     if (st == RR_OK && !parse_referral_id(u->referral_id, &w.referral_id)) {
         st = rr_wire_fail(&err, RR_EINVAL, "referral_id",
                           "invalid referral id \"%s\": expected \"R-\" and a number",
@@ -512,6 +535,9 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     rr_status st = rr_wire_follow_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f,
                                          &err);
     const char *qid = f && f->query_id ? f->query_id : "";
+    if (st == RR_OK) {
+        st = check_actor(job, f->center_code, NULL, &err);
+    }
     wrk_event *events = NULL;
     size_t count = 0;
     bool more = false;

@@ -108,6 +108,11 @@ open_socket(wrk_session *self)
         rr_log_error("zmq_setsockopt failed: %s", zmq_strerror(errno));
         return RR_EIO;
     }
+    char why[256];
+    if (rr_curve_client_apply(&self->cfg.curve, self->socket, why, sizeof why) != RR_OK) {
+        rr_log_error("%s", why);
+        return RR_EIO;
+    }
     if (zmq_connect(self->socket, self->cfg.endpoint) != 0) {
         rr_log_error("cannot connect to broker \"%s\": %s", self->cfg.endpoint,
                      zmq_strerror(errno));

@@ -4,6 +4,7 @@
 #ifndef WRK_SESSION_H
 #define WRK_SESSION_H
 
+#include "rr_keys.h"
 #include "rr_risk.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
@@ -31,6 +32,7 @@ typedef struct wrk_session_config {
     uint32_t credit;      // requests held at once
     long heartbeat_ms;
     long liveness;        // silent heartbeats before the broker counts as gone
+    rr_curve_client curve; // our keys and the broker's (curve.on false: none)
 } wrk_session_config;
 
 typedef struct wrk_session wrk_session;

@@ -1,6 +1,9 @@
 // Submission checks against the catalogue, after the wire's field checks.
 #include "wrk_validate.h"
 
+#include <stdio.h>
+#include <string.h>
+
 rr_status
 wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__SubmitRequest *req,
                     wrk_submit_facts *out, rr_wire_error *err)
@@ -39,4 +42,33 @@ wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__
     out->center = center;
     out->priority = req->priority == 0 ? RR_PRIORITY_ROUTINE : (rr_priority) req->priority;
     return RR_OK;
+}
+
+rr_status
+wrk_validate_actor(const char *principal, uint32_t center_code, const char *office_code,
+                   rr_wire_error *err)
+{
+    if (principal == NULL || principal[0] == '\0') {
+        return RR_OK;
+    }
+    bool as_office = office_code != NULL && office_code[0] != '\0';
+    if (strncmp(principal, "center:", 7) == 0) {
+        char code[16];
+        snprintf(code, sizeof code, "%u", center_code);
+        if (!as_office && strcmp(principal + 7, code) == 0) {
+            return RR_OK;
+        }
+    } else if (strncmp(principal, "office:", 7) == 0) {
+        if (as_office && strcmp(principal + 7, office_code) == 0) {
+            return RR_OK;
+        }
+    }
+    if (as_office) {
+        return rr_wire_fail(err, RR_EPERM, "office_code",
+                            "cannot act for office \"%s\": this key belongs to %s", office_code,
+                            principal);
+    }
+    return rr_wire_fail(err, RR_EPERM, "center_code",
+                        "cannot act for center \"%u\": this key belongs to %s", center_code,
+                        principal);
 }

@@ -23,4 +23,12 @@ RR_NODISCARD rr_status wrk_validate_submit(const wrk_catalog *catalog, rr_domain
                                            const Rr__V1__SubmitRequest *req,
                                            wrk_submit_facts *out, rr_wire_error *err);
 
+// Checks that the sender the broker authenticated may act as the request's
+// sender: principal "center:N" for center_code N (office_code empty),
+// "office:X" for office_code X. An empty principal means the broker runs
+// without authentication (--insecure): anything goes. RR_EPERM otherwise,
+// with err saying whose key it is.
+RR_NODISCARD rr_status wrk_validate_actor(const char *principal, uint32_t center_code,
+                                          const char *office_code, rr_wire_error *err);
+
 #endif

@@ -1,0 +1,41 @@
+#include "tool_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ENDPOINTS 16
+
+cli_center *
+tool_client_open(const char *brokers, const char *key_file, const char *broker_key)
+{
+    rr_curve_client curve;
+    char why[512];
+    if (rr_curve_client_load(key_file, broker_key, &curve, why, sizeof why) != RR_OK) {
+        fprintf(stderr, "%s\n", why);
+        return NULL;
+    }
+    char *copy = strdup(brokers);
+    if (copy == NULL) {
+        return NULL;
+    }
+    const char *eps[MAX_ENDPOINTS];
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && n < MAX_ENDPOINTS;
+         tok = strtok_r(NULL, ",", &save)) {
+        eps[n++] = tok;
+    }
+    cli_center *c = NULL;
+    if (n == 0) {
+        fprintf(stderr, "no broker endpoint given (--broker or REFERRAL_BROKER)\n");
+    } else {
+        c = cli_center_new(eps, n);
+    }
+    if (c != NULL && curve.on && cli_center_set_curve(c, &curve) != RR_OK) {
+        cli_center_destroy(&c);
+    }
+    memset(&curve, 0, sizeof curve);
+    free(copy);
+    return c;
+}

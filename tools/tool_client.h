@@ -1,0 +1,22 @@
+// The broker connection of referralctl's center and office commands:
+// endpoints and, when the broker authenticates, the CURVE keys.
+#ifndef TOOL_CLIENT_H
+#define TOOL_CLIENT_H
+
+#include "cli_center.h"
+
+// The rr_opt entries every command that talks to the broker takes.
+#define TOOL_CURVE_OPTS(key_file, broker_key)                                                  \
+    {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",                           \
+     "our CURVE key file, with its secret key (referralctl keys generate); empty for a "       \
+     "broker run with --insecure",                                                             \
+     (key_file), 0, 0},                                                                        \
+    {"broker-key", RR_OPT_STRING, "REFERRAL_BROKER_KEY", "",                                  \
+     "the broker's public key: its Z85 text or a key file", (broker_key), 0, 0}
+
+// A client for the comma-separated endpoint list brokers, authenticating
+// with key_file and broker_key when given. NULL (the reason printed on
+// stderr) on failure. Caller frees with cli_center_destroy.
+cli_center *tool_client_open(const char *brokers, const char *key_file, const char *broker_key);
+
+#endif
