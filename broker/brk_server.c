@@ -50,9 +50,46 @@ struct brk_server {
     brk_board *board;                        // borrowed; NULL: nobody watches
     brk_snapshot *snap;                      // owned; built here, copied to the board
     int64_t next_publish_ms;
+    int64_t noisy_window_ms;                 // log lines peers can cause: see noisy_ok
+    unsigned noisy_in_window;
+    uint64_t noisy_suppressed;
 };
 
 #define PUBLISH_EVERY_MS 250
+
+// Warnings a peer can cause at will (refusals, protocol errors, replies it
+// would not take) are limited to NOISY_BURST a second, so that a flooding
+// client cannot flood the log or the disk; the rest are counted and summed
+// up in one line a second (the metrics count every one).
+#define NOISY_BURST 50
+
+static void
+noisy_flush(brk_server *self, int64_t now_ms)
+{
+    if (now_ms - self->noisy_window_ms < 1000) {
+        return;
+    }
+    if (self->noisy_suppressed > 0) {
+        rr_log_warn("%llu more refusal and protocol-error lines suppressed in the last %lld ms",
+                    (unsigned long long) self->noisy_suppressed,
+                    (long long) (now_ms - self->noisy_window_ms));
+    }
+    self->noisy_window_ms = now_ms;
+    self->noisy_in_window = 0;
+    self->noisy_suppressed = 0;
+}
+
+static bool
+noisy_ok(brk_server *self)
+{
+    noisy_flush(self, rr_clock_mono_ms());
+    if (self->noisy_in_window < NOISY_BURST) {
+        self->noisy_in_window++;
+        return true;
+    }
+    self->noisy_suppressed++;
+    return false;
+}
 
 static void
 hex_id(const void *id, size_t len, char *out, size_t cap)
@@ -264,7 +301,9 @@ send_to_client(brk_server *self, zmq_msg_t *client_id, uint8_t command, zmq_msg_
     if (st != RR_OK) {
         // The center disconnected or stopped reading: it will retry.
         self->stats.undeliverable++;
-        rr_log_warn("reply not delivered to center: %s", rr_strerror(st));
+        if (noisy_ok(self)) {
+            rr_log_warn("reply not delivered to center: %s", rr_strerror(st));
+        }
         zmq_msg_close(body);
         rc = zmq_msg_init(body); // empty again: the owner may close it once more
         assert(rc == 0);
@@ -590,7 +629,9 @@ static void
 refuse_unauthorized(brk_server *self, rr_frames *f, uint8_t command, const char *correlation)
 {
     const char *key = zmq_msg_gets(&f->part[1], "User-Id");
-    rr_log_warn("refused a message from key %s: not registered (revoked?)", key ? key : "?");
+    if (noisy_ok(self)) {
+        rr_log_warn("refused a message from key %s: not registered (revoked?)", key ? key : "?");
+    }
     self->stats.unauthorized++;
     rr_wire_error err;
     (void) rr_wire_fail(&err, RR_EPERM, "",
@@ -619,6 +660,10 @@ admit(const brk_server *self, rr_frames *f, uint8_t command, brk_request *req, r
     const void *data = rr_frames_data(f, 4);
     size_t size = rr_frames_size(f, 4);
     rr_status st;
+    if (size > (size_t) self->cfg.max_body_bytes) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %ld", size,
+                            self->cfg.max_body_bytes);
+    }
     if (command == RR_CMD_SUBMIT) {
         Rr__V1__SubmitRequest *sub = NULL;
         st = rr_wire_submit_unpack(data, size, &sub, err);
@@ -691,7 +736,9 @@ client_protocol_error(brk_server *self, rr_frames *f, const char *message)
     (void) rr_wire_fail(&err, RR_EPROTO, "", "%s", message);
     char peer[64];
     hex_id(rr_frames_data(f, 0), rr_frames_size(f, 0), peer, sizeof peer);
-    rr_log_warn("protocol error from center peer %s: %s", peer, err.message);
+    if (noisy_ok(self)) {
+        rr_log_warn("protocol error from center peer %s: %s", peer, err.message);
+    }
     self->stats.protocol_errors++;
     refuse(self, &f->part[0], RR_CMD_ERROR, NULL, &err, false);
 }
@@ -803,9 +850,10 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     rr_wire_error err;
     rr_status st = admit(self, f, command, req, &err);
     if (st != RR_OK) {
-        rr_log_warn_id(req->correlation, "request %s refused: %s",
-                       req->correlation[0] ? req->correlation : "(no id)",
-                    err.message);
+        if (noisy_ok(self)) {
+            rr_log_warn_id(req->correlation, "request %s refused: %s",
+                           req->correlation[0] ? req->correlation : "(no id)", err.message);
+        }
         if (st == RR_EPROTO) {
             self->stats.protocol_errors++;
         }
@@ -840,8 +888,10 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         (void) rr_wire_fail(&err, RR_EBUSY, "",
                             "could not queue request \"%s\": the %s queue is full (%zu waiting)",
                             req->correlation, dname, brk_queue_depth(self->queue[req->domain]));
-        rr_log_warn_id(req->correlation, "%s queue full: request %s answered busy", dname,
-                       req->correlation);
+        if (noisy_ok(self)) {
+            rr_log_warn_id(req->correlation, "%s queue full: request %s answered busy", dname,
+                           req->correlation);
+        }
         refuse(self, &req->client_id, command, req->correlation, &err, true);
         brk_pool_put(self->pool, &req);
         return;
@@ -1212,6 +1262,7 @@ on_tick(brk_server *self, int64_t now_ms)
     if (self->auth != NULL) {
         brk_auth_reload_if_changed(self->auth); // a revoked key stops at the next message
     }
+    noisy_flush(self, now_ms);
 }
 
 static void

@@ -27,6 +27,7 @@ typedef struct brk_config {
     long drain_ms;        // on SIGTERM, how long in-flight replies may take
     long hwm;             // ZeroMQ high-water mark on both sockets, messages
     long fair_every;      // every n-th dispatch serves the longest-waiting request
+    long max_body_bytes;  // larger request bodies are refused ETOOBIG (<= RR_WIRE_MAX_BODY_BYTES)
     const char *curve_key_file; // the broker's CURVE key file (with its secret key)
     const char *keys_dir;       // registered public keys (brk_auth.h)
     bool insecure;              // no authentication (development only)

@@ -357,6 +357,188 @@ test_backlog_of_100000_requests(void **state)
     assert_true(it_file_count(s.broker.log, "stopped", 1));
 }
 
+enum { FLOOD = 20000, VARIANTS = 8 };
+
+static void
+send_frames(void *sock, const void *const *data, const size_t *sizes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        assert_true(zmq_send(sock, data[i], sizes[i], i + 1 < n ? ZMQ_SNDMORE : 0) >= 0);
+    }
+}
+
+// Sends hostile message number k (one of VARIANTS kinds).
+static void
+send_hostile(void *sock, int k, const uint8_t *valid, size_t valid_len, const uint8_t *enum99,
+             size_t enum99_len)
+{
+    static uint8_t big[5000];
+    uint8_t submit = RR_CMD_SUBMIT, status = RR_CMD_STATUS, unknown = 0x42;
+    switch (k % VARIANTS) {
+    case 0: { // one frame of garbage
+        const void *d[] = {"garbage"};
+        size_t z[] = {7};
+        send_frames(sock, d, z, 1);
+        break;
+    }
+    case 1: { // wrong frame count
+        const void *d[] = {"", "RRC1"};
+        size_t z[] = {0, 4};
+        send_frames(sock, d, z, 2);
+        break;
+    }
+    case 2: { // wrong protocol version
+        const void *d[] = {"", "RRC2", &submit, "x"};
+        size_t z[] = {0, 4, 1, 1};
+        send_frames(sock, d, z, 4);
+        break;
+    }
+    case 3: { // unknown command
+        const void *d[] = {"", "RRC1", &unknown, ""};
+        size_t z[] = {0, 4, 1, 0};
+        send_frames(sock, d, z, 4);
+        break;
+    }
+    case 4: { // truncated protobuf
+        const void *d[] = {"", "RRC1", &submit, valid};
+        size_t z[] = {0, 4, 1, valid_len / 2};
+        send_frames(sock, d, z, 4);
+        break;
+    }
+    case 5: { // unknown enum value
+        const void *d[] = {"", "RRC1", &submit, enum99};
+        size_t z[] = {0, 4, 1, enum99_len};
+        send_frames(sock, d, z, 4);
+        break;
+    }
+    case 6: { // over the configured limit (--max-body-bytes 4096)
+        const void *d[] = {"", "RRC1", &submit, big};
+        size_t z[] = {0, 4, 1, sizeof big};
+        send_frames(sock, d, z, 4);
+        break;
+    }
+    default: { // garbage status query
+        const void *d[] = {"", "RRC1", &status, "\xff\xff\xff"};
+        size_t z[] = {0, 4, 1, 3};
+        send_frames(sock, d, z, 4);
+        break;
+    }
+    }
+}
+
+// The error code of one answer to a hostile message (-1: not an error).
+static int
+answer_code(rr_frames *f)
+{
+    if (f->count != 4 || rr_frames_size(f, 2) != 1) {
+        return -1;
+    }
+    uint8_t cmd = *(const uint8_t *) rr_frames_data(f, 2);
+    const void *body = rr_frames_data(f, 3);
+    size_t size = rr_frames_size(f, 3);
+    int code = -1;
+    if (cmd == RR_CMD_ERROR) {
+        Rr__V1__ErrorReply *e = NULL;
+        if (rr_wire_error_reply_unpack(body, size, &e) == RR_OK && e->error) {
+            code = (int) e->error->code;
+        }
+        if (e) {
+            rr__v1__error_reply__free_unpacked(e, NULL);
+        }
+    } else if (cmd == RR_CMD_SUBMIT) {
+        Rr__V1__SubmitReply *r = NULL;
+        if (rr_wire_submit_reply_unpack(body, size, &r) == RR_OK &&
+            r->outcome == RR__V1__OUTCOME__OUTCOME_REJECTED && r->error) {
+            code = (int) r->error->code;
+        }
+        if (r) {
+            rr__v1__submit_reply__free_unpacked(r, NULL);
+        }
+    } else if (cmd == RR_CMD_STATUS) {
+        Rr__V1__StatusReply *r = NULL;
+        if (rr_wire_status_reply_unpack(body, size, &r) == RR_OK) {
+            code = (int) r->status;
+        }
+        if (r) {
+            rr__v1__status_reply__free_unpacked(r, NULL);
+        }
+    }
+    return code;
+}
+
+// One client floods the broker with hostile messages while centers work:
+// every hostile message gets a typed error, the log stays bounded, and the
+// others are served throughout, nothing lost.
+static void
+test_hostile_flood(void **state)
+{
+    (void) state;
+    it_stack s;
+    const char *opts[] = {"--heartbeat-ms", "200", "--max-body-bytes", "4096", NULL};
+    assert_true(it_stack_start(&s, "f_hostile", 25, opts, fast));
+    fault_load *load = fault_load_start(&s, 3, PAUSE_MS, BUDGET_MS, "HF");
+    wait_acked(load, 100, 20000);
+
+    it_request v;
+    it_request_init(&v, 941, "SOC-09", "hostile");
+    uint8_t valid[1024], enum99[1024];
+    size_t valid_len = rr__v1__submit_request__pack(&v.req, valid);
+    v.req.priority = (Rr__V1__Priority) 99;
+    size_t enum99_len = rr__v1__submit_request__pack(&v.req, enum99);
+
+    void *ctx = zmq_ctx_new();
+    void *hostile = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    assert_int_equal(zmq_setsockopt(hostile, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_setsockopt(hostile, ZMQ_SNDHWM, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_setsockopt(hostile, ZMQ_RCVHWM, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_connect(hostile, s.frontend), 0);
+    long acked_before = fault_load_acked(load);
+    long long t0 = it_now_ms();
+    for (int k = 0; k < FLOOD; k++) {
+        send_hostile(hostile, k, valid, valid_len, enum99, enum99_len);
+    }
+    int answers = 0, typed = 0;
+    int by_code[32] = {0};
+    zmq_pollitem_t item = {hostile, 0, ZMQ_POLLIN, 0};
+    while (answers < FLOOD && zmq_poll(&item, 1, 5000) == 1) {
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(hostile, &f, 0), RR_OK);
+        int code = answer_code(&f);
+        rr_frames_close(&f);
+        answers++;
+        if (code == RR_EPROTO || code == RR_EINVAL || code == RR_ETOOBIG) {
+            typed++;
+            by_code[code]++;
+        }
+    }
+    long long flood_ms = it_now_ms() - t0;
+    long acked_during = fault_load_acked(load) - acked_before;
+    printf("# hostile flood: %d messages, %d answers in %lld ms (%d EPROTO, %d EINVAL, %d ETOOBIG);"
+           " %ld requests of other centers acknowledged meanwhile\n",
+           FLOOD, answers, flood_ms, by_code[RR_EPROTO], by_code[RR_EINVAL], by_code[RR_ETOOBIG],
+           acked_during);
+    assert_int_equal(answers, FLOOD);
+    assert_int_equal(typed, FLOOD);
+    assert_int_equal(by_code[RR_ETOOBIG], FLOOD / VARIANTS);
+    assert_true(by_code[RR_EINVAL] >= FLOOD / VARIANTS);
+    assert_true(acked_during > 0);
+    wait_acked(load, fault_load_acked(load) + 100, 20000); // and after it
+    assert_true(it_wait_metric(&s, "referral_protocol_errors_total", FLOOD / 2, 5000));
+    // Logged, but bounded: a summary line instead of twenty thousand.
+    assert_true(it_file_count(s.broker.log, "protocol error from center peer", 1));
+    long long until = it_now_ms() + 3000; // the summary comes within a second
+    while (!it_file_count(s.broker.log, "lines suppressed in the last", 1) && it_now_ms() < until) {
+        it_sleep_ms(100);
+    }
+    assert_true(it_file_count(s.broker.log, "lines suppressed in the last", 1));
+    assert_false(it_file_count(s.broker.log, "protocol error from center peer", 2000));
+    zmq_close(hostile);
+    zmq_ctx_term(ctx);
+    finish(&s, &load, "hostile flood beside normal load");
+    assert_true(it_stack_stop(&s));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -366,6 +548,7 @@ main(int argc, char **argv)
         cmocka_unit_test_teardown(test_postgresql_away_for_ten_seconds, restart_pg),
         cmocka_unit_test(test_worker_stopped_past_its_heartbeat),
         cmocka_unit_test(test_backlog_of_100000_requests),
+        cmocka_unit_test(test_hostile_flood),
     };
     if (argc > 1) {
         cmocka_set_test_filter(argv[1]);

@@ -90,6 +90,26 @@ test_wrk_validate_applies_the_wire_field_checks_first(void **state)
     wrk_catalog_destroy(&cat);
 }
 
+static void
+test_wrk_validate_actor_lets_a_key_act_only_as_itself(void **state)
+{
+    (void) state;
+    rr_wire_error err;
+    assert_int_equal(wrk_validate_actor("", 941, NULL, &err), RR_OK); // --insecure
+    assert_int_equal(wrk_validate_actor("center:941", 941, NULL, &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("center:941", 941, "", &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("center:941", 1924, NULL, &err), RR_EPERM);
+    assert_string_equal(err.field, "center_code");
+    assert_non_null(strstr(err.message, "belongs to center:941"));
+    assert_int_equal(wrk_validate_actor("center:94", 941, NULL, &err), RR_EPERM); // not a prefix
+    assert_int_equal(wrk_validate_actor("center:941", 941, "CO-2301", &err), RR_EPERM);
+    assert_string_equal(err.field, "office_code");
+    assert_int_equal(wrk_validate_actor("office:CO-2301", 0, "CO-2301", &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", 0, "CO-2302", &err), RR_EPERM);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", 941, NULL, &err), RR_EPERM);
+    assert_int_equal(wrk_validate_actor("worker:social", 941, NULL, &err), RR_EPERM);
+}
+
 int
 main(void)
 {
@@ -97,6 +117,7 @@ main(void)
         cmocka_unit_test(test_wrk_validate_accepts_a_valid_request_and_normalises_it),
         cmocka_unit_test(test_wrk_validate_refuses_each_catalogue_problem_with_its_field),
         cmocka_unit_test(test_wrk_validate_applies_the_wire_field_checks_first),
+        cmocka_unit_test(test_wrk_validate_actor_lets_a_key_act_only_as_itself),
     };
     return cmocka_run_group_tests_name("unit.validate", tests, NULL, NULL);
 }
