@@ -5,6 +5,9 @@
 #                                 domain, submit the demo requests
 #   deploy/quickstart.sh stop     stop all of it
 #   deploy/quickstart.sh status   show what runs and the broker's queues
+#   deploy/quickstart.sh keys     make CURVE keys under .run/keys (the broker's,
+#                                 a worker's, one per demo center): the next
+#                                 start authenticates instead of --insecure
 # Idempotent: running it again restarts the processes on the same data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,8 @@ frontend=${REFERRAL_BROKER_FRONTEND:-tcp://127.0.0.1:5555}
 backend=${REFERRAL_BROKER_BACKEND:-tcp://127.0.0.1:5556}
 http=${REFERRAL_HTTP:-127.0.0.1:8080}
 domains=(prevention rehabilitation social)
+keys=$run/keys
+demo_centers=(941 1924 2441 5165 3102 4207 6010)
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -59,9 +64,26 @@ status)
     [ -x "$build/tools/referralctl" ] && "$build/tools/referralctl" queues --http "$http" || true
     exit 0
     ;;
+keys)
+    ctl=$build/tools/referralctl
+    [ -x "$ctl" ] || { echo "build first: run $0 once" >&2; exit 1; }
+    mkdir -p "$keys/registry"
+    [ -f "$keys/broker.key" ] || "$ctl" keys generate --out "$keys/broker" >/dev/null
+    if [ ! -f "$keys/worker.key" ]; then
+        "$ctl" keys generate --out "$keys/worker" >/dev/null
+        "$ctl" keys register --dir "$keys/registry" --principal worker:any "$keys/worker.pub"
+    fi
+    for c in "${demo_centers[@]}"; do
+        [ -f "$keys/center-$c.key" ] && continue
+        "$ctl" keys generate --out "$keys/center-$c" >/dev/null
+        "$ctl" keys register --dir "$keys/registry" --principal "center:$c" "$keys/center-$c.pub"
+    done
+    echo "keys in $keys; the next '$0' authenticates with them"
+    exit 0
+    ;;
 start) ;;
 *)
-    echo "usage: $0 [start|stop|status]" >&2
+    echo "usage: $0 [start|stop|status|keys]" >&2
     exit 2
     ;;
 esac
@@ -120,13 +142,26 @@ REFERRAL_DB="$db"
 REFERRAL_LOGS=$logs
 ENV
 
+# Authentication: CURVE when keys were made (deploy/quickstart.sh keys),
+# otherwise --insecure, which the broker logs as a warning.
+if [ -f "$keys/broker.key" ]; then
+    echo "== CURVE authentication with the keys in $keys"
+    broker_auth=(--curve-key-file "$keys/broker.key" --keys-dir "$keys/registry")
+    worker_auth=(--curve-key-file "$keys/worker.key" --broker-key "$keys/broker.pub")
+    echo "REFERRAL_BROKER_KEY=$keys/broker.pub" >>"$run/env"
+else
+    echo "== no keys in $keys: running --insecure (development only; '$0 keys' makes keys)"
+    broker_auth=(--insecure)
+    worker_auth=()
+fi
+
 echo "== starting the broker and one worker per domain"
 nohup "$build/broker/referral-broker" --frontend "$frontend" --backend "$backend" --http "$http" \
-    >>"$logs/broker.log" 2>&1 &
+    "${broker_auth[@]}" >>"$logs/broker.log" 2>&1 &
 echo $! >"$run/broker.pid"
 for d in "${domains[@]}"; do
     nohup "$build/workers/referral-worker" --domain "$d" --broker "$backend" --db "$db" \
-        >>"$logs/worker-$d.log" 2>&1 &
+        "${worker_auth[@]}" >>"$logs/worker-$d.log" 2>&1 &
     echo $! >"$run/worker-$d.pid"
 done
 # Ready when the broker reports a worker in every domain.
@@ -139,7 +174,16 @@ done
 
 echo "== demo: submitting deploy/demo-requests.jsonl (centers in 7 provinces, 3 domains)"
 echo "   (lines 8 and 9 are refused on purpose; line 10 retries line 1 with the same request_id)"
-"$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
+if [ -f "$keys/broker.key" ]; then
+    # Each center signs its own requests: one submit per center, with its key.
+    for c in "${demo_centers[@]}"; do
+        grep "\"center_code\":$c," "$root/deploy/demo-requests.jsonl" |
+            "$ctl" submit --broker "$frontend" --file - --curve-key-file "$keys/center-$c.key" \
+                --broker-key "$keys/broker.pub" || true
+    done
+else
+    "$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
+fi
 
 echo "== queue state"
 sleep 0.5 # the monitor publishes a fresh snapshot every 250 ms
@@ -155,3 +199,6 @@ The referral router is running.
              $ctl submit --center 941 --national-id 0012345679 --household H-941-0099 --service SOC-09
   stop:      deploy/quickstart.sh stop
 DONE
+if [ -f "$keys/broker.key" ]; then
+    echo "  (authenticated: add --curve-key-file $keys/center-941.key --broker-key $keys/broker.pub)"
+fi

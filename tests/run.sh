@@ -27,10 +27,10 @@ build build/asan 23200 -DCMAKE_BUILD_TYPE=Debug -DRR_SANITIZE=ON
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 1800)
 
-echo "== valgrind: broker and workers of the spine and domain tests"
+echo "== valgrind: broker and workers of the spine, domain and authentication tests"
 (cd build/release && RR_IT_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
     --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect" \
-    ctest --output-on-failure --timeout 900 -R 'fixture|integration.spine|integration.domain')
+    ctest --output-on-failure --timeout 900 -R 'fixture|integration.spine|integration.domain|integration.auth')
 echo "== fuzzing: the decoders peers reach, and a worker's validation (clang libFuzzer)"
 CC=clang-14 cmake -S "$root" -B "$root/build/fuzz" -DRR_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$root/build/fuzz" -j "$jobs" >/dev/null

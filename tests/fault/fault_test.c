@@ -250,6 +250,15 @@ test_worker_stopped_past_its_heartbeat(void **state)
 
 enum { BACKLOG = 100000 };
 
+// The bound holds for the real build; AddressSanitizer's redzones and
+// quarantine roughly quadruple a process's memory, so its build checks a
+// looser one (the figure is printed either way).
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_BOUND_MIB 512
+#else
+#define RSS_BOUND_MIB 64
+#endif
+
 static void
 send_submit(void *center, const it_request *r)
 {
@@ -321,7 +330,7 @@ test_backlog_of_100000_requests(void **state)
     printf("# backlog: %d requests queued in %lld ms; broker resident memory %.1f MiB"
            " (%.1f MiB idle)\n",
            BACKLOG, queued_ms, rss / 1048576.0, rss_idle / 1048576.0);
-    assert_true(rss > 0 && rss <= 64.0 * 1048576);
+    assert_true(rss > 0 && rss <= RSS_BOUND_MIB * 1048576.0);
 
     // One more social request: busy at once, with the hint.
     it_request extra;
