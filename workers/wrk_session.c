@@ -145,6 +145,13 @@ reconnect(wrk_session *self, const char *why)
 {
     self->reconnects++;
     rr_log_warn("reconnecting to broker %s: %s", self->cfg.endpoint, why);
+    if (self->socket != NULL) {
+        // Replies just sent still go out if the old connection lives: the
+        // broker then discards them as late, counted, rather than never
+        // hearing of them.
+        int linger = 200;
+        (void) zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    }
     close_socket(self);
     rr_status st = open_socket(self);
     if (st != RR_OK) {

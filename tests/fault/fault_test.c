@@ -66,36 +66,51 @@ finish(it_stack *s, fault_load **load, const char *name)
     PQfinish(db);
 }
 
-// The index in s->workers of a worker of domain holding requests, waiting
-// up to timeout_ms for one (from the broker's /api/v1/workers).
+// The index in s->workers of a worker of domain holding requests (from
+// the broker's /api/v1/workers), or -1.
 static int
-busy_worker(it_stack *s, const char *domain, int timeout_ms)
+worker_holding(it_stack *s, const char *domain)
 {
     static char body[65536];
     int port = atoi(strrchr(s->http, ':') + 1);
-    long long deadline = it_now_ms() + timeout_ms;
-    do {
-        json_t *doc = NULL;
-        if (it_http_get(port, "/api/v1/workers", body, sizeof body) == 200) {
-            doc = json_loads(body, 0, NULL);
-        }
-        json_t *workers = json_object_get(doc, "workers");
-        size_t i;
-        json_t *w;
-        json_array_foreach(workers, i, w) {
-            const char *d = json_string_value(json_object_get(w, "domain"));
-            json_int_t pid = json_integer_value(json_object_get(w, "pid"));
-            if (d != NULL && strcmp(d, domain) == 0 &&
-                json_integer_value(json_object_get(w, "inflight")) > 0) {
-                for (int k = 0; k < s->nworkers; k++) {
-                    if (s->workers[k].pid == (pid_t) pid) {
-                        json_decref(doc);
-                        return k;
-                    }
+    json_t *doc = NULL;
+    if (it_http_get(port, "/api/v1/workers", body, sizeof body) == 200) {
+        doc = json_loads(body, 0, NULL);
+    }
+    int found = -1;
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(doc, "workers"), i, w) {
+        const char *d = json_string_value(json_object_get(w, "domain"));
+        json_int_t pid = json_integer_value(json_object_get(w, "pid"));
+        if (found < 0 && d != NULL && strcmp(d, domain) == 0 &&
+            json_integer_value(json_object_get(w, "inflight")) > 0) {
+            for (int k = 0; k < s->nworkers; k++) {
+                if (s->workers[k].pid == (pid_t) pid) {
+                    found = k;
                 }
             }
         }
-        json_decref(doc);
+    }
+    json_decref(doc);
+    return found;
+}
+
+// A worker of domain that holds requests and keeps holding them (the
+// monitor's snapshot may be 250 ms old: two readings 400 ms apart, while
+// inserts are held, name a worker that is stuck with them).
+static int
+busy_worker(it_stack *s, const char *domain, int timeout_ms)
+{
+    long long deadline = it_now_ms() + timeout_ms;
+    do {
+        int k = worker_holding(s, domain);
+        if (k >= 0) {
+            it_sleep_ms(400);
+            if (worker_holding(s, domain) == k) {
+                return k;
+            }
+        }
         it_sleep_ms(50);
     } while (it_now_ms() < deadline);
     fail_msg("no %s worker held a request within %d ms", domain, timeout_ms);
