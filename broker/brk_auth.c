@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <uthash.h>
 #include <zmq.h>
 
@@ -29,7 +30,16 @@ struct brk_auth {
     struct timespec loaded_mtime;
     brk_key *keys; // hash by public_key
     uint64_t admitted, refused;
+    struct timespec loaded_at;  // monotonic: reloads at least every FORCE_RELOAD_S
+    int64_t log_window_s;       // refusal lines: at most LOG_BURST a second
+    unsigned logged;
 };
+
+// The directory's mtime catches registrations and revocations made with
+// referralctl (a rename); an edit in place, or two changes within the
+// clock's granularity, are caught by this periodic re-read.
+#define FORCE_RELOAD_S 10
+#define LOG_BURST 20
 
 static void
 free_keys(brk_key **keys)
@@ -85,7 +95,9 @@ load(brk_auth *self)
         brk_key *k = NULL;
         HASH_FIND_STR(keys, kf.public_key, k);
         if (k != NULL) {
-            rr_log_warn("key skipped: \"%s\" repeats a registered key", path);
+            // Which principal would win depends on readdir order: neither.
+            rr_log_warn("key refused: \"%s\" repeats a key registered in another file", path);
+            k->principal[0] = '\0';
             continue;
         }
         k = calloc(1, sizeof *k);
@@ -104,6 +116,7 @@ load(brk_auth *self)
     free_keys(&self->keys);
     self->keys = keys;
     self->loaded_mtime = st.st_mtim;
+    clock_gettime(CLOCK_MONOTONIC, &self->loaded_at);
     rr_log_info("%zu key(s) registered in \"%s\"", count, self->dir);
     return RR_OK;
 }
@@ -171,7 +184,7 @@ brk_auth_principal(const brk_auth *self, const char *public_key)
     }
     brk_key *k = NULL;
     HASH_FIND_STR(self->keys, public_key, k);
-    return k ? k->principal : NULL;
+    return k && k->principal[0] ? k->principal : NULL;
 }
 
 void
@@ -186,11 +199,18 @@ brk_auth_reload_if_changed(brk_auth *self)
 {
     struct stat st;
     if (stat(self->dir, &st) != 0) {
-        rr_log_warn("cannot stat key directory \"%s\": %s", self->dir, strerror(errno));
+        // Gone or unreadable: fail closed rather than keep stale keys.
+        rr_log_error("cannot stat key directory \"%s\": %s; no key is admitted until it is back",
+                     self->dir, strerror(errno));
+        free_keys(&self->keys);
+        memset(&self->loaded_mtime, 0, sizeof self->loaded_mtime);
         return;
     }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
     if (st.st_mtim.tv_sec != self->loaded_mtime.tv_sec ||
-        st.st_mtim.tv_nsec != self->loaded_mtime.tv_nsec) {
+        st.st_mtim.tv_nsec != self->loaded_mtime.tv_nsec ||
+        now.tv_sec - self->loaded_at.tv_sec >= FORCE_RELOAD_S) {
         (void) load(self);
     }
 }
@@ -199,6 +219,20 @@ static bool
 frame_is(rr_frames *f, size_t i, const char *text)
 {
     return rr_frames_equal(f, i, text, strlen(text));
+}
+
+// Anyone can attempt handshakes with random keys: refusal lines are
+// limited to LOG_BURST a second (the refused counter counts them all).
+static bool
+may_log(brk_auth *self)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec != self->log_window_s) {
+        self->log_window_s = now.tv_sec;
+        self->logged = 0;
+    }
+    return self->logged++ < LOG_BURST;
 }
 
 // Decides one ZAP request: status code, text and user id.
@@ -228,14 +262,18 @@ decide(brk_auth *self, rr_frames *f, const char **text, char *user, size_t cap)
     const char *principal = brk_auth_principal(self, key);
     bool workers = frame_is(f, 2, BRK_ZAP_DOMAIN_WORKERS);
     if (principal == NULL) {
-        rr_log_warn("refused key %s from %s: not registered", key, address);
+        if (may_log(self)) {
+            rr_log_warn("refused key %s from %s: not registered", key, address);
+        }
         *text = "key not registered";
         return "400";
     }
     bool is_worker = strncmp(principal, "worker:", 7) == 0;
     if (workers != is_worker) {
-        rr_log_warn("refused key %s (%s) from %s: not allowed on the %s socket", key, principal,
-                    address, workers ? "workers'" : "centers'");
+        if (may_log(self)) {
+            rr_log_warn("refused key %s (%s) from %s: not allowed on the %s socket", key,
+                        principal, address, workers ? "workers'" : "centers'");
+        }
         *text = "key not allowed here";
         return "400";
     }

@@ -384,7 +384,7 @@ refuse_shutdown(brk_server *self, brk_request **req_p)
 
 // ---- dispatch -------------------------------------------------------------
 
-static void worker_lost(brk_server *self, brk_worker **worker_p, const char *why);
+static void worker_lost(brk_server *self, brk_worker **worker_p, const char *why, bool crashed);
 
 // Sends one request to a worker: [wid]["" ]["RRW1"][REQUEST][delivery id]
 // [command][body]. The worker gets a reference-counted copy of the body.
@@ -436,6 +436,9 @@ static void
 dispatch(brk_server *self, int queue_index)
 {
     brk_queue *q = self->queue[queue_index];
+    if (self->draining) {
+        return; // what is queued now is answered busy when the drain ends
+    }
     for (;;) {
         if (brk_queue_depth(q) == 0) {
             return;
@@ -457,7 +460,7 @@ dispatch(brk_server *self, int queue_index)
         rr_status st = send_request(self, w, req, did);
         if (st != RR_OK) {
             brk_queue_push_front(q, req);
-            worker_lost(self, &w, "cannot be reached");
+            worker_lost(self, &w, "cannot be reached", true);
             continue;
         }
         req->attempts++;
@@ -510,6 +513,7 @@ release_delayed(brk_server *self, int64_t now_us)
         brk_request *r = self->delayed;
         DL_DELETE(self->delayed, r);
         r->next = r->prev = NULL;
+        r->enqueued_us = now_us; // its wait for a worker starts again
         brk_queue_push_front(self->queue[r->domain], r);
         dispatch_for(self, (rr_domain) r->domain);
     }
@@ -524,6 +528,7 @@ give_up(brk_server *self, brk_request *r, const char *why)
     if (r->command == RR_CMD_SUBMIT && !r->dead) {
         rr_log_error_id(r->correlation, "request %s %s: dead-lettering it", r->correlation, why);
         r->dead = true;
+        r->enqueued_us = rr_clock_mono_us(); // not expired before a worker records it
         brk_queue_push_front(self->queue[r->domain], r);
         return;
     }
@@ -545,7 +550,7 @@ give_up(brk_server *self, brk_request *r, const char *why)
 // all, and the request is given up, so that a request that kills workers
 // cannot kill them all.
 static void
-worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
+worker_lost(brk_server *self, brk_worker **worker_p, const char *why, bool crashed)
 {
     brk_worker *w = *worker_p;
     rr_domain domain = w->domain;
@@ -563,8 +568,10 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why)
             refuse_shutdown(self, &r);
             continue;
         }
-        bool blamed = alone && r->suspect && !r->dead;
-        r->suspect = true;
+        // A worker that left on purpose (DISCONNECT, a new READY, a revoked
+        // key) says nothing about its requests: they simply go back.
+        bool blamed = crashed && alone && r->suspect && !r->dead;
+        r->suspect |= crashed;
         if (blamed) {
             r->failures++;
         }
@@ -924,7 +931,7 @@ worker_protocol_error(brk_server *self, rr_frames *f, const char *what)
     self->stats.protocol_errors++;
     brk_worker *w = brk_registry_find(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0));
     if (w != NULL) {
-        worker_lost(self, &w, "broke the protocol");
+        worker_lost(self, &w, "broke the protocol", true);
     }
     send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
 }
@@ -957,7 +964,7 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
     }
     if (w != NULL) {
         // A second READY means the worker restarted its session.
-        worker_lost(self, &w, "registered again");
+        worker_lost(self, &w, "registered again", false);
     }
     if (self->draining) {
         rr__v1__worker_ready__free_unpacked(ready, NULL);
@@ -1106,9 +1113,9 @@ on_worker_rules(brk_server *self, rr_frames *f, brk_worker *w)
 }
 
 // True when the worker's key is (still) registered, as a worker of the
-// domain it registers for ("worker:any" serves all).
+// domain it registers for, on every READY ("worker:any" serves all).
 static bool
-worker_authorized(brk_server *self, rr_frames *f, const brk_worker *w, uint8_t command)
+worker_authorized(brk_server *self, rr_frames *f, uint8_t command)
 {
     const char *key = zmq_msg_gets(&f->part[1], "User-Id");
     const char *p = brk_auth_principal(self->auth, key);
@@ -1121,7 +1128,7 @@ worker_authorized(brk_server *self, rr_frames *f, const brk_worker *w, uint8_t c
         }
         return false;
     }
-    if (command == RR_WCMD_READY && w == NULL && strcmp(p + 7, "any") != 0 && f->count == 5) {
+    if (command == RR_WCMD_READY && strcmp(p + 7, "any") != 0 && f->count == 5) {
         Rr__V1__WorkerReady *ready = NULL;
         rr_wire_error err;
         rr_status st = rr_wire_ready_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &ready,
@@ -1155,9 +1162,9 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
     }
     uint8_t command = *(const uint8_t *) rr_frames_data(f, 3);
     brk_worker *w = brk_registry_find(self->registry, rr_frames_data(f, 0), rr_frames_size(f, 0));
-    if (self->auth != NULL && !worker_authorized(self, f, w, command)) {
+    if (self->auth != NULL && !worker_authorized(self, f, command)) {
         if (w != NULL) {
-            worker_lost(self, &w, "holds a key no longer registered");
+            worker_lost(self, &w, "was refused by authentication", false);
         }
         return;
     }
@@ -1208,7 +1215,7 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
         on_worker_rules(self, f, w);
         break;
     case RR_WCMD_DISCONNECT:
-        worker_lost(self, &w, "disconnected");
+        worker_lost(self, &w, "disconnected", false);
         break;
     default:
         worker_protocol_error(self, f, "unrecognized command");
@@ -1255,7 +1262,7 @@ on_tick(brk_server *self, int64_t now_ms)
     brk_worker *w;
     while ((w = brk_registry_expired(self->registry, now_ms)) != NULL) {
         self->stats.workers_expired++;
-        worker_lost(self, &w, "missed its heartbeats");
+        worker_lost(self, &w, "missed its heartbeats", true);
     }
     brk_registry_foreach(self->registry, heartbeat_one, self);
     expire_queued(self, now_ms * 1000);

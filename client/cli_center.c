@@ -321,7 +321,9 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
             if (st == RR_ETIMEDOUT) {
                 rr_log_warn("no answer from %s within %ld ms", self->endpoints[self->current],
                             timeout_ms);
-                next_endpoint(self);
+            }
+            if (st == RR_ETIMEDOUT || st == RR_EPERM) {
+                next_endpoint(self); // a fresh socket for the next attempt or call
             }
             return st;
         }

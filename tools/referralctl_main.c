@@ -1,6 +1,7 @@
 // referralctl: the operator's and integrator's command line. Dispatches to
 // one module per command.
 #include "rr_log.h"
+#include "tool_bench.h"
 #include "tool_deadletters.h"
 #include "tool_follow.h"
 #include "tool_keys.h"
@@ -30,6 +31,8 @@ static const struct {
     {"dead-letters", tool_deadletters_main,
      "requests that could not be processed: list, show ID, retry ID, drop ID"},
     {"route", tool_route_main, "\"route explain\": the office a request goes to, and why"},
+    {"bench", tool_bench_main,
+     "load a running stack; referrals/s and latency against PostgreSQL's own ceiling"},
     {"keys", tool_keys_main,
      "CURVE keys: generate, and register, revoke or list in the broker's key directory"},
     {"report", tool_report_main, "reports from the database: \"report needs\" (need-finding)"},

@@ -601,6 +601,11 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         pack_refusal(NULL, &err, reply);
         return;
     }
+    if (check_actor(job, req->center_code, NULL, &err) != RR_OK) {
+        pack_refusal(req->request_id, &err, reply);
+        rr__v1__submit_request__free_unpacked(req, NULL);
+        return;
+    }
     Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
     q.key_case = RR__V1__STATUS_QUERY__KEY_REQUEST_ID;
     q.request_id = req->request_id;

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,6 +241,11 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
         size_t plen = f->count == 7 ? rr_frames_size(f, 6) : 0;
         memcpy(job->principal, plen ? rr_frames_data(f, 6) : "", plen);
         job->principal[plen] = '\0';
+        if (plen == 0 && self->cfg.curve.on) {
+            // We authenticate, so the broker does: a request without its
+            // sender must not pass as sent by anyone.
+            snprintf(job->principal, sizeof job->principal, "unauthenticated:");
+        }
         int rc = zmq_msg_init(&job->body);
         assert(rc == 0);
         (void) rc;

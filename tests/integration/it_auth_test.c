@@ -110,7 +110,7 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     assert_non_null(strstr(out, "worker:any"));
     assert_null(strstr(out, "broker"));
 
-    char bkey[700], wkey[700];
+    char bkey[700], wkey[700], why[512];
     snprintf(bkey, sizeof bkey, "%s/broker.key", keys);
     snprintf(wkey, sizeof wkey, "%s/worker-any.key", keys);
     const char *broker_opts[] = {"--curve-key-file", bkey, "--keys-dir", registry, NULL};
@@ -231,6 +231,35 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     }
     assert_true(it_file_count(s.broker.log, "refused READY from worker:social", 1));
     assert_false(it_file_count(s.broker.log, "registered for prevention with credit 8 (2 in", 1));
+
+    // ... not even by registering again, already registered for its own.
+    void *zctx = zmq_ctx_new();
+    void *fake = zmq_socket(zctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
+    rr_curve_client wc;
+    assert_int_equal(rr_curve_client_load(skey, broker_pub, &wc, why, sizeof why), RR_OK);
+    assert_int_equal(rr_curve_client_apply(&wc, fake, why, sizeof why), RR_OK);
+    assert_int_equal(zmq_connect(fake, s.backend), 0);
+    for (int d = 0; d < 2; d++) {
+        Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
+        ready.domain = d == 0 ? RR__V1__DOMAIN__DOMAIN_SOCIAL : RR__V1__DOMAIN__DOMAIN_PREVENTION;
+        ready.credit = 1;
+        ready.host = "fake";
+        uint8_t buf[64];
+        size_t n = rr__v1__worker_ready__pack(&ready, buf);
+        uint8_t cmd = RR_WCMD_READY;
+        assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(fake, buf, n, 0) >= 0);
+        it_sleep_ms(500);
+    }
+    assert_true(it_file_count(s.broker.log, "on \"fake\" registered for social", 1));
+    assert_true(it_file_count(s.broker.log, "refused READY from worker:social", 2));
+    assert_false(it_file_count(s.broker.log, "on \"fake\" registered for prevention", 1));
+    zmq_close(fake);
+    zmq_ctx_term(zctx);
 
     // Without keys at all: no answer (the broker speaks only CURVE).
     const char *eps[] = {s.frontend};

@@ -1,0 +1,745 @@
+// The bench: client threads, each with its own DEALER socket and up to
+// --window requests in flight (closed loop), or sending on a schedule
+// (--rate, open loop: latency counts from the scheduled time, so a stall
+// is not hidden). Every request is new (its own household) unless
+// --dup-rate asks for duplicates; a request unanswered for --timeout-ms is
+// resent with the same request_id, as a center must.
+#include "tool_bench.h"
+
+#include "rr_clock.h"
+#include "rr_config.h"
+#include "rr_keys.h"
+#include "rr_uuid.h"
+#include "rr_wire.h"
+#include "tool_client.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define MAX_CLIENTS 256
+#define MAX_WINDOW 256
+#define MAX_CODES 64
+
+typedef struct bench {
+    const char *broker, *db;
+    rr_curve_client curve;
+    long clients, window, duration_s, count, rate, timeout_ms;
+    double dup_rate;
+    char tag[16]; // this run's households: H-<center>-<tag>-...
+    unsigned centers[MAX_CODES];
+    size_t ncenters;
+    char services[MAX_CODES][16];
+    size_t nservices;
+    atomic_long issued; // requests started (for --count)
+    int64_t start_us, stop_us;
+    void *ctx;
+} bench;
+
+typedef struct slot {
+    bool busy;
+    char request_id[RR_UUID_TEXT_LEN + 1];
+    uint8_t body[1024];
+    size_t size;
+    int64_t sched_us; // latency counts from here
+    int64_t sent_us;  // last (re)send
+    int64_t resend_us; // busy: resend not before
+    bool dup;
+} slot;
+
+typedef struct outcome {
+    char request_id[RR_UUID_TEXT_LEN + 1];
+    long long referral_id;
+    bool dup;
+} outcome;
+
+typedef struct client {
+    bench *b;
+    int index;
+    pthread_t thread;
+    slot slots[MAX_WINDOW];
+    outcome *acked;
+    size_t nacked, cap_acked;
+    double *lat_ms;
+    size_t nlat, cap_lat;
+    long rejected, busy, resent, unanswered, errors;
+    uint64_t rng;
+    char last_household[64];
+    char last_service[16];
+    unsigned last_center;
+    long seq;
+} client;
+
+static uint64_t
+next_rand(client *c)
+{
+    c->rng ^= c->rng << 13; // xorshift64: reproducible, no locks
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    return c->rng;
+}
+
+static void
+make_natid(client *c, char out[11])
+{
+    int sum = 0;
+    for (;;) {
+        sum = 0;
+        bool same = true;
+        for (int i = 0; i < 9; i++) {
+            out[i] = (char) ('0' + next_rand(c) % 10);
+            sum += (out[i] - '0') * (10 - i);
+            same &= out[i] == out[0];
+        }
+        int rem = sum % 11;
+        out[9] = (char) ('0' + (rem < 2 ? rem : 11 - rem));
+        out[10] = '\0';
+        if (!(same && out[9] == out[0])) {
+            return;
+        }
+    }
+}
+
+// Fills a free slot with a new request.
+static bool
+fill(client *c, slot *s, int64_t sched_us)
+{
+    bench *b = c->b;
+    Rr__V1__SubmitRequest req = RR__V1__SUBMIT_REQUEST__INIT;
+    rr_uuid_generate(s->request_id);
+    char natid[11], household[64];
+    unsigned center;
+    const char *service;
+    s->dup = c->last_household[0] != '\0' &&
+             (double) (next_rand(c) % 1000000) / 1e6 < b->dup_rate;
+    if (s->dup) {
+        center = c->last_center;
+        service = c->last_service;
+        snprintf(household, sizeof household, "%s", c->last_household);
+    } else {
+        center = b->centers[next_rand(c) % b->ncenters];
+        service = b->services[next_rand(c) % b->nservices];
+        snprintf(household, sizeof household, "H-%u-%s-%d-%ld", center, b->tag, c->index,
+                 c->seq++);
+        c->last_center = center;
+        snprintf(c->last_service, sizeof c->last_service, "%s", service);
+        snprintf(c->last_household, sizeof c->last_household, "%s", household);
+    }
+    make_natid(c, natid);
+    req.request_id = s->request_id;
+    req.center_code = center;
+    req.national_id = natid;
+    req.household_id = household;
+    req.service_code = (char *) service;
+    req.consent = true;
+    req.priority = RR__V1__PRIORITY__PRIORITY_ROUTINE;
+    size_t need = rr__v1__submit_request__get_packed_size(&req);
+    if (need > sizeof s->body) {
+        return false;
+    }
+    s->size = rr__v1__submit_request__pack(&req, s->body);
+    s->sched_us = sched_us;
+    s->sent_us = 0;
+    s->resend_us = 0;
+    s->busy = true;
+    return true;
+}
+
+static bool
+send_slot(void *sock, slot *s)
+{
+    uint8_t cmd = RR_CMD_SUBMIT;
+    if (zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        return false;
+    }
+    if (zmq_send(sock, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, ZMQ_SNDMORE) < 0 ||
+        zmq_send(sock, &cmd, 1, ZMQ_SNDMORE) < 0 || zmq_send(sock, s->body, s->size, 0) < 0) {
+        return false;
+    }
+    s->sent_us = rr_clock_mono_us();
+    return true;
+}
+
+static void
+push_latency(client *c, double ms)
+{
+    if (c->nlat == c->cap_lat) {
+        size_t cap = c->cap_lat ? c->cap_lat * 2 : 4096;
+        double *more = realloc(c->lat_ms, cap * sizeof *more);
+        if (more == NULL) {
+            return;
+        }
+        c->lat_ms = more;
+        c->cap_lat = cap;
+    }
+    c->lat_ms[c->nlat++] = ms;
+}
+
+static void
+push_acked(client *c, const slot *s, long long referral_id)
+{
+    if (c->nacked == c->cap_acked) {
+        size_t cap = c->cap_acked ? c->cap_acked * 2 : 4096;
+        outcome *more = realloc(c->acked, cap * sizeof *more);
+        if (more == NULL) {
+            return;
+        }
+        c->acked = more;
+        c->cap_acked = cap;
+    }
+    outcome *o = &c->acked[c->nacked++];
+    memcpy(o->request_id, s->request_id, sizeof o->request_id);
+    o->referral_id = referral_id;
+    o->dup = s->dup;
+}
+
+static void
+on_reply(client *c, zmq_msg_t *body)
+{
+    Rr__V1__SubmitReply *r = NULL;
+    if (rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &r) != RR_OK) {
+        c->errors++;
+        return;
+    }
+    slot *s = NULL;
+    for (long i = 0; i < c->b->window && s == NULL; i++) {
+        if (c->slots[i].busy && strcmp(c->slots[i].request_id, r->request_id) == 0) {
+            s = &c->slots[i];
+        }
+    }
+    if (s == NULL) { // an answer to an attempt already answered
+        rr__v1__submit_reply__free_unpacked(r, NULL);
+        return;
+    }
+    int64_t now = rr_clock_mono_us();
+    switch (r->outcome) {
+    case RR__V1__OUTCOME__OUTCOME_ACCEPTED:
+    case RR__V1__OUTCOME__OUTCOME_DUPLICATE:
+        push_latency(c, (double) (now - s->sched_us) / 1000.0);
+        push_acked(c, s, strtoll(r->referral_id + 2, NULL, 10));
+        s->busy = false;
+        break;
+    case RR__V1__OUTCOME__OUTCOME_BUSY:
+        c->busy++;
+        s->resend_us = now + (r->retry_after_ms ? (int64_t) r->retry_after_ms : 200) * 1000;
+        break;
+    default:
+        c->rejected++;
+        if (c->rejected <= 3) {
+            fprintf(stderr, "bench: rejected: %s\n", r->error ? r->error->message : "?");
+        }
+        s->busy = false;
+        break;
+    }
+    rr__v1__submit_reply__free_unpacked(r, NULL);
+}
+
+static void *
+run_client(void *arg)
+{
+    client *c = arg;
+    bench *b = c->b;
+    void *sock = zmq_socket(b->ctx, ZMQ_DEALER);
+    int linger = 0, hwm = 0;
+    char why[256];
+    if (sock == NULL || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        rr_curve_client_apply(&b->curve, sock, why, sizeof why) != RR_OK ||
+        zmq_connect(sock, b->broker) != 0) {
+        fprintf(stderr, "bench: client %d cannot connect: %s\n", c->index, zmq_strerror(errno));
+        c->errors++;
+        if (sock) {
+            zmq_close(sock);
+        }
+        return NULL;
+    }
+    // Open loop: this client's share of --rate, on a fixed schedule.
+    int64_t interval_us = b->rate > 0 ? (int64_t) (1e6 * (double) b->clients / (double) b->rate)
+                                      : 0;
+    int64_t next_sched = b->start_us + (interval_us * c->index) / (b->clients ? b->clients : 1);
+    int64_t drain_until = 0;
+    for (;;) {
+        int64_t now = rr_clock_mono_us();
+        bool sending = now < b->stop_us;
+        if (!sending && drain_until == 0) {
+            drain_until = now + 3 * b->timeout_ms * 1000;
+        }
+        int inflight = 0;
+        for (long i = 0; i < b->window; i++) {
+            slot *s = &c->slots[i];
+            if (!s->busy && sending) {
+                bool due = interval_us == 0 || now >= next_sched;
+                if (due && (b->count == 0 || atomic_fetch_add(&b->issued, 1) < b->count)) {
+                    if (fill(c, s, interval_us ? next_sched : now)) {
+                        next_sched += interval_us;
+                        if (!send_slot(sock, s)) {
+                            s->sent_us = 0; // retried below
+                        }
+                    }
+                }
+            } else if (s->busy) {
+                bool stale = s->sent_us == 0 || now - s->sent_us > b->timeout_ms * 1000;
+                if ((s->resend_us && now >= s->resend_us) || (stale && !s->resend_us)) {
+                    s->resend_us = 0;
+                    c->resent += s->sent_us != 0;
+                    (void) send_slot(sock, s);
+                }
+            }
+            inflight += s->busy;
+        }
+        if (!sending && (inflight == 0 || now >= drain_until)) {
+            c->unanswered += inflight;
+            break;
+        }
+        if (b->count > 0 && atomic_load(&b->issued) >= b->count && inflight == 0) {
+            break;
+        }
+        long wait_ms = 5;
+        if (interval_us > 0 && sending) {
+            long until = (long) ((next_sched - now) / 1000);
+            wait_ms = until < 0 ? 0 : until < 5 ? until : 5;
+        }
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, wait_ms) > 0) {
+            for (;;) {
+                rr_frames f;
+                if (rr_frames_recv(sock, &f, ZMQ_DONTWAIT) != RR_OK) {
+                    break;
+                }
+                if (f.count == 4 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_CMD_SUBMIT) {
+                    on_reply(c, &f.part[3]);
+                } else {
+                    c->errors++;
+                }
+                rr_frames_close(&f);
+            }
+        }
+    }
+    zmq_close(sock);
+    return NULL;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static double
+percentile(const double *v, size_t n, double p)
+{
+    if (n == 0) {
+        return 0;
+    }
+    size_t i = (size_t) (p * (double) (n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+static bool
+load_catalog(bench *b, PGconn *db)
+{
+    PGresult *res = PQexec(db, "SELECT code FROM referral.center WHERE active ORDER BY code");
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+    for (int i = 0; ok && i < PQntuples(res) && b->ncenters < MAX_CODES; i++) {
+        b->centers[b->ncenters++] = (unsigned) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+    }
+    PQclear(res);
+    res = PQexec(db, "SELECT code FROM referral.service WHERE active ORDER BY code");
+    ok = ok && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+    for (int i = 0; ok && i < PQntuples(res) && b->nservices < MAX_CODES; i++) {
+        snprintf(b->services[b->nservices++], 16, "%s", PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+    if (!ok) {
+        fprintf(stderr, "bench: cannot read centers and services: %s", PQerrorMessage(db));
+    }
+    return ok;
+}
+
+// ---- PostgreSQL's ceiling ---------------------------------------------------
+
+typedef struct ceiling_thread {
+    const char *conninfo;
+    const bench *b;
+    int index;
+    int64_t until_us;
+    long rows;
+    bool failed;
+    pthread_t thread;
+} ceiling_thread;
+
+#define CEILING_BATCH 100
+
+static const char CEILING_SQL[] =
+    "WITH r AS (INSERT INTO bench_ceiling.referral (request_id, center_code, household_id,"
+    " national_id, service_code, domain, priority, consent, office_code)"
+    " SELECT u.a, u.b, u.c, u.d, u.e, s.domain, 'routine', true, 'CO-2301'"
+    " FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u(a, b, c, d, e)"
+    " JOIN referral.service s ON s.code = u.e RETURNING id, center_code)"
+    " INSERT INTO bench_ceiling.referral_event (referral_id, to_status, actor)"
+    " SELECT id, 'requested', 'center:' || center_code FROM r";
+
+// Appends one array element to a text literal "{a,b,...}" being built.
+static void
+append(char *buf, size_t cap, size_t *len, const char *item, bool first)
+{
+    int n = snprintf(buf + *len, cap - *len, "%s%s", first ? "" : ",", item);
+    if (n > 0 && (size_t) n < cap - *len) {
+        *len += (size_t) n;
+    }
+}
+
+static void *
+run_ceiling(void *arg)
+{
+    ceiling_thread *t = arg;
+    PGconn *db = PQconnectdb(t->conninfo);
+    if (PQstatus(db) != CONNECTION_OK) {
+        t->failed = true;
+        PQfinish(db);
+        return NULL;
+    }
+    client gen = {.b = (bench *) t->b, .index = 1000 + t->index, .rng = 88172645463325252ull + (uint64_t) t->index};
+    static const size_t cap = CEILING_BATCH * 72;
+    char *arr[5];
+    for (int k = 0; k < 5; k++) {
+        arr[k] = malloc(cap);
+    }
+    long seq = 0;
+    while (!t->failed && rr_clock_mono_us() < t->until_us) {
+        size_t len[5] = {1, 1, 1, 1, 1};
+        for (int k = 0; k < 5; k++) {
+            arr[k][0] = '{';
+        }
+        for (int i = 0; i < CEILING_BATCH; i++) {
+            char id[RR_UUID_TEXT_LEN + 1], center[16], household[64], natid[11];
+            rr_uuid_generate(id);
+            unsigned c = t->b->centers[next_rand(&gen) % t->b->ncenters];
+            snprintf(center, sizeof center, "%u", c);
+            snprintf(household, sizeof household, "C-%s-%d-%ld", t->b->tag, t->index, seq++);
+            make_natid(&gen, natid);
+            append(arr[0], cap, &len[0], id, i == 0);
+            append(arr[1], cap, &len[1], center, i == 0);
+            append(arr[2], cap, &len[2], household, i == 0);
+            append(arr[3], cap, &len[3], natid, i == 0);
+            append(arr[4], cap, &len[4], t->b->services[next_rand(&gen) % t->b->nservices],
+                   i == 0);
+        }
+        for (int k = 0; k < 5; k++) {
+            append(arr[k], cap, &len[k], "}", true);
+        }
+        const char *params[5] = {arr[0], arr[1], arr[2], arr[3], arr[4]};
+        PGresult *res = PQexecParams(db, CEILING_SQL, 5, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "bench: ceiling insert failed: %s", PQerrorMessage(db));
+            t->failed = true;
+        } else {
+            t->rows += CEILING_BATCH;
+        }
+        PQclear(res);
+    }
+    for (int k = 0; k < 5; k++) {
+        free(arr[k]);
+    }
+    PQfinish(db);
+    return NULL;
+}
+
+static bool
+exec_ok(PGconn *db, const char *sql)
+{
+    PGresult *res = PQexec(db, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) {
+        fprintf(stderr, "bench: %s", PQerrorMessage(db));
+    }
+    PQclear(res);
+    return ok;
+}
+
+// Rows/s this PostgreSQL takes when the referral and its first event are
+// written directly the fast way: 100-row multi-row INSERTs, one transaction
+// each, from 4 connections, into copies of the two tables with the same
+// indexes and checks (without the foreign keys, so the figure is, if
+// anything, generous), full durability. -1 on failure.
+static double
+measure_ceiling(const bench *b, PGconn *db, const char *conninfo, long seconds)
+{
+    if (!exec_ok(db, "DROP SCHEMA IF EXISTS bench_ceiling CASCADE; CREATE SCHEMA bench_ceiling;"
+                     "CREATE TABLE bench_ceiling.referral (LIKE referral.referral INCLUDING ALL);"
+                     "CREATE TABLE bench_ceiling.referral_event"
+                     " (LIKE referral.referral_event INCLUDING ALL)")) {
+        return -1;
+    }
+    enum { THREADS = 4 };
+    ceiling_thread t[THREADS];
+    int64_t start = rr_clock_mono_us();
+    for (int i = 0; i < THREADS; i++) {
+        t[i] = (ceiling_thread){conninfo, b, i, start + seconds * 1000000, 0, false, 0};
+        if (pthread_create(&t[i].thread, NULL, run_ceiling, &t[i]) != 0) {
+            t[i].failed = true;
+        }
+    }
+    long rows = 0;
+    bool failed = false;
+    for (int i = 0; i < THREADS; i++) {
+        if (t[i].thread) {
+            pthread_join(t[i].thread, NULL);
+        }
+        rows += t[i].rows;
+        failed |= t[i].failed;
+    }
+    double elapsed = (double) (rr_clock_mono_us() - start) / 1e6;
+    (void) exec_ok(db, "DROP SCHEMA bench_ceiling CASCADE");
+    return failed ? -1 : (double) rows / elapsed;
+}
+
+// ---- reconciliation ---------------------------------------------------------
+
+static long
+scalar(PGconn *db, const char *sql)
+{
+    PGresult *res = PQexec(db, sql);
+    long v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    } else {
+        fprintf(stderr, "bench: %s", PQerrorMessage(db));
+    }
+    PQclear(res);
+    return v;
+}
+
+// Loads what was acknowledged and counts what the database lost (an
+// acknowledged referral missing, or not the one the client was told) and
+// duplicated (two referrals for one household and service of this run).
+static bool
+reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplicated,
+          long *extra)
+{
+    if (!exec_ok(db, "CREATE TEMP TABLE bench_acked (request_id uuid, referral_id bigint,"
+                     " dup boolean)")) {
+        return false;
+    }
+    PGresult *res = PQexec(db, "COPY bench_acked FROM STDIN");
+    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    for (long c = 0; ok && c < b->clients; c++) {
+        for (size_t i = 0; ok && i < clients[c].nacked; i++) {
+            const outcome *o = &clients[c].acked[i];
+            char line[96];
+            int n = snprintf(line, sizeof line, "%s\t%lld\t%s\n", o->request_id, o->referral_id,
+                             o->dup ? "t" : "f");
+            ok = PQputCopyData(db, line, n) == 1;
+        }
+    }
+    ok = PQputCopyEnd(db, ok ? NULL : "bench error") == 1 && ok;
+    while ((res = PQgetResult(db)) != NULL) {
+        ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    if (!ok) {
+        fprintf(stderr, "bench: cannot load the acknowledgements: %s", PQerrorMessage(db));
+        return false;
+    }
+    *lost = scalar(db, "SELECT count(*) FROM bench_acked a WHERE NOT EXISTS (SELECT 1 FROM"
+                       " referral.referral r WHERE r.id = a.referral_id AND (a.dup OR"
+                       " r.request_id = a.request_id))");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM (SELECT 1 FROM referral.referral WHERE household_id"
+             " LIKE 'H-%%-%s-%%' GROUP BY household_id, service_code HAVING count(*) > 1) d)"
+             " + (SELECT count(*) FROM (SELECT 1 FROM referral.referral r JOIN bench_acked a"
+             " USING (request_id) GROUP BY r.request_id HAVING count(*) > 1) e)",
+             b->tag);
+    *duplicated = scalar(db, sql);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM referral.referral r WHERE household_id LIKE 'H-%%-%s-%%'"
+             " AND NOT EXISTS (SELECT 1 FROM bench_acked a WHERE a.request_id = r.request_id)",
+             b->tag);
+    *extra = scalar(db, sql);
+    (void) exec_ok(db, "DROP TABLE bench_acked");
+    return *lost >= 0 && *duplicated >= 0 && *extra >= 0;
+}
+
+// ---- main -------------------------------------------------------------------
+
+int
+tool_bench_main(int argc, char **argv)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    const char *key_file = NULL, *broker_key = NULL;
+    long ceiling_s = 0;
+    const char *dup_text = NULL;
+    bool json = false;
+    rr_opt opts[] = {
+        {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
+         "broker front-end endpoint", &b.broker, 0, 0},
+        TOOL_CURVE_OPTS(&key_file, &broker_key),
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
+         "the stack's database: catalogue, ceiling and the final check", &b.db, 0, 0},
+        {"clients", RR_OPT_INT, NULL, "32", "client sockets", &b.clients, 1, MAX_CLIENTS},
+        {"window", RR_OPT_INT, NULL, "16", "requests each client keeps outstanding", &b.window, 1,
+         MAX_WINDOW},
+        {"duration", RR_OPT_INT, NULL, "20", "seconds of load (unless --count)", &b.duration_s, 1,
+         3600},
+        {"count", RR_OPT_INT, NULL, "0", "requests in all instead of --duration", &b.count, 0,
+         100000000},
+        {"rate", RR_OPT_INT, NULL, "0", "open loop: requests per second in all (0: closed loop)",
+         &b.rate, 0, 10000000},
+        {"dup-rate", RR_OPT_STRING, NULL, "0",
+         "share of requests repeating the client's previous household and service (0..1)",
+         &dup_text, 0, 0},
+        {"timeout-ms", RR_OPT_INT, NULL, "5000", "resend an unanswered request after, ms",
+         &b.timeout_ms, 100, 600000},
+        {"ceiling-seconds", RR_OPT_INT, NULL, "3",
+         "how long to measure PostgreSQL's own ceiling first (0: skip)", &ceiling_s, 0, 600},
+        {"json", RR_OPT_FLAG, NULL, "0", "print one JSON object at the end", &json, 0, 0},
+    };
+    rr_status st = rr_config_parse(
+        "referralctl bench",
+        "referralctl bench: load a running stack, measure acknowledged referrals/s and latency "
+        "against PostgreSQL's own ceiling, and check nothing was lost or duplicated",
+        opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
+    if (st == RR_ESHUTDOWN) {
+        return 0;
+    }
+    if (st != RR_OK) {
+        return 2;
+    }
+    char *end = NULL;
+    b.dup_rate = strtod(dup_text, &end);
+    if (end == dup_text || *end != '\0' || b.dup_rate < 0 || b.dup_rate > 1) {
+        fprintf(stderr, "invalid --dup-rate \"%s\": expected a number from 0 to 1\n", dup_text);
+        return 2;
+    }
+    char why[512];
+    if (rr_curve_client_load(key_file, broker_key, &b.curve, why, sizeof why) != RR_OK) {
+        fprintf(stderr, "%s\n", why);
+        return 2;
+    }
+    PGconn *db = PQconnectdb(b.db);
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "bench: cannot connect to the database: %s", PQerrorMessage(db));
+        PQfinish(db);
+        return 1;
+    }
+    if (!load_catalog(&b, db)) {
+        PQfinish(db);
+        return 1;
+    }
+    char uuid[RR_UUID_TEXT_LEN + 1];
+    rr_uuid_generate(uuid);
+    snprintf(b.tag, sizeof b.tag, "B%.8s", uuid);
+
+    double ceiling = 0;
+    if (ceiling_s > 0) {
+        fprintf(stderr, "bench: measuring PostgreSQL's ceiling for %ld s\n", ceiling_s);
+        ceiling = measure_ceiling(&b, db, b.db, ceiling_s);
+        if (ceiling < 0) {
+            PQfinish(db);
+            return 1;
+        }
+    }
+
+    client *clients = calloc((size_t) b.clients, sizeof *clients);
+    b.ctx = zmq_ctx_new();
+    if (clients == NULL || b.ctx == NULL) {
+        fprintf(stderr, "bench: out of memory\n");
+        free(clients);
+        PQfinish(db);
+        return 1;
+    }
+    fprintf(stderr, "bench: %ld clients, window %ld, %s %ld%s\n", b.clients, b.window,
+            b.count ? "count" : "duration", b.count ? b.count : b.duration_s,
+            b.count ? "" : " s");
+    atomic_init(&b.issued, 0);
+    b.start_us = rr_clock_mono_us();
+    b.stop_us = b.count ? INT64_MAX : b.start_us + b.duration_s * 1000000;
+    for (long i = 0; i < b.clients; i++) {
+        clients[i].b = &b;
+        clients[i].index = (int) i;
+        clients[i].rng = 0x9E3779B97F4A7C15ull * (uint64_t) (i + 1);
+        if (pthread_create(&clients[i].thread, NULL, run_client, &clients[i]) != 0) {
+            fprintf(stderr, "bench: cannot start client %ld\n", i);
+            b.clients = i;
+            break;
+        }
+    }
+    size_t nlat = 0, nacked = 0;
+    long rejected = 0, busy = 0, resent = 0, unanswered = 0, errors = 0;
+    for (long i = 0; i < b.clients; i++) {
+        pthread_join(clients[i].thread, NULL);
+        nlat += clients[i].nlat;
+        nacked += clients[i].nacked;
+        rejected += clients[i].rejected;
+        busy += clients[i].busy;
+        resent += clients[i].resent;
+        unanswered += clients[i].unanswered;
+        errors += clients[i].errors;
+    }
+    // Throughput over the load window: the acknowledgements after the
+    // senders stopped are counted, and so is the time they took.
+    double elapsed = (double) (rr_clock_mono_us() - b.start_us) / 1e6;
+    double *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
+    size_t k = 0;
+    for (long i = 0; i < b.clients && lat; i++) {
+        memcpy(lat + k, clients[i].lat_ms, clients[i].nlat * sizeof *lat);
+        k += clients[i].nlat;
+    }
+    if (lat) {
+        qsort(lat, nlat, sizeof *lat, cmp_double);
+    }
+    long lost = -1, duplicated = -1, extra = -1;
+    bool checked = reconcile(&b, db, clients, &lost, &duplicated, &extra);
+    double acked_per_s = elapsed > 0 ? (double) nacked / elapsed : 0;
+    double ratio = ceiling > 0 ? acked_per_s / ceiling : 0;
+    double p50 = percentile(lat, nlat, 0.50), p90 = percentile(lat, nlat, 0.90),
+           p99 = percentile(lat, nlat, 0.99), max = nlat ? lat[nlat - 1] : 0;
+    if (json) {
+        json_t *o = json_pack(
+            "{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
+            "s:I, s:I, s:I, s:I, s:f}",
+            "acked", (json_int_t) nacked, "acked_per_s", acked_per_s, "p50_ms", p50, "p90_ms",
+            p90, "p99_ms", p99, "max_ms", max, "seconds", elapsed, "lost", (json_int_t) lost,
+            "duplicated", (json_int_t) duplicated, "pg_ceiling_per_s", ceiling, "ratio", ratio,
+            "clients", (json_int_t) b.clients, "window", (json_int_t) b.window, "rate",
+            (json_int_t) b.rate, "rejected", (json_int_t) rejected, "busy", (json_int_t) busy,
+            "resent", (json_int_t) resent, "unanswered", (json_int_t) unanswered,
+            "recorded_unacknowledged", (json_int_t) extra, "errors", (json_int_t) errors,
+            "dup_rate", b.dup_rate);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(o);
+    } else {
+        printf("acknowledged %zu in %.1f s: %.0f referrals/s\n", nacked, elapsed, acked_per_s);
+        printf("ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", p50, p90, p99, max);
+        if (ceiling > 0) {
+            printf("PostgreSQL ceiling (same rows, 100-row INSERTs, 4 connections): %.0f rows/s;"
+                   " ratio %.2f\n",
+                   ceiling, ratio);
+        }
+        printf("lost %ld, duplicated %ld; rejected %ld, busy answers %ld, resent %ld, "
+               "unanswered %ld, recorded but unacknowledged %ld\n",
+               lost, duplicated, rejected, busy, resent, unanswered, extra);
+    }
+    for (long i = 0; i < b.clients; i++) {
+        free(clients[i].acked);
+        free(clients[i].lat_ms);
+    }
+    free(clients);
+    free(lat);
+    zmq_ctx_term(b.ctx);
+    PQfinish(db);
+    memset(&b.curve, 0, sizeof b.curve);
+    return checked && lost == 0 && duplicated == 0 && rejected == 0 && errors == 0 ? 0 : 1;
+}
