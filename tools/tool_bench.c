@@ -383,8 +383,9 @@ static const char CEILING_SQL[] =
     " SELECT u.a, u.b, u.c, u.d, u.e, s.domain, 'routine', true, 'CO-2301'"
     " FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u(a, b, c, d, e)"
     " JOIN referral.service s ON s.code = u.e RETURNING id, center_code)"
-    " INSERT INTO bench_ceiling.referral_event (referral_id, to_status, actor)"
-    " SELECT id, 'requested', 'center:' || center_code FROM r";
+    " INSERT INTO bench_ceiling.referral_event (referral_id, to_status, actor, office_code,"
+    " center_code, kind)"
+    " SELECT id, 'requested', 'center:' || center_code, 'CO-2301', center_code, 'submit' FROM r";
 
 // Appends one array element to a text literal "{a,b,...}" being built.
 static void
@@ -632,6 +633,7 @@ tool_bench_main(int argc, char **argv)
         PQfinish(db);
         return 1;
     }
+    PQclear(PQexec(db, "SET client_min_messages = warning")); // no NOTICEs from DROP
     if (!load_catalog(&b, db)) {
         PQfinish(db);
         return 1;

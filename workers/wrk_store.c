@@ -47,6 +47,22 @@ static const char SQL_RECORD[] =
     " FROM submit_referral($1::uuid, $2::integer, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11,"
     " $12::integer)";
 
+// A batch in one statement, hence one transaction and one COMMIT: the same
+// function once per request, in order (a later request sees an earlier
+// one of the batch, so duplicates within it resolve as duplicates). Text
+// arrays carry one element per request; risk flags travel comma-joined.
+static const char SQL_RECORD_BATCH[] =
+    "SELECT s.id, s.center_code, s.household_id, s.service_code, s.office_code, s.status,"
+    " s.created_ms, s.inserted, s.office_name_en, s.office_name_fa, s.duplicate, s.version"
+    " FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::integer[])"
+    " WITH ORDINALITY AS b(request_id, center, household, natid, service, domain, priority,"
+    " requested, flags, note, office, rule, ord)"
+    " CROSS JOIN LATERAL submit_referral(b.request_id, b.center, b.household, b.natid,"
+    " b.service, b.domain, b.priority, b.requested, string_to_array(b.flags, ','), b.note,"
+    " b.office, b.rule) AS s"
+    " ORDER BY b.ord";
+
 static const char SQL_STATUS_BY_REQUEST[] =
     "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"
     " r.priority, r.status, r.office_code, o.name_en, o.name_fa, r.version,"
@@ -116,6 +132,7 @@ static const struct {
     int nparams;
 } statements[] = {
     {"record", SQL_RECORD, 12},
+    {"record_batch", SQL_RECORD_BATCH, 12},
     {"status_by_request", SQL_STATUS_BY_REQUEST, 1},
     {"status_by_id", SQL_STATUS_BY_ID, 1},
     {"events", SQL_EVENTS, 1},
@@ -582,20 +599,26 @@ risk_flags_literal(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
 }
 
 static void
+fill_recorded_row(const PGresult *res, int row, wrk_recorded *out)
+{
+    out->referral_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    out->center_code = (uint32_t) strtoul(PQgetvalue(res, row, 1), NULL, 10);
+    copy_field(out->household_id, sizeof out->household_id, res, row, 2);
+    copy_field(out->service_code, sizeof out->service_code, res, row, 3);
+    copy_field(out->office_code, sizeof out->office_code, res, row, 4);
+    out->status = rr_ref_state_parse(PQgetvalue(res, row, 5));
+    out->created_at_ms = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+    out->inserted = PQgetvalue(res, row, 7)[0] == 't';
+    copy_field(out->office_name_en, sizeof out->office_name_en, res, row, 8);
+    copy_field(out->office_name_fa, sizeof out->office_name_fa, res, row, 9);
+    out->duplicate = PQgetvalue(res, row, 10)[0] == 't';
+    out->version = (uint32_t) strtoul(PQgetvalue(res, row, 11), NULL, 10);
+}
+
+static void
 fill_recorded(const PGresult *res, wrk_recorded *out)
 {
-    out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    out->center_code = (uint32_t) strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    copy_field(out->household_id, sizeof out->household_id, res, 0, 2);
-    copy_field(out->service_code, sizeof out->service_code, res, 0, 3);
-    copy_field(out->office_code, sizeof out->office_code, res, 0, 4);
-    out->status = rr_ref_state_parse(PQgetvalue(res, 0, 5));
-    out->created_at_ms = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-    out->inserted = PQgetvalue(res, 0, 7)[0] == 't';
-    copy_field(out->office_name_en, sizeof out->office_name_en, res, 0, 8);
-    copy_field(out->office_name_fa, sizeof out->office_name_fa, res, 0, 9);
-    out->duplicate = PQgetvalue(res, 0, 10)[0] == 't';
-    out->version = (uint32_t) strtoul(PQgetvalue(res, 0, 11), NULL, 10);
+    fill_recorded_row(res, 0, out);
 }
 
 static rr_status
@@ -686,12 +709,132 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
     }
 }
 
+// A growing array literal, '{"a","b",NULL}', for one batch parameter.
+typedef struct array_text {
+    char *buf; // owned
+    size_t len, cap;
+    bool failed;
+} array_text;
+
+static void
+array_put(array_text *a, const char *text, bool quoted)
+{
+    size_t need = (text ? 2 * strlen(text) : 4) + 4;
+    if (a->failed) {
+        return;
+    }
+    if (a->len + need >= a->cap) {
+        size_t cap = (a->cap + need) * 2;
+        char *more = realloc(a->buf, cap);
+        if (more == NULL) {
+            a->failed = true;
+            return;
+        }
+        a->buf = more;
+        a->cap = cap;
+    }
+    char sep = a->len == 0 ? '{' : ',';
+    a->buf[a->len++] = sep;
+    if (text == NULL) {
+        memcpy(a->buf + a->len, "NULL", 4);
+        a->len += 4;
+        return;
+    }
+    if (quoted) {
+        a->buf[a->len++] = '"';
+    }
+    for (const char *c = text; *c; c++) {
+        if (quoted && (*c == '"' || *c == '\\')) {
+            a->buf[a->len++] = '\\';
+        }
+        a->buf[a->len++] = *c;
+    }
+    if (quoted) {
+        a->buf[a->len++] = '"';
+    }
+}
+
+static const char *
+array_done(array_text *a)
+{
+    if (a->failed || a->buf == NULL) {
+        return NULL;
+    }
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = '\0';
+    return a->buf;
+}
+
+// The whole batch in one statement and one COMMIT. False when it failed as
+// a whole (an error in one request rolls back all: the caller then records
+// each alone, so one bad request costs the others one retry, no more).
+static bool
+record_batch(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out)
+{
+    array_text col[12];
+    memset(col, 0, sizeof col);
+    for (size_t i = 0; i < n; i++) {
+        const wrk_submission *sub = &subs[i];
+        const Rr__V1__SubmitRequest *req = sub->req;
+        char center[16], rule[16], flags[256];
+        snprintf(center, sizeof center, "%u", req->center_code);
+        snprintf(rule, sizeof rule, "%d", sub->route->rule_id);
+        risk_flags_literal(req, flags, sizeof flags);
+        flags[strlen(flags) - 1] = '\0'; // "{a,b}" -> "a,b" for string_to_array
+        array_put(&col[0], req->request_id, true);
+        array_put(&col[1], center, false);
+        array_put(&col[2], req->household_id, true);
+        array_put(&col[3], sub->facts->natid, true);
+        array_put(&col[4], req->service_code, true);
+        array_put(&col[5], rr_domain_name(sub->domain), true);
+        array_put(&col[6], rr_priority_name(sub->priority), true);
+        array_put(&col[7], rr_priority_name(sub->facts->priority), true);
+        array_put(&col[8], flags + 1, true);
+        array_put(&col[9], req->note ? req->note : "", true);
+        array_put(&col[10], sub->route->office->code, true);
+        array_put(&col[11], sub->route->rule_id > 0 ? rule : NULL, false);
+    }
+    const char *values[12];
+    bool ok = true;
+    for (int k = 0; k < 12; k++) {
+        values[k] = array_done(&col[k]);
+        ok = ok && values[k] != NULL;
+    }
+    if (ok && wrk_store_ensure(self) == RR_OK) {
+        int64_t t0 = rr_clock_mono_us();
+        PGresult *res = exec_deadline(self, EXEC_PREPARED, "record_batch", NULL, 12, values);
+        ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == (int) n;
+        if (ok) {
+            self->commits++;
+            self->commit_seconds += (double) (rr_clock_mono_us() - t0) / 1e6;
+            for (size_t i = 0; i < n; i++) {
+                fill_recorded_row(res, (int) i, &out[i]);
+            }
+        } else if (res != NULL) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            rr_log_warn("batch of %zu failed as a whole (SQLSTATE %s: %s): recording each alone",
+                        n, state ? state : "?", primary(res));
+        }
+        PQclear(res);
+    } else {
+        ok = false;
+    }
+    for (int k = 0; k < 12; k++) {
+        free(col[k].buf);
+    }
+    return ok;
+}
+
 void
 wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out,
                  rr_status *item_status, rr_wire_error *item_err)
 {
-    // TODO(#6): one transaction and one COMMIT for the whole batch, in
-    // pipeline mode; each item commits alone for now.
+    if (n > 1 && record_batch(self, subs, n, out)) {
+        for (size_t i = 0; i < n; i++) {
+            item_status[i] = RR_OK;
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         item_status[i] = record_one(self, &subs[i], &out[i], &item_err[i]);
     }
