@@ -138,6 +138,30 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     assert_true(it_stack_stop(&s));
 }
 
+// A fake worker: a DEALER registered for social with credit.
+static void *
+fake_worker(void *ctx, const char *endpoint, uint32_t credit)
+{
+    void *fake = zmq_socket(ctx, ZMQ_DEALER);
+    assert_non_null(fake);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(fake, endpoint), 0);
+    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
+    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
+    ready.credit = credit;
+    ready.host = "fake";
+    ready.heartbeat_ms = 100;
+    uint8_t buf[64];
+    size_t n = rr__v1__worker_ready__pack(&ready, buf);
+    uint8_t cmd = RR_WCMD_READY;
+    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(fake, buf, n, 0) >= 0);
+    return fake;
+}
+
 static void
 test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **state)
 {
@@ -147,21 +171,8 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     const char *opts[] = {"--heartbeat-ms", "100", "--max-attempts", "1", NULL};
     it_broker_start(&s, opts);
     void *ctx = zmq_ctx_new();
-    void *fake = zmq_socket(ctx, ZMQ_DEALER);
+    void *fake = fake_worker(ctx, s.backend, 1);
     int linger = 0;
-    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(zmq_connect(fake, s.backend), 0);
-    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
-    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
-    ready.credit = 1;
-    ready.host = "fake";
-    uint8_t buf[64];
-    size_t n = rr__v1__worker_ready__pack(&ready, buf);
-    uint8_t cmd = RR_WCMD_READY;
-    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, buf, n, 0) >= 0);
     assert_true(it_wait_registrations(&s, 1, 10000));
 
     const char *eps[] = {s.frontend};
@@ -220,30 +231,6 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     zmq_close(fake);
     zmq_ctx_term(ctx);
     assert_true(it_stack_stop(&s));
-}
-
-// A fake worker: a DEALER registered for social with credit.
-static void *
-fake_worker(void *ctx, const char *endpoint, uint32_t credit)
-{
-    void *fake = zmq_socket(ctx, ZMQ_DEALER);
-    assert_non_null(fake);
-    int linger = 0;
-    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(zmq_connect(fake, endpoint), 0);
-    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
-    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
-    ready.credit = credit;
-    ready.host = "fake";
-    ready.heartbeat_ms = 100;
-    uint8_t buf[64];
-    size_t n = rr__v1__worker_ready__pack(&ready, buf);
-    uint8_t cmd = RR_WCMD_READY;
-    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, buf, n, 0) >= 0);
-    return fake;
 }
 
 static void
