@@ -1005,11 +1005,12 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
 static void
 count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us, bool dead)
 {
-    Rr__V1__SubmitReply *reply = NULL;
-    if (rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
+    int outcome = 0;
+    if (rr_wire_submit_reply_outcome(zmq_msg_data(body), zmq_msg_size(body), &outcome) !=
+        RR_OK) {
         return;
     }
-    switch (reply->outcome) {
+    switch (outcome) {
     case RR__V1__OUTCOME__OUTCOME_ACCEPTED:
         self->snap->accepted++;
         brk_snapshot_observe_latency(self->snap,
@@ -1028,7 +1029,6 @@ count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us, bool 
         }
         break;
     }
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
 }
 
 static void

@@ -544,6 +544,66 @@ rr_wire_rules_pack(const rr_risk_rule *rules, size_t count, zmq_msg_t *out)
     return rr_wire_pack(&msg.base, out);
 }
 
+// Reads a base-128 varint at *p (before end); false when truncated or
+// longer than 10 bytes.
+static bool
+read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t) (b & 0x7F) << shift;
+        if (!(b & 0x80)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+rr_status
+rr_wire_submit_reply_outcome(const void *data, size_t size, int *outcome)
+{
+    const uint8_t *p = data, *end = p + size;
+    *outcome = 0; // proto3: absent means the default
+    while (p < end) {
+        uint64_t key, v;
+        if (!read_varint(&p, end, &key)) {
+            return RR_EPROTO;
+        }
+        switch (key & 7) {
+        case 0:
+            if (!read_varint(&p, end, &v)) {
+                return RR_EPROTO;
+            }
+            if ((key >> 3) == 2) {
+                *outcome = (int) v; // the last occurrence wins, as in protobuf
+            }
+            break;
+        case 1:
+            if ((size_t) (end - p) < 8) {
+                return RR_EPROTO;
+            }
+            p += 8;
+            break;
+        case 2:
+            if (!read_varint(&p, end, &v) || v > (uint64_t) (end - p)) {
+                return RR_EPROTO;
+            }
+            p += v;
+            break;
+        case 5:
+            if ((size_t) (end - p) < 4) {
+                return RR_EPROTO;
+            }
+            p += 4;
+            break;
+        default:
+            return RR_EPROTO;
+        }
+    }
+    return RR_OK;
+}
+
 rr_status
 rr_wire_submit_reply_unpack(const void *data, size_t size, Rr__V1__SubmitReply **out)
 {

@@ -175,6 +175,12 @@ RR_NODISCARD rr_status rr_wire_worker_stats_unpack(const void *data, size_t size
                                                    Rr__V1__WorkerStats **out);
 
 // Unpacks replies (for clients and tests). Free with the matching free_unpacked.
+// The outcome of a packed SubmitReply without decoding it (the broker
+// counts outcomes on its hot path): scans the top-level fields for field 2.
+// RR_EPROTO when the bytes are not a well-formed protobuf message.
+RR_NODISCARD rr_status rr_wire_submit_reply_outcome(const void *data, size_t size,
+                                                    int *outcome);
+
 RR_NODISCARD rr_status rr_wire_submit_reply_unpack(const void *data, size_t size,
                                                    Rr__V1__SubmitReply **out);
 RR_NODISCARD rr_status rr_wire_status_reply_unpack(const void *data, size_t size,

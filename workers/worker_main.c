@@ -7,6 +7,7 @@
 #include "rr_log.h"
 #include "rr_process.h"
 #include "rr_vocab.h"
+#include "wrk_echo.h"
 #include "wrk_handler.h"
 #include "wrk_session.h"
 #include "wrk_store.h"
@@ -17,12 +18,50 @@
 #include <time.h>
 #include <zmq.h>
 
+// --no-db: the session and nothing else (wrk_echo.h).
+static int
+run_without_database(const char *broker, rr_domain domain, long credit, long heartbeat_ms,
+                     long liveness, const rr_curve_client *curve)
+{
+    rr_log_warn("--no-db: answering every submission accepted WITHOUT recording it "
+                "(benchmark mode)");
+    void *ctx = zmq_ctx_new();
+    wrk_job *jobs = calloc((size_t) credit, sizeof *jobs);
+    wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness, *curve};
+    wrk_session *session = ctx && jobs ? wrk_session_new(ctx, &scfg) : NULL;
+    int exit_code = session ? EXIT_SUCCESS : EXIT_FAILURE;
+    uint64_t serial = 0;
+    while (session != NULL && !rr_process_stop) {
+        size_t count = 0;
+        rr_status st = wrk_session_recv(session, jobs, (size_t) credit, &count,
+                                        wrk_session_next_tick_ms(session));
+        if (st != RR_OK) {
+            exit_code = st == RR_ESHUTDOWN ? EXIT_SUCCESS : EXIT_FAILURE;
+            break;
+        }
+        for (size_t i = 0; i < count; i++) {
+            zmq_msg_t reply;
+            wrk_echo_reply(&jobs[i], ++serial, &reply);
+            wrk_session_reply(session, jobs[i].delivery_id, &reply, false);
+            zmq_msg_close(&jobs[i].body);
+        }
+        wrk_session_tick(session);
+    }
+    wrk_session_destroy(&session);
+    free(jobs);
+    if (ctx != NULL) {
+        zmq_ctx_term(ctx);
+    }
+    return exit_code;
+}
+
 int
 main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
     long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
     const char *log_format = NULL, *key_file = NULL, *broker_key = NULL;
+    bool no_db = false;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
          "domain served: prevention, rehabilitation or social (required)", &domain_name, 0, 0},
@@ -49,6 +88,10 @@ main(int argc, char **argv)
         {"escalate-every-ms", RR_OPT_INT, "REFERRAL_ESCALATE_EVERY_MS", "60000",
          "how often to escalate referrals past their acceptance deadline, ms (0: never)",
          &escalate_ms, 0, 86400000},
+        {"no-db", RR_OPT_FLAG, NULL, "0",
+         "benchmark only: answer every submission accepted without the database (records "
+         "nothing)",
+         &no_db, 0, 0},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
         {"log-format", RR_OPT_STRING, "REFERRAL_LOG_FORMAT", "text",
@@ -83,6 +126,9 @@ main(int argc, char **argv)
         return 2;
     }
 
+    if (no_db) {
+        return run_without_database(broker, domain, credit, heartbeat_ms, liveness, &curve);
+    }
     int exit_code = EXIT_FAILURE;
     void *ctx = zmq_ctx_new();
     wrk_store *store = wrk_store_new(db, process);

@@ -4,6 +4,7 @@
 #include "rr_wire.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -107,6 +108,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Rr__V1__WorkerStats *m = NULL;
         if (rr_wire_worker_stats_unpack(body, n, &m) == RR_OK) {
             rr__v1__worker_stats__free_unpacked(m, NULL);
+        }
+        // A worker's reply: the broker's fast outcome scan must agree with
+        // the full decoder whenever both accept the bytes.
+        int outcome = -1;
+        rr_status scan = rr_wire_submit_reply_outcome(body, n, &outcome);
+        Rr__V1__SubmitReply *r = NULL;
+        if (rr_wire_submit_reply_unpack(body, n, &r) == RR_OK) {
+            if (scan == RR_OK && outcome != (int) r->outcome) {
+                abort();
+            }
+            rr__v1__submit_reply__free_unpacked(r, NULL);
         }
         break;
     }

@@ -226,6 +226,43 @@ test_rr_wire_busy_refusal_carries_the_retry_hint(void **state)
     zmq_msg_close(&frame);
 }
 
+static void
+test_rr_wire_submit_reply_outcome_reads_it_without_decoding(void **state)
+{
+    (void) state;
+    Rr__V1__SubmitReply r = RR__V1__SUBMIT_REPLY__INIT;
+    r.request_id = "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59";
+    r.referral_id = "R-7";
+    r.office_code = "CO-2301";
+    r.office_name_fa = "اداره بهزیستی";
+    r.created_at_ms = -1; // a ten-byte varint
+    r.retry_after_ms = 300;
+    uint8_t buf[512];
+    int outcome = -1;
+    for (int o = 0; o <= RR__V1__OUTCOME__OUTCOME_BUSY; o++) {
+        r.outcome = (Rr__V1__Outcome) o;
+        size_t n = rr__v1__submit_reply__pack(&r, buf);
+        assert_int_equal(rr_wire_submit_reply_outcome(buf, n, &outcome), RR_OK);
+        assert_int_equal(outcome, o);
+        // Cut anywhere: refused inside a field, and read only up to the cut
+        // (ASan would see more); at a field boundary the outcome is the
+        // real one or, before field 2, the default.
+        for (size_t cut = 1; cut < n; cut++) {
+            int part = -1;
+            if (rr_wire_submit_reply_outcome(buf, cut, &part) == RR_OK) {
+                assert_true(part == 0 || part == o);
+            }
+        }
+    }
+    const uint8_t bad[] = {0x0F}; // wire type 7 does not exist
+    assert_int_equal(rr_wire_submit_reply_outcome(bad, sizeof bad, &outcome), RR_EPROTO);
+    const uint8_t long_len[] = {0x0A, 0x7F, 0x00}; // length past the end
+    assert_int_equal(rr_wire_submit_reply_outcome(long_len, sizeof long_len, &outcome),
+                     RR_EPROTO);
+    assert_int_equal(rr_wire_submit_reply_outcome(NULL, 0, &outcome), RR_OK);
+    assert_int_equal(outcome, 0);
+}
+
 int
 main(void)
 {
@@ -239,6 +276,7 @@ main(void)
         cmocka_unit_test(test_rr_wire_status_query_needs_exactly_one_key),
         cmocka_unit_test(test_rr_wire_worker_ready_credit_must_be_in_range),
         cmocka_unit_test(test_rr_wire_busy_refusal_carries_the_retry_hint),
+        cmocka_unit_test(test_rr_wire_submit_reply_outcome_reads_it_without_decoding),
     };
     return cmocka_run_group_tests_name("unit.wire", tests, NULL, NULL);
 }
