@@ -719,7 +719,7 @@ typedef struct array_text {
 static void
 array_put(array_text *a, const char *text, bool quoted)
 {
-    size_t need = (text ? 2 * strlen(text) : 4) + 4;
+    size_t need = (text ? 2 * strlen(text) : 4) + 6; // separator, quotes, then "}" and the NUL
     if (a->failed) {
         return;
     }

@@ -550,6 +550,58 @@ test_no_national_id_reaches_any_log_line(void **state)
     }
 }
 
+// Requests sent together are recorded in one statement (a batch of array
+// literals): text that looks like array syntax must arrive exactly as sent.
+static void
+test_a_batch_keeps_every_note_exactly(void **state)
+{
+    (void) state;
+    enum { N = 12 };
+    const char *note = "a \"quoted\" \\back\\slash {x,y} NULL, \u0627\u06cc\u0631\u0627\u0646";
+    void *ctx = zmq_ctx_new();
+    void *center = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    assert_int_equal(zmq_setsockopt(center, ZMQ_LINGER, &linger, sizeof linger), 0);
+    assert_int_equal(zmq_connect(center, stack.frontend), 0);
+    it_request r[N];
+    for (int i = 0; i < N; i++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "batch-%d", i);
+        it_request_init(&r[i], 941, "SOC-09", tag);
+        r[i].req.note = (char *) note;
+        uint8_t buf[1024];
+        size_t n = rr__v1__submit_request__pack(&r[i].req, buf);
+        uint8_t cmd = RR_CMD_SUBMIT;
+        assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(center, &cmd, 1, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(center, buf, n, 0) >= 0);
+    }
+    int accepted = 0;
+    zmq_pollitem_t item = {center, 0, ZMQ_POLLIN, 0};
+    while (accepted < N && zmq_poll(&item, 1, 10000) == 1) {
+        rr_frames f;
+        assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
+        Rr__V1__SubmitReply *reply = NULL;
+        assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3),
+                                                     rr_frames_size(&f, 3), &reply),
+                         RR_OK);
+        assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+        accepted++;
+        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_frames_close(&f);
+    }
+    assert_int_equal(accepted, N);
+    const char *p[] = {note};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE note = $1"
+                                  " AND household_id LIKE 'H-941-batch-%'",
+                                  1, p),
+                     N);
+    zmq_close(center);
+    zmq_ctx_term(ctx);
+}
+
 int
 main(void)
 {
@@ -564,6 +616,7 @@ main(void)
         cmocka_unit_test(test_status_query_returns_the_referral_and_its_history),
         cmocka_unit_test(test_a_batch_with_an_unknown_center_keeps_the_valid_requests_beside_it),
         cmocka_unit_test(test_no_national_id_reaches_any_log_line),
+        cmocka_unit_test(test_a_batch_keeps_every_note_exactly),
     };
     return cmocka_run_group_tests_name("integration.spine", tests, setup, teardown);
 }
