@@ -51,13 +51,6 @@ free_keys(brk_key **keys)
     }
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
 // Loads every *.pub file of the directory. A bad file is skipped with a
 // warning (the others still load); an unreadable directory keeps the old
 // table. RR_OK when the directory was read.
@@ -77,7 +70,7 @@ load(brk_auth *self)
     size_t count = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".pub")) {
+        if (!rr_keys_registry_entry(e->d_name)) {
             continue;
         }
         char path[PATH_MAX + 256];

@@ -946,6 +946,24 @@ liveness_ms(const brk_server *self, const brk_worker *w)
     return hb * self->cfg.liveness;
 }
 
+// With authentication, a READY must be for the domain of the worker's key
+// ("worker:any" serves all); checked on every READY, since a second one
+// may ask for another domain.
+static bool
+ready_domain_allowed(brk_server *self, rr_frames *f, rr_domain domain)
+{
+    if (self->auth == NULL) {
+        return true;
+    }
+    const char *p = brk_auth_principal(self->auth, zmq_msg_gets(&f->part[1], "User-Id"));
+    if (p != NULL && (strcmp(p + 7, "any") == 0 || strcmp(p + 7, rr_domain_name(domain)) == 0)) {
+        return true;
+    }
+    rr_log_warn("refused READY from %s: not a key for that domain", p ? p : "?");
+    self->stats.unauthorized++;
+    return false;
+}
+
 static void
 on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
 {
@@ -960,6 +978,13 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
             rr__v1__worker_ready__free_unpacked(ready, NULL);
         }
         worker_protocol_error(self, f, err.message);
+        return;
+    }
+    if (!ready_domain_allowed(self, f, (rr_domain) ready->domain)) {
+        rr__v1__worker_ready__free_unpacked(ready, NULL);
+        if (w != NULL) {
+            worker_lost(self, &w, "was refused by authentication", false);
+        }
         return;
     }
     if (w != NULL) {
@@ -1112,8 +1137,7 @@ on_worker_rules(brk_server *self, rr_frames *f, brk_worker *w)
     }
 }
 
-// True when the worker's key is (still) registered, as a worker of the
-// domain it registers for, on every READY ("worker:any" serves all).
+// True when the worker's key is (still) registered as a worker's.
 static bool
 worker_authorized(brk_server *self, rr_frames *f, uint8_t command)
 {
@@ -1127,23 +1151,6 @@ worker_authorized(brk_server *self, rr_frames *f, uint8_t command)
             send_to_worker(self, rr_frames_data(f, 0), rr_frames_size(f, 0), RR_WCMD_DISCONNECT);
         }
         return false;
-    }
-    if (command == RR_WCMD_READY && strcmp(p + 7, "any") != 0 && f->count == 5) {
-        Rr__V1__WorkerReady *ready = NULL;
-        rr_wire_error err;
-        rr_status st = rr_wire_ready_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &ready,
-                                            &err);
-        bool same = st == RR_OK && strcmp(p + 7, rr_domain_name((rr_domain) ready->domain)) == 0;
-        if (ready != NULL) {
-            rr__v1__worker_ready__free_unpacked(ready, NULL);
-        }
-        if (st == RR_OK) {
-            if (!same) {
-                rr_log_warn("refused READY from %s: not a key for that domain", p);
-                self->stats.unauthorized++;
-                return false;
-            }
-        }
     }
     return true;
 }

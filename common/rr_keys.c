@@ -47,6 +47,13 @@ is_code_char(int c)
 }
 
 bool
+rr_keys_registry_entry(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pub") == 0;
+}
+
+bool
 rr_principal_valid(const char *p)
 {
     if (p == NULL || strlen(p) > RR_PRINCIPAL_MAX) {

@@ -63,6 +63,10 @@ RR_NODISCARD rr_status rr_curve_client_load(const char *key_file, const char *br
 RR_NODISCARD rr_status rr_curve_client_apply(const rr_curve_client *c, void *socket, char *why,
                                              size_t cap);
 
+// True for a file name the key directory counts as a registered key:
+// "*.pub", not hidden (referralctl's temporary files are skipped).
+bool rr_keys_registry_entry(const char *file_name);
+
 // True for a well-formed principal (see above).
 bool rr_principal_valid(const char *principal);
 

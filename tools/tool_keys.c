@@ -25,13 +25,6 @@
     "KEY is a public key's Z85 text or a key file; P is center:<code>, office:<code> or\n"    \
     "worker:<prevention|rehabilitation|social|any>\n"
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
 static int
 generate(const char *prefix, const char *principal)
 {
@@ -85,7 +78,7 @@ each_key(const char *dir, bool (*fn)(const char *path, const rr_key_file *k, voi
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".pub")) {
+        if (!rr_keys_registry_entry(e->d_name)) {
             continue;
         }
         char path[PATH_MAX + 256], why[512];

@@ -615,12 +615,6 @@ fill_recorded_row(const PGresult *res, int row, wrk_recorded *out)
     out->version = (uint32_t) strtoul(PQgetvalue(res, row, 11), NULL, 10);
 }
 
-static void
-fill_recorded(const PGresult *res, wrk_recorded *out)
-{
-    fill_recorded_row(res, 0, out);
-}
-
 static rr_status
 record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wire_error *err)
 {
@@ -657,7 +651,7 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
         if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
             self->commits++;
             self->commit_seconds += (double) (rr_clock_mono_us() - t0) / 1e6;
-            fill_recorded(res, out);
+            fill_recorded_row(res, 0, out);
             PQclear(res);
             return RR_OK;
         }
