@@ -75,7 +75,7 @@ main(int argc, char **argv)
          &key_file, 0, 0},
         {"broker-key", RR_OPT_STRING, "REFERRAL_BROKER_KEY", "",
          "the broker's public key: its Z85 text or a key file", &broker_key, 0, 0},
-        {"credit", RR_OPT_INT, "REFERRAL_CREDIT", "32",
+        {"credit", RR_OPT_INT, "REFERRAL_CREDIT", "128",
          "requests taken from the broker at once: a batch, recorded in one transaction",
          &credit, 1, WRK_MAX_BATCH},
         {"heartbeat-ms", RR_OPT_INT, "REFERRAL_HEARTBEAT_MS", "1000",

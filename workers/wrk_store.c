@@ -47,21 +47,15 @@ static const char SQL_RECORD[] =
     " FROM submit_referral($1::uuid, $2::integer, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11,"
     " $12::integer)";
 
-// A batch in one statement, hence one transaction and one COMMIT: the same
-// function once per request, in order (a later request sees an earlier
-// one of the batch, so duplicates within it resolve as duplicates). Text
-// arrays carry one element per request; risk flags travel comma-joined.
+// A batch in one statement, hence one transaction and one COMMIT: see
+// submit_referrals in db/migrations/0006_batch_submit.sql. Text arrays
+// carry one element per request; risk flags travel comma-joined.
 static const char SQL_RECORD_BATCH[] =
     "SELECT s.id, s.center_code, s.household_id, s.service_code, s.office_code, s.status,"
     " s.created_ms, s.inserted, s.office_name_en, s.office_name_fa, s.duplicate, s.version"
-    " FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[],"
-    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::integer[])"
-    " WITH ORDINALITY AS b(request_id, center, household, natid, service, domain, priority,"
-    " requested, flags, note, office, rule, ord)"
-    " CROSS JOIN LATERAL submit_referral(b.request_id, b.center, b.household, b.natid,"
-    " b.service, b.domain, b.priority, b.requested, string_to_array(b.flags, ','), b.note,"
-    " b.office, b.rule) AS s"
-    " ORDER BY b.ord";
+    " FROM submit_referrals($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[],"
+    " $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::integer[]) s"
+    " ORDER BY s.ord";
 
 static const char SQL_STATUS_BY_REQUEST[] =
     "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"
@@ -823,7 +817,7 @@ void
 wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out,
                  rr_status *item_status, rr_wire_error *item_err)
 {
-    if (n > 1 && record_batch(self, subs, n, out)) {
+    if (record_batch(self, subs, n, out)) {
         for (size_t i = 0; i < n; i++) {
             item_status[i] = RR_OK;
         }

@@ -1,0 +1,149 @@
+-- 0006: a worker's whole batch of submissions in a few set-based
+-- statements. submit_referral (0003) does eight statements per request in
+-- PL/pgSQL, and the executor's start-up for each of them (check constraints
+-- parsed again, plans looked up, a subtransaction for its EXCEPTION block)
+-- cost more than the rows: a batch of 32 paid that 32 times.
+--
+-- submit_referrals takes the batch as parallel arrays (element i of every
+-- array is request i, risk flags comma-joined) and returns one row per
+-- request, numbered by ord (1-based, the arrays' order; rows come in no
+-- particular order, so the caller sorts on ord), with
+-- submit_referral's columns and meanings:
+--   a new request is inserted with its first event;
+--   a retry (request_id already stored, or repeated within the batch)
+--     returns the stored row, inserted = false;
+--   a request for a household and service with an open referral returns
+--     that referral, duplicate = true (within the batch, the first request
+--     for a household and service is the one inserted).
+-- Whatever the set-based pass cannot settle (say, the open referral it
+-- collided with was closed before it looked) goes through submit_referral,
+-- in the same transaction.
+CREATE FUNCTION submit_referrals(
+    p_request_id uuid[], p_center integer[], p_household text[], p_national_id text[],
+    p_service text[], p_domain text[], p_priority text[], p_requested_priority text[],
+    p_risk_flags text[], p_note text[], p_office text[], p_rule integer[])
+RETURNS TABLE (ord bigint, id bigint, center_code integer, household_id text,
+               service_code text, office_code text, status text, created_ms bigint,
+               inserted boolean, office_name_en text, office_name_fa text, duplicate boolean,
+               version integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    new_ids bigint[];
+    found_n bigint[];
+    found_id bigint[];
+    found_ins boolean[];
+    found_dup boolean[];
+    todo integer[];
+    i integer;
+BEGIN
+    -- The requests' locks (see dead_letter_request), in one order so that
+    -- two batches sharing requests cannot deadlock on them.
+    PERFORM pg_advisory_xact_lock(k)
+    FROM (SELECT DISTINCT hashtext(r::text) AS k FROM unnest(p_request_id) r ORDER BY 1) x;
+    -- A batch of retries alone writes no row; a transaction id makes its
+    -- COMMIT wait for the WAL flush all the same, so nothing is acknowledged
+    -- before it is durable.
+    PERFORM pg_current_xact_id();
+
+    INSERT INTO household AS h (id, center_code)
+    SELECT DISTINCT ON (x.household) x.household, x.center
+    FROM unnest(p_household, p_center) WITH ORDINALITY AS x(household, center, n)
+    ORDER BY x.household, x.n
+    ON CONFLICT (id) DO NOTHING;
+
+    -- A person belongs to the household of their latest request.
+    INSERT INTO person AS p (national_id, household_id)
+    SELECT DISTINCT ON (x.natid) x.natid, x.household
+    FROM unnest(p_national_id, p_household) WITH ORDINALITY AS x(natid, household, n)
+    ORDER BY x.natid, x.n DESC
+    ON CONFLICT (national_id) DO UPDATE SET household_id = EXCLUDED.household_id, updated_at = now()
+        WHERE p.household_id IS DISTINCT FROM EXCLUDED.household_id;
+
+    -- The first request of each request_id, then of each household and
+    -- service; a conflict with a stored row (either unique index) skips the
+    -- row, and the lookup below says why.
+    WITH req AS (
+        SELECT * FROM unnest(p_request_id, p_center, p_household, p_national_id, p_service,
+                             p_domain, p_priority, p_requested_priority, p_risk_flags, p_note,
+                             p_office, p_rule)
+            WITH ORDINALITY AS x(request_id, center, household, natid, service, domain, priority,
+                                 requested, flags, note, office, rule, n)
+    ), by_request AS (
+        SELECT DISTINCT ON (request_id) * FROM req ORDER BY request_id, n
+    ), by_need AS (
+        SELECT DISTINCT ON (household, service) * FROM by_request ORDER BY household, service, n
+    ), ins AS (
+        INSERT INTO referral AS r (request_id, center_code, household_id, national_id,
+                                   service_code, domain, priority, requested_priority,
+                                   risk_flags, note, consent, office_code, routing_rule_id,
+                                   accept_deadline)
+        SELECT q.request_id, q.center, q.household, q.natid, q.service, q.domain, q.priority,
+               q.requested, string_to_array(q.flags, ','), q.note, true, q.office, q.rule,
+               now() + coalesce(sla.accept_within, interval '10 days')
+        FROM by_need q LEFT JOIN priority_sla sla ON sla.priority = q.priority
+        ORDER BY q.n
+        ON CONFLICT DO NOTHING
+        RETURNING r.id, r.office_code, r.center_code
+    ), ev AS (
+        INSERT INTO referral_event (referral_id, from_status, to_status, actor, reason, kind,
+                                    office_code, center_code)
+        SELECT ins.id, NULL, 'requested', 'center:' || ins.center_code, 'submitted', 'submit',
+               ins.office_code, ins.center_code
+        FROM ins ORDER BY ins.id
+    )
+    SELECT coalesce(array_agg(ins.id), '{}') INTO new_ids FROM ins;
+
+    -- A new statement, so a new snapshot: it sees the rows of concurrent
+    -- transactions our inserts waited for and skipped. Each request finds
+    -- its own row by request_id, else the open referral it duplicates.
+    WITH req AS (
+        SELECT * FROM unnest(p_request_id, p_household, p_service)
+            WITH ORDINALITY AS x(request_id, household, service, n)
+    ), look AS (
+        SELECT q.n, f.id, f.request_id <> q.request_id AS dup,
+               f.request_id = q.request_id AND f.id = ANY (new_ids)
+               AND q.n = min(q.n) OVER (PARTITION BY q.request_id) AS ins
+        FROM req q
+        LEFT JOIN LATERAL (
+            (SELECT x.id, x.request_id FROM referral x WHERE x.request_id = q.request_id)
+            UNION ALL
+            (SELECT x.id, x.request_id FROM referral x
+             WHERE x.household_id = q.household AND x.service_code = q.service
+               AND x.status NOT IN ('completed', 'rejected', 'failed', 'cancelled'))
+            LIMIT 1) f ON true
+    )
+    SELECT array_agg(n) FILTER (WHERE id IS NOT NULL), array_agg(id) FILTER (WHERE id IS NOT NULL),
+           array_agg(ins) FILTER (WHERE id IS NOT NULL), array_agg(dup) FILTER (WHERE id IS NOT NULL),
+           coalesce(array_agg(n::integer) FILTER (WHERE id IS NULL), '{}')
+    INTO found_n, found_id, found_ins, found_dup, todo
+    FROM look;
+
+    RETURN QUERY
+    SELECT v.n, x.id, x.center_code, x.household_id, x.service_code, x.office_code, x.status,
+           (extract(epoch FROM x.created_at) * 1000)::bigint, v.ins, o.name_en, o.name_fa,
+           v.dup, x.version
+    FROM unnest(found_n, found_id, found_ins, found_dup) AS v(n, id, ins, dup)
+    JOIN referral x ON x.id = v.id JOIN office o ON o.code = x.office_code;
+
+    FOREACH i IN ARRAY todo LOOP
+        RETURN QUERY
+        SELECT i::bigint, s.id, s.center_code, s.household_id, s.service_code, s.office_code, s.status,
+               s.created_ms, s.inserted, s.office_name_en, s.office_name_fa, s.duplicate,
+               s.version
+        FROM submit_referral(p_request_id[i], p_center[i], p_household[i], p_national_id[i],
+                             p_service[i], p_domain[i], p_priority[i], p_requested_priority[i],
+                             string_to_array(p_risk_flags[i], ','), p_note[i], p_office[i],
+                             p_rule[i]) s;
+    END LOOP;
+END
+$$;
+
+-- The statements above take arrays, whose length a custom plan would be
+-- tuned to: planning them again for every batch cost more than running
+-- them. One generic plan serves every batch size. The schema is pinned so
+-- that the function means the same from any session.
+ALTER FUNCTION submit_referrals(uuid[], integer[], text[], text[], text[], text[], text[], text[],
+                                text[], text[], text[], integer[])
+    SET plan_cache_mode = force_generic_plan
+    SET search_path = referral;

@@ -1,0 +1,278 @@
+// submit_referrals (migration 0006), the set-based batch a worker records
+// in one statement, against the real PostgreSQL: retries and duplicates
+// within a batch, the fallback for what the set-based pass cannot settle,
+// and batches racing each other on other connections.
+#include "it_harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct item {
+    const char *request_id, *household, *service, *flags;
+} item;
+
+typedef struct row {
+    long long id;
+    bool inserted, duplicate;
+    char status[16];
+} row;
+
+// The statement for a batch of 941's requests (routed to CO-2301).
+static void
+batch_sql(char *sql, size_t cap, const item *it, size_t n)
+{
+    char ids[2048] = "", hh[2048] = "", nat[1024] = "", svc[1024] = "", fl[1024] = "";
+    char centers[512] = "", fill[512] = "", offices[512] = "", rules[256] = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i ? "," : "";
+        size_t l;
+        l = strlen(ids), snprintf(ids + l, sizeof ids - l, "%s%s", sep, it[i].request_id);
+        l = strlen(hh), snprintf(hh + l, sizeof hh - l, "%s\"%s\"", sep, it[i].household);
+        l = strlen(nat), snprintf(nat + l, sizeof nat - l, "%s00%08zu", sep, 10000000 + i);
+        l = strlen(svc), snprintf(svc + l, sizeof svc - l, "%s%s", sep, it[i].service);
+        l = strlen(fl), snprintf(fl + l, sizeof fl - l, "%s\"%s\"", sep, it[i].flags);
+        l = strlen(centers), snprintf(centers + l, sizeof centers - l, "%s941", sep);
+        l = strlen(fill), snprintf(fill + l, sizeof fill - l, "%sx", sep);
+        l = strlen(offices), snprintf(offices + l, sizeof offices - l, "%sCO-2301", sep);
+        l = strlen(rules), snprintf(rules + l, sizeof rules - l, "%sNULL", sep);
+    }
+    char social[512] = "", routine[512] = "";
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(social);
+        snprintf(social + l, sizeof social - l, "%ssocial", i ? "," : "");
+        l = strlen(routine);
+        snprintf(routine + l, sizeof routine - l, "%sroutine", i ? "," : "");
+    }
+    snprintf(sql, cap,
+             "SELECT id, inserted, duplicate, status"
+             " FROM referral.submit_referrals('{%s}', '{%s}', '{%s}', '{%s}', '{%s}', '{%s}',"
+             " '{%s}', '{%s}', '{%s}', '{%s}', '{%s}', '{%s}') ORDER BY ord",
+             ids, centers, hh, nat, svc, social, routine, routine, fl, fill, offices, rules);
+}
+
+static void
+read_rows(PGresult *res, row *out, size_t n)
+{
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), (int) n);
+    for (size_t i = 0; i < n; i++) {
+        out[i].id = strtoll(PQgetvalue(res, (int) i, 0), NULL, 10);
+        out[i].inserted = PQgetvalue(res, (int) i, 1)[0] == 't';
+        out[i].duplicate = PQgetvalue(res, (int) i, 2)[0] == 't';
+        snprintf(out[i].status, sizeof out[i].status, "%s", PQgetvalue(res, (int) i, 3));
+    }
+}
+
+static void
+submit(PGconn *db, const item *it, size_t n, row *out)
+{
+    char sql[16384];
+    batch_sql(sql, sizeof sql, it, n);
+    PGresult *res = PQexec(db, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fail_msg("submit_referrals failed: %s", PQresultErrorMessage(res));
+    }
+    read_rows(res, out, n);
+    PQclear(res);
+}
+
+static long long
+count(PGconn *db, const char *sql)
+{
+    return it_db_scalar(db, sql, 0, NULL);
+}
+
+static void
+test_a_batch_settles_retries_and_duplicates_within_it(void **state)
+{
+    PGconn *db = *state;
+    const item it[] = {
+        {"5a000000-0000-4000-8000-000000000001", "H-941-b1", "SOC-04", ""},
+        // Another request for the same household and service: a duplicate.
+        {"5a000000-0000-4000-8000-000000000002", "H-941-b1", "SOC-04", ""},
+        // The first request again (a center's retry in the same batch).
+        {"5a000000-0000-4000-8000-000000000001", "H-941-b1", "SOC-04", ""},
+        {"5a000000-0000-4000-8000-000000000003", "H-941-b2", "SOC-04", "disability,elderly"},
+        {"5a000000-0000-4000-8000-000000000004", "H-941-b1", "SOC-05", ""},
+    };
+    row r[5];
+    submit(db, it, 5, r);
+    assert_true(r[0].inserted);
+    assert_false(r[0].duplicate);
+    assert_int_equal(r[1].id, r[0].id);
+    assert_false(r[1].inserted);
+    assert_true(r[1].duplicate);
+    assert_int_equal(r[2].id, r[0].id);
+    assert_false(r[2].inserted);
+    assert_false(r[2].duplicate);
+    assert_true(r[3].inserted);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT array_to_string(risk_flags, ',') = 'disability,elderly'"
+             " FROM referral.referral WHERE id = %lld", r[3].id);
+    PGresult *res = PQexec(db, sql);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    assert_true(r[4].inserted);
+    assert_true(r[3].id != r[0].id && r[4].id != r[0].id && r[4].id != r[3].id);
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.referral"
+                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"), 3);
+    // One first event per referral, none for the duplicate or the retry.
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.referral_event e"
+                               " JOIN referral.referral r ON r.id = e.referral_id"
+                               " WHERE r.household_id IN ('H-941-b1', 'H-941-b2')"
+                               " AND e.kind = 'submit' AND e.actor = 'center:941'"), 3);
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.household"
+                               " WHERE id IN ('H-941-b1', 'H-941-b2')"), 2);
+
+    // The whole batch again, as after a lost reply: the same answers, no row.
+    row again[5];
+    submit(db, it, 5, again);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(again[i].id, r[i].id);
+        assert_false(again[i].inserted);
+        assert_int_equal(again[i].duplicate, i == 1);
+    }
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.referral"
+                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"), 3);
+}
+
+// A retry of a closed referral next to a new request for the same need:
+// the set-based pass skips the new one (the retry came first), the
+// fallback records it.
+static void
+test_a_new_request_beside_the_retry_of_a_closed_one_is_recorded(void **state)
+{
+    PGconn *db = *state;
+    const item first = {"5a000000-0000-4000-8000-000000000011", "H-941-b3", "SOC-04", ""};
+    row r0;
+    submit(db, &first, 1, &r0);
+    assert_true(r0.inserted);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE referral.referral SET status = 'completed' WHERE id = %lld",
+             r0.id);
+    it_db_exec(db, sql);
+    const item it[] = {
+        first,
+        {"5a000000-0000-4000-8000-000000000012", "H-941-b3", "SOC-04", ""},
+    };
+    row r[2];
+    submit(db, it, 2, r);
+    assert_int_equal(r[0].id, r0.id);
+    assert_false(r[0].inserted);
+    assert_false(r[0].duplicate);
+    assert_string_equal(r[0].status, "completed");
+    assert_true(r[1].inserted);
+    assert_false(r[1].duplicate);
+    assert_string_equal(r[1].status, "requested");
+    assert_true(r[1].id != r0.id);
+}
+
+// Waits until conn's query is blocked (still busy after 300 ms).
+static void
+assert_blocked(PGconn *conn)
+{
+    it_sleep_ms(300);
+    assert_int_equal(PQconsumeInput(conn), 1);
+    if (!PQisBusy(conn)) {
+        PGresult *res = PQgetResult(conn);
+        fail_msg("not blocked: %s %s", PQresStatus(PQresultStatus(res)),
+                 PQresultErrorMessage(res));
+    }
+}
+
+static PGresult *
+finish(PGconn *conn)
+{
+    PGresult *last = NULL, *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
+// Two workers record the same need at once: the second waits for the
+// first's transaction, then answers with its referral (committed) or
+// records its own (rolled back); the same request_id waits on its lock.
+static void
+test_racing_batches_record_each_need_once(void **state)
+{
+    PGconn *db = *state;
+    const char *conninfo = getenv("IT_BATCH_CONNINFO");
+    PGconn *other = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    struct {
+        item mine, theirs;
+        const char *end;
+        bool theirs_inserted, same_referral;
+    } cases[] = {
+        {{"5a000000-0000-4000-8000-000000000021", "H-941-b4", "SOC-04", ""},
+         {"5a000000-0000-4000-8000-000000000022", "H-941-b4", "SOC-04", ""},
+         "COMMIT", false, true},
+        {{"5a000000-0000-4000-8000-000000000031", "H-941-b5", "SOC-04", ""},
+         {"5a000000-0000-4000-8000-000000000032", "H-941-b5", "SOC-04", ""},
+         "ROLLBACK", true, false},
+        {{"5a000000-0000-4000-8000-000000000041", "H-941-b6", "SOC-04", ""},
+         {"5a000000-0000-4000-8000-000000000041", "H-941-b6", "SOC-04", ""},
+         "COMMIT", false, true},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        it_db_exec(db, "BEGIN");
+        row mine;
+        submit(db, &cases[c].mine, 1, &mine);
+        assert_true(mine.inserted);
+        char sql[16384];
+        batch_sql(sql, sizeof sql, &cases[c].theirs, 1);
+        assert_int_equal(PQsendQuery(other, sql), 1);
+        assert_blocked(other);
+        it_db_exec(db, cases[c].end);
+        PGresult *res = finish(other);
+        row theirs;
+        read_rows(res, &theirs, 1);
+        PQclear(res);
+        assert_int_equal(theirs.inserted, cases[c].theirs_inserted);
+        assert_int_equal(theirs.id == mine.id, cases[c].same_referral);
+        bool same_request = strcmp(cases[c].mine.request_id, cases[c].theirs.request_id) == 0;
+        assert_int_equal(theirs.duplicate, cases[c].same_referral && !same_request);
+        char q[256];
+        snprintf(q, sizeof q, "SELECT count(*) FROM referral.referral WHERE household_id = '%s'",
+                 cases[c].mine.household);
+        assert_int_equal(count(db, q), 1);
+    }
+    PQfinish(other);
+}
+
+static int
+setup(void **state)
+{
+    static it_stack s;
+    it_stack_init(&s, "batch", 30);
+    setenv("IT_BATCH_CONNINFO", s.conninfo, 1);
+    *state = it_db(&s);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    PQfinish(*state);
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_batch_settles_retries_and_duplicates_within_it),
+        cmocka_unit_test(test_a_new_request_beside_the_retry_of_a_closed_one_is_recorded),
+        cmocka_unit_test(test_racing_batches_record_each_need_once),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
