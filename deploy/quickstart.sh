@@ -4,6 +4,8 @@
 #                                 under .run/), broker and one worker per
 #                                 domain, submit the demo requests
 #   deploy/quickstart.sh stop     stop all of it
+#   deploy/quickstart.sh reset    stop all of it and delete its database (the
+#                                 next start begins empty, as for a benchmark)
 #   deploy/quickstart.sh status   show what runs and the broker's queues
 #   deploy/quickstart.sh keys     make CURVE keys under .run/keys (the broker's,
 #                                 a worker's, one per demo center): the next
@@ -51,6 +53,12 @@ stop_all() {
 case "${1:-start}" in
 stop)
     stop_all
+    exit 0
+    ;;
+reset)
+    stop_all
+    rm -rf "$pgdir"
+    echo "database deleted: the next start creates it again"
     exit 0
     ;;
 status)
@@ -123,8 +131,12 @@ if [ ${#sockdir} -gt 80 ]; then
     [ "$(id -u)" = 0 ] && chown postgres "$sockdir"
 fi
 if ! as_pg "$(pgbin)/pg_ctl" -D "$pgdir/data" status >/dev/null 2>&1; then
+    # Full durability (fsync, synchronous_commit) as PostgreSQL ships it;
+    # more shared buffers and fewer checkpoints than its defaults, as any
+    # server taking a steady stream of writes would be given.
     as_pg "$(pgbin)/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgresql.log" -w \
-        -o "-k $sockdir -c listen_addresses=''" start >/dev/null
+        -o "-k $sockdir -c listen_addresses='' -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=15min" \
+        start >/dev/null
 fi
 db="host=$sockdir user=postgres dbname=referral"
 if ! "$(pgbin)/psql" -X -qtA -h "$sockdir" -U postgres -d postgres \

@@ -25,6 +25,7 @@
 #define MAX_CLIENTS 256
 #define MAX_WINDOW 256
 #define MAX_CODES 64
+#define MAX_THREADS 64
 
 typedef struct bench {
     const char *broker, *db;
@@ -61,7 +62,8 @@ typedef struct outcome {
 typedef struct client {
     bench *b;
     int index;
-    pthread_t thread;
+    void *sock;
+    int64_t interval_us, next_sched, drain_until;
     slot slots[MAX_WINDOW];
     outcome *acked;
     size_t nacked, cap_acked;
@@ -239,10 +241,10 @@ on_reply(client *c, zmq_msg_t *body)
     rr__v1__submit_reply__free_unpacked(r, NULL);
 }
 
-static void *
-run_client(void *arg)
+// Opens the client's socket; false (counted as an error) when it cannot.
+static bool
+client_open(client *c)
 {
-    client *c = arg;
     bench *b = c->b;
     void *sock = zmq_socket(b->ctx, ZMQ_DEALER);
     int linger = 0, hwm = 0;
@@ -257,71 +259,131 @@ run_client(void *arg)
         if (sock) {
             zmq_close(sock);
         }
-        return NULL;
+        return false;
     }
+    c->sock = sock;
     // Open loop: this client's share of --rate, on a fixed schedule.
-    int64_t interval_us = b->rate > 0 ? (int64_t) (1e6 * (double) b->clients / (double) b->rate)
-                                      : 0;
-    int64_t next_sched = b->start_us + (interval_us * c->index) / (b->clients ? b->clients : 1);
-    int64_t drain_until = 0;
-    for (;;) {
-        int64_t now = rr_clock_mono_us();
-        bool sending = now < b->stop_us;
-        if (!sending && drain_until == 0) {
-            drain_until = now + 3 * b->timeout_ms * 1000;
-        }
-        int inflight = 0;
-        for (long i = 0; i < b->window; i++) {
-            slot *s = &c->slots[i];
-            if (!s->busy && sending) {
-                bool due = interval_us == 0 || now >= next_sched;
-                if (due && (b->count == 0 || atomic_fetch_add(&b->issued, 1) < b->count)) {
-                    if (fill(c, s, interval_us ? next_sched : now)) {
-                        next_sched += interval_us;
-                        if (!send_slot(sock, s)) {
-                            s->sent_us = 0; // retried below
-                        }
+    c->interval_us = b->rate > 0 ? (int64_t) (1e6 * (double) b->clients / (double) b->rate) : 0;
+    c->next_sched = b->start_us + (c->interval_us * c->index) / (b->clients ? b->clients : 1);
+    return true;
+}
+
+// Sends what is due (new requests, resends); returns false once the client
+// is done, else sets *wait_ms to how long it may sleep.
+static bool
+client_step(client *c, int64_t now, long *wait_ms)
+{
+    bench *b = c->b;
+    bool sending = now < b->stop_us;
+    if (!sending && c->drain_until == 0) {
+        c->drain_until = now + 3 * b->timeout_ms * 1000;
+    }
+    int inflight = 0;
+    for (long i = 0; i < b->window; i++) {
+        slot *s = &c->slots[i];
+        if (!s->busy && sending) {
+            bool due = c->interval_us == 0 || now >= c->next_sched;
+            if (due && (b->count == 0 || atomic_fetch_add(&b->issued, 1) < b->count)) {
+                if (fill(c, s, c->interval_us ? c->next_sched : now)) {
+                    c->next_sched += c->interval_us;
+                    if (!send_slot(c->sock, s)) {
+                        s->sent_us = 0; // retried below
                     }
                 }
-            } else if (s->busy) {
-                bool stale = s->sent_us == 0 || now - s->sent_us > b->timeout_ms * 1000;
-                if ((s->resend_us && now >= s->resend_us) || (stale && !s->resend_us)) {
-                    s->resend_us = 0;
-                    c->resent += s->sent_us != 0;
-                    (void) send_slot(sock, s);
-                }
             }
-            inflight += s->busy;
+        } else if (s->busy) {
+            bool stale = s->sent_us == 0 || now - s->sent_us > b->timeout_ms * 1000;
+            if ((s->resend_us && now >= s->resend_us) || (stale && !s->resend_us)) {
+                s->resend_us = 0;
+                c->resent += s->sent_us != 0;
+                (void) send_slot(c->sock, s);
+            }
         }
-        if (!sending && (inflight == 0 || now >= drain_until)) {
-            c->unanswered += inflight;
+        inflight += s->busy;
+    }
+    if (!sending && (inflight == 0 || now >= c->drain_until)) {
+        c->unanswered += inflight;
+        return false;
+    }
+    if (b->count > 0 && atomic_load(&b->issued) >= b->count && inflight == 0) {
+        return false;
+    }
+    long wait = 5;
+    if (c->interval_us > 0 && sending) {
+        long until = (long) ((c->next_sched - now) / 1000);
+        wait = until < 0 ? 0 : until < 5 ? until : 5;
+    }
+    if (wait < *wait_ms) {
+        *wait_ms = wait;
+    }
+    return true;
+}
+
+// Takes every reply waiting on the client's socket.
+static void
+client_drain(client *c)
+{
+    for (;;) {
+        rr_frames f;
+        if (rr_frames_recv(c->sock, &f, ZMQ_DONTWAIT) != RR_OK) {
             break;
         }
-        if (b->count > 0 && atomic_load(&b->issued) >= b->count && inflight == 0) {
-            break;
+        if (f.count == 4 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_CMD_SUBMIT) {
+            on_reply(c, &f.part[3]);
+        } else {
+            c->errors++;
         }
+        rr_frames_close(&f);
+    }
+}
+
+// One thread drives several clients (each its own socket and window) with
+// one poll: fewer threads than clients leave the cores to the stack under
+// test, which shares the machine with the bench.
+typedef struct runner {
+    client *clients;
+    size_t count;
+    pthread_t thread;
+    bool started;
+} runner;
+
+static void *
+run_clients(void *arg)
+{
+    runner *r = arg;
+    zmq_pollitem_t items[MAX_CLIENTS];
+    client *live[MAX_CLIENTS];
+    bool done[MAX_CLIENTS];
+    for (size_t i = 0; i < r->count; i++) {
+        done[i] = !client_open(&r->clients[i]);
+    }
+    for (;;) {
+        int64_t now = rr_clock_mono_us();
         long wait_ms = 5;
-        if (interval_us > 0 && sending) {
-            long until = (long) ((next_sched - now) / 1000);
-            wait_ms = until < 0 ? 0 : until < 5 ? until : 5;
+        size_t n = 0;
+        for (size_t i = 0; i < r->count; i++) {
+            client *c = &r->clients[i];
+            if (!done[i] && !client_step(c, now, &wait_ms)) {
+                done[i] = true;
+                zmq_close(c->sock);
+                c->sock = NULL;
+            }
+            if (!done[i]) {
+                items[n] = (zmq_pollitem_t){c->sock, 0, ZMQ_POLLIN, 0};
+                live[n++] = c;
+            }
         }
-        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, wait_ms) > 0) {
-            for (;;) {
-                rr_frames f;
-                if (rr_frames_recv(sock, &f, ZMQ_DONTWAIT) != RR_OK) {
-                    break;
+        if (n == 0) {
+            break;
+        }
+        if (zmq_poll(items, (int) n, wait_ms) > 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (items[i].revents & ZMQ_POLLIN) {
+                    client_drain(live[i]);
                 }
-                if (f.count == 4 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_CMD_SUBMIT) {
-                    on_reply(c, &f.part[3]);
-                } else {
-                    c->errors++;
-                }
-                rr_frames_close(&f);
             }
         }
     }
-    zmq_close(sock);
     return NULL;
 }
 
@@ -603,7 +665,7 @@ tool_bench_main(int argc, char **argv)
     bench b;
     memset(&b, 0, sizeof b);
     const char *key_file = NULL, *broker_key = NULL;
-    long ceiling_s = 0;
+    long ceiling_s = 0, threads = 0;
     const char *dup_text = NULL;
     bool json = false, no_db = false;
     rr_opt opts[] = {
@@ -615,6 +677,8 @@ tool_bench_main(int argc, char **argv)
         {"clients", RR_OPT_INT, NULL, "32", "client sockets", &b.clients, 1, MAX_CLIENTS},
         {"window", RR_OPT_INT, NULL, "16", "requests each client keeps outstanding", &b.window, 1,
          MAX_WINDOW},
+        {"threads", RR_OPT_INT, NULL, "2", "threads driving the clients (each polls its share)",
+         &threads, 1, MAX_THREADS},
         {"duration", RR_OPT_INT, NULL, "20", "seconds of load (unless --count)", &b.duration_s, 1,
          3600},
         {"count", RR_OPT_INT, NULL, "0", "requests in all instead of --duration", &b.count, 0,
@@ -715,16 +779,28 @@ tool_bench_main(int argc, char **argv)
         clients[i].b = &b;
         clients[i].index = (int) i;
         clients[i].rng = 0x9E3779B97F4A7C15ull * (uint64_t) (i + 1);
-        if (pthread_create(&clients[i].thread, NULL, run_client, &clients[i]) != 0) {
-            fprintf(stderr, "bench: cannot start client %ld\n", i);
-            b.clients = i;
-            break;
+    }
+    if (threads > b.clients) {
+        threads = b.clients;
+    }
+    runner runners[MAX_THREADS];
+    for (long t = 0; t < threads; t++) {
+        long first = b.clients * t / threads, last = b.clients * (t + 1) / threads;
+        runners[t] = (runner){&clients[first], (size_t) (last - first), 0, false};
+        runners[t].started =
+            pthread_create(&runners[t].thread, NULL, run_clients, &runners[t]) == 0;
+        if (!runners[t].started) {
+            fprintf(stderr, "bench: cannot start a client thread\n");
+        }
+    }
+    for (long t = 0; t < threads; t++) {
+        if (runners[t].started) {
+            pthread_join(runners[t].thread, NULL);
         }
     }
     size_t nlat = 0, nacked = 0;
     long rejected = 0, busy = 0, resent = 0, unanswered = 0, errors = 0;
     for (long i = 0; i < b.clients; i++) {
-        pthread_join(clients[i].thread, NULL);
         nlat += clients[i].nlat;
         nacked += clients[i].nacked;
         rejected += clients[i].rejected;

@@ -1,7 +1,8 @@
 // submit_referrals (migration 0006), the set-based batch a worker records
 // in one statement, against the real PostgreSQL: retries and duplicates
 // within a batch, the fallback for what the set-based pass cannot settle,
-// and batches racing each other on other connections.
+// batches racing each other on other connections, and referralctl bench
+// against the whole stack.
 #include "it_harness.h"
 
 #include <setjmp.h>
@@ -9,9 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 typedef struct item {
     const char *request_id, *household, *service, *flags;
@@ -249,13 +252,61 @@ test_racing_batches_record_each_need_once(void **state)
     PQfinish(other);
 }
 
+static it_stack stack;
+
+// referralctl bench against the real stack, with duplicates asked for: it
+// measures the ceiling, loads, and finds every acknowledged request in the
+// database once.
+static void
+test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement(void **state)
+{
+    PGconn *db = *state;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s bench --broker %s --db '%s' --count 600 --clients 4 --window 8 --dup-rate 0.2"
+             " --ceiling-seconds 1 --json 2>/dev/null",
+             getenv("RR_CTL_BIN"), stack.frontend, stack.conninfo);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    json_error_t jerr;
+    json_t *r = json_loads(out, 0, &jerr);
+    if (r == NULL) {
+        fail_msg("bench printed no JSON: %s", out);
+    }
+    assert_int_equal(json_integer_value(json_object_get(r, "acked")), 600);
+    assert_int_equal(json_integer_value(json_object_get(r, "lost")), 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "duplicated")), 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "rejected")), 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "recorded_unacknowledged")), 0);
+    double ceiling = json_real_value(json_object_get(r, "pg_ceiling_per_s"));
+    double rate = json_real_value(json_object_get(r, "acked_per_s"));
+    double ratio = json_real_value(json_object_get(r, "ratio"));
+    assert_true(ceiling > 0 && rate > 0);
+    assert_true(ratio > 0.99 * rate / ceiling && ratio < 1.01 * rate / ceiling);
+    assert_true(json_real_value(json_object_get(r, "p50_ms")) <=
+                json_real_value(json_object_get(r, "p99_ms")));
+    json_decref(r);
+    // Duplicates answered with the open referral: fewer rows than requests,
+    // and the ceiling's tables are gone.
+    long long rows = it_db_scalar(db, "SELECT count(*) FROM referral.referral"
+                                      " WHERE household_id LIKE 'H-%-%-%-%'", 0, NULL);
+    assert_true(rows > 0 && rows < 600);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM pg_namespace"
+                                      " WHERE nspname = 'bench_ceiling'", 0, NULL), 0);
+}
+
 static int
 setup(void **state)
 {
-    static it_stack s;
-    it_stack_init(&s, "batch", 30);
-    setenv("IT_BATCH_CONNINFO", s.conninfo, 1);
-    *state = it_db(&s);
+    assert_true(it_stack_start(&stack, "batch", 30, NULL, NULL));
+    setenv("IT_BATCH_CONNINFO", stack.conninfo, 1);
+    *state = it_db(&stack);
     return 0;
 }
 
@@ -263,7 +314,7 @@ static int
 teardown(void **state)
 {
     PQfinish(*state);
-    return 0;
+    return it_stack_stop(&stack) ? 0 : -1;
 }
 
 int
@@ -273,6 +324,7 @@ main(void)
         cmocka_unit_test(test_a_batch_settles_retries_and_duplicates_within_it),
         cmocka_unit_test(test_a_new_request_beside_the_retry_of_a_closed_one_is_recorded),
         cmocka_unit_test(test_racing_batches_record_each_need_once),
+        cmocka_unit_test(test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
