@@ -487,14 +487,14 @@ run_ceiling(void *arg)
             arr[k][0] = '{';
         }
         for (int i = 0; i < CEILING_BATCH; i++) {
-            char id[RR_UUID_TEXT_LEN + 1], center[16], household[64], natid[11];
+            char id[RR_UUID_TEXT_LEN + 1], center[16], household[64], natid[24];
             rr_uuid_generate(id);
             unsigned c = t->b->centers[next_rand(&gen) % t->b->ncenters];
             snprintf(center, sizeof center, "%u", c);
             snprintf(household, sizeof household, "C-%s-%d-%ld", t->b->tag, t->index, seq);
             // One person per household, each new, as in the load (random
             // ids would collide within a few seconds: 10^9 of them).
-            snprintf(natid, sizeof natid, "%d%09ld", t->index, seq % 1000000000L);
+            snprintf(natid, sizeof natid, "%d%09ld", t->index % 10, seq % 1000000000L);
             seq++;
             append(arr[0], cap, &len[0], id, i == 0);
             append(arr[1], cap, &len[1], center, i == 0);
