@@ -183,7 +183,7 @@ push_latency(client *c, double ms)
 }
 
 static void
-push_acked(client *c, const slot *s, long long referral_id)
+push_acked(client *c, const slot *s, long long referral_id, bool duplicate)
 {
     if (c->nacked == c->cap_acked) {
         size_t cap = c->cap_acked ? c->cap_acked * 2 : 4096;
@@ -197,7 +197,10 @@ push_acked(client *c, const slot *s, long long referral_id)
     outcome *o = &c->acked[c->nacked++];
     memcpy(o->request_id, s->request_id, sizeof o->request_id);
     o->referral_id = referral_id;
-    o->dup = s->dup;
+    // As answered: of two requests for one need in flight at once, either
+    // may be recorded first (batches run side by side), the other then
+    // names it as a duplicate.
+    o->dup = duplicate;
 }
 
 static void
@@ -223,7 +226,8 @@ on_reply(client *c, zmq_msg_t *body)
     case RR__V1__OUTCOME__OUTCOME_ACCEPTED:
     case RR__V1__OUTCOME__OUTCOME_DUPLICATE:
         push_latency(c, (double) (now - s->sched_us) / 1000.0);
-        push_acked(c, s, strtoll(r->referral_id + 2, NULL, 10));
+        push_acked(c, s, strtoll(r->referral_id + 2, NULL, 10),
+                   r->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE);
         s->busy = false;
         break;
     case RR__V1__OUTCOME__OUTCOME_BUSY:
@@ -310,7 +314,8 @@ client_step(client *c, int64_t now, long *wait_ms)
     }
     long wait = 5;
     if (c->interval_us > 0 && sending) {
-        long until = (long) ((c->next_sched - now) / 1000);
+        // Rounded up: a poll of 0 ms until the next send would spin.
+        long until = (long) ((c->next_sched - now + 999) / 1000);
         wait = until < 0 ? 0 : until < 5 ? until : 5;
     }
     if (wait < *wait_ms) {

@@ -264,16 +264,17 @@ test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement(void **state
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "%s bench --broker %s --db '%s' --count 600 --clients 4 --window 8 --dup-rate 0.2"
-             " --ceiling-seconds 1 --json 2>/dev/null",
-             getenv("RR_CTL_BIN"), stack.frontend, stack.conninfo);
+             " --ceiling-seconds 1 --json 2>%s/bench.err",
+             getenv("RR_CTL_BIN"), stack.frontend, stack.conninfo, stack.logdir);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char out[4096];
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fail_msg("bench failed (status %d): %s; see %s/bench.err", status, out, stack.logdir);
+    }
     json_error_t jerr;
     json_t *r = json_loads(out, 0, &jerr);
     if (r == NULL) {
