@@ -17,7 +17,10 @@
 --     for a household and service is the one inserted).
 -- Whatever the set-based pass cannot settle (say, the open referral it
 -- collided with was closed before it looked) goes through submit_referral,
--- in the same transaction.
+-- in the same transaction. Like submit_referral it resolves names through
+-- the caller's search_path (workers pin it to referral), and it is meant
+-- for generic plans (workers set plan_cache_mode): a SET clause here would
+-- cost more per call than a small batch's rows.
 CREATE FUNCTION submit_referrals(
     p_request_id uuid[], p_center integer[], p_household text[], p_national_id text[],
     p_service text[], p_domain text[], p_priority text[], p_requested_priority text[],
@@ -147,12 +150,3 @@ BEGIN
     END LOOP;
 END
 $$;
-
--- The statements above take arrays, whose length a custom plan would be
--- tuned to: planning them again for every batch cost more than running
--- them. One generic plan serves every batch size. The schema is pinned so
--- that the function means the same from any session.
-ALTER FUNCTION submit_referrals(uuid[], integer[], text[], text[], text[], text[], text[], text[],
-                                text[], text[], text[], integer[])
-    SET plan_cache_mode = force_generic_plan
-    SET search_path = referral;
