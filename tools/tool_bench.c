@@ -832,6 +832,7 @@ tool_bench_main(int argc, char **argv)
             pthread_create(&runners[t].thread, NULL, run_clients, &runners[t]) == 0;
         if (!runners[t].started) {
             fprintf(stderr, "bench: cannot start a client thread\n");
+            clients[first].errors++; // its clients sent nothing: the run fails
         }
     }
     for (long t = 0; t < threads; t++) {

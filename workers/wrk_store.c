@@ -805,8 +805,11 @@ record_batch(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded
             }
         } else if (res != NULL) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            rr_log_warn("batch of %zu failed as a whole (SQLSTATE %s: %s): recording each alone",
-                        n, state ? state : "?", primary(res));
+            if (n > 1) { // a batch of one is tried alone next, and its error logged then
+                rr_log_warn("batch of %zu failed as a whole (SQLSTATE %s: %s): recording each "
+                            "alone",
+                            n, state ? state : "?", primary(res));
+            }
         }
         PQclear(res);
     } else {
