@@ -59,7 +59,7 @@ int
 main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
-    long credit = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
+    long credit = 0, batch_wait_ms = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
     const char *log_format = NULL, *key_file = NULL, *broker_key = NULL;
     bool no_db = false;
     rr_opt opts[] = {
@@ -78,6 +78,9 @@ main(int argc, char **argv)
         {"credit", RR_OPT_INT, "REFERRAL_CREDIT", "128",
          "requests taken from the broker at once: a batch, recorded in one transaction",
          &credit, 1, WRK_MAX_BATCH},
+        {"batch-wait-ms", RR_OPT_INT, "REFERRAL_BATCH_WAIT_MS", "1",
+         "how long a lone request waits for a second to share its transaction, ms (0: never)",
+         &batch_wait_ms, 0, 100},
         {"heartbeat-ms", RR_OPT_INT, "REFERRAL_HEARTBEAT_MS", "1000",
          "heartbeat interval with the broker, ms", &heartbeat_ms, 50, 60000},
         {"liveness", RR_OPT_INT, "REFERRAL_LIVENESS", "3",
@@ -161,6 +164,13 @@ main(int argc, char **argv)
         size_t count = 0;
         st = wrk_session_recv(session, jobs, (size_t) credit, &count,
                               wrk_session_next_tick_ms(session));
+        if (st == RR_OK && count == 1 && batch_wait_ms > 0 && credit > 1) {
+            // A batch of one pays PostgreSQL's whole per-statement and
+            // COMMIT cost alone: give a second request a moment to join.
+            size_t more = 0;
+            st = wrk_session_recv(session, jobs + 1, (size_t) credit - 1, &more, batch_wait_ms);
+            count += more;
+        }
         if (st == RR_ESHUTDOWN) {
             break;
         }
