@@ -59,7 +59,8 @@ int
 main(int argc, char **argv)
 {
     const char *domain_name = NULL, *broker = NULL, *db = NULL, *log_level = NULL;
-    long credit = 0, batch_wait_ms = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0, escalate_ms = 0;
+    long credit = 0, batch_wait_ms = 0, heartbeat_ms = 0, liveness = 0, reload_min_ms = 0;
+    long escalate_ms = 0;
     const char *log_format = NULL, *key_file = NULL, *broker_key = NULL;
     bool no_db = false;
     rr_opt opts[] = {
