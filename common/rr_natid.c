@@ -24,6 +24,17 @@ decode_digit(const unsigned char *p, size_t *len)
     return -1;
 }
 
+char
+rr_natid_check_digit(const char *id)
+{
+    int sum = 0;
+    for (int i = 0; i < 9; i++) {
+        sum += (id[i] - '0') * (10 - i);
+    }
+    int r = sum % 11;
+    return (char) ('0' + (r < 2 ? r : 11 - r));
+}
+
 rr_status
 rr_natid_normalize(const char *text, char out[RR_NATID_LEN + 1], const char **why)
 {
@@ -66,13 +77,7 @@ rr_natid_normalize(const char *text, char out[RR_NATID_LEN + 1], const char **wh
         reason = "cannot be ten identical digits";
         goto fail;
     }
-    int sum = 0;
-    for (int i = 0; i < 9; i++) {
-        sum += (id[i] - '0') * (10 - i);
-    }
-    int r = sum % 11;
-    int check = id[9] - '0';
-    if (!((r < 2 && check == r) || (r >= 2 && check == 11 - r))) {
+    if (id[9] != rr_natid_check_digit(id)) {
         reason = "fails its check digit";
         goto fail;
     }

@@ -16,4 +16,7 @@
 RR_NODISCARD rr_status rr_natid_normalize(const char *text, char out[RR_NATID_LEN + 1],
                                           const char **why);
 
+// The check digit of the first nine digits of id (ASCII), as a character.
+char rr_natid_check_digit(const char *id);
+
 #endif

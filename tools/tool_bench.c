@@ -9,6 +9,7 @@
 #include "rr_clock.h"
 #include "rr_config.h"
 #include "rr_keys.h"
+#include "rr_natid.h"
 #include "rr_uuid.h"
 #include "rr_wire.h"
 #include "tool_client.h"
@@ -91,17 +92,13 @@ next_rand(client *c)
 static void
 make_natid(client *c, char out[11])
 {
-    int sum = 0;
     for (;;) {
-        sum = 0;
         bool same = true;
         for (int i = 0; i < 9; i++) {
             out[i] = (char) ('0' + next_rand(c) % 10);
-            sum += (out[i] - '0') * (10 - i);
             same &= out[i] == out[0];
         }
-        int rem = sum % 11;
-        out[9] = (char) ('0' + (rem < 2 ? rem : 11 - rem));
+        out[9] = rr_natid_check_digit(out);
         out[10] = '\0';
         if (!(same && out[9] == out[0])) {
             return;
@@ -328,24 +325,6 @@ client_step(client *c, int64_t now, long *wait_ms)
     return true;
 }
 
-// Takes every reply waiting on the client's socket.
-static void
-client_drain(client *c)
-{
-    for (;;) {
-        rr_frames f;
-        if (rr_frames_recv(c->sock, &f, ZMQ_DONTWAIT) != RR_OK) {
-            break;
-        }
-        if (f.count == 4 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_CMD_SUBMIT) {
-            on_reply(c, &f.part[3]);
-        } else {
-            c->errors++;
-        }
-        rr_frames_close(&f);
-    }
-}
-
 // One thread drives several clients (each its own socket and window) with
 // one poll: fewer threads than clients leave the cores to the stack under
 // test, which shares the machine with the bench.
@@ -368,7 +347,15 @@ client_take(client *c)
             !(events & ZMQ_POLLIN)) {
             return;
         }
-        client_drain(c);
+        rr_frames f;
+        while (rr_frames_recv(c->sock, &f, ZMQ_DONTWAIT) == RR_OK) {
+            if (f.count == 4 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_CMD_SUBMIT) {
+                on_reply(c, &f.part[3]);
+            } else {
+                c->errors++;
+            }
+            rr_frames_close(&f);
+        }
     }
 }
 
@@ -508,16 +495,10 @@ ceiling_natid(const ceiling_thread *t, long seq, char out[11])
     unsigned long base = strtoul(t->b->tag + 1, NULL, 16) % 1000000000UL;
     unsigned long body = (base + (unsigned long) t->index * 100000000UL + (unsigned long) seq) %
                          1000000000UL;
-    int sum = 0;
-    for (int i = 8; i >= 0; i--) {
+    for (int i = 8; i >= 0; i--, body /= 10) {
         out[i] = (char) ('0' + body % 10);
-        body /= 10;
     }
-    for (int i = 0; i < 9; i++) {
-        sum += (out[i] - '0') * (10 - i);
-    }
-    int rem = sum % 11, check = rem < 2 ? rem : 11 - rem;
-    out[9] = (char) ('0' + (check + 1) % 10);
+    out[9] = (char) ('0' + (rr_natid_check_digit(out) - '0' + 1) % 10);
     out[10] = '\0';
 }
 

@@ -38,7 +38,7 @@ DECLARE
     found_n integer[]; -- the others: the stored referral each one names
     found_id bigint[];
     found_dup boolean[];
-    todo integer[];    -- left to submit_referral
+    unsettled integer[]; -- left to submit_referral
     i integer;
 BEGIN
     -- The requests' locks (see dead_letter_request), in one order so that
@@ -128,7 +128,7 @@ BEGIN
     SELECT array_agg(n) FILTER (WHERE id IS NOT NULL), array_agg(id) FILTER (WHERE id IS NOT NULL),
            array_agg(dup) FILTER (WHERE id IS NOT NULL),
            coalesce(array_agg(n) FILTER (WHERE id IS NULL), '{}')
-    INTO found_n, found_id, found_dup, todo
+    INTO found_n, found_id, found_dup, unsettled
     FROM look;
 
     RETURN QUERY
@@ -138,7 +138,7 @@ BEGIN
     FROM unnest(found_n, found_id, found_dup) AS v(n, id, dup)
     JOIN referral x ON x.id = v.id JOIN office o ON o.code = x.office_code;
 
-    FOREACH i IN ARRAY todo LOOP
+    FOREACH i IN ARRAY unsettled LOOP
         RETURN QUERY
         SELECT i::bigint, s.id, s.center_code, s.household_id, s.service_code, s.office_code,
                s.status, s.created_ms, s.inserted, s.office_name_en, s.office_name_fa,

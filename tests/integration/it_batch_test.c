@@ -26,12 +26,12 @@ typedef struct row {
     char status[16];
 } row;
 
-// The statement for a batch of 941's requests (routed to CO-2301).
+// The statement for a batch of 941's requests (routed to CO-2301), each
+// for a social service, routine, with note "x".
 static void
 batch_sql(char *sql, size_t cap, const item *it, size_t n)
 {
     char ids[2048] = "", hh[2048] = "", nat[1024] = "", svc[1024] = "", fl[1024] = "";
-    char centers[512] = "", fill[512] = "", offices[512] = "", rules[256] = "";
     for (size_t i = 0; i < n; i++) {
         const char *sep = i ? "," : "";
         size_t l;
@@ -40,23 +40,15 @@ batch_sql(char *sql, size_t cap, const item *it, size_t n)
         l = strlen(nat), snprintf(nat + l, sizeof nat - l, "%s00%08zu", sep, 10000000 + i);
         l = strlen(svc), snprintf(svc + l, sizeof svc - l, "%s%s", sep, it[i].service);
         l = strlen(fl), snprintf(fl + l, sizeof fl - l, "%s\"%s\"", sep, it[i].flags);
-        l = strlen(centers), snprintf(centers + l, sizeof centers - l, "%s941", sep);
-        l = strlen(fill), snprintf(fill + l, sizeof fill - l, "%sx", sep);
-        l = strlen(offices), snprintf(offices + l, sizeof offices - l, "%sCO-2301", sep);
-        l = strlen(rules), snprintf(rules + l, sizeof rules - l, "%sNULL", sep);
-    }
-    char social[512] = "", routine[512] = "";
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(social);
-        snprintf(social + l, sizeof social - l, "%ssocial", i ? "," : "");
-        l = strlen(routine);
-        snprintf(routine + l, sizeof routine - l, "%sroutine", i ? "," : "");
     }
     snprintf(sql, cap,
              "SELECT id, inserted, duplicate, status"
-             " FROM referral.submit_referrals('{%s}', '{%s}', '{%s}', '{%s}', '{%s}', '{%s}',"
-             " '{%s}', '{%s}', '{%s}', '{%s}', '{%s}', '{%s}') ORDER BY ord",
-             ids, centers, hh, nat, svc, social, routine, routine, fl, fill, offices, rules);
+             " FROM referral.submit_referrals('{%s}', array_fill(941, ARRAY[%zu]), '{%s}',"
+             " '{%s}', '{%s}', array_fill('social'::text, ARRAY[%zu]),"
+             " array_fill('routine'::text, ARRAY[%zu]), array_fill('routine'::text, ARRAY[%zu]),"
+             " '{%s}', array_fill('x'::text, ARRAY[%zu]), array_fill('CO-2301'::text, ARRAY[%zu]),"
+             " array_fill(NULL::integer, ARRAY[%zu])) ORDER BY ord",
+             ids, n, hh, nat, svc, n, n, n, fl, n, n, n);
 }
 
 static void

@@ -4,6 +4,7 @@
 #include "it_harness.h"
 
 #include "cli_center.h"
+#include "rr_natid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -403,17 +404,12 @@ it_request_init(it_request *r, unsigned center, const char *service, const char 
     r->req.request_id = r->request_id;
     r->req.center_code = center;
     // A random national id with a correct check digit: distinct people.
-    unsigned char rnd[9];
     char idtext[RR_UUID_TEXT_LEN + 1];
     rr_uuid_generate(idtext); // 122 random bits; take digits from its hex
-    int sum = 0;
     for (int i = 0; i < 9; i++) {
-        rnd[i] = (unsigned char) (idtext[i < 8 ? i : 9] % 10);
-        r->national_id[i] = (char) ('0' + rnd[i]);
-        sum += rnd[i] * (10 - i);
+        r->national_id[i] = (char) ('0' + idtext[i < 8 ? i : 9] % 10);
     }
-    int rem = sum % 11;
-    r->national_id[9] = (char) ('0' + (rem < 2 ? rem : 11 - rem));
+    r->national_id[9] = rr_natid_check_digit(r->national_id);
     r->national_id[10] = '\0';
     bool same = true;
     for (int i = 1; i < 10; i++) {
