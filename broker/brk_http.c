@@ -8,6 +8,9 @@
 #include "rr_log.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -27,6 +30,8 @@ struct brk_http {
     struct event *stop;     // activated by destroy: breaks the loop from its own thread
     brk_board *board;       // borrowed
     brk_snapshot *snap;     // owned scratch copy for the HTTP thread
+    brk_sample *samples;    // owned scratch copy of the history, its whole capacity
+    size_t samples_cap;
     pthread_t thread;
     bool running;
     int port;
@@ -141,6 +146,61 @@ on_workers(struct evhttp_request *req, void *arg)
     on_json(req, arg, brk_render_workers_json);
 }
 
+// A non-negative integer query parameter, def when absent; false when present
+// but not a number within [0, max].
+static bool
+query_long(const struct evkeyvalq *query, const char *name, long long def, long long max,
+           long long *out)
+{
+    const char *text = evhttp_find_header(query, name);
+    *out = def;
+    if (text == NULL) {
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0 || v < 0 || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+// /api/v1/history?since_ms=T&points=N: samples newer than T (wall clock, ms),
+// merged into at most N points (default 720).
+static void
+on_history(struct evhttp_request *req, void *arg)
+{
+    brk_http *self = arg;
+    struct evkeyvalq query;
+    TAILQ_INIT(&query);
+    const char *raw = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    long long since = 0, points = 0;
+    if ((raw != NULL && evhttp_parse_query_str(raw, &query) != 0) ||
+        !query_long(&query, "since_ms", 0, INT64_MAX, &since) ||
+        !query_long(&query, "points", 720, 5000, &points) || points < 1) {
+        evhttp_clear_headers(&query);
+        const char msg[] = "{\"error\":\"invalid query: since_ms is milliseconds since the epoch "
+                           "(>= 0), points a number from 1 to 5000\"}\n";
+        reply_text(req, HTTP_BADREQUEST, "Bad Request", "application/json", msg,
+                   sizeof msg - 1);
+        return;
+    }
+    evhttp_clear_headers(&query);
+    long step_ms = 0;
+    size_t n = brk_board_history(self->board, (int64_t) since, self->samples, self->samples_cap,
+                                 &step_ms);
+    size_t len = 0;
+    char *text = brk_render_history_json(self->samples, n, (size_t) points, step_ms, &len);
+    if (text == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    reply_text(req, HTTP_OK, "OK", "application/json", text, len);
+    free(text);
+}
+
 static void
 on_healthz(struct evhttp_request *req, void *arg)
 {
@@ -189,8 +249,8 @@ on_other(struct evhttp_request *req, void *arg)
                    sizeof dashboard_html);
         return;
     }
-    const char body[] = "not found: try /metrics, /healthz, /readyz, /api/v1/queues, "
-                        "/api/v1/workers\n";
+    const char body[] = "not found: try /, /metrics, /healthz, /readyz, /api/v1/queues, "
+                        "/api/v1/workers, /api/v1/history\n";
     reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain", body, sizeof body - 1);
 }
 
@@ -213,11 +273,62 @@ run(void *arg)
     return NULL;
 }
 
+// HOST:PORT or [IPv6]:PORT into host (brackets dropped) and port.
+static bool
+split_address(const char *address, char *host, size_t cap, long *port)
+{
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL || colon == address) {
+        return false;
+    }
+    const char *h = address;
+    size_t hlen = (size_t) (colon - address);
+    if (address[0] == '[') {
+        if (hlen < 3 || address[hlen - 1] != ']') {
+            return false;
+        }
+        h++;
+        hlen -= 2;
+    }
+    char *end = NULL;
+    errno = 0;
+    *port = strtol(colon + 1, &end, 10);
+    if (hlen >= cap || end == colon + 1 || *end != '\0' || errno != 0 || *port < 0 ||
+        *port > 65535) {
+        return false;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    return true;
+}
+
+// libevent's own messages (accept failures, bad requests) go through our
+// logger, so a JSON log stays one object per line.
+static void
+on_libevent_log(int severity, const char *msg)
+{
+    switch (severity) {
+    case EVENT_LOG_ERR:
+        rr_log_error("libevent: %s", msg);
+        break;
+    case EVENT_LOG_WARN:
+        rr_log_warn("libevent: %s", msg);
+        break;
+    case EVENT_LOG_MSG:
+        rr_log_info("libevent: %s", msg);
+        break;
+    default:
+        rr_log_debug("libevent: %s", msg);
+        break;
+    }
+}
+
 brk_http *
 brk_http_new(const char *address, brk_board *board)
 {
     static bool threads_ready = false;
     if (!threads_ready) {
+        event_set_log_callback(on_libevent_log);
         if (evthread_use_pthreads() != 0) {
             rr_log_error("libevent cannot use pthreads");
             return NULL;
@@ -231,22 +342,21 @@ brk_http_new(const char *address, brk_board *board)
     self->board = board;
     self->start_time_s = (double) time(NULL);
     char host[128];
-    const char *colon = strrchr(address, ':');
-    long port = colon ? strtol(colon + 1, NULL, 10) : -1;
-    if (colon == NULL || colon == address || (size_t) (colon - address) >= sizeof host ||
-        port < 0 || port > 65535) {
-        rr_log_error("invalid HTTP address \"%s\": expected HOST:PORT", address);
+    long port = -1;
+    if (!split_address(address, host, sizeof host, &port)) {
+        rr_log_error("invalid HTTP address \"%s\": expected HOST:PORT or [IPv6]:PORT", address);
         goto fail;
     }
-    memcpy(host, address, (size_t) (colon - address));
-    host[colon - address] = '\0';
     self->snap = calloc(1, sizeof *self->snap);
+    self->samples_cap = brk_board_history_capacity(board);
+    self->samples = calloc(self->samples_cap, sizeof *self->samples);
     self->base = event_base_new();
     self->http = self->base ? evhttp_new(self->base) : NULL;
     // An activated event runs even if the loop starts after the activation,
     // unlike event_base_loopbreak, which a starting loop forgets.
     self->stop = self->base ? event_new(self->base, -1, 0, on_stop, self) : NULL;
-    if (self->snap == NULL || self->http == NULL || self->stop == NULL) {
+    if (self->snap == NULL || self->samples == NULL || self->http == NULL ||
+        self->stop == NULL) {
         rr_log_error("could not set up the HTTP monitor");
         goto fail;
     }
@@ -258,7 +368,8 @@ brk_http_new(const char *address, brk_board *board)
         evhttp_set_cb(self->http, "/healthz", on_healthz, self) != 0 ||
         evhttp_set_cb(self->http, "/readyz", on_readyz, self) != 0 ||
         evhttp_set_cb(self->http, "/api/v1/queues", on_queues, self) != 0 ||
-        evhttp_set_cb(self->http, "/api/v1/workers", on_workers, self) != 0) {
+        evhttp_set_cb(self->http, "/api/v1/workers", on_workers, self) != 0 ||
+        evhttp_set_cb(self->http, "/api/v1/history", on_history, self) != 0) {
         rr_log_error("could not register HTTP handlers");
         goto fail;
     }
@@ -281,7 +392,8 @@ brk_http_new(const char *address, brk_board *board)
         goto fail;
     }
     self->running = true;
-    rr_log_info("HTTP monitor on http://%s:%d/", host, self->port);
+    rr_log_info("HTTP monitor on http://%s%s%s:%d/", strchr(host, ':') ? "[" : "", host,
+                strchr(host, ':') ? "]" : "", self->port);
     return self;
 fail:
     brk_http_destroy(&self);
@@ -309,6 +421,7 @@ brk_http_destroy(brk_http **self_p)
         event_base_free(self->base);
     }
     free(self->snap);
+    free(self->samples);
     free(self);
     *self_p = NULL;
 }

@@ -6,19 +6,24 @@
 
 #include "rr_status.h"
 #include "rr_vocab.h"
+#include "rr_wire.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define BRK_SNAP_MAX_WORKERS 256
-#define BRK_LATENCY_BUCKETS  13 // upper bounds in brk_latency_bounds_s
+#define BRK_LATENCY_BUCKETS  17 // upper bounds in brk_latency_bounds_s
 
 // Upper bounds (seconds) of the submit-to-acknowledgement latency buckets.
+// They reach past the default request TTL (30 s): a request can wait that
+// long in a queue and still be acknowledged, and a p99 above the top
+// bound would be invisible (histogram_quantile caps it there).
 extern const double brk_latency_bounds_s[BRK_LATENCY_BUCKETS];
 
 typedef struct brk_worker_view {
-    char host[64];
+    char host[RR_WIRE_MAX_HOST_BYTES + 1];
+    char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as the worker reported it in READY
     uint32_t pid;
     rr_domain domain;
     uint32_t credit;
@@ -30,6 +35,7 @@ typedef struct brk_worker_view {
     uint64_t processed, failed, batches, batch_items, db_reconnects;
     double commit_seconds_sum;
     uint64_t commits;
+    bool db_connected;
     bool stats_seen; // counters are known (exported only then: no false resets)
 } brk_worker_view;
 
@@ -38,42 +44,77 @@ typedef struct brk_queue_view {
     double oldest_age_s[RR_PRIORITY_COUNT + 1];    // 0 when none waits
     uint32_t inflight;
     uint32_t workers, workers_idle;
+    uint32_t workers_expected;                      // --expected-workers (0: not set)
     uint64_t received;
 } brk_queue_view;
+
+// A histogram of submit-to-acknowledgement latency: per-bucket counts (not
+// cumulative; renderers accumulate), the sum and the count.
+typedef struct brk_latency {
+    uint64_t bucket[BRK_LATENCY_BUCKETS + 1]; // last: over the largest bound
+    double sum_s;
+    uint64_t count;
+} brk_latency;
+
+// Counters of one domain since start.
+typedef struct brk_domain_totals {
+    uint64_t accepted, duplicate, rejected, busy; // answers to submissions, broker's and workers'
+    brk_latency latency;                          // of accepted submissions
+    uint64_t workers_expired;                     // declared dead for missed heartbeats
+} brk_domain_totals;
 
 typedef struct brk_snapshot {
     int64_t taken_wall_ms;
     double uptime_s;
     bool draining;
     brk_queue_view queue[RR_DOMAIN_COUNT + 1]; // [0]: status and follow-up queries
+    // [0]: submissions refused before their domain was known (bad frames).
+    brk_domain_totals totals[RR_DOMAIN_COUNT + 1];
     // Counters since start.
-    uint64_t accepted, duplicate, rejected, busy; // submission outcomes, broker's and workers'
     uint64_t redelivered, retried, unauthorized, dead_lettered, late_replies, undeliverable, protocol_errors;
-    uint64_t replied, workers_expired;
-    // Submit-to-acknowledgement latency: cumulative-free bucket counts (the
-    // renderer accumulates), the sum and the count.
-    uint64_t latency_bucket[BRK_LATENCY_BUCKETS + 1]; // last: over the largest bound
-    double latency_sum_s;
-    uint64_t latency_count;
+    uint64_t replied;
     brk_worker_view workers[BRK_SNAP_MAX_WORKERS];
     size_t nworkers;
 } brk_snapshot;
 
 typedef struct brk_board brk_board;
+struct brk_sample;
 
-// A board holding the latest snapshot, shared by two threads. NULL when out
-// of memory. Caller frees with brk_board_destroy (after both threads stop).
-brk_board *brk_board_new(void);
+// A board holding the latest snapshot and a history of history_samples
+// samples, one per history_step_ms, shared by two threads. NULL when out of
+// memory. Caller frees with brk_board_destroy (after both threads stop).
+brk_board *brk_board_new(size_t history_samples, long history_step_ms);
 void brk_board_destroy(brk_board **self_p);
 
-// Replaces the published snapshot with a copy of snap (broker thread).
+// Replaces the published snapshot with a copy of snap, and records a
+// history sample when one is due (broker thread).
 void brk_board_publish(brk_board *self, const brk_snapshot *snap);
 
 // Copies the latest snapshot into out (HTTP thread); false before the first publish.
 bool brk_board_read(brk_board *self, brk_snapshot *out);
 
-// Records one submit-to-acknowledgement latency in snap's histogram.
-void brk_snapshot_observe_latency(brk_snapshot *snap, double seconds);
+// Copies the history samples newer than since_ms (wall clock), oldest
+// first, into out (room for cap; brk_history.h); returns how many, and the
+// history's step in *step_ms (HTTP thread).
+size_t brk_board_history(brk_board *self, int64_t since_ms, struct brk_sample *out, size_t cap,
+                         long *step_ms);
+
+// How many samples the history keeps.
+size_t brk_board_history_capacity(const brk_board *self);
+
+// Records one submit-to-acknowledgement latency in a histogram.
+void brk_latency_observe(brk_latency *h, double seconds);
+
+// The q-quantile (0 < q < 1) of a histogram's counts, interpolated linearly
+// within the bucket as Prometheus' histogram_quantile does; capped at the
+// largest bound; -1 when it holds no observation.
+double brk_latency_quantile(const uint64_t bucket[BRK_LATENCY_BUCKETS + 1], double q);
+
+// Parses --expected-workers: "N" for every domain, or "domain=N,..." (the
+// domains not named expect 0). RR_EINVAL with why filled for anything else.
+RR_NODISCARD rr_status brk_expected_workers_parse(const char *text,
+                                                  uint32_t out[RR_DOMAIN_COUNT + 1], char *why,
+                                                  size_t why_cap);
 
 // Ready means every domain has at least one live worker.
 bool brk_snapshot_ready(const brk_snapshot *snap);

@@ -99,7 +99,7 @@ brk_registry_add(brk_registry *self, const void *id, size_t id_len, rr_domain do
     w->registered_ms = now_ms;
     w->expiry_ms = now_ms;
     int n = snprintf(w->host, sizeof w->host, "%s", host ? host : "");
-    (void) n; // a long host name is cut
+    (void) n; // rr_wire_ready_unpack bounds it to fit
     HASH_ADD(hh, self->by_id, id, w->id_len, w);
     self->count[domain]++;
     ready_add(self, w);

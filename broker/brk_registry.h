@@ -5,6 +5,7 @@
 #define BRK_REGISTRY_H
 
 #include "brk_queue.h"
+#include "rr_wire.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
 
@@ -22,13 +23,15 @@ typedef struct brk_worker {
     int64_t expiry_ms;            // declared dead after this (monotonic ms)
     int64_t heartbeat_ms;         // the interval it declared (0: the broker's)
     int64_t registered_ms;
-    char host[64];
+    char host[RR_WIRE_MAX_HOST_BYTES + 1];
+    char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as it reported it in READY
     uint32_t pid;
     uint64_t replies;             // replies received from it
     int64_t last_seen_ms;         // anything heard from it (monotonic)
     // Its own counters, from its last heartbeat.
     uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
     double commit_seconds_sum;
+    bool db_connected;            // its database connection, as it last reported
     bool stats_seen;              // a heartbeat brought its counters
     brk_request *deliveries;      // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links

@@ -3,7 +3,9 @@
 #include "brk_render.h"
 
 #include "rr_vocab.h"
+#include "rr_version.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,14 +127,32 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         fprintf(out, "referral_requests_received_total{domain=\"%s\"} %llu\n", queue_name(d),
                 (unsigned long long) snap->queue[d].received);
     }
-    head(out, "referral_submissions_total", "counter", "Answers to submissions, by outcome.");
-    fprintf(out,
-            "referral_submissions_total{outcome=\"accepted\"} %llu\n"
-            "referral_submissions_total{outcome=\"duplicate\"} %llu\n"
-            "referral_submissions_total{outcome=\"rejected\"} %llu\n"
-            "referral_submissions_total{outcome=\"busy\"} %llu\n",
-            (unsigned long long) snap->accepted, (unsigned long long) snap->duplicate,
-            (unsigned long long) snap->rejected, (unsigned long long) snap->busy);
+    head(out, "referral_submissions_total", "counter",
+         "Answers to submissions, by domain and outcome (domain \"none\": refused before its "
+         "domain was known).");
+    for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
+        const brk_domain_totals *t = &snap->totals[d];
+        const char *dn = d == 0 ? "none" : rr_domain_name(d);
+        fprintf(out,
+                "referral_submissions_total{domain=\"%s\",outcome=\"accepted\"} %llu\n"
+                "referral_submissions_total{domain=\"%s\",outcome=\"duplicate\"} %llu\n"
+                "referral_submissions_total{domain=\"%s\",outcome=\"rejected\"} %llu\n"
+                "referral_submissions_total{domain=\"%s\",outcome=\"busy\"} %llu\n",
+                dn, (unsigned long long) t->accepted, dn, (unsigned long long) t->duplicate, dn,
+                (unsigned long long) t->rejected, dn, (unsigned long long) t->busy);
+    }
+    head(out, "referral_workers_expected", "gauge",
+         "Live workers each domain should have (--expected-workers).");
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        fprintf(out, "referral_workers_expected{domain=\"%s\"} %u\n", queue_name(d),
+                snap->queue[d].workers_expected);
+    }
+    head(out, "referral_workers_expired_total", "counter",
+         "Workers declared dead for missed heartbeats, by domain.");
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        fprintf(out, "referral_workers_expired_total{domain=\"%s\"} %llu\n", queue_name(d),
+                (unsigned long long) snap->totals[d].workers_expired);
+    }
     const struct {
         const char *name, *help;
         uint64_t value;
@@ -152,28 +172,37 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
          "Replies dropped because the center was gone or not reading.", snap->undeliverable},
         {"referral_protocol_errors_total", "Malformed messages from centers or workers.",
          snap->protocol_errors},
-        {"referral_workers_expired_total", "Workers declared dead for missed heartbeats.",
-         snap->workers_expired},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
     head(out, "referral_ack_latency_seconds", "histogram",
-         "Time from the broker reading a submission to its acceptance reaching the center.");
-    uint64_t cumulative = 0;
-    for (int i = 0; i < BRK_LATENCY_BUCKETS; i++) {
-        cumulative += snap->latency_bucket[i];
-        fprintf(out, "referral_ack_latency_seconds_bucket{le=\"%g\"} %llu\n",
-                brk_latency_bounds_s[i], (unsigned long long) cumulative);
+         "Time from the broker reading a submission to its acceptance going back, by domain.");
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        const brk_latency *h = &snap->totals[d].latency;
+        const char *dn = rr_domain_name(d);
+        uint64_t cumulative = 0;
+        for (int i = 0; i < BRK_LATENCY_BUCKETS; i++) {
+            cumulative += h->bucket[i];
+            fprintf(out, "referral_ack_latency_seconds_bucket{domain=\"%s\",le=\"%g\"} %llu\n", dn,
+                    brk_latency_bounds_s[i], (unsigned long long) cumulative);
+        }
+        cumulative += h->bucket[BRK_LATENCY_BUCKETS];
+        fprintf(out,
+                "referral_ack_latency_seconds_bucket{domain=\"%s\",le=\"+Inf\"} %llu\n"
+                "referral_ack_latency_seconds_sum{domain=\"%s\"} %.6f\n"
+                "referral_ack_latency_seconds_count{domain=\"%s\"} %llu\n",
+                dn, (unsigned long long) cumulative, dn, h->sum_s, dn,
+                (unsigned long long) h->count);
     }
-    cumulative += snap->latency_bucket[BRK_LATENCY_BUCKETS];
-    fprintf(out,
-            "referral_ack_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-            "referral_ack_latency_seconds_sum %.6f\n"
-            "referral_ack_latency_seconds_count %llu\n",
-            (unsigned long long) cumulative, snap->latency_sum_s,
-            (unsigned long long) snap->latency_count);
+    head(out, "referral_build_info", "gauge",
+         "Always 1; the broker's version and git revision as labels.");
+    fprintf(out, "referral_build_info{version=\"");
+    label_value(out, rr_version_number());
+    fprintf(out, "\",revision=\"");
+    label_value(out, rr_version_revision());
+    fprintf(out, "\"} 1\n");
     head(out, "referral_broker_ready", "gauge",
          "1 when every domain has a live worker and the broker is not stopping.");
     fprintf(out, "referral_broker_ready %d\n", brk_snapshot_ready(snap) ? 1 : 0);
@@ -219,6 +248,25 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         worker_labels(out, &snap->workers[i]);
         fprintf(out, " %.3f\n", snap->workers[i].last_heartbeat_age_s);
     }
+    head(out, "referral_worker_db_connected", "gauge",
+         "1 while a worker's database connection is up, as it last reported.");
+    for (size_t i = 0; i < snap->nworkers; i++) {
+        if (snap->workers[i].stats_seen) {
+            fputs("referral_worker_db_connected", out);
+            worker_labels(out, &snap->workers[i]);
+            fprintf(out, " %d\n", snap->workers[i].db_connected ? 1 : 0);
+        }
+    }
+    head(out, "referral_worker_build_info", "gauge",
+         "Always 1; each live worker's version as a label.");
+    for (size_t i = 0; i < snap->nworkers; i++) {
+        const brk_worker_view *w = &snap->workers[i];
+        fprintf(out, "referral_worker_build_info{domain=\"%s\",host=\"", rr_domain_name(w->domain));
+        label_value(out, w->host);
+        fprintf(out, "\",pid=\"%u\",version=\"", w->pid);
+        label_value(out, w->version);
+        fprintf(out, "\"} 1\n");
+    }
     head(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
     fprintf(out, "process_resident_memory_bytes %.0f\n", proc->resident_bytes);
     head(out, "process_open_fds", "gauge", "Number of open file descriptors (sockets included).");
@@ -247,6 +295,29 @@ dump(json_t *root, size_t *len)
     return text;
 }
 
+// {"accepted":..,"duplicate":..,"rejected":..,"busy":..} of one or all domains.
+static json_t *
+outcomes_json(const brk_domain_totals *t, int from, int to)
+{
+    json_int_t accepted = 0, duplicate = 0, rejected = 0, busy = 0;
+    for (int d = from; d <= to; d++) {
+        accepted += (json_int_t) t[d].accepted;
+        duplicate += (json_int_t) t[d].duplicate;
+        rejected += (json_int_t) t[d].rejected;
+        busy += (json_int_t) t[d].busy;
+    }
+    return json_pack("{s:I, s:I, s:I, s:I}", "accepted", accepted, "duplicate", duplicate,
+                     "rejected", rejected, "busy", busy);
+}
+
+// A quantile in seconds, or JSON null when nothing was observed.
+static json_t *
+quantile_json(const uint64_t bucket[BRK_LATENCY_BUCKETS + 1], double q)
+{
+    double v = brk_latency_quantile(bucket, q);
+    return v < 0 ? json_null() : json_real(v);
+}
+
 char *
 brk_render_queues_json(const brk_snapshot *snap, size_t *len)
 {
@@ -263,24 +334,38 @@ brk_render_queues_json(const brk_snapshot *snap, size_t *len)
             total += q->ready[p];
             oldest = q->oldest_age_s[p] > oldest ? q->oldest_age_s[p] : oldest;
         }
-        json_array_append_new(
-            queues, json_pack("{s:s, s:s, s:I, s:o, s:f, s:o, s:I, s:I, s:I, s:I}", "domain",
-                              queue_name(d), "domain_fa", d ? rr_domain_name_fa(d) : "",
-                              "ready", (json_int_t) total, "ready_by_priority", ready,
-                              "oldest_age_seconds", oldest, "oldest_age_seconds_by_priority", age,
-                              "inflight", (json_int_t) q->inflight, "workers",
-                              (json_int_t) q->workers, "workers_idle",
-                              (json_int_t) q->workers_idle, "received_total",
-                              (json_int_t) q->received));
+        json_t *item = json_pack(
+            "{s:s, s:s, s:I, s:o, s:f, s:o, s:I, s:I, s:I, s:I, s:I}", "domain", queue_name(d),
+            "domain_fa", d ? rr_domain_name_fa(d) : "", "ready", (json_int_t) total,
+            "ready_by_priority", ready, "oldest_age_seconds", oldest,
+            "oldest_age_seconds_by_priority", age, "inflight", (json_int_t) q->inflight,
+            "workers", (json_int_t) q->workers, "workers_idle", (json_int_t) q->workers_idle,
+            "workers_expected", (json_int_t) q->workers_expected, "received_total",
+            (json_int_t) q->received);
+        if (item != NULL && d > 0) {
+            const brk_domain_totals *t = &snap->totals[d];
+            json_object_set_new(item, "submissions", outcomes_json(snap->totals, d, d));
+            json_object_set_new(item, "latency",
+                                json_pack("{s:I, s:o, s:o}", "count", (json_int_t) t->latency.count,
+                                          "p50_seconds", quantile_json(t->latency.bucket, 0.5),
+                                          "p99_seconds", quantile_json(t->latency.bucket, 0.99)));
+            json_object_set_new(item, "workers_expired_total",
+                                json_integer((json_int_t) t->workers_expired));
+        }
+        json_array_append_new(queues, item);
+    }
+    json_int_t latency_count = 0;
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        latency_count += (json_int_t) snap->totals[d].latency.count;
     }
     json_t *root = json_pack(
-        "{s:I, s:f, s:b, s:b, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I}", "time_ms",
+        "{s:I, s:f, s:b, s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:{s:s, s:s}}", "time_ms",
         (json_int_t) snap->taken_wall_ms, "uptime_seconds", snap->uptime_s, "ready",
         brk_snapshot_ready(snap), "draining", snap->draining, "queues", queues, "submissions",
-        "accepted", (json_int_t) snap->accepted, "duplicate", (json_int_t) snap->duplicate,
-        "rejected", (json_int_t) snap->rejected, "busy", (json_int_t) snap->busy,
-        "redelivered_total", (json_int_t) snap->redelivered, "retried_total", (json_int_t) snap->retried, "dead_lettered_total",
-        (json_int_t) snap->dead_lettered, "latency_count", (json_int_t) snap->latency_count);
+        outcomes_json(snap->totals, 0, RR_DOMAIN_COUNT), "redelivered_total",
+        (json_int_t) snap->redelivered, "retried_total", (json_int_t) snap->retried,
+        "dead_lettered_total", (json_int_t) snap->dead_lettered, "latency_count", latency_count,
+        "build", "version", rr_version_number(), "revision", rr_version_revision());
     return dump(root, len);
 }
 
@@ -290,21 +375,69 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
     json_t *workers = json_array();
     for (size_t i = 0; i < snap->nworkers && workers; i++) {
         const brk_worker_view *w = &snap->workers[i];
-        json_array_append_new(
-            workers,
-            json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-                      "domain", rr_domain_name(w->domain), "host", w->host, "pid",
-                      (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
-                      (json_int_t) w->inflight, "last_heartbeat_age_seconds",
-                      w->last_heartbeat_age_s, "registered_age_seconds", w->registered_age_s,
-                      "replies_total", (json_int_t) w->replies, "processed_total",
-                      (json_int_t) w->processed, "failed_total", (json_int_t) w->failed,
-                      "batches_total", (json_int_t) w->batches, "commits_total",
-                      (json_int_t) w->commits, "db_reconnects_total",
-                      (json_int_t) w->db_reconnects, "commit_seconds_total",
-                      w->commit_seconds_sum));
+        json_t *item = json_pack(
+            "{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+            "domain", rr_domain_name(w->domain), "host", w->host, "version", w->version, "pid",
+            (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
+            (json_int_t) w->inflight, "last_heartbeat_age_seconds", w->last_heartbeat_age_s,
+            "registered_age_seconds", w->registered_age_s, "replies_total",
+            (json_int_t) w->replies, "processed_total", (json_int_t) w->processed,
+            "failed_total", (json_int_t) w->failed, "batches_total", (json_int_t) w->batches,
+            "batch_items_total", (json_int_t) w->batch_items, "commits_total",
+            (json_int_t) w->commits, "db_reconnects_total", (json_int_t) w->db_reconnects,
+            "commit_seconds_total", w->commit_seconds_sum);
+        if (item != NULL) {
+            // Unknown until its first heartbeat: null, not a false "down".
+            json_object_set_new(item, "db_connected",
+                                w->stats_seen ? json_boolean(w->db_connected) : json_null());
+        }
+        json_array_append_new(workers, item);
     }
     return dump(json_pack("{s:I, s:o}", "time_ms", (json_int_t) snap->taken_wall_ms, "workers",
                           workers),
+                len);
+}
+
+char *
+brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points, long step_ms,
+                        size_t *len)
+{
+    assert(max_points >= 1);
+    size_t group = (n + max_points - 1) / max_points; // samples merged into one point
+    json_t *points = json_array();
+    for (size_t i = 0; i < n && points != NULL; i += group) {
+        brk_sample p = samples[i];
+        for (size_t k = i + 1; k < i + group && k < n; k++) {
+            brk_sample_merge(&p, &samples[k]);
+        }
+        json_t *domains = json_object();
+        for (int d = 1; d <= RR_DOMAIN_COUNT && domains != NULL; d++) {
+            const brk_domain_sample *ds = &p.domain[d];
+            uint64_t buckets[BRK_LATENCY_BUCKETS + 1];
+            for (size_t b = 0; b <= BRK_LATENCY_BUCKETS; b++) {
+                buckets[b] = ds->latency[b];
+            }
+            json_object_set_new(
+                domains, rr_domain_name(d),
+                json_pack("{s:[I, I, I, I], s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+                          "ready", (json_int_t) ds->ready[RR_PRIORITY_STAT],
+                          (json_int_t) ds->ready[RR_PRIORITY_ASAP],
+                          (json_int_t) ds->ready[RR_PRIORITY_URGENT],
+                          (json_int_t) ds->ready[RR_PRIORITY_ROUTINE], "oldest_age_seconds",
+                          (double) ds->oldest_age_s, "workers", (json_int_t) ds->workers,
+                          "workers_expected", (json_int_t) ds->workers_expected, "received",
+                          (json_int_t) ds->received, "acked", (json_int_t) ds->acked, "busy",
+                          (json_int_t) ds->busy, "rejected", (json_int_t) ds->rejected,
+                          "latency_p50_seconds", quantile_json(buckets, 0.5),
+                          "latency_p99_seconds", quantile_json(buckets, 0.99)));
+        }
+        json_array_append_new(points,
+                              json_pack("{s:I, s:I, s:I, s:I, s:o}", "t_ms", (json_int_t) p.t_ms,
+                                        "span_ms", (json_int_t) p.span_ms, "redelivered",
+                                        (json_int_t) p.redelivered, "dead_lettered",
+                                        (json_int_t) p.dead_lettered, "domains", domains));
+    }
+    return dump(json_pack("{s:I, s:s, s:o}", "step_ms", (json_int_t) step_ms, "ready_order",
+                          "stat,asap,urgent,routine", "points", points),
                 len);
 }

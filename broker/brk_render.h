@@ -3,6 +3,7 @@
 #ifndef BRK_RENDER_H
 #define BRK_RENDER_H
 
+#include "brk_history.h"
 #include "brk_monitor.h"
 
 #include <stddef.h>
@@ -19,5 +20,10 @@ typedef struct brk_process_view {
 char *brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, size_t *len);
 char *brk_render_queues_json(const brk_snapshot *snap, size_t *len);
 char *brk_render_workers_json(const brk_snapshot *snap, size_t *len);
+
+// The history as JSON for the dashboard: samples (oldest first) merged in
+// equal groups into at most max_points (>= 1) points.
+char *brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points,
+                              long step_ms, size_t *len);
 
 #endif

@@ -10,6 +10,7 @@
 #include "brk_registry.h"
 #include "rr_clock.h"
 #include "rr_log.h"
+#include "rr_service.h"
 #include "rr_wire.h"
 
 #include <assert.h>
@@ -331,8 +332,8 @@ send_to_client(brk_server *self, zmq_msg_t *client_id, uint8_t command, zmq_msg_
 // a SubmitReply (busy or rejected), a StatusReply or an ErrorReply,
 // according to the command.
 static void
-refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, const char *correlation,
-       rr_wire_error *err, bool busy)
+refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, uint8_t domain,
+       const char *correlation, rr_wire_error *err, bool busy)
 {
     zmq_msg_t body;
     rr_status st;
@@ -360,10 +361,11 @@ refuse(brk_server *self, zmq_msg_t *client_id, uint8_t command, const char *corr
         self->stats.rejected++;
     }
     if (command == RR_CMD_SUBMIT) {
+        assert(domain <= RR_DOMAIN_COUNT);
         if (busy) {
-            self->snap->busy++;
+            self->snap->totals[domain].busy++;
         } else {
-            self->snap->rejected++;
+            self->snap->totals[domain].rejected++;
         }
     }
     send_to_client(self, client_id, reply_cmd, &body);
@@ -378,7 +380,7 @@ refuse_shutdown(brk_server *self, brk_request **req_p)
     (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
                         "could not process request \"%s\": broker is shutting down",
                         r->correlation);
-    refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+    refuse(self, &r->client_id, r->command, r->domain, r->correlation, &err, true);
     brk_pool_put(self->pool, req_p);
 }
 
@@ -538,7 +540,7 @@ give_up(brk_server *self, brk_request *r, const char *why)
     (void) rr_wire_fail(&err, RR_EINTERNAL, "", "could not process request \"%s\": %u workers failed on it",
                         r->correlation, r->attempts);
     rr_log_error_id(r->correlation, "request %s given up: %s", r->correlation, why);
-    refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+    refuse(self, &r->client_id, r->command, r->domain, r->correlation, &err, true);
     brk_pool_put(self->pool, &r);
 }
 
@@ -643,7 +645,7 @@ refuse_unauthorized(brk_server *self, rr_frames *f, uint8_t command, const char 
     rr_wire_error err;
     (void) rr_wire_fail(&err, RR_EPERM, "",
                         "not permitted: this key is not registered with the broker (revoked?)");
-    refuse(self, &f->part[0], command, correlation, &err, false);
+    refuse(self, &f->part[0], command, 0, correlation, &err, false);
 }
 
 // Keeps the client's id for replies and logs; an id too long to keep whole
@@ -747,7 +749,7 @@ client_protocol_error(brk_server *self, rr_frames *f, const char *message)
         rr_log_warn("protocol error from center peer %s: %s", peer, err.message);
     }
     self->stats.protocol_errors++;
-    refuse(self, &f->part[0], RR_CMD_ERROR, NULL, &err, false);
+    refuse(self, &f->part[0], RR_CMD_ERROR, 0, NULL, &err, false);
 }
 
 // The oldest waiting request's age in a queue, seconds.
@@ -850,7 +852,7 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         rr_wire_error err;
         (void) rr_wire_fail(&err, RR_ENOMEM, "", "could not queue request: broker out of memory");
         rr_log_error("out of memory queueing a request");
-        refuse(self, &f->part[0], command, NULL, &err, true);
+        refuse(self, &f->part[0], command, 0, NULL, &err, true);
         return;
     }
     req->command = command;
@@ -864,7 +866,7 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         if (st == RR_EPROTO) {
             self->stats.protocol_errors++;
         }
-        refuse(self, &f->part[0], command, req->correlation, &err, false);
+        refuse(self, &f->part[0], command, 0, req->correlation, &err, false);
         brk_pool_put(self->pool, &req);
         return;
     }
@@ -878,7 +880,7 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
         (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
                             "could not queue request \"%s\": broker is shutting down",
                             req->correlation);
-        refuse(self, &f->part[0], command, req->correlation, &err, true);
+        refuse(self, &f->part[0], command, req->domain, req->correlation, &err, true);
         brk_pool_put(self->pool, &req);
         return;
     }
@@ -899,7 +901,7 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
             rr_log_warn_id(req->correlation, "%s queue full: request %s answered busy", dname,
                            req->correlation);
         }
-        refuse(self, &req->client_id, command, req->correlation, &err, true);
+        refuse(self, &req->client_id, command, req->domain, req->correlation, &err, true);
         brk_pool_put(self->pool, &req);
         return;
     }
@@ -1007,6 +1009,10 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
                                     (rr_domain) ready->domain, ready->credit, ready->host,
                                     ready->pid, now_ms, &w);
     uint32_t worker_hb = ready->heartbeat_ms;
+    if (st == RR_OK) {
+        int n = snprintf(w->version, sizeof w->version, "%s", ready->version);
+        (void) n; // rr_wire_ready_unpack bounds it to fit
+    }
     rr__v1__worker_ready__free_unpacked(ready, NULL);
     if (st != RR_OK) {
         worker_protocol_error(self, f, "could not register worker");
@@ -1028,27 +1034,28 @@ on_worker_ready(brk_server *self, rr_frames *f, brk_worker *w, int64_t now_ms)
 // Counts a worker's answer to a submission by outcome, and the time from
 // the broker first reading the request to the acknowledgement.
 static void
-count_submit_reply(brk_server *self, zmq_msg_t *body, int64_t received_us, bool dead)
+count_submit_reply(brk_server *self, rr_domain domain, zmq_msg_t *body, int64_t received_us,
+                   bool dead)
 {
     int outcome = 0;
     if (rr_wire_submit_reply_outcome(zmq_msg_data(body), zmq_msg_size(body), &outcome) !=
         RR_OK) {
         return;
     }
+    brk_domain_totals *t = &self->snap->totals[domain];
     switch (outcome) {
     case RR__V1__OUTCOME__OUTCOME_ACCEPTED:
-        self->snap->accepted++;
-        brk_snapshot_observe_latency(self->snap,
-                                     (double) (rr_clock_mono_us() - received_us) / 1e6);
+        t->accepted++;
+        brk_latency_observe(&t->latency, (double) (rr_clock_mono_us() - received_us) / 1e6);
         break;
     case RR__V1__OUTCOME__OUTCOME_DUPLICATE:
-        self->snap->duplicate++;
+        t->duplicate++;
         break;
     case RR__V1__OUTCOME__OUTCOME_BUSY:
-        self->snap->busy++;
+        t->busy++;
         break;
     default:
-        self->snap->rejected++;
+        t->rejected++;
         if (dead) {
             self->stats.dead_lettered++; // the worker kept it as a dead letter
         }
@@ -1077,7 +1084,7 @@ on_worker_reply(brk_server *self, rr_frames *f, brk_worker *w)
     w->replies++;
     self->stats.replied++;
     if (req->command == RR_CMD_SUBMIT) {
-        count_submit_reply(self, &f->part[5], req->received_us, req->dead);
+        count_submit_reply(self, w->domain, &f->part[5], req->received_us, req->dead);
     }
     send_to_client(self, &req->client_id, req->command, &f->part[5]);
     rr_log_debug("reply for %s delivered", req->correlation);
@@ -1213,6 +1220,7 @@ on_worker_message(brk_server *self, rr_frames *f, int64_t now_ms)
                 w->commits = ws->commits;
                 w->commit_seconds_sum = ws->commit_seconds_sum;
                 w->db_reconnects = ws->db_reconnects;
+                w->db_connected = ws->db_connected;
                 w->stats_seen = true;
                 rr__v1__worker_stats__free_unpacked(ws, NULL);
             }
@@ -1256,7 +1264,7 @@ expire_queued(brk_server *self, int64_t now_us)
                                     "could not process request \"%s\" in time: no worker took it "
                                     "within %ld ms",
                                     r->correlation, self->cfg.request_ttl_ms);
-                refuse(self, &r->client_id, r->command, r->correlation, &err, true);
+                refuse(self, &r->client_id, r->command, r->domain, r->correlation, &err, true);
                 brk_pool_put(self->pool, &r);
             }
         }
@@ -1269,6 +1277,7 @@ on_tick(brk_server *self, int64_t now_ms)
     brk_worker *w;
     while ((w = brk_registry_expired(self->registry, now_ms)) != NULL) {
         self->stats.workers_expired++;
+        self->snap->totals[w->domain].workers_expired++;
         worker_lost(self, &w, "missed its heartbeats", true);
     }
     brk_registry_foreach(self->registry, heartbeat_one, self);
@@ -1335,7 +1344,9 @@ view_worker(brk_worker *w, void *arg)
     v->commits = w->commits;
     v->commit_seconds_sum = w->commit_seconds_sum;
     v->db_reconnects = w->db_reconnects;
+    v->db_connected = w->db_connected;
     v->stats_seen = w->stats_seen;
+    memcpy(v->version, w->version, sizeof v->version);
 }
 
 // Fills the snapshot's views from the live structures and publishes it.
@@ -1360,6 +1371,7 @@ publish(brk_server *self, int64_t now_ms)
             q->oldest_age_s[p] = r ? (double) (now_us - r->enqueued_us) / 1e6 : 0;
         }
         q->received = self->stats.received[d];
+        q->workers_expected = self->cfg.workers_expected[d];
     }
     brk_registry_foreach(self->registry, view_worker, self);
     snap->redelivered = self->stats.redelivered;
@@ -1370,7 +1382,6 @@ publish(brk_server *self, int64_t now_ms)
     snap->undeliverable = self->stats.undeliverable;
     snap->protocol_errors = self->stats.protocol_errors;
     snap->replied = self->stats.replied;
-    snap->workers_expired = self->stats.workers_expired;
     brk_board_publish(self->board, snap);
 }
 
@@ -1411,6 +1422,7 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
             rr_log_info("stopping: answering new requests busy, waiting up to %ld ms for %zu "
                         "in-flight replies",
                         self->cfg.drain_ms, brk_registry_inflight(self->registry));
+            rr_service_stopping();
             answer_queued_busy(self);
         }
         if (self->draining &&
@@ -1427,6 +1439,7 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
         if (now >= self->next_publish_ms) {
             publish(self, now);
             self->next_publish_ms = now + PUBLISH_EVERY_MS;
+            rr_service_watchdog(now); // the loop turns: tell systemd's watchdog
         }
         int64_t wake = next_tick < self->next_publish_ms ? next_tick : self->next_publish_ms;
         if (self->delayed != NULL && self->delayed->due_us / 1000 + 1 < wake) {

@@ -31,6 +31,7 @@ typedef struct brk_config {
     const char *curve_key_file; // the broker's CURVE key file (with its secret key)
     const char *keys_dir;       // registered public keys (brk_auth.h)
     bool insecure;              // no authentication (development only)
+    uint32_t workers_expected[RR_DOMAIN_COUNT + 1]; // live workers each domain should have (monitoring)
 } brk_config;
 
 // Counters since start; read by the monitor (issue #4) and the tests' logs.

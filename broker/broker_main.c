@@ -7,16 +7,20 @@
 #include "rr_config.h"
 #include "rr_log.h"
 #include "rr_process.h"
+#include "rr_service.h"
+#include "rr_version.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int
 main(int argc, char **argv)
 {
-    brk_config cfg;
+    brk_config cfg = {0};
     const char *log_level = NULL, *http_address = NULL;
-    const char *log_format = NULL;
+    const char *log_format = NULL, *expected = NULL;
+    long history_step_ms = 0, history_samples = 0;
     rr_opt opts[] = {
         {"frontend", RR_OPT_STRING, "REFERRAL_BROKER_FRONTEND", "tcp://127.0.0.1:5555",
          "endpoint centers connect to", &cfg.frontend, 0, 0},
@@ -68,6 +72,16 @@ main(int argc, char **argv)
         {"http", RR_OPT_STRING, "REFERRAL_HTTP", "127.0.0.1:8080",
          "HOST:PORT of the HTTP monitor (/metrics, /healthz, /readyz, /api/v1/...); off: none",
          &http_address, 0, 0},
+        {"expected-workers", RR_OPT_STRING, "REFERRAL_EXPECTED_WORKERS", "1",
+         "live workers each domain should have, for monitoring and alerts: N for every domain, "
+         "or prevention=N,rehabilitation=N,social=N",
+         &expected, 0, 0},
+        {"history-step-ms", RR_OPT_INT, "REFERRAL_HISTORY_STEP_MS", "5000",
+         "the dashboard's history: one sample every this many ms", &history_step_ms, 100,
+         3600000},
+        {"history-samples", RR_OPT_INT, "REFERRAL_HISTORY_SAMPLES", "5760",
+         "the dashboard's history: samples kept (5760 of 5 s: 8 hours, about 2 MB)",
+         &history_samples, 1, 100000},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},
         {"log-format", RR_OPT_STRING, "REFERRAL_LOG_FORMAT", "text",
@@ -82,9 +96,15 @@ main(int argc, char **argv)
     if (st != RR_OK) {
         return 2;
     }
+    char why[256];
+    if (brk_expected_workers_parse(expected, cfg.workers_expected, why, sizeof why) != RR_OK) {
+        fprintf(stderr, "%s\n", why);
+        return 2;
+    }
     if (rr_process_start("broker", log_level, log_format) != RR_OK) {
         return 2;
     }
+    rr_log_info("referral-broker %s starting", rr_version_string());
 
     brk_server *server = brk_server_new(&cfg);
     if (server == NULL) {
@@ -93,7 +113,7 @@ main(int argc, char **argv)
     brk_board *board = NULL;
     brk_http *http = NULL;
     if (strcmp(http_address, "off") != 0) {
-        board = brk_board_new();
+        board = brk_board_new((size_t) history_samples, history_step_ms);
         http = board ? brk_http_new(http_address, board) : NULL;
         if (http == NULL) {
             brk_board_destroy(&board);
@@ -102,6 +122,7 @@ main(int argc, char **argv)
         }
         brk_server_set_board(server, board);
     }
+    rr_service_ready("routing: centers on the front end, workers on the back end");
     st = brk_server_run(server, &rr_process_stop);
     brk_http_destroy(&http); // stops its thread before the board goes
     const brk_stats *s = brk_server_stats(server);

@@ -1,6 +1,8 @@
 // Option parsing over getopt_long with environment fallbacks.
 #include "rr_config.h"
 
+#include "rr_version.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -135,13 +137,14 @@ usage(const char *program, const char *summary, const rr_opt *opts, int count)
            "it\n      env REFERRAL_CONFIG\n",
            program);
     printf("  --help\n      print this help and exit\n");
+    printf("  --version\n      print the version and exit\n");
 }
 
 rr_status
 rr_config_parse(const char *program, const char *summary, rr_opt *opts, int count, int argc,
                 char **argv, int *first_arg)
 {
-    if (count > MAX_OPTS - 3) {
+    if (count > MAX_OPTS - 4) {
         return RR_EINVAL;
     }
     for (int i = 0; i < count; i++) {
@@ -184,7 +187,8 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
     }
     longopts[count] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[count + 1] = (struct option){"config", required_argument, NULL, 'c'};
-    longopts[count + 2] = (struct option){NULL, 0, NULL, 0};
+    longopts[count + 2] = (struct option){"version", no_argument, NULL, 'V'};
+    longopts[count + 3] = (struct option){NULL, 0, NULL, 0};
 
     optind = 1;
     opterr = 1;
@@ -194,6 +198,10 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'h') {
             usage(program, summary, opts, count);
+            return RR_ESHUTDOWN;
+        }
+        if (c == 'V') {
+            printf("%s %s\n", program, rr_version_string());
             return RR_ESHUTDOWN;
         }
         if (c == 'c') {

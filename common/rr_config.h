@@ -26,9 +26,9 @@ typedef struct rr_opt {
 
 // Fills every target from its default, then the environment, then argv.
 // Returns RR_OK; RR_EINVAL after printing the problem and a hint to stderr;
-// RR_ESHUTDOWN after printing usage for --help (the caller exits 0). When
-// first_arg is not NULL, *first_arg is set to the index in argv of the first
-// operand (argument that is not an option).
+// RR_ESHUTDOWN after printing usage for --help or the version for --version
+// (the caller exits 0). When first_arg is not NULL, *first_arg is set to the
+// index in argv of the first operand (argument that is not an option).
 RR_NODISCARD rr_status rr_config_parse(const char *program, const char *summary, rr_opt *opts,
                                        int count, int argc, char **argv, int *first_arg);
 

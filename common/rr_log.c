@@ -4,7 +4,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +14,27 @@
 static char log_process[48] = "rr";
 static rr_log_level log_level = RR_LOG_INFO;
 static bool log_json = false;
+static bool log_journal = false; // stderr is journald's stream: prefix priorities
+
+// journald reads "<N>" at the start of a line as its syslog priority.
+static const char *const journal_prefixes[] = {"<3>", "<4>", "<6>", "<7>"};
+
+// True when stderr is the stream systemd connected to the journal: it names
+// that stream's device and inode in JOURNAL_STREAM (systemd.exec(5)), which
+// a child whose stderr was redirected elsewhere inherits but no longer matches.
+static bool
+stderr_is_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    char tail = 0;
+    if (stream == NULL || sscanf(stream, "%llu:%llu%c", &dev, &ino, &tail) != 2) {
+        return false;
+    }
+    struct stat st;
+    return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long) st.st_dev == dev &&
+           (unsigned long long) st.st_ino == ino;
+}
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -24,6 +47,7 @@ rr_log_init(const char *process, rr_log_level level, bool json)
     }
     log_level = level;
     log_json = json;
+    log_journal = stderr_is_journal();
 }
 
 bool
@@ -121,11 +145,13 @@ write_line(rr_log_level level, const char *module, const char *id, char *msg)
 
     char line[1400];
     size_t len = 0;
+    const char *prefix = log_journal ? journal_prefixes[level] : "";
     if (log_json) {
         int h = snprintf(line, sizeof line,
-                         "{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"%s\","
+                         "%s{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"%s\","
                          "\"pid\":%ld,\"component\":\"%s\",\"msg\":\"",
-                         stamp, level_names[level], log_process, (long) getpid(), module);
+                         prefix, stamp, level_names[level], log_process, (long) getpid(),
+                         module);
         len = (h > 0 && (size_t) h < sizeof line) ? (size_t) h : 0;
         len = json_escape(line, sizeof line, len, msg);
         if (id != NULL && id[0] != '\0' && len + 16 < sizeof line) {
@@ -136,7 +162,7 @@ write_line(rr_log_level level, const char *module, const char *id, char *msg)
         int t = snprintf(line + len, sizeof line - len, "\"}\n");
         len += (t > 0) ? (size_t) t : 0;
     } else {
-        int h = snprintf(line, sizeof line, "%s %-5s %s[%ld] %s: %s\n", stamp,
+        int h = snprintf(line, sizeof line, "%s%s %-5s %s[%ld] %s: %s\n", prefix, stamp,
                          level_names[level], log_process, (long) getpid(), module, msg);
         if (h < 0) {
             return;

@@ -13,7 +13,10 @@ typedef enum rr_log_level {
 } rr_log_level;
 
 // Names the process in every line (e.g. "broker", "worker.social") and sets
-// the least important level written. Call once from main; not thread-safe.
+// the least important level written. When stderr is systemd's journal
+// stream (JOURNAL_STREAM), each line starts with its syslog priority
+// ("<3>" error ... "<7>" debug), which journald takes off and keeps as the
+// entry's priority. Call once from main; not thread-safe.
 void rr_log_init(const char *process, rr_log_level level, bool json);
 
 // Parses "error", "warn", "info" or "debug"; returns false for anything else.

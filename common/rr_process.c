@@ -3,6 +3,7 @@
 #include "rr_process.h"
 
 #include "rr_log.h"
+#include "rr_service.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,7 @@ rr_process_start(const char *process, const char *level_text, const char *format
         return RR_EINVAL;
     }
     rr_log_init(process, level, json);
+    rr_service_init();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;

@@ -63,6 +63,32 @@ rr_domain_parse(const char *name)
 }
 
 rr_domain
+rr_domain_parse_instance(const char *name)
+{
+    const char *dash = strchr(name, '-');
+    if (dash == NULL) {
+        return rr_domain_parse(name);
+    }
+    if (dash[1] == '\0') {
+        return RR_DOMAIN_NONE;
+    }
+    for (const char *p = dash + 1; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_')) {
+            return RR_DOMAIN_NONE;
+        }
+    }
+    char domain[32];
+    size_t n = (size_t) (dash - name);
+    if (n >= sizeof domain) {
+        return RR_DOMAIN_NONE;
+    }
+    memcpy(domain, name, n);
+    domain[n] = '\0';
+    return rr_domain_parse(domain);
+}
+
+rr_domain
 rr_domain_of_service_code(const char *code)
 {
     if (code == NULL) {

@@ -45,6 +45,12 @@ const char *rr_domain_name(int domain);
 const char *rr_domain_name_fa(int domain);
 // Parses a domain name; RR_DOMAIN_NONE when unknown.
 rr_domain rr_domain_parse(const char *name);
+
+// Parses a worker's instance name: a domain name alone ("social"), or
+// followed by "-" and a suffix of letters, digits and "_" that tells
+// instances of one domain apart ("social-2", as in the systemd unit
+// referral-worker@social-2). RR_DOMAIN_NONE for anything else.
+rr_domain rr_domain_parse_instance(const char *name);
 // The domain a service code's prefix names by convention ("PRV-", "RHB-",
 // "SOC-"); RR_DOMAIN_NONE when the prefix is none of them. The catalogue in
 // the database stays the authority: workers check the service exists.

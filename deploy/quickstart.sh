@@ -145,14 +145,18 @@ if ! "$(pgbin)/psql" -X -qtA -h "$sockdir" -U postgres -d postgres \
 fi
 "$ctl" migrate --db "$db" --dir "$root/db"
 
-cat >"$run/env" <<ENV
-REFERRAL_BROKER=$frontend
-REFERRAL_BROKER_FRONTEND=$frontend
-REFERRAL_BROKER_BACKEND=$backend
-REFERRAL_HTTP=$http
-REFERRAL_DB="$db"
-REFERRAL_LOGS=$logs
-ENV
+# For the commands a user types next: ". .run/env" (or source) exports these.
+env_line() { printf 'export %s=%q\n' "$1" "$2"; }
+{
+    echo "# written by deploy/quickstart.sh; load with: source $run/env"
+    env_line REFERRAL_BROKER "$frontend"
+    env_line REFERRAL_BROKER_FRONTEND "$frontend"
+    env_line REFERRAL_BROKER_BACKEND "$backend"
+    env_line REFERRAL_HTTP "$http"
+    env_line REFERRAL_DB "$db"
+    env_line REFERRAL_LOGS "$logs"
+    printf 'export PATH=%q:"$PATH"\n' "$build/tools"
+} >"$run/env"
 
 # Authentication: CURVE when keys were made (deploy/quickstart.sh keys),
 # otherwise --insecure, which the broker logs as a warning.
@@ -160,7 +164,7 @@ if [ -f "$keys/broker.key" ]; then
     echo "== CURVE authentication with the keys in $keys"
     broker_auth=(--curve-key-file "$keys/broker.key" --keys-dir "$keys/registry")
     worker_auth=(--curve-key-file "$keys/worker.key" --broker-key "$keys/broker.pub")
-    echo "REFERRAL_BROKER_KEY=$keys/broker.pub" >>"$run/env"
+    env_line REFERRAL_BROKER_KEY "$keys/broker.pub" >>"$run/env"
 else
     echo "== no keys in $keys: running --insecure (development only; '$0 keys' makes keys)"
     broker_auth=(--insecure)
@@ -205,10 +209,11 @@ cat <<DONE
 
 The referral router is running.
   logs:      $logs/ (broker.log, worker-*.log) and $pgdir/postgresql.log
-  settings:  $run/env (source it for REFERRAL_BROKER and REFERRAL_DB)
-  monitor:   http://$http/metrics, /readyz, /api/v1/queues, /api/v1/workers
-  try:       $ctl status R-1
-             $ctl submit --center 941 --national-id 0012345679 --household H-941-0099 --service SOC-09
+  monitor:   http://$http/ (dashboard), /metrics, /readyz, /api/v1/queues, /api/v1/workers
+  try:       source $run/env      # REFERRAL_BROKER, REFERRAL_DB, PATH for referralctl
+             referralctl status R-1
+             referralctl household H-941-0007
+             referralctl submit --center 941 --national-id 0012345679 --household H-941-0099 --service SOC-09
   stop:      deploy/quickstart.sh stop
 DONE
 if [ -f "$keys/broker.key" ]; then

@@ -476,7 +476,10 @@ rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, r
     if (r->credit < 1 || r->credit > 1024) {
         return rr_wire_fail(err, RR_EINVAL, "credit", "credit %u out of range 1..1024", r->credit);
     }
-    return check_text(r->host, "host", 255, false, false, err);
+    rr_status st = check_text(r->host, "host", RR_WIRE_MAX_HOST_BYTES, false, false, err);
+    return st != RR_OK ? st
+                       : check_text(r->version, "version", RR_WIRE_MAX_VERSION_BYTES, false, false,
+                                    err);
 }
 
 rr_status

@@ -69,6 +69,8 @@ enum {
 #define RR_WIRE_MAX_REASON_BYTES    1000
 #define RR_WIRE_MAX_OFFICE_BYTES    11
 #define RR_WIRE_MAX_FOLLOW_LIMIT    1000
+#define RR_WIRE_MAX_HOST_BYTES      255 // WorkerReady.host: a fully qualified name
+#define RR_WIRE_MAX_VERSION_BYTES   47  // WorkerReady.version
 #define RR_WIRE_DEFAULT_FOLLOW      100
 
 // A typed error as carried by rr.v1.Error: status, offending field, message.

@@ -14,7 +14,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build() { # dir port-base cmake-args...
     local dir=$1 port=$2
     shift 2
-    cmake -S "$root" -B "$root/$dir" -DRR_TEST_PORT_BASE="$port" "$@" >/dev/null
+    cmake -S "$root" -B "$root/$dir" -DRR_BUILD_TESTS=ON -DRR_TEST_PORT_BASE="$port" "$@" >/dev/null
     cmake --build "$root/$dir" -j "$jobs" >/dev/null
 }
 

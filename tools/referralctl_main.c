@@ -1,6 +1,7 @@
 // referralctl: the operator's and integrator's command line. Dispatches to
 // one module per command.
 #include "rr_log.h"
+#include "rr_version.h"
 #include "tool_bench.h"
 #include "tool_deadletters.h"
 #include "tool_follow.h"
@@ -45,7 +46,8 @@ usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
     }
-    fprintf(out, "\n\"referralctl COMMAND --help\" lists a command's options.\n");
+    fprintf(out, "\n\"referralctl COMMAND --help\" lists a command's options; "
+                 "\"referralctl --version\" prints the version.\n");
 }
 
 int
@@ -61,6 +63,10 @@ main(int argc, char **argv)
         if (strcmp(cmd, commands[i].name) == 0) {
             return commands[i].run(argc - 1, argv + 1);
         }
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("referralctl %s\n", rr_version_string());
+        return 0;
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);

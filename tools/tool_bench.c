@@ -13,6 +13,7 @@
 #include "rr_uuid.h"
 #include "rr_wire.h"
 #include "tool_client.h"
+#include "wrk_pglog.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -517,6 +518,7 @@ run_ceiling(void *arg)
 {
     ceiling_thread *t = arg;
     PGconn *db = PQconnectdb(t->conninfo);
+    wrk_pglog_attach(db);
     if (PQstatus(db) != CONNECTION_OK) {
         t->failed = true;
         PQfinish(db);
@@ -758,6 +760,7 @@ tool_bench_main(int argc, char **argv)
         ceiling_s = 0;
     } else {
         db = PQconnectdb(b.db);
+        wrk_pglog_attach(db);
         if (PQstatus(db) != CONNECTION_OK) {
             fprintf(stderr, "bench: cannot connect to the database: %s", PQerrorMessage(db));
             PQfinish(db);

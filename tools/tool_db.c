@@ -1,6 +1,7 @@
 // libpq for referralctl's read-only reports: connect, query with $n
 // parameters, print results as a table or CSV.
 #include "tool_db.h"
+#include "wrk_pglog.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ tool_db_connect(const char *conninfo)
     const char *const keys[] = {"dbname", "fallback_application_name", NULL};
     const char *const values[] = {conninfo, "referralctl", NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
+    wrk_pglog_attach(conn);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "could not connect to the database: %s",
                 conn ? PQerrorMessage(conn) : "out of memory\n");

@@ -10,6 +10,7 @@
 #include "rr_wire.h"
 #include "tool_db.h"
 #include "tool_request.h"
+#include "wrk_pglog.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -104,6 +105,7 @@ static bool
 mark(const char *conninfo, const char *id, const char *state)
 {
     PGconn *conn = PQconnectdb(conninfo);
+    wrk_pglog_attach(conn);
     bool ok = false;
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "could not connect to the database: %s", PQerrorMessage(conn));

@@ -6,6 +6,7 @@
 
 #include "rr_config.h"
 #include "rr_log.h"
+#include "wrk_pglog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -307,6 +308,7 @@ tool_migrate_main(int argc, char **argv)
         return 2;
     }
     PGconn *conn = PQconnectdb(db);
+    wrk_pglog_attach(conn);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "could not connect to the database: %s", PQerrorMessage(conn));
         PQfinish(conn);

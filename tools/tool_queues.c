@@ -2,15 +2,14 @@
 // its HTTP API (/api/v1/queues, /api/v1/workers), as a table or JSON.
 #include "tool_queues.h"
 
-#include "cli_http.h"
 #include "rr_config.h"
 #include "rr_vocab.h"
+#include "tool_http.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#define MAX_ANSWER_BYTES (4 * 1024 * 1024)
+#include <string.h>
 
 // Prints text left-aligned in width columns, counting UTF-8 code points
 // rather than bytes (Persian names take two bytes a letter).
@@ -24,33 +23,35 @@ print_padded(const char *text, int width)
     printf("%s%*s", text, width > cols ? width - cols : 0, "");
 }
 
-// Fetches path from the monitor at address; returns the parsed JSON (caller
-// decrefs), or NULL after printing why.
+// Fetches path from the monitor; returns the parsed JSON (caller decrefs),
+// or NULL after printing why.
 static json_t *
-fetch(const char *address, const char *path, long timeout_ms, bool raw_json)
+fetch(const tool_http_options *http, const char *path, bool raw_json)
 {
-    char host[128];
-    int port = 0;
-    if (!cli_http_split(address, host, sizeof host, &port)) {
-        fprintf(stderr, "invalid --http \"%s\": expected HOST:PORT\n", address);
+    long status = 0;
+    char *body = NULL;
+    char why[1024], url[2048];
+    if (tool_http_url(http, path, url, sizeof url, why, sizeof why) != RR_OK ||
+        tool_http_get(http, path, &status, &body, why, sizeof why) != RR_OK) {
+        fprintf(stderr, "%s\n", why);
         return NULL;
     }
-    char *body = malloc(MAX_ANSWER_BYTES);
-    if (body == NULL) {
-        return NULL;
-    }
-    int status = 0;
-    rr_status st = cli_http_get(host, port, path, timeout_ms, &status, body, MAX_ANSWER_BYTES);
     json_t *root = NULL;
-    if (st != RR_OK) {
-        fprintf(stderr, "could not read http://%s%s: %s\n", address, path, rr_strerror(st));
+    if (status == 401 || status == 403) {
+        fprintf(stderr,
+                "%s answered %ld: the monitor (or its proxy) refused the credentials; give them "
+                "with --http-user USER:PASSWORD or REFERRAL_HTTP_USER\n",
+                url, status);
     } else if (status != 200) {
-        fprintf(stderr, "http://%s%s answered %d: %s", address, path, status, body);
+        size_t n = strlen(body);
+        fprintf(stderr, "%s answered %ld: %.*s%s", url, status, n > 300 ? 300 : (int) n, body,
+                n > 0 && body[n > 300 ? 299 : n - 1] == '\n' ? "" : "\n");
     } else {
         json_error_t jerr;
         root = json_loads(body, 0, &jerr);
         if (root == NULL) {
-            fprintf(stderr, "http://%s%s sent invalid JSON: %s\n", address, path, jerr.text);
+            fprintf(stderr, "%s sent invalid JSON (is --http the broker's monitor?): %s\n", url,
+                    jerr.text);
         } else if (raw_json) {
             printf("%s\n", body);
         }
@@ -60,33 +61,42 @@ fetch(const char *address, const char *path, long timeout_ms, bool raw_json)
 }
 
 static int
-parse(const char *program, const char *summary, int argc, char **argv, const char **http,
-      long *timeout_ms, bool *json)
+parse(const char *program, const char *summary, int argc, char **argv, tool_http_options *http,
+      bool *json)
 {
     rr_opt opts[] = {
         {"http", RR_OPT_STRING, "REFERRAL_HTTP", "127.0.0.1:8080",
-         "HOST:PORT of the broker's HTTP monitor", http, 0, 0},
+         "the broker's HTTP monitor: HOST:PORT, [IPv6]:PORT, or a URL such as "
+         "https://ops.example/referral behind a reverse proxy",
+         &http->base, 0, 0},
+        {"http-user", RR_OPT_STRING, "REFERRAL_HTTP_USER", "",
+         "USER:PASSWORD for a monitor behind basic authentication (prefer the variable: a flag "
+         "shows in ps)",
+         &http->user, 0, 0},
+        {"http-cacert", RR_OPT_STRING, "REFERRAL_HTTP_CACERT", "",
+         "PEM file of the CA that signed the proxy's certificate (default: the system's CAs)",
+         &http->cacert, 0, 0},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "3000", "wait for the answer, ms",
-         timeout_ms, 10, 600000},
+         &http->timeout_ms, 10, 600000},
         {"json", RR_OPT_FLAG, NULL, "0", "print the API's JSON", json, 0, 0},
     };
-    rr_status st = rr_config_parse(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
+    rr_status st = rr_config_parse(program, summary, opts, (int) (sizeof opts / sizeof opts[0]),
+                                   argc, argv, NULL);
     return st == RR_ESHUTDOWN ? 0 : st == RR_OK ? -1 : 2;
 }
 
 int
 tool_queues_main(int argc, char **argv)
 {
-    const char *http = NULL;
-    long timeout_ms = 0;
+    tool_http_options http = {0};
     bool json = false;
     int rc = parse("referralctl queues",
                    "referralctl queues: waiting requests, workers and counters of a broker",
-                   argc, argv, &http, &timeout_ms, &json);
+                   argc, argv, &http, &json);
     if (rc >= 0) {
         return rc;
     }
-    json_t *root = fetch(http, "/api/v1/queues", timeout_ms, json);
+    json_t *root = fetch(&http, "/api/v1/queues", json);
     if (root == NULL) {
         return 1;
     }
@@ -134,36 +144,40 @@ tool_queues_main(int argc, char **argv)
 int
 tool_workers_main(int argc, char **argv)
 {
-    const char *http = NULL;
-    long timeout_ms = 0;
+    tool_http_options http = {0};
     bool json = false;
     int rc = parse("referralctl workers",
                    "referralctl workers: the broker's live workers and their counters", argc,
-                   argv, &http, &timeout_ms, &json);
+                   argv, &http, &json);
     if (rc >= 0) {
         return rc;
     }
-    json_t *root = fetch(http, "/api/v1/workers", timeout_ms, json);
+    json_t *root = fetch(&http, "/api/v1/workers", json);
     if (root == NULL) {
         return 1;
     }
     if (!json) {
-        printf("%-15s %-20s %8s %6s %8s %13s %10s %8s %8s %10s\n", "domain", "host", "pid",
-               "credit", "inflight", "heartbeat (s)", "processed", "failed", "batches",
-               "reconnects");
+        printf("%-15s %-20s %8s %-14s %6s %8s %13s %10s %8s %6s %-9s %10s\n", "domain", "host",
+               "pid", "version", "credit", "inflight", "heartbeat (s)", "processed", "failed",
+               "batch", "database", "reconnects");
         size_t i;
         json_t *w;
         json_array_foreach(json_object_get(root, "workers"), i, w) {
-            printf("%-15s %-20s %8lld %6lld %8lld %13.1f %10lld %8lld %8lld %10lld\n",
+            json_int_t batches = json_integer_value(json_object_get(w, "batches_total"));
+            json_int_t items = json_integer_value(json_object_get(w, "batch_items_total"));
+            json_t *db = json_object_get(w, "db_connected");
+            printf("%-15s %-20s %8lld %-14s %6lld %8lld %13.1f %10lld %8lld %6.1f %-9s %10lld\n",
                    json_string_value(json_object_get(w, "domain")),
                    json_string_value(json_object_get(w, "host")),
                    (long long) json_integer_value(json_object_get(w, "pid")),
+                   json_string_value(json_object_get(w, "version")),
                    (long long) json_integer_value(json_object_get(w, "credit")),
                    (long long) json_integer_value(json_object_get(w, "inflight")),
                    json_real_value(json_object_get(w, "last_heartbeat_age_seconds")),
                    (long long) json_integer_value(json_object_get(w, "processed_total")),
                    (long long) json_integer_value(json_object_get(w, "failed_total")),
-                   (long long) json_integer_value(json_object_get(w, "batches_total")),
+                   batches > 0 ? (double) items / (double) batches : 0.0,
+                   json_is_null(db) ? "unknown" : json_is_true(db) ? "connected" : "DOWN",
                    (long long) json_integer_value(json_object_get(w, "db_reconnects_total")));
         }
         printf("(%zu workers)\n", json_array_size(json_object_get(root, "workers")));

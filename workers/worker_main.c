@@ -6,6 +6,8 @@
 #include "rr_config.h"
 #include "rr_log.h"
 #include "rr_process.h"
+#include "rr_service.h"
+#include "rr_version.h"
 #include "rr_vocab.h"
 #include "wrk_echo.h"
 #include "wrk_handler.h"
@@ -31,7 +33,9 @@ run_without_database(const char *broker, rr_domain domain, long credit, long hea
     wrk_session *session = ctx && jobs ? wrk_session_new(ctx, &scfg) : NULL;
     int exit_code = session ? EXIT_SUCCESS : EXIT_FAILURE;
     uint64_t serial = 0;
+    rr_service_ready("benchmark mode: answering without the database");
     while (session != NULL && !rr_process_stop) {
+        rr_service_watchdog(rr_clock_mono_ms());
         size_t count = 0;
         rr_status st = wrk_session_recv(session, jobs, (size_t) credit, &count,
                                         wrk_session_next_tick_ms(session));
@@ -65,7 +69,9 @@ main(int argc, char **argv)
     bool no_db = false;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
-         "domain served: prevention, rehabilitation or social (required)", &domain_name, 0, 0},
+         "domain served: prevention, rehabilitation or social (required); a suffix after \"-\" "
+         "names one of several instances (social-2, as in referral-worker@social-2)",
+         &domain_name, 0, 0},
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER_BACKEND", "tcp://127.0.0.1:5556",
          "the broker's worker endpoint", &broker, 0, 0},
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
@@ -110,10 +116,11 @@ main(int argc, char **argv)
     if (st != RR_OK) {
         return 2;
     }
-    rr_domain domain = rr_domain_parse(domain_name);
+    rr_domain domain = rr_domain_parse_instance(domain_name);
     if (domain == RR_DOMAIN_NONE) {
         fprintf(stderr,
-                "invalid --domain \"%s\": expected prevention, rehabilitation or social\n",
+                "invalid --domain \"%s\": expected prevention, rehabilitation or social, "
+                "optionally with a suffix such as \"social-2\"\n",
                 domain_name);
         return 2;
     }
@@ -123,6 +130,8 @@ main(int argc, char **argv)
     if (rr_process_start(process, log_level, log_format) != RR_OK) {
         return 2;
     }
+    rr_log_info("referral-worker %s starting for the %s domain", rr_version_string(),
+                rr_domain_name(domain));
     rr_curve_client curve;
     char why[512];
     if (rr_curve_client_load(key_file, broker_key, &curve, why, sizeof why) != RR_OK) {
@@ -144,9 +153,14 @@ main(int argc, char **argv)
         rr_log_error("could not start: out of memory");
         goto done;
     }
+    // Started: systemd's "ready" means the process is up, not that the
+    // database is (a worker waiting for PostgreSQL must not be killed for a
+    // start timeout). /readyz on the broker says whether the domain serves.
+    rr_service_ready("connecting to the database");
     // Connect to the database before offering credit, so the first requests
     // do not meet a cold connection; keep trying while it is away.
     while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
+        rr_service_watchdog(rr_clock_mono_ms());
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -156,6 +170,7 @@ main(int argc, char **argv)
         goto done;
     }
     wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+    rr_service_status("serving %s requests", rr_domain_name(domain));
     if (wrk_handler_prepare(handler) != RR_OK) {
         rr_log_warn("catalogue not loaded yet: it will be at the first request");
     }
@@ -194,7 +209,9 @@ main(int argc, char **argv)
             rr_log_warn("database unreachable: leaving the broker until it is back");
             wrk_store_set_keepalive(store, NULL, NULL);
             wrk_session_destroy(&session);
+            rr_service_status("database unreachable: waiting for it, not serving");
             while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
+                rr_service_watchdog(rr_clock_mono_ms());
                 struct timespec ts = {0, 100 * 1000 * 1000};
                 nanosleep(&ts, NULL);
             }
@@ -207,6 +224,7 @@ main(int argc, char **argv)
                 goto done;
             }
             wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+            rr_service_status("serving %s requests", rr_domain_name(domain));
             rules_pushed = 0;
             continue;
         }
@@ -222,6 +240,7 @@ main(int argc, char **argv)
         wrk_handler_counters(handler, &stats.processed, &stats.failed, &stats.batches,
                              &stats.batch_items);
         wrk_store_counters(store, &stats.commits, &stats.commit_seconds, &stats.db_reconnects);
+        stats.db_connected = wrk_store_connected(store);
         wrk_session_set_stats(session, &stats);
         rr_risk_rule rules[RR_RISK_MAX_RULES];
         size_t nrules = 0;
@@ -231,7 +250,9 @@ main(int argc, char **argv)
             rules_pushed = loaded;
         }
         wrk_session_tick(session);
+        rr_service_watchdog(rr_clock_mono_ms());
     }
+    rr_service_stopping();
     rr_log_info("stopping");
     exit_code = EXIT_SUCCESS;
 done:

@@ -4,6 +4,8 @@
 
 #include "rr_clock.h"
 #include "rr_log.h"
+#include "rr_service.h"
+#include "rr_version.h"
 #include "rr_wire.h"
 
 #include <assert.h>
@@ -57,7 +59,7 @@ send_ready(wrk_session *self)
     ready.credit = self->cfg.credit;
     ready.host = self->host;
     ready.pid = (uint32_t) getpid();
-    ready.version = "0.1.0";
+    ready.version = (char *) rr_version_string();
     ready.heartbeat_ms = (uint32_t) self->cfg.heartbeat_ms;
     zmq_msg_t body;
     rr_status st = rr_wire_pack(&ready.base, &body);
@@ -371,6 +373,7 @@ send_heartbeat(wrk_session *self)
     ws.commits = self->stats.commits;
     ws.commit_seconds_sum = self->stats.commit_seconds;
     ws.db_reconnects = self->stats.db_reconnects;
+    ws.db_connected = self->stats.db_connected;
     zmq_msg_t body;
     if (rr_wire_pack(&ws.base, &body) != RR_OK ||
         send_command(self, RR_WCMD_HEARTBEAT, &body) != RR_OK) {
@@ -383,6 +386,7 @@ wrk_session_keepalive(void *arg)
 {
     wrk_session *self = arg;
     int64_t now = rr_clock_mono_ms();
+    rr_service_watchdog(now); // waiting on the database is not hanging
     // Replies count as heartbeats, but only heartbeats carry the counters:
     // send one at least every interval even while busy.
     if (self->socket != NULL && (now >= self->next_heartbeat || now >= self->next_stats)) {

@@ -69,6 +69,7 @@ void wrk_session_set_rules(wrk_session *self, const rr_risk_rule *rules, size_t 
 typedef struct wrk_session_stats {
     uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
     double commit_seconds;
+    bool db_connected;
 } wrk_session_stats;
 void wrk_session_set_stats(wrk_session *self, const wrk_session_stats *stats);
 

@@ -9,6 +9,7 @@
 #include "rr_lifecycle.h"
 #include "rr_log.h"
 #include "rr_wire.h"
+#include "wrk_pglog.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -305,6 +306,7 @@ connect_nonblocking(wrk_store *self)
     if (self->conn == NULL || PQstatus(self->conn) == CONNECTION_BAD) {
         return false;
     }
+    wrk_pglog_attach(self->conn);
     int64_t deadline = rr_clock_mono_ms() + CONNECT_DEADLINE_MS;
     PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
     for (;;) {

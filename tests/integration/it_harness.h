@@ -97,8 +97,9 @@ void it_request_init(it_request *r, unsigned center, const char *service, const 
 // (-1 when the connection failed) and the body in body (NUL-terminated).
 int it_http_get(int port, const char *path, char *body, size_t cap);
 
-// The broker's /metrics sample series now, or -1 when it cannot be read.
-// Not thread-safe (one static buffer).
+// The broker's /metrics sample series now (a name without labels: the sum
+// of all its series), or -1 when it cannot be read. Not thread-safe (one
+// static buffer).
 double it_metric(const it_stack *s, const char *series);
 
 // Waits up to timeout_ms until the broker's /metrics sample series reaches
@@ -109,6 +110,14 @@ bool it_wait_metric(const it_stack *s, const char *series, double want, int time
 // status with a body containing needle; true when it did.
 bool it_wait_http(const it_stack *s, const char *path, int status, const char *needle,
                   int timeout_ms);
+
+// Renders path of the broker's monitor in headless Chromium with a window of
+// width x height: the DOM after its scripts ran (5 s of virtual time) into
+// dom (cap bytes, NUL-terminated), and a screenshot into png when png is not
+// NULL. A fresh profile each time: nothing carries over from an earlier
+// page load. True on success.
+bool it_chromium(const it_stack *s, const char *path, int width, int height, const char *png,
+                 char *dom, size_t cap);
 
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.

@@ -8,7 +8,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 // Runs fn with stderr sent to a file and returns what it wrote.
@@ -80,12 +82,69 @@ test_rr_log_text_lines_have_time_level_process_and_module(void **state)
     assert_int_equal(out[strlen(out) - 2], 't'); // the trailing newline of libpq is stripped
 }
 
+// As log_text, with JOURNAL_STREAM naming the file stderr now writes to.
+static void
+log_to_journal(void)
+{
+    struct stat st;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    char stream[64];
+    snprintf(stream, sizeof stream, "%llu:%llu", (unsigned long long) st.st_dev,
+             (unsigned long long) st.st_ino);
+    assert_int_equal(setenv("JOURNAL_STREAM", stream, 1), 0);
+    rr_log_init("broker", RR_LOG_DEBUG, false);
+    rr_log_write(RR_LOG_ERROR, "server", "e");
+    rr_log_write(RR_LOG_WARN, "server", "w");
+    rr_log_write(RR_LOG_INFO, "server", "i");
+    rr_log_write(RR_LOG_DEBUG, "server", "d");
+    rr_log_init("broker", RR_LOG_INFO, true);
+    rr_log_write(RR_LOG_WARN, "server", "json");
+    assert_int_equal(unsetenv("JOURNAL_STREAM"), 0);
+}
+
+// JOURNAL_STREAM inherited by a process whose stderr goes elsewhere.
+static void
+log_with_stale_journal_stream(void)
+{
+    assert_int_equal(setenv("JOURNAL_STREAM", "1:1", 1), 0);
+    rr_log_init("broker", RR_LOG_INFO, false);
+    rr_log_write(RR_LOG_ERROR, "server", "e");
+    assert_int_equal(unsetenv("JOURNAL_STREAM"), 0);
+}
+
+static void
+test_rr_log_prefixes_journald_priorities_only_when_stderr_is_the_journal(void **state)
+{
+    (void) state;
+    char out[4096];
+    capture(log_to_journal, out, sizeof out);
+    const char *want[] = {"<3>", "<4>", "<6>", "<7>", "<4>{\"time\":"};
+    const char *line = out;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_non_null(line);
+        assert_memory_equal(line, want[i], strlen(want[i]));
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    assert_non_null(line);
+    assert_int_equal(*line, '\0'); // five lines, no more
+    json_error_t err;
+    json_t *o = json_loads(strstr(out, "<4>{") + 3, 0, &err);
+    assert_non_null(o); // the JSON object is whole after the prefix
+    json_decref(o);
+
+    capture(log_with_stale_journal_stream, out, sizeof out);
+    assert_int_not_equal(out[0], '<');
+    assert_non_null(strstr(out, "Z error broker["));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rr_log_json_lines_carry_the_id_and_escape_the_message),
         cmocka_unit_test(test_rr_log_text_lines_have_time_level_process_and_module),
+        cmocka_unit_test(test_rr_log_prefixes_journald_priorities_only_when_stderr_is_the_journal),
     };
     return cmocka_run_group_tests_name("unit.log", tests, NULL, NULL);
 }
