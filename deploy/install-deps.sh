@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libpq-dev protobuf-c-compiler
           libprotobuf-c-dev libevent-dev libjansson-dev uuid-dev uthash-dev libinih-dev
-          libsystemd-dev libcurl4-openssl-dev postgresql postgresql-client curl)
+          libsystemd-dev libcurl4-openssl-dev postgresql postgresql-client curl acl)
 if [ "${1:-}" = "--test" ]; then
     packages+=(libcmocka-dev valgrind prometheus chromium clang-14 libclang-rt-14-dev)
 fi

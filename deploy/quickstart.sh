@@ -28,6 +28,24 @@ demo_centers=(941 1924 2441 5165 3102 4207 6010)
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# PostgreSQL refuses to run as root, so its account must reach the cluster
+# under the work tree. A clone in root's home (mode 0700) is the usual case
+# on a fresh machine: give the postgres account, and only it, the right to
+# pass through each folder above that it cannot pass (an ACL entry, "x"
+# alone: it cannot list or read them).
+reach_for_postgres() { # dir
+    local path="" part
+    local -a parts
+    IFS=/ read -r -a parts <<<"${1#/}"
+    for part in "${parts[@]}"; do
+        path="$path/$part"
+        if [ -d "$path" ] && ! runuser -u postgres -- test -x "$path"; then
+            setfacl -m u:postgres:x "$path"
+            echo "   gave the postgres account passage through $path (setfacl -m u:postgres:x)"
+        fi
+    done
+}
+
 stop_pid() { # name
     local f=$run/$1.pid
     [ -f "$f" ] || return 0
@@ -114,6 +132,7 @@ if [ ! -f "$pgdir/data/PG_VERSION" ]; then
     mkdir -p "$pgdir"
     if [ "$(id -u)" = 0 ]; then
         chown postgres "$pgdir"
+        reach_for_postgres "$pgdir"
         if ! runuser -u postgres -- test -w "$pgdir"; then
             echo "the postgres user cannot reach $pgdir: make the folders above it searchable (chmod o+x)" >&2
             exit 1
