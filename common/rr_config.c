@@ -187,7 +187,14 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
     }
     longopts[count] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[count + 1] = (struct option){"config", required_argument, NULL, 'c'};
-    longopts[count + 2] = (struct option){"version", no_argument, NULL, 'V'};
+    // A command with an option of its own named "version" (referralctl
+    // update --version N) keeps it; the others print the build's version.
+    bool own_version = false;
+    for (int i = 0; i < count; i++) {
+        own_version = own_version || strcmp(opts[i].name, "version") == 0;
+    }
+    longopts[count + 2] = own_version ? (struct option){NULL, 0, NULL, 0}
+                                      : (struct option){"version", no_argument, NULL, 'V'};
     longopts[count + 3] = (struct option){NULL, 0, NULL, 0};
 
     optind = 1;

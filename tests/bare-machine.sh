@@ -94,17 +94,18 @@ inside quickstart.log deploy/quickstart.sh >/dev/null || {
     exit 1
 }
 tail -n 16 "$logs/quickstart.log"
-# The demo answers: eight accepted (one of them the retry) and two refused.
-accepted=$(grep -c 'accepted' "$logs/quickstart.log" || true)
-refused=$(grep -cE 'rejected|EINVAL|ENOTFOUND' "$logs/quickstart.log" || true)
-if [ "$accepted" -lt 8 ] || [ "$refused" -lt 2 ]; then
+# The demo answers: eight accepted (one of them the retry of R-1) and two refused.
+accepted=$(grep -cE '^[0-9a-f-]{36} accepted R-[0-9]+ -> ' "$logs/quickstart.log" || true)
+refused=$(grep -cE '^[0-9a-f-]{36} rejected (EINVAL|ENOTFOUND) ' "$logs/quickstart.log" || true)
+if [ "$accepted" -ne 8 ] || [ "$refused" -ne 2 ]; then
     echo "FAILED: the demo printed $accepted accepted and $refused refused outcomes" >&2
     exit 1
 fi
 echo "== a user's next commands: source .run/env; referralctl household H-941-0007"
 inside env.log 'source .run/env && referralctl household H-941-0007 && referralctl status R-1' |
-    tail -n 6
-grep -q 'SOC\|RHB\|PRV' "$logs/env.log" || { echo "FAILED: referralctl after source .run/env" >&2; exit 1; }
+    tail -n 12
+grep -q 'RHB-02' "$logs/env.log" && grep -q '^office  *CO-2301' "$logs/env.log" ||
+    { echo "FAILED: referralctl after source .run/env" >&2; exit 1; }
 inside stop.log deploy/quickstart.sh stop >/dev/null
 
 if $with_tests; then

@@ -1,9 +1,11 @@
 #!/bin/bash
 # The test command: installs what the tests need, then builds and runs every
-# test twice, in a normal build and in an AddressSanitizer+UBSan build, and
-# runs the spine and domain integration tests once more with the broker and workers
-# under valgrind, then fuzzes the wire decoders and the workers' validation for
-# RR_FUZZ_SECONDS (60) each. Exits non-zero when anything fails.
+# test twice, in a normal build and in an AddressSanitizer+UBSan build (the
+# alert rules' promtool tests among them), runs the spine, domain and
+# authentication tests once more with the broker and workers under valgrind,
+# builds and checks the Debian package (tests/package.sh), then fuzzes the
+# wire decoders and the workers' validation for RR_FUZZ_SECONDS (60) each.
+# Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -31,6 +33,9 @@ echo "== valgrind: broker and workers of the spine, domain and authentication te
 (cd build/release && RR_IT_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
     --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect" \
     ctest --output-on-failure --timeout 900 -R 'fixture|integration.spine|integration.domain|integration.auth')
+echo "== the Debian package: lintian, unpacked --version, systemd-analyze verify and security"
+tests/package.sh
+
 echo "== fuzzing: the decoders peers reach, and a worker's validation (clang libFuzzer)"
 CC=clang-14 cmake -S "$root" -B "$root/build/fuzz" -DRR_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$root/build/fuzz" -j "$jobs" >/dev/null

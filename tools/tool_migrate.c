@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_FILE_BYTES (64L * 1024 * 1024)
 #define LOCK_KEY       "7240115" // pg_advisory_lock key of referralctl migrate
@@ -293,7 +294,7 @@ tool_migrate_main(int argc, char **argv)
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db,
          0, 0},
         {"dir", RR_OPT_STRING, "REFERRAL_DB_DIR", RR_DB_DIR_DEFAULT,
-         "folder holding migrations/ and seed/", &dir, 0, 0},
+         "folder holding migrations/ and seed/ (db in a source tree)", &dir, 0, 0},
         {"no-seed", RR_OPT_FLAG, NULL, "0", "apply migrations only", &no_seed, 0, 0},
         {"until", RR_OPT_INT, NULL, "0", "apply migrations up to this version only (0: all)",
          &until, 0, 9999},
@@ -305,6 +306,17 @@ tool_migrate_main(int argc, char **argv)
         return 0;
     }
     if (st != RR_OK) {
+        return 2;
+    }
+    // Before touching the database: a build-tree referralctl looks in the
+    // install location by default, where nothing may be yet.
+    char probe[4096];
+    int probe_n = snprintf(probe, sizeof probe, "%s/migrations", dir);
+    if (probe_n < 0 || (size_t) probe_n >= sizeof probe || access(probe, R_OK | X_OK) != 0) {
+        fprintf(stderr,
+                "cannot read the migrations in \"%s\": %s; give --dir (or REFERRAL_DB_DIR) "
+                "the folder holding migrations/ and seed/: db in a source tree\n",
+                probe, strerror(errno));
         return 2;
     }
     PGconn *conn = PQconnectdb(db);

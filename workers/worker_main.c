@@ -59,6 +59,18 @@ run_without_database(const char *broker, rr_domain domain, long credit, long hea
     return exit_code;
 }
 
+// The counters the session's next heartbeats carry to the broker.
+static void
+report_stats(wrk_session *session, wrk_handler *handler, wrk_store *store)
+{
+    wrk_session_stats stats;
+    wrk_handler_counters(handler, &stats.processed, &stats.failed, &stats.batches,
+                         &stats.batch_items);
+    wrk_store_counters(store, &stats.commits, &stats.commit_seconds, &stats.db_reconnects);
+    stats.db_connected = wrk_store_connected(store);
+    wrk_session_set_stats(session, &stats);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -170,6 +182,7 @@ main(int argc, char **argv)
         goto done;
     }
     wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+    report_stats(session, handler, store); // the first heartbeat tells the truth too
     rr_service_status("serving %s requests", rr_domain_name(domain));
     if (wrk_handler_prepare(handler) != RR_OK) {
         rr_log_warn("catalogue not loaded yet: it will be at the first request");
@@ -224,6 +237,7 @@ main(int argc, char **argv)
                 goto done;
             }
             wrk_store_set_keepalive(store, wrk_session_keepalive, session);
+            report_stats(session, handler, store);
             rr_service_status("serving %s requests", rr_domain_name(domain));
             rules_pushed = 0;
             continue;
@@ -236,12 +250,7 @@ main(int argc, char **argv)
             }
             next_escalation = rr_clock_mono_ms() + escalate_ms;
         }
-        wrk_session_stats stats;
-        wrk_handler_counters(handler, &stats.processed, &stats.failed, &stats.batches,
-                             &stats.batch_items);
-        wrk_store_counters(store, &stats.commits, &stats.commit_seconds, &stats.db_reconnects);
-        stats.db_connected = wrk_store_connected(store);
-        wrk_session_set_stats(session, &stats);
+        report_stats(session, handler, store);
         rr_risk_rule rules[RR_RISK_MAX_RULES];
         size_t nrules = 0;
         uint64_t loaded = wrk_handler_risk_rules(handler, rules, &nrules);

@@ -1,5 +1,6 @@
 // rr_config: default < config file < environment < flag, per option.
 #include "rr_config.h"
+#include "rr_version.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,10 +84,63 @@ test_rr_config_defaults_without_file(void **state)
     assert_false(json);
 }
 
+// Runs parse with stdout sent to a file; returns what it printed.
+static rr_status
+parse_capturing(int argc, char **argv, char *out, size_t cap)
+{
+    fflush(stdout);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "/tmp/rr-config-out-%d", (int) getpid());
+    FILE *f = fopen(tmp, "w+");
+    assert_non_null(f);
+    int saved = dup(STDOUT_FILENO);
+    assert_true(dup2(fileno(f), STDOUT_FILENO) >= 0);
+    rr_status st = parse(argc, argv);
+    fflush(stdout);
+    assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+    close(saved);
+    rewind(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    unlink(tmp);
+    return st;
+}
+
+static void
+test_rr_config_version_prints_the_build_and_stops(void **state)
+{
+    (void) state;
+    char out[256];
+    char *argv[] = {"test-prog", "--version", NULL};
+    assert_int_equal(parse_capturing(2, argv, out, sizeof out), RR_ESHUTDOWN);
+    char want[128];
+    snprintf(want, sizeof want, "test-prog %s", rr_version_string());
+    assert_memory_equal(out, want, strlen(want));
+    assert_string_equal(out + strlen(want), "\n");
+    assert_memory_equal(rr_version_string(), rr_version_number(), strlen(rr_version_number()));
+}
+
+static const char *own_version;
+
+static void
+test_rr_config_a_command_keeps_its_own_version_option(void **state)
+{
+    (void) state;
+    rr_opt opts[] = {
+        {"version", RR_OPT_STRING, NULL, "", "the referral's version", &own_version, 0, 0},
+    };
+    char *argv[] = {"test-prog", "--version", "7", NULL};
+    assert_int_equal(rr_config_parse("test-prog", "a test", opts, 1, 3, argv, NULL), RR_OK);
+    assert_string_equal(own_version, "7");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rr_config_version_prints_the_build_and_stops),
+        cmocka_unit_test(test_rr_config_a_command_keeps_its_own_version_option),
         cmocka_unit_test(test_rr_config_file_then_environment_then_flag),
         cmocka_unit_test(test_rr_config_refuses_unknown_settings_and_bad_values),
         cmocka_unit_test(test_rr_config_defaults_without_file),
