@@ -13,6 +13,7 @@
 #include "tool_submit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -53,7 +54,16 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-    rr_log_init("referralctl", RR_LOG_WARN, false);
+    // Warnings and errors by default; REFERRAL_LOG_LEVEL shows more (the
+    // database's notices are info).
+    rr_log_level level = RR_LOG_WARN;
+    const char *level_text = getenv("REFERRAL_LOG_LEVEL");
+    if (level_text != NULL && !rr_log_level_parse(level_text, &level)) {
+        fprintf(stderr, "invalid REFERRAL_LOG_LEVEL \"%s\": expected error, warn, info or debug\n",
+                level_text);
+        return 2;
+    }
+    rr_log_init("referralctl", level, false);
     if (argc < 2) {
         usage(stderr);
         return 2;

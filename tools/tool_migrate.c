@@ -329,8 +329,9 @@ tool_migrate_main(int argc, char **argv)
     int rc = 1;
     struct dirent **names = NULL;
     int n = -1;
-    if (!command_ok(conn, "SET client_min_messages = warning", "SET") ||
-        !command_ok(conn, "SELECT pg_advisory_lock(" LOCK_KEY ")", "taking the migration lock") ||
+    // PostgreSQL's notices ("already exists, skipping") go to the logger at
+    // info, which referralctl shows with REFERRAL_LOG_LEVEL=info.
+    if (!command_ok(conn, "SELECT pg_advisory_lock(" LOCK_KEY ")", "taking the migration lock") ||
         !command_ok(conn, "CREATE SCHEMA IF NOT EXISTS referral", "creating schema referral") ||
         !command_ok(conn, "SELECT pg_catalog.set_config('search_path', 'referral', false)",
                     "setting search_path") ||

@@ -22,24 +22,7 @@ static char dir[600];
 static pid_t nginx_pid;
 static char out[1 << 16];
 
-// Runs a shell command; its stdout and stderr land in out. Returns its exit status.
-static int
-run(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "( %s ) 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#define run(...) it_run(out, sizeof out, __VA_ARGS__)
 
 static int
 setup(void **state)

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -589,4 +590,27 @@ it_chromium(const it_stack *s, const char *path, int width, int height, const ch
              "--screenshot=%s http://%s%s >/dev/null 2>&1",
              profile, flags, profile, width, height, png, s->http, path);
     return system(cmd) == 0;
+}
+
+int
+it_run(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[4096], full[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t) n >= sizeof cmd) {
+        fprintf(stderr, "it_run: command too long\n");
+        abort();
+    }
+    snprintf(full, sizeof full, "( %s ) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (p == NULL) {
+        return -1;
+    }
+    size_t got = fread(out, 1, cap - 1, p);
+    out[got] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

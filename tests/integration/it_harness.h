@@ -119,6 +119,11 @@ bool it_wait_http(const it_stack *s, const char *path, int status, const char *n
 bool it_chromium(const it_stack *s, const char *path, int width, int height, const char *png,
                  char *dom, size_t cap);
 
+// Runs a shell command made from fmt; its stdout and stderr together land in
+// out (cap bytes, NUL-terminated). Returns its exit status, -1 when it did
+// not exit normally.
+int it_run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.
 bool it_pg_ctl(const char *action);

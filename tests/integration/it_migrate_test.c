@@ -100,11 +100,31 @@ test_upgrading_a_database_with_referrals_backfills_the_household_files(void **st
     PQfinish(db);
 }
 
+static void
+test_the_databases_notices_go_through_the_logger_not_raw_to_stderr(void **state)
+{
+    (void) state;
+    const char *host = getenv("RR_IT_PGHOST");
+    char out[8192];
+    // Migrating an up-to-date database again: "CREATE TABLE IF NOT EXISTS"
+    // makes PostgreSQL send a NOTICE, which libpq would print raw.
+    assert_int_equal(it_run(out, sizeof out,
+                            "REFERRAL_LOG_LEVEL=info %s migrate --no-seed --db 'host=%s "
+                            "user=postgres dbname=it_upgrade' --dir %s >/dev/null",
+                            getenv("RR_CTL_BIN"), host, getenv("RR_DB_DIR")),
+                     0);
+    assert_non_null(strstr(out, " info  referralctl["));
+    assert_non_null(strstr(out, "] postgres: NOTICE: relation \"schema_migrations\" already "
+                                "exists, skipping (SQLSTATE 42P07)\n"));
+    assert_null(strstr(out, "NOTICE:  ")); // libpq's own format, never
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrading_a_database_with_referrals_backfills_the_household_files),
+        cmocka_unit_test(test_the_databases_notices_go_through_the_logger_not_raw_to_stderr),
     };
     return cmocka_run_group_tests_name("integration.migrate", tests, NULL, NULL);
 }
