@@ -3,17 +3,20 @@
 #   (cd build/package && cpack -G DEB)   ->  referral-router_<version>_<arch>.deb
 # deploy/build-deb.sh does both with Debian's hardening flags.
 
-# Installed settings live in /etc for a /usr prefix (GNUInstallDirs' rule),
-# else under the prefix; units where systemd looks for a distribution's own.
+# For a /usr prefix (the package), settings go to /etc and units to
+# /lib/systemd/system, where Debian 12's own packages put theirs; for any
+# other prefix, everything stays under it (relative destinations), so that
+# `cmake --install build --prefix DIR` and DESTDIR work. The units name the
+# binaries by the prefix given at configure time.
 set(RR_SYSCONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/referral-router)
 set(RR_BINDIR ${CMAKE_INSTALL_FULL_BINDIR})
 set(RR_DOCDIR ${CMAKE_INSTALL_FULL_DATAROOTDIR}/doc/referral-router)
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-    set(RR_UNITDIR /lib/systemd/system)
-    set(RR_LIBDIR_SYSTEMD /usr/lib)
+    set(RR_INSTALL_SYSCONF /etc/referral-router)
+    set(RR_INSTALL_UNITDIR /lib/systemd/system)
 else()
-    set(RR_UNITDIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
-    set(RR_LIBDIR_SYSTEMD ${CMAKE_INSTALL_PREFIX}/lib)
+    set(RR_INSTALL_SYSCONF ${CMAKE_INSTALL_SYSCONFDIR}/referral-router)
+    set(RR_INSTALL_UNITDIR lib/systemd/system)
 endif()
 
 install(TARGETS referral-broker referral-worker referralctl
@@ -38,11 +41,11 @@ configure_file(${PROJECT_SOURCE_DIR}/deploy/systemd/referral-router.tmpfiles
                ${RR_UNIT_OUT}/referral-router.tmpfiles @ONLY)
 install(FILES ${RR_UNIT_OUT}/referral-broker.service ${RR_UNIT_OUT}/referral-worker@.service
               ${PROJECT_SOURCE_DIR}/deploy/systemd/referral-router.target
-        DESTINATION ${RR_UNITDIR})
+        DESTINATION ${RR_INSTALL_UNITDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/referral-router.sysusers
-        DESTINATION ${RR_LIBDIR_SYSTEMD}/sysusers.d RENAME referral-router.conf)
+        DESTINATION lib/sysusers.d RENAME referral-router.conf)
 install(FILES ${RR_UNIT_OUT}/referral-router.tmpfiles
-        DESTINATION ${RR_LIBDIR_SYSTEMD}/tmpfiles.d RENAME referral-router.conf)
+        DESTINATION lib/tmpfiles.d RENAME referral-router.conf)
 
 # Settings: the package's conffiles.
 set(RR_CONFFILES ${RR_SYSCONFDIR}/referral-router.ini ${RR_SYSCONFDIR}/broker.env
@@ -50,7 +53,7 @@ set(RR_CONFFILES ${RR_SYSCONFDIR}/referral-router.ini ${RR_SYSCONFDIR}/broker.en
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/referral-router.ini
               ${PROJECT_SOURCE_DIR}/deploy/systemd/broker.env
               ${PROJECT_SOURCE_DIR}/deploy/systemd/worker.env
-        DESTINATION ${RR_SYSCONFDIR})
+        DESTINATION ${RR_INSTALL_SYSCONF})
 
 # Documentation and examples, with Debian's copyright and changelog.
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md
