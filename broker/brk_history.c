@@ -72,7 +72,7 @@ brk_history_feed(brk_history *self, const brk_snapshot *snap)
     for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
         const brk_queue_view *q = &snap->queue[d];
         const brk_domain_totals *now = &snap->totals[d], *was = &self->totals[d];
-        brk_domain_sample *ds = &s->domain[d];
+        brk_domain_sample *ds = &s->domain[d - 1];
         double oldest = 0;
         for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
             ds->ready[p] = q->ready[p];
@@ -141,8 +141,8 @@ brk_sample_merge(brk_sample *a, const brk_sample *b)
     a->redelivered = add_clamped(a->redelivered, b->redelivered);
     a->dead_lettered = add_clamped(a->dead_lettered, b->dead_lettered);
     for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
-        brk_domain_sample *x = &a->domain[d];
-        const brk_domain_sample *y = &b->domain[d];
+        brk_domain_sample *x = &a->domain[d - 1];
+        const brk_domain_sample *y = &b->domain[d - 1];
         for (int p = 1; p <= RR_PRIORITY_COUNT; p++) {
             x->ready[p] = y->ready[p] > x->ready[p] ? y->ready[p] : x->ready[p];
         }

@@ -24,7 +24,7 @@ typedef struct brk_sample {
     int64_t t_ms;                                  // wall clock at the end of the interval
     int64_t span_ms;                               // the interval's length
     uint32_t redelivered, dead_lettered;           // during the interval
-    brk_domain_sample domain[RR_DOMAIN_COUNT + 1]; // [0] unused
+    brk_domain_sample domain[RR_DOMAIN_COUNT];     // domain d at [d - 1]
 } brk_sample;
 
 typedef struct brk_history brk_history;

@@ -30,8 +30,6 @@ struct brk_http {
     struct event *stop;     // activated by destroy: breaks the loop from its own thread
     brk_board *board;       // borrowed
     brk_snapshot *snap;     // owned scratch copy for the HTTP thread
-    brk_sample *samples;    // owned scratch copy of the history, its whole capacity
-    size_t samples_cap;
     pthread_t thread;
     bool running;
     int port;
@@ -188,11 +186,20 @@ on_history(struct evhttp_request *req, void *arg)
         return;
     }
     evhttp_clear_headers(&query);
+    // Room for the whole history, allocated per request: a large block is
+    // mapped fresh, and only the pages the copy writes become resident, so
+    // the dashboard's usual "what is new" query costs little memory.
+    size_t cap = brk_board_history_capacity(self->board);
+    brk_sample *samples = malloc(cap * sizeof *samples);
+    if (samples == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
     long step_ms = 0;
-    size_t n = brk_board_history(self->board, (int64_t) since, self->samples, self->samples_cap,
-                                 &step_ms);
+    size_t n = brk_board_history(self->board, (int64_t) since, samples, cap, &step_ms);
     size_t len = 0;
-    char *text = brk_render_history_json(self->samples, n, (size_t) points, step_ms, &len);
+    char *text = brk_render_history_json(samples, n, (size_t) points, step_ms, &len);
+    free(samples);
     if (text == NULL) {
         evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
         return;
@@ -348,15 +355,12 @@ brk_http_new(const char *address, brk_board *board)
         goto fail;
     }
     self->snap = calloc(1, sizeof *self->snap);
-    self->samples_cap = brk_board_history_capacity(board);
-    self->samples = calloc(self->samples_cap, sizeof *self->samples);
     self->base = event_base_new();
     self->http = self->base ? evhttp_new(self->base) : NULL;
     // An activated event runs even if the loop starts after the activation,
     // unlike event_base_loopbreak, which a starting loop forgets.
     self->stop = self->base ? event_new(self->base, -1, 0, on_stop, self) : NULL;
-    if (self->snap == NULL || self->samples == NULL || self->http == NULL ||
-        self->stop == NULL) {
+    if (self->snap == NULL || self->http == NULL || self->stop == NULL) {
         rr_log_error("could not set up the HTTP monitor");
         goto fail;
     }
@@ -421,7 +425,6 @@ brk_http_destroy(brk_http **self_p)
         event_base_free(self->base);
     }
     free(self->snap);
-    free(self->samples);
     free(self);
     *self_p = NULL;
 }

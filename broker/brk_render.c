@@ -412,7 +412,7 @@ brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points, 
         }
         json_t *domains = json_object();
         for (int d = 1; d <= RR_DOMAIN_COUNT && domains != NULL; d++) {
-            const brk_domain_sample *ds = &p.domain[d];
+            const brk_domain_sample *ds = &p.domain[d - 1];
             uint64_t buckets[BRK_LATENCY_BUCKETS + 1];
             for (size_t b = 0; b <= BRK_LATENCY_BUCKETS; b++) {
                 buckets[b] = ds->latency[b];

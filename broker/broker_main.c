@@ -80,7 +80,7 @@ main(int argc, char **argv)
          "the dashboard's history: one sample every this many ms", &history_step_ms, 100,
          3600000},
         {"history-samples", RR_OPT_INT, "REFERRAL_HISTORY_SAMPLES", "5760",
-         "the dashboard's history: samples kept (5760 of 5 s: 8 hours, about 2 MB)",
+         "the dashboard's history: samples kept (5760 of 5 s: 8 hours, about 2.2 MB)",
          &history_samples, 1, 100000},
         {"log-level", RR_OPT_STRING, "REFERRAL_LOG_LEVEL", "info", "error, warn, info or debug",
          &log_level, 0, 0},

@@ -103,28 +103,28 @@ test_brk_history_keeps_deltas_per_interval_in_a_bounded_ring(void **state)
     brk_sample out[8];
     assert_int_equal(brk_history_copy(h, 0, out, 8), 3); // the ring keeps 3
     // The last three intervals: 25 - 10, 40 - 25, 41 - 40 acknowledgements.
-    assert_int_equal(out[0].domain[RR_DOMAIN_SOCIAL].acked, 15);
-    assert_int_equal(out[1].domain[RR_DOMAIN_SOCIAL].acked, 15);
-    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL].acked, 1);
-    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL].received, 1);
-    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL].latency[2], 1);
-    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL].ready[RR_PRIORITY_STAT], 4);
+    assert_int_equal(out[0].domain[RR_DOMAIN_SOCIAL - 1].acked, 15);
+    assert_int_equal(out[1].domain[RR_DOMAIN_SOCIAL - 1].acked, 15);
+    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL - 1].acked, 1);
+    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL - 1].received, 1);
+    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL - 1].latency[2], 1);
+    assert_int_equal(out[2].domain[RR_DOMAIN_SOCIAL - 1].ready[RR_PRIORITY_STAT], 4);
     assert_int_equal(out[2].span_ms, 1000);
     assert_true(out[0].t_ms < out[1].t_ms && out[1].t_ms < out[2].t_ms);
     // Only what is newer than a time.
     assert_int_equal(brk_history_copy(h, out[1].t_ms, out, 8), 1);
-    assert_int_equal(out[0].domain[RR_DOMAIN_SOCIAL].acked, 1);
+    assert_int_equal(out[0].domain[RR_DOMAIN_SOCIAL - 1].acked, 1);
 
     // Merged: sums over the intervals, the highest waiting count, the
     // fewest workers, the later time.
     assert_int_equal(brk_history_copy(h, 0, out, 8), 3);
-    out[1].domain[RR_DOMAIN_SOCIAL].workers = 1;
+    out[1].domain[RR_DOMAIN_SOCIAL - 1].workers = 1;
     brk_sample m = out[0];
     brk_sample_merge(&m, &out[1]);
     brk_sample_merge(&m, &out[2]);
-    assert_int_equal(m.domain[RR_DOMAIN_SOCIAL].acked, 31);
-    assert_int_equal(m.domain[RR_DOMAIN_SOCIAL].ready[RR_PRIORITY_STAT], 4);
-    assert_int_equal(m.domain[RR_DOMAIN_SOCIAL].workers, 1);
+    assert_int_equal(m.domain[RR_DOMAIN_SOCIAL - 1].acked, 31);
+    assert_int_equal(m.domain[RR_DOMAIN_SOCIAL - 1].ready[RR_PRIORITY_STAT], 4);
+    assert_int_equal(m.domain[RR_DOMAIN_SOCIAL - 1].workers, 1);
     assert_int_equal(m.span_ms, 3000);
     assert_int_equal(m.t_ms, out[2].t_ms);
     free(s);
