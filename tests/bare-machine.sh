@@ -29,6 +29,10 @@ if ! command -v debootstrap >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null
 fi
 [ -n "$dir" ] || dir=$(mktemp -d /var/tmp/rr-bare.XXXXXX)
+# The tree is a machine's /: it must be open to its other users (mktemp
+# makes it 0700, and PostgreSQL runs as postgres).
+mkdir -p "$dir"
+chmod 0755 "$dir"
 logs=$root/build/bare-machine
 mkdir -p "$logs"
 
