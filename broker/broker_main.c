@@ -122,7 +122,10 @@ main(int argc, char **argv)
         }
         brk_server_set_board(server, board);
     }
-    rr_service_ready("routing: centers on the front end, workers on the back end");
+    char status[512];
+    int n = snprintf(status, sizeof status, "routing: centers on %s, workers on %s, monitor on %s",
+                     cfg.frontend, cfg.backend, http_address);
+    rr_service_ready(n > 0 ? status : "routing");
     st = brk_server_run(server, &rr_process_stop);
     brk_http_destroy(&http); // stops its thread before the board goes
     const brk_stats *s = brk_server_stats(server);
