@@ -1,5 +1,6 @@
 #define RR_LOG_MODULE "auth"
 #include "brk_auth.h"
+#include "rr_format.h"
 
 #include "rr_log.h"
 #include "rr_wire.h"
@@ -30,8 +31,8 @@ struct brk_auth {
     struct timespec loaded_mtime;
     brk_key *keys; // hash by public_key
     uint64_t admitted, refused;
-    struct timespec loaded_at;  // monotonic: reloads at least every FORCE_RELOAD_S
-    int64_t log_window_s;       // refusal lines: at most LOG_BURST a second
+    struct timespec loaded_at; // monotonic: reloads at least every FORCE_RELOAD_S
+    int64_t log_window_s;      // refusal lines: at most LOG_BURST a second
     unsigned logged;
 };
 
@@ -39,15 +40,18 @@ struct brk_auth {
 // referralctl (a rename); an edit in place, or two changes within the
 // clock's granularity, are caught by this periodic re-read.
 #define FORCE_RELOAD_S 10
-#define LOG_BURST 20
+#define LOG_BURST      20
 
 static void
 free_keys(brk_key **keys)
 {
-    brk_key *k, *tmp;
-    HASH_ITER(hh, *keys, k, tmp) {
-        HASH_DEL(*keys, k);
+    // HASH_CLEAR frees the table and leaves the entries linked (hh.next).
+    brk_key *k = *keys;
+    HASH_CLEAR(hh, *keys);
+    while (k != NULL) {
+        brk_key *next = k->hh.next;
         free(k);
+        k = next;
     }
 }
 
@@ -74,7 +78,10 @@ load(brk_auth *self)
             continue;
         }
         char path[PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", self->dir, e->d_name);
+        if (rr_format_exact(path, sizeof path, "%s/%s", self->dir, e->d_name) != RR_OK) {
+            rr_log_warn("key skipped: the path of \"%s\" is too long", e->d_name);
+            continue;
+        }
         rr_key_file kf;
         char why[512];
         if (rr_keys_read(path, &kf, why, sizeof why) != RR_OK) {
@@ -248,8 +255,8 @@ decide(brk_auth *self, rr_frames *f, const char **text, char *user, size_t cap)
         return "400";
     }
     char address[64];
-    size_t alen = rr_frames_size(f, 3) < sizeof address - 1 ? rr_frames_size(f, 3)
-                                                             : sizeof address - 1;
+    size_t alen =
+        rr_frames_size(f, 3) < sizeof address - 1 ? rr_frames_size(f, 3) : sizeof address - 1;
     memcpy(address, rr_frames_data(f, 3), alen);
     address[alen] = '\0';
     const char *principal = brk_auth_principal(self, key);
@@ -264,14 +271,17 @@ decide(brk_auth *self, rr_frames *f, const char **text, char *user, size_t cap)
     bool is_worker = strncmp(principal, "worker:", 7) == 0;
     if (workers != is_worker) {
         if (may_log(self)) {
-            rr_log_warn("refused key %s (%s) from %s: not allowed on the %s socket", key,
-                        principal, address, workers ? "workers'" : "centers'");
+            rr_log_warn("refused key %s (%s) from %s: not allowed on the %s socket", key, principal,
+                        address, workers ? "workers'" : "centers'");
         }
         *text = "key not allowed here";
         return "400";
     }
     rr_log_info("admitted %s from %s", principal, address);
-    snprintf(user, cap, "%s", key);
+    if (rr_format_exact(user, cap, "%s", key) != RR_OK) {
+        *text = "key too long";
+        return "500"; // a Z85 key is 40 characters: ZAP's user id room is ample
+    }
     *text = "OK";
     return "200";
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 struct brk_history {
-    brk_sample *ring; // owned, capacity entries
+    brk_sample *ring;             // owned, capacity entries
     size_t capacity, head, count; // head: where the next sample goes
     long step_ms;
     double last_uptime_s;

@@ -13,18 +13,18 @@
 #include <stdint.h>
 
 typedef struct brk_domain_sample {
-    uint32_t ready[RR_PRIORITY_COUNT + 1];      // waiting at the sample, by priority 1..4
-    float oldest_age_s;                         // the oldest waiting request, at the sample
-    uint32_t workers, workers_expected;         // at the sample
-    uint32_t received, acked, busy, rejected;   // during the interval (acked: accepted or duplicate)
-    uint32_t latency[BRK_LATENCY_BUCKETS + 1];  // accepted submissions during the interval
+    uint32_t ready[RR_PRIORITY_COUNT + 1];     // waiting at the sample, by priority 1..4
+    float oldest_age_s;                        // the oldest waiting request, at the sample
+    uint32_t workers, workers_expected;        // at the sample
+    uint32_t received, acked, busy, rejected;  // during the interval (acked: accepted or duplicate)
+    uint32_t latency[BRK_LATENCY_BUCKETS + 1]; // accepted submissions during the interval
 } brk_domain_sample;
 
 typedef struct brk_sample {
-    int64_t t_ms;                                  // wall clock at the end of the interval
-    int64_t span_ms;                               // the interval's length
-    uint32_t redelivered, dead_lettered;           // during the interval
-    brk_domain_sample domain[RR_DOMAIN_COUNT];     // domain d at [d - 1]
+    int64_t t_ms;                              // wall clock at the end of the interval
+    int64_t span_ms;                           // the interval's length
+    uint32_t redelivered, dead_lettered;       // during the interval
+    brk_domain_sample domain[RR_DOMAIN_COUNT]; // domain d at [d - 1]
 } brk_sample;
 
 typedef struct brk_history brk_history;

@@ -27,9 +27,9 @@
 struct brk_http {
     struct event_base *base;
     struct evhttp *http;
-    struct event *stop;     // activated by destroy: breaks the loop from its own thread
-    brk_board *board;       // borrowed
-    brk_snapshot *snap;     // owned scratch copy for the HTTP thread
+    struct event *stop; // activated by destroy: breaks the loop from its own thread
+    brk_board *board;   // borrowed
+    brk_snapshot *snap; // owned scratch copy for the HTTP thread
     pthread_t thread;
     bool running;
     int port;
@@ -94,7 +94,7 @@ resident_bytes(void)
     }
     unsigned long size = 0, resident = 0;
     int n = fscanf(f, "%lu %lu", &size, &resident);
-    fclose(f);
+    (void) fclose(f); // read only: nothing to lose
     return n == 2 ? (double) resident * (double) sysconf(_SC_PAGESIZE) : 0;
 }
 
@@ -117,7 +117,8 @@ on_metrics(struct evhttp_request *req, void *arg)
 }
 
 static void
-on_json(struct evhttp_request *req, brk_http *self, char *(*render)(const brk_snapshot *, size_t *))
+on_json(struct evhttp_request *req, brk_http *self,
+        char *(*render)(const brk_snapshot *, size_t *) )
 {
     if (!take_snapshot(self, req)) {
         return;
@@ -181,8 +182,7 @@ on_history(struct evhttp_request *req, void *arg)
         evhttp_clear_headers(&query);
         const char msg[] = "{\"error\":\"invalid query: since_ms is milliseconds since the epoch "
                            "(>= 0), points a number from 1 to 5000\"}\n";
-        reply_text(req, HTTP_BADREQUEST, "Bad Request", "application/json", msg,
-                   sizeof msg - 1);
+        reply_text(req, HTTP_BADREQUEST, "Bad Request", "application/json", msg, sizeof msg - 1);
         return;
     }
     evhttp_clear_headers(&query);
@@ -231,8 +231,7 @@ on_readyz(struct evhttp_request *req, void *arg)
     if (!ready) {
         for (int d = 1; d <= RR_DOMAIN_COUNT && len < sizeof body - 64; d++) {
             if (self->snap->queue[d].workers == 0) {
-                n = snprintf(body + len, sizeof body - len, " no %s worker;",
-                             rr_domain_name(d));
+                n = snprintf(body + len, sizeof body - len, " no %s worker;", rr_domain_name(d));
                 len += n > 0 ? (size_t) n : 0;
             }
         }
@@ -242,8 +241,8 @@ on_readyz(struct evhttp_request *req, void *arg)
         }
         body[len++] = '\n';
     }
-    reply_text(req, ready ? HTTP_OK : 503, ready ? "OK" : "Service Unavailable", "text/plain",
-               body, len);
+    reply_text(req, ready ? HTTP_OK : 503, ready ? "OK" : "Service Unavailable", "text/plain", body,
+               len);
 }
 
 static void
@@ -378,8 +377,8 @@ brk_http_new(const char *address, brk_board *board)
         goto fail;
     }
     evhttp_set_gencb(self->http, on_other, self);
-    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(self->http, host,
-                                                                      (ev_uint16_t) port);
+    struct evhttp_bound_socket *sock =
+        evhttp_bind_socket_with_handle(self->http, host, (ev_uint16_t) port);
     if (sock == NULL) {
         rr_log_error("cannot bind HTTP monitor to \"%s\"", address);
         goto fail;

@@ -4,6 +4,7 @@
 #include "brk_monitor.h"
 
 #include "brk_history.h"
+#include "rr_format.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -136,8 +137,8 @@ brk_expected_workers_parse(const char *text, uint32_t out[RR_DOMAIN_COUNT + 1], 
     long all = strtol(text, &end, 10);
     if (end != text && *end == '\0') {
         if (errno != 0 || all < 0 || all > 10000) {
-            snprintf(why, why_cap, "invalid --expected-workers \"%s\": expected 0 to 10000",
-                     text);
+            (void) rr_format(why, why_cap, "invalid --expected-workers \"%s\": expected 0 to 10000",
+                             text);
             return RR_EINVAL;
         }
         for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
@@ -160,8 +161,8 @@ brk_expected_workers_parse(const char *text, uint32_t out[RR_DOMAIN_COUNT + 1], 
         rr_domain d = rr_domain_parse(name);
         errno = 0;
         long n = strtol(eq + 1, &end, 10);
-        if (d == RR_DOMAIN_NONE || seen[d] || end == eq + 1 || errno != 0 || n < 0 ||
-            n > 10000 || (*end != ',' && *end != '\0')) {
+        if (d == RR_DOMAIN_NONE || seen[d] || end == eq + 1 || errno != 0 || n < 0 || n > 10000 ||
+            (*end != ',' && *end != '\0')) {
             break;
         }
         seen[d] = true;
@@ -172,10 +173,11 @@ brk_expected_workers_parse(const char *text, uint32_t out[RR_DOMAIN_COUNT + 1], 
             return RR_OK;
         }
     }
-    snprintf(why, why_cap,
-             "invalid --expected-workers \"%s\": expected a number, or domain=N pairs such as "
-             "\"prevention=1,rehabilitation=1,social=2\"",
-             text);
+    (void) rr_format(
+        why, why_cap,
+        "invalid --expected-workers \"%s\": expected a number, or domain=N pairs such as "
+        "\"prevention=1,rehabilitation=1,social=2\"",
+        text);
     return RR_EINVAL;
 }
 

@@ -40,11 +40,11 @@ typedef struct brk_worker_view {
 } brk_worker_view;
 
 typedef struct brk_queue_view {
-    uint32_t ready[RR_PRIORITY_COUNT + 1];         // by priority 1..4; [0] unused
-    double oldest_age_s[RR_PRIORITY_COUNT + 1];    // 0 when none waits
+    uint32_t ready[RR_PRIORITY_COUNT + 1];      // by priority 1..4; [0] unused
+    double oldest_age_s[RR_PRIORITY_COUNT + 1]; // 0 when none waits
     uint32_t inflight;
     uint32_t workers, workers_idle;
-    uint32_t workers_expected;                      // --expected-workers (0: not set)
+    uint32_t workers_expected; // --expected-workers (0: not set)
     uint64_t received;
 } brk_queue_view;
 
@@ -71,7 +71,8 @@ typedef struct brk_snapshot {
     // [0]: submissions refused before their domain was known (bad frames).
     brk_domain_totals totals[RR_DOMAIN_COUNT + 1];
     // Counters since start.
-    uint64_t redelivered, retried, unauthorized, dead_lettered, late_replies, undeliverable, protocol_errors;
+    uint64_t redelivered, retried, unauthorized, dead_lettered, late_replies, undeliverable,
+        protocol_errors;
     uint64_t replied;
     brk_worker_view workers[BRK_SNAP_MAX_WORKERS];
     size_t nworkers;

@@ -2,6 +2,8 @@
 // remove are O(1), and an empty priority costs one pointer test.
 #include "brk_queue.h"
 
+#include "rr_wire.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +70,8 @@ brk_pool_put(brk_pool *self, brk_request **req_p)
     if (r == NULL) {
         return;
     }
-    zmq_msg_close(&r->client_id);
-    zmq_msg_close(&r->body);
+    rr_msg_close(&r->client_id);
+    rr_msg_close(&r->body);
     if (self->free_count < POOL_KEEP_MAX) {
         r->next = self->free;
         self->free = r;
@@ -86,7 +88,7 @@ struct brk_queue {
     size_t depth;
     size_t max;
     unsigned fair_every;
-    unsigned pops;     // pops since the last one that took the oldest of all
+    unsigned pops; // pops since the last one that took the oldest of all
 };
 
 brk_queue *
@@ -149,8 +151,8 @@ brk_queue_push_front(brk_queue *self, brk_request *req)
 brk_request *
 brk_queue_pop(brk_queue *self)
 {
-    int pick = 0;      // the highest non-empty priority
-    int oldest = 0;    // the priority whose head waited longest
+    int pick = 0;   // the highest non-empty priority
+    int oldest = 0; // the priority whose head waited longest
     for (int p = RR_PRIORITY_COUNT; p >= 1; p--) {
         brk_request *r = self->head[p];
         if (r == NULL) {

@@ -35,8 +35,9 @@ typedef struct brk_request {
     bool dead;                       // to be dead-lettered by the next worker
     int64_t due_us;                  // while delayed for a retry: when it may go again
     char correlation[65];            // request_id or query_id (at most 64 bytes), or ""
-    char principal[RR_PRINCIPAL_MAX + 1]; // the authenticated sender ("center:941"), or "" (insecure)
-    UT_hash_handle hh;               // in-flight map, keyed by delivery_id
+    char principal[RR_PRINCIPAL_MAX +
+                   1]; // the authenticated sender ("center:941"), or "" (insecure)
+    UT_hash_handle hh; // in-flight map, keyed by delivery_id
 } brk_request;
 
 typedef struct brk_pool brk_pool;

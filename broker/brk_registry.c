@@ -10,13 +10,13 @@
 #include <utlist.h>
 
 struct brk_registry {
-    brk_worker *by_id;                          // hash by routing id
-    brk_request *inflight;                      // hash by delivery_id
-    brk_worker *ready[RR_DOMAIN_COUNT + 1];     // per domain; index 0 unused
+    brk_worker *by_id;                      // hash by routing id
+    brk_request *inflight;                  // hash by delivery_id
+    brk_worker *ready[RR_DOMAIN_COUNT + 1]; // per domain; index 0 unused
     size_t count[RR_DOMAIN_COUNT + 1];
     size_t ready_count[RR_DOMAIN_COUNT + 1];
     size_t inflight_count;
-    int any_cursor;                             // round robin for RR_DOMAIN_NONE
+    int any_cursor; // round robin for RR_DOMAIN_NONE
 };
 
 brk_registry *
@@ -34,11 +34,13 @@ brk_registry_destroy(brk_registry **self_p, brk_pool *pool)
         return;
     }
     brk_worker *w, *tmp;
-    HASH_ITER(hh, self->by_id, w, tmp) {
+    HASH_ITER(hh, self->by_id, w, tmp)
+    {
         brk_request *orphans = NULL;
         brk_registry_remove(self, &w, &orphans);
         brk_request *r, *rtmp;
-        DL_FOREACH_SAFE(orphans, r, rtmp) {
+        DL_FOREACH_SAFE(orphans, r, rtmp)
+        {
             DL_DELETE(orphans, r);
             brk_pool_put(pool, &r);
         }
@@ -78,8 +80,7 @@ ready_del(brk_registry *self, brk_worker *w)
 
 rr_status
 brk_registry_add(brk_registry *self, const void *id, size_t id_len, rr_domain domain,
-                 uint32_t credit, const char *host, uint32_t pid, int64_t now_ms,
-                 brk_worker **out)
+                 uint32_t credit, const char *host, uint32_t pid, int64_t now_ms, brk_worker **out)
 {
     assert(domain >= 1 && domain <= RR_DOMAIN_COUNT && credit >= 1);
     assert(brk_registry_find(self, id, id_len) == NULL);
@@ -116,7 +117,9 @@ brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request **orp
     HASH_DEL(self->by_id, w);
     self->count[w->domain]--;
     brk_request *r, *tmp;
-    DL_FOREACH_SAFE(w->deliveries, r, tmp) {
+    DL_FOREACH_SAFE(w->deliveries, r, tmp)
+    {
+        assert(self->inflight != NULL); // every delivery is in the in-flight map
         HASH_DEL(self->inflight, r);
         self->inflight_count--;
         r->worker = NULL;
@@ -148,7 +151,8 @@ brk_registry_next_idle(brk_registry *self, rr_domain domain)
 {
     assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
     brk_worker *w;
-    DL_FOREACH2(self->ready[domain], w, rnext) {
+    DL_FOREACH2(self->ready[domain], w, rnext)
+    {
         if (w->inflight == 0) {
             return w;
         }
@@ -208,7 +212,8 @@ brk_worker *
 brk_registry_expired(brk_registry *self, int64_t now_ms)
 {
     brk_worker *w, *tmp;
-    HASH_ITER(hh, self->by_id, w, tmp) {
+    HASH_ITER(hh, self->by_id, w, tmp)
+    {
         if (w->expiry_ms < now_ms) {
             return w;
         }
@@ -220,7 +225,8 @@ void
 brk_registry_foreach(brk_registry *self, void (*fn)(brk_worker *, void *), void *arg)
 {
     brk_worker *w, *tmp;
-    HASH_ITER(hh, self->by_id, w, tmp) {
+    HASH_ITER(hh, self->by_id, w, tmp)
+    {
         fn(w, arg);
     }
 }

@@ -18,25 +18,25 @@ typedef struct brk_worker {
     uint8_t id[BRK_MAX_ID_BYTES]; // ZeroMQ routing id of the worker's socket
     size_t id_len;
     rr_domain domain;
-    uint32_t credit;              // requests it takes at once
-    uint32_t inflight;            // requests delivered and not answered
-    int64_t expiry_ms;            // declared dead after this (monotonic ms)
-    int64_t heartbeat_ms;         // the interval it declared (0: the broker's)
+    uint32_t credit;      // requests it takes at once
+    uint32_t inflight;    // requests delivered and not answered
+    int64_t expiry_ms;    // declared dead after this (monotonic ms)
+    int64_t heartbeat_ms; // the interval it declared (0: the broker's)
     int64_t registered_ms;
     char host[RR_WIRE_MAX_HOST_BYTES + 1];
     char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as it reported it in READY
     uint32_t pid;
-    uint64_t replies;             // replies received from it
-    int64_t last_seen_ms;         // anything heard from it (monotonic)
+    uint64_t replies;     // replies received from it
+    int64_t last_seen_ms; // anything heard from it (monotonic)
     // Its own counters, from its last heartbeat.
     uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
     double commit_seconds_sum;
-    bool db_connected;            // its database connection, as it last reported
-    bool stats_seen;              // a heartbeat brought its counters
-    brk_request *deliveries;      // its in-flight requests (list through next/prev)
+    bool db_connected;                // its database connection, as it last reported
+    bool stats_seen;                  // a heartbeat brought its counters
+    brk_request *deliveries;          // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links
-    bool ready;                   // in its domain's ready list (inflight < credit)
-    bool solo;                    // holds a suspect request, alone, until it answers
+    bool ready;                       // in its domain's ready list (inflight < credit)
+    bool solo;                        // holds a suspect request, alone, until it answers
     UT_hash_handle hh;
 } brk_worker;
 

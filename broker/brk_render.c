@@ -334,14 +334,14 @@ brk_render_queues_json(const brk_snapshot *snap, size_t *len)
             total += q->ready[p];
             oldest = q->oldest_age_s[p] > oldest ? q->oldest_age_s[p] : oldest;
         }
-        json_t *item = json_pack(
-            "{s:s, s:s, s:I, s:o, s:f, s:o, s:I, s:I, s:I, s:I, s:I}", "domain", queue_name(d),
-            "domain_fa", d ? rr_domain_name_fa(d) : "", "ready", (json_int_t) total,
-            "ready_by_priority", ready, "oldest_age_seconds", oldest,
-            "oldest_age_seconds_by_priority", age, "inflight", (json_int_t) q->inflight,
-            "workers", (json_int_t) q->workers, "workers_idle", (json_int_t) q->workers_idle,
-            "workers_expected", (json_int_t) q->workers_expected, "received_total",
-            (json_int_t) q->received);
+        json_t *item =
+            json_pack("{s:s, s:s, s:I, s:o, s:f, s:o, s:I, s:I, s:I, s:I, s:I}", "domain",
+                      queue_name(d), "domain_fa", d ? rr_domain_name_fa(d) : "", "ready",
+                      (json_int_t) total, "ready_by_priority", ready, "oldest_age_seconds", oldest,
+                      "oldest_age_seconds_by_priority", age, "inflight", (json_int_t) q->inflight,
+                      "workers", (json_int_t) q->workers, "workers_idle",
+                      (json_int_t) q->workers_idle, "workers_expected",
+                      (json_int_t) q->workers_expected, "received_total", (json_int_t) q->received);
         if (item != NULL && d > 0) {
             const brk_domain_totals *t = &snap->totals[d];
             json_object_set_new(item, "submissions", outcomes_json(snap->totals, d, d));
@@ -380,12 +380,12 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
             "domain", rr_domain_name(w->domain), "host", w->host, "version", w->version, "pid",
             (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
             (json_int_t) w->inflight, "last_heartbeat_age_seconds", w->last_heartbeat_age_s,
-            "registered_age_seconds", w->registered_age_s, "replies_total",
-            (json_int_t) w->replies, "processed_total", (json_int_t) w->processed,
-            "failed_total", (json_int_t) w->failed, "batches_total", (json_int_t) w->batches,
-            "batch_items_total", (json_int_t) w->batch_items, "commits_total",
-            (json_int_t) w->commits, "db_reconnects_total", (json_int_t) w->db_reconnects,
-            "commit_seconds_total", w->commit_seconds_sum);
+            "registered_age_seconds", w->registered_age_s, "replies_total", (json_int_t) w->replies,
+            "processed_total", (json_int_t) w->processed, "failed_total", (json_int_t) w->failed,
+            "batches_total", (json_int_t) w->batches, "batch_items_total",
+            (json_int_t) w->batch_items, "commits_total", (json_int_t) w->commits,
+            "db_reconnects_total", (json_int_t) w->db_reconnects, "commit_seconds_total",
+            w->commit_seconds_sum);
         if (item != NULL) {
             // Unknown until its first heartbeat: null, not a false "down".
             json_object_set_new(item, "db_connected",
@@ -393,9 +393,9 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
         }
         json_array_append_new(workers, item);
     }
-    return dump(json_pack("{s:I, s:o}", "time_ms", (json_int_t) snap->taken_wall_ms, "workers",
-                          workers),
-                len);
+    return dump(
+        json_pack("{s:I, s:o}", "time_ms", (json_int_t) snap->taken_wall_ms, "workers", workers),
+        len);
 }
 
 char *
@@ -419,8 +419,8 @@ brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points, 
             }
             json_object_set_new(
                 domains, rr_domain_name(d),
-                json_pack("{s:[I, I, I, I], s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-                          "ready", (json_int_t) ds->ready[RR_PRIORITY_STAT],
+                json_pack("{s:[I, I, I, I], s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ready",
+                          (json_int_t) ds->ready[RR_PRIORITY_STAT],
                           (json_int_t) ds->ready[RR_PRIORITY_ASAP],
                           (json_int_t) ds->ready[RR_PRIORITY_URGENT],
                           (json_int_t) ds->ready[RR_PRIORITY_ROUTINE], "oldest_age_seconds",
@@ -428,14 +428,13 @@ brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points, 
                           "workers_expected", (json_int_t) ds->workers_expected, "received",
                           (json_int_t) ds->received, "acked", (json_int_t) ds->acked, "busy",
                           (json_int_t) ds->busy, "rejected", (json_int_t) ds->rejected,
-                          "latency_p50_seconds", quantile_json(buckets, 0.5),
-                          "latency_p99_seconds", quantile_json(buckets, 0.99)));
+                          "latency_p50_seconds", quantile_json(buckets, 0.5), "latency_p99_seconds",
+                          quantile_json(buckets, 0.99)));
         }
-        json_array_append_new(points,
-                              json_pack("{s:I, s:I, s:I, s:I, s:o}", "t_ms", (json_int_t) p.t_ms,
-                                        "span_ms", (json_int_t) p.span_ms, "redelivered",
-                                        (json_int_t) p.redelivered, "dead_lettered",
-                                        (json_int_t) p.dead_lettered, "domains", domains));
+        json_array_append_new(
+            points, json_pack("{s:I, s:I, s:I, s:I, s:o}", "t_ms", (json_int_t) p.t_ms, "span_ms",
+                              (json_int_t) p.span_ms, "redelivered", (json_int_t) p.redelivered,
+                              "dead_lettered", (json_int_t) p.dead_lettered, "domains", domains));
     }
     return dump(json_pack("{s:I, s:s, s:o}", "step_ms", (json_int_t) step_ms, "ready_order",
                           "stat,asap,urgent,routine", "points", points),

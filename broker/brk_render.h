@@ -23,7 +23,7 @@ char *brk_render_workers_json(const brk_snapshot *snap, size_t *len);
 
 // The history as JSON for the dashboard: samples (oldest first) merged in
 // equal groups into at most max_points (>= 1) points.
-char *brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points,
-                              long step_ms, size_t *len);
+char *brk_render_history_json(const brk_sample *samples, size_t n, size_t max_points, long step_ms,
+                              size_t *len);
 
 #endif

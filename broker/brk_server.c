@@ -4,6 +4,7 @@
 // for redelivery), and the worker's reply frame is moved on to the center.
 #define RR_LOG_MODULE "server"
 #include "brk_server.h"
+#include "rr_format.h"
 
 #include "brk_auth.h"
 #include "brk_queue.h"
@@ -34,24 +35,24 @@
 struct brk_server {
     brk_config cfg;
     void *ctx;
-    void *frontend;                          // ROUTER, centers
-    void *backend;                           // ROUTER, workers
-    brk_auth *auth;                          // NULL: --insecure
+    void *frontend; // ROUTER, centers
+    void *backend;  // ROUTER, workers
+    brk_auth *auth; // NULL: --insecure
     brk_pool *pool;
-    brk_queue *queue[RR_DOMAIN_COUNT + 1];   // [QUEUE_ANY] = status queries
+    brk_queue *queue[RR_DOMAIN_COUNT + 1]; // [QUEUE_ANY] = status queries
     brk_registry *registry;
-    brk_request *delayed;                    // failed, waiting to be retried (by due_us)
+    brk_request *delayed; // failed, waiting to be retried (by due_us)
     uint64_t next_delivery_id;
     bool draining;
-    int64_t tick_ms;                         // heartbeat period: ours, or a faster worker's
+    int64_t tick_ms; // heartbeat period: ours, or a faster worker's
     int64_t started_ms;
-    rr_risk_rule risk[RR_RISK_MAX_RULES];    // from the workers' catalogue (RULES)
+    rr_risk_rule risk[RR_RISK_MAX_RULES]; // from the workers' catalogue (RULES)
     size_t risk_count;
     brk_stats stats;
-    brk_board *board;                        // borrowed; NULL: nobody watches
-    brk_snapshot *snap;                      // owned; built here, copied to the board
+    brk_board *board;   // borrowed; NULL: nobody watches
+    brk_snapshot *snap; // owned; built here, copied to the board
     int64_t next_publish_ms;
-    int64_t noisy_window_ms;                 // log lines peers can cause: see noisy_ok
+    int64_t noisy_window_ms; // log lines peers can cause: see noisy_ok
     unsigned noisy_in_window;
     uint64_t noisy_suppressed;
 };
@@ -124,7 +125,7 @@ open_router(void *ctx, const char *endpoint, long hwm, const char *secret_key,
         rr_log_error("zmq_socket failed: %s", zmq_strerror(errno));
         return NULL;
     }
-    int64_t maxmsg = 1024 * 1024; // hard cap; 64 KiB bodies get a typed error
+    int64_t maxmsg = (int64_t) 1024 * 1024; // hard cap; 64 KiB bodies get a typed error
     // ROUTER_MANDATORY turns ZeroMQ's silent drop of a message to a gone or
     // full peer into an error we count.
     if (set_int_opt(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY") != RR_OK ||
@@ -215,13 +216,13 @@ brk_server_new(const brk_config *config)
             goto fail;
         }
     }
-    self->frontend = open_router(self->ctx, config->frontend, config->hwm, secret,
-                                 BRK_ZAP_DOMAIN_CENTERS);
+    self->frontend =
+        open_router(self->ctx, config->frontend, config->hwm, secret, BRK_ZAP_DOMAIN_CENTERS);
     if (self->frontend == NULL) {
         goto fail;
     }
-    self->backend = open_router(self->ctx, config->backend, config->hwm, secret,
-                                BRK_ZAP_DOMAIN_WORKERS);
+    self->backend =
+        open_router(self->ctx, config->backend, config->hwm, secret, BRK_ZAP_DOMAIN_WORKERS);
     if (self->backend == NULL) {
         goto fail;
     }
@@ -251,7 +252,8 @@ brk_server_destroy(brk_server **self_p)
     // Records hold frames: free them before the context goes.
     brk_registry_destroy(&self->registry, self->pool);
     brk_request *r, *tmp;
-    DL_FOREACH_SAFE(self->delayed, r, tmp) {
+    DL_FOREACH_SAFE(self->delayed, r, tmp)
+    {
         DL_DELETE(self->delayed, r);
         brk_pool_put(self->pool, &r);
     }
@@ -305,7 +307,7 @@ send_to_client(brk_server *self, zmq_msg_t *client_id, uint8_t command, zmq_msg_
         if (noisy_ok(self)) {
             rr_log_warn("reply not delivered to center: %s", rr_strerror(st));
         }
-        zmq_msg_close(body);
+        rr_msg_close(body);
         rc = zmq_msg_init(body); // empty again: the owner may close it once more
         assert(rc == 0);
         return;
@@ -315,7 +317,7 @@ send_to_client(brk_server *self, zmq_msg_t *client_id, uint8_t command, zmq_msg_
         rr_wire_send_bytes(self->frontend, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, true) !=
             RR_OK ||
         rr_wire_send_bytes(self->frontend, &command, 1, true) != RR_OK) {
-        zmq_msg_close(body);
+        rr_msg_close(body);
         rc = zmq_msg_init(body);
         assert(rc == 0);
         self->stats.undeliverable++;
@@ -418,7 +420,7 @@ send_request(brk_server *self, brk_worker *w, brk_request *req, uint64_t deliver
         rr_wire_send_bytes(self->backend, &cmd, 1, true) != RR_OK ||
         rr_wire_send_bytes(self->backend, did, sizeof did, true) != RR_OK ||
         rr_wire_send_bytes(self->backend, &wire_cmd, 1, true) != RR_OK) {
-        zmq_msg_close(&body);
+        rr_msg_close(&body);
         rr_log_error("request to worker cut short");
         return RR_EIO;
     }
@@ -467,8 +469,9 @@ dispatch(brk_server *self, int queue_index)
         }
         req->attempts++;
         brk_registry_assign(self->registry, w, req, did, solo);
-        rr_log_debug_id(req->correlation, "request %s delivered to worker pid %u (delivery %llu, attempt %u)",
-                     req->correlation, w->pid, (unsigned long long) did, req->attempts);
+        rr_log_debug_id(req->correlation,
+                        "request %s delivered to worker pid %u (delivery %llu, attempt %u)",
+                        req->correlation, w->pid, (unsigned long long) did, req->attempts);
     }
 }
 
@@ -537,8 +540,9 @@ give_up(brk_server *self, brk_request *r, const char *why)
     // Busy, not rejected: one of those workers may have committed it
     // before dying, and a retry with the same request_id finds out.
     rr_wire_error err;
-    (void) rr_wire_fail(&err, RR_EINTERNAL, "", "could not process request \"%s\": %u workers failed on it",
-                        r->correlation, r->attempts);
+    (void) rr_wire_fail(&err, RR_EINTERNAL, "",
+                        "could not process request \"%s\": %u workers failed on it", r->correlation,
+                        r->attempts);
     rr_log_error_id(r->correlation, "request %s given up: %s", r->correlation, why);
     refuse(self, &r->client_id, r->command, r->domain, r->correlation, &err, true);
     brk_pool_put(self->pool, &r);
@@ -563,7 +567,8 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why, bool crash
     brk_request *orphans = NULL;
     brk_registry_remove(self->registry, worker_p, &orphans);
     brk_request *r, *tmp;
-    DL_FOREACH_SAFE(orphans, r, tmp) {
+    DL_FOREACH_SAFE(orphans, r, tmp)
+    {
         DL_DELETE(orphans, r);
         r->next = r->prev = NULL;
         if (self->draining) {
@@ -579,7 +584,8 @@ worker_lost(brk_server *self, brk_worker **worker_p, const char *why, bool crash
         }
         if (r->attempts >= self->cfg.max_attempts || r->failures >= self->cfg.max_failures) {
             char why_given_up[64];
-            snprintf(why_given_up, sizeof why_given_up, "failed on %u workers", r->attempts);
+            (void) rr_format(why_given_up, sizeof why_given_up, "failed on %u workers",
+                             r->attempts);
             give_up(self, r, why_given_up);
             continue;
         }
@@ -608,10 +614,8 @@ compact(zmq_msg_t *body)
         return; // keep the shared one
     }
     memcpy(zmq_msg_data(&copy), zmq_msg_data(body), n);
-    int rc = zmq_msg_move(body, &copy);
-    assert(rc == 0);
-    (void) rc;
-    zmq_msg_close(&copy);
+    rr_msg_move(body, &copy);
+    rr_msg_close(&copy);
 }
 
 // The principal of the key a message came with (ZAP user id: the public
@@ -695,9 +699,9 @@ admit(const brk_server *self, rr_frames *f, uint8_t command, brk_request *req, r
                 for (size_t k = 0; k < sub->n_risk_flags; k++) {
                     flags[k] = (int) sub->risk_flags[k];
                 }
-                req->priority = (uint8_t) rr_risk_effective(
-                    self->risk, self->risk_count, (rr_priority) sub->priority,
-                    rr_risk_mask(flags, sub->n_risk_flags));
+                req->priority = (uint8_t) rr_risk_effective(self->risk, self->risk_count,
+                                                            (rr_priority) sub->priority,
+                                                            rr_risk_mask(flags, sub->n_risk_flags));
             }
             rr__v1__submit_request__free_unpacked(sub, NULL);
         }
@@ -785,7 +789,8 @@ answer_stats(brk_server *self, zmq_msg_t *client_id, int64_t now_us)
         qs[d].oldest_age_seconds = oldest_age(self->queue[d], now_us);
         if (d > 0) {
             qs[d].workers = (uint32_t) brk_registry_count(self->registry, (rr_domain) d);
-            qs[d].workers_ready = (uint32_t) brk_registry_ready_count(self->registry, (rr_domain) d);
+            qs[d].workers_ready =
+                (uint32_t) brk_registry_ready_count(self->registry, (rr_domain) d);
         }
         qs[d].received_total = self->stats.received[d];
         qp[d] = &qs[d];
@@ -886,8 +891,8 @@ on_client_message(brk_server *self, rr_frames *f, int64_t now_us)
     }
     req->received_us = now_us;
     req->enqueued_us = now_us;
-    zmq_msg_move(&req->client_id, &f->part[0]);
-    zmq_msg_move(&req->body, &f->part[4]);
+    rr_msg_move(&req->client_id, &f->part[0]);
+    rr_msg_move(&req->body, &f->part[4]);
     if (brk_queue_depth(self->queue[req->domain]) > 0 ||
         brk_registry_next_ready(self->registry, (rr_domain) req->domain) == NULL) {
         compact(&req->body); // it will wait
@@ -944,7 +949,8 @@ worker_protocol_error(brk_server *self, rr_frames *f, const char *what)
 static int64_t
 liveness_ms(const brk_server *self, const brk_worker *w)
 {
-    int64_t hb = w->heartbeat_ms > self->cfg.heartbeat_ms ? w->heartbeat_ms : self->cfg.heartbeat_ms;
+    int64_t hb =
+        w->heartbeat_ms > self->cfg.heartbeat_ms ? w->heartbeat_ms : self->cfg.heartbeat_ms;
     return hb * self->cfg.liveness;
 }
 
@@ -1038,8 +1044,7 @@ count_submit_reply(brk_server *self, rr_domain domain, zmq_msg_t *body, int64_t 
                    bool dead)
 {
     int outcome = 0;
-    if (rr_wire_submit_reply_outcome(zmq_msg_data(body), zmq_msg_size(body), &outcome) !=
-        RR_OK) {
+    if (rr_wire_submit_reply_outcome(zmq_msg_data(body), zmq_msg_size(body), &outcome) != RR_OK) {
         return;
     }
     brk_domain_totals *t = &self->snap->totals[domain];
@@ -1131,13 +1136,11 @@ on_worker_rules(brk_server *self, rr_frames *f, brk_worker *w)
     rr_risk_rule rules[RR_RISK_MAX_RULES];
     size_t count = 0;
     if (f->count != 5 ||
-        rr_wire_rules_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), rules, &count) !=
-            RR_OK) {
+        rr_wire_rules_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), rules, &count) != RR_OK) {
         worker_protocol_error(self, f, "RULES must carry valid RiskRules");
         return;
     }
-    if (count != self->risk_count ||
-        memcmp(rules, self->risk, count * sizeof rules[0]) != 0) {
+    if (count != self->risk_count || memcmp(rules, self->risk, count * sizeof rules[0]) != 0) {
         memcpy(self->risk, rules, count * sizeof rules[0]);
         self->risk_count = count;
         rr_log_info("risk rules from worker pid %u: %zu rule(s)", w->pid, count);
@@ -1292,7 +1295,8 @@ static void
 answer_queued_busy(brk_server *self)
 {
     brk_request *r, *tmp;
-    DL_FOREACH_SAFE(self->delayed, r, tmp) {
+    DL_FOREACH_SAFE(self->delayed, r, tmp)
+    {
         DL_DELETE(self->delayed, r);
         r->next = r->prev = NULL;
         refuse_shutdown(self, &r);

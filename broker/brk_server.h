@@ -14,24 +14,25 @@
 #include <stdint.h>
 
 typedef struct brk_config {
-    const char *frontend; // endpoint centers connect to, e.g. tcp://127.0.0.1:5555
-    const char *backend;  // endpoint workers connect to
-    long queue_max;       // requests waiting per domain before `busy`
-    long heartbeat_ms;    // heartbeat interval, both ways
-    long liveness;        // heartbeats missed before a worker is dead
-    long max_attempts;    // deliveries of one request before it is given up
-    long max_failures;    // failures of one request before it is given up (dead-lettered)
+    const char *frontend;  // endpoint centers connect to, e.g. tcp://127.0.0.1:5555
+    const char *backend;   // endpoint workers connect to
+    long queue_max;        // requests waiting per domain before `busy`
+    long heartbeat_ms;     // heartbeat interval, both ways
+    long liveness;         // heartbeats missed before a worker is dead
+    long max_attempts;     // deliveries of one request before it is given up
+    long max_failures;     // failures of one request before it is given up (dead-lettered)
     long retry_backoff_ms; // wait before the first retry of a failed request; doubles
-    long retry_after_ms;  // hint sent with `busy`
-    long request_ttl_ms;  // a request waiting longer than this gets `busy`
-    long drain_ms;        // on SIGTERM, how long in-flight replies may take
-    long hwm;             // ZeroMQ high-water mark on both sockets, messages
-    long fair_every;      // every n-th dispatch serves the longest-waiting request
-    long max_body_bytes;  // larger request bodies are refused ETOOBIG (<= RR_WIRE_MAX_BODY_BYTES)
+    long retry_after_ms;   // hint sent with `busy`
+    long request_ttl_ms;   // a request waiting longer than this gets `busy`
+    long drain_ms;         // on SIGTERM, how long in-flight replies may take
+    long hwm;              // ZeroMQ high-water mark on both sockets, messages
+    long fair_every;       // every n-th dispatch serves the longest-waiting request
+    long max_body_bytes;   // larger request bodies are refused ETOOBIG (<= RR_WIRE_MAX_BODY_BYTES)
     const char *curve_key_file; // the broker's CURVE key file (with its secret key)
     const char *keys_dir;       // registered public keys (brk_auth.h)
     bool insecure;              // no authentication (development only)
-    uint32_t workers_expected[RR_DOMAIN_COUNT + 1]; // live workers each domain should have (monitoring)
+    uint32_t
+        workers_expected[RR_DOMAIN_COUNT + 1]; // live workers each domain should have (monitoring)
 } brk_config;
 
 // Counters since start; read by the monitor (issue #4) and the tests' logs.

@@ -3,9 +3,11 @@
 // request_id or query_id.
 #define RR_LOG_MODULE "client"
 #include "cli_center.h"
+#include "rr_format.h"
 
 #include "rr_clock.h"
 #include "rr_log.h"
+#include "rr_wire.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -18,8 +20,8 @@
 struct cli_center {
     void *ctx;
     void *socket;
-    void *monitor;                  // PAIR: the socket's failed-authentication events (CURVE)
-    unsigned monitors;              // monitor endpoints used, for unique names
+    void *monitor;     // PAIR: the socket's failed-authentication events (CURVE)
+    unsigned monitors; // monitor endpoints used, for unique names
     rr_curve_client curve;
     char *endpoints[MAX_ENDPOINTS]; // owned
     size_t count;
@@ -50,7 +52,7 @@ open_socket(cli_center *self)
         return RR_EIO;
     }
     int linger = 0;
-    int64_t maxmsg = 4 * 1024 * 1024;
+    int64_t maxmsg = (int64_t) 4 * 1024 * 1024;
     if (zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         rr_log_error("zmq_setsockopt failed: %s", zmq_strerror(errno));
@@ -65,8 +67,9 @@ open_socket(cli_center *self)
         // A broker that refuses our key says so only in the handshake:
         // watch for it, so that a refusal is an answer, not a silence.
         char ep[64];
-        snprintf(ep, sizeof ep, "inproc://cli-center-%p-%u", (void *) self, self->monitors++);
-        if (zmq_socket_monitor(self->socket, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        if (rr_format_exact(ep, sizeof ep, "inproc://cli-center-%p-%u", (void *) self,
+                            self->monitors++) != RR_OK ||
+            zmq_socket_monitor(self->socket, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
             (self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) == NULL ||
             zmq_connect(self->monitor, ep) != 0) {
             rr_log_error("cannot monitor the broker connection: %s", zmq_strerror(errno));
@@ -221,7 +224,7 @@ recv_answer(cli_center *self, int64_t deadline, uint8_t *command, zmq_msg_t *bod
             continue;
         }
         *command = *(const uint8_t *) rr_frames_data(&f, 2);
-        zmq_msg_move(body, &f.part[3]);
+        rr_msg_move(body, &f.part[3]);
         rr_frames_close(&f);
         return RR_OK;
     }
@@ -263,7 +266,7 @@ cli_center_call_raw(cli_center *self, uint8_t command, const void *body, size_t 
     (void) rc;
     st = recv_answer(self, rr_clock_mono_ms() + timeout_ms, answer_command, answer);
     if (st != RR_OK) {
-        zmq_msg_close(answer);
+        rr_msg_close(answer);
     }
     return st;
 }
@@ -317,7 +320,7 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
         (void) rc;
         st = recv_answer(self, deadline, answer_command, answer);
         if (st != RR_OK) {
-            zmq_msg_close(answer);
+            rr_msg_close(answer);
             if (st == RR_ETIMEDOUT) {
                 rr_log_warn("no answer from %s within %ld ms", self->endpoints[self->current],
                             timeout_ms);
@@ -330,7 +333,7 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
         if (*answer_command == RR_CMD_ERROR || match(*answer_command, answer, ctx)) {
             return RR_OK;
         }
-        zmq_msg_close(answer);
+        rr_msg_close(answer);
     }
 }
 
@@ -356,8 +359,8 @@ match_submit(uint8_t command, zmq_msg_t *body, const void *ctx)
 }
 
 rr_status
-cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeout_ms,
-                  int attempts, Rr__V1__SubmitReply **reply_p, rr_wire_error *err)
+cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeout_ms, int attempts,
+                  Rr__V1__SubmitReply **reply_p, rr_wire_error *err)
 {
     *reply_p = NULL;
     uint8_t *buf = NULL;
@@ -380,14 +383,14 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
         }
         if (cmd == RR_CMD_ERROR) {
             result = protocol_refusal(&body, err);
-            zmq_msg_close(&body);
+            rr_msg_close(&body);
             break;
         }
         if (*reply_p != NULL) {
             rr__v1__submit_reply__free_unpacked(*reply_p, NULL);
         }
         st = rr_wire_submit_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
-        zmq_msg_close(&body);
+        rr_msg_close(&body);
         assert(st == RR_OK); // match_submit unpacked it already
         (void) st;
         result = RR_OK;
@@ -545,8 +548,8 @@ call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, con
     for (int n = 1; n <= attempts; n++) {
         uint8_t cmd = 0;
         zmq_msg_t body;
-        rr_status st = attempt(self, kind->command, buf, size, timeout_ms, match_answer, &ctx,
-                               &cmd, &body);
+        rr_status st =
+            attempt(self, kind->command, buf, size, timeout_ms, match_answer, &ctx, &cmd, &body);
         if (st == RR_ETIMEDOUT) {
             continue;
         }
@@ -554,14 +557,14 @@ call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, con
             result = rr_wire_fail(err, st, "", "%s", unreachable(st));
         } else if (cmd == RR_CMD_ERROR) {
             result = protocol_refusal(&body, err);
-            zmq_msg_close(&body);
+            rr_msg_close(&body);
         } else {
             if (*reply_p != NULL) {
                 kind->release(*reply_p);
                 *reply_p = NULL;
             }
             st = kind->unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
-            zmq_msg_close(&body);
+            rr_msg_close(&body);
             assert(st == RR_OK); // match_answer unpacked it already
             (void) st;
             result = RR_OK;
@@ -581,12 +584,12 @@ call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, con
 }
 
 rr_status
-cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeout_ms,
-                  int attempts, Rr__V1__StatusReply **reply_p, rr_wire_error *err)
+cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeout_ms, int attempts,
+                  Rr__V1__StatusReply **reply_p, rr_wire_error *err)
 {
     void *reply = NULL;
-    rr_status st = call(self, &STATUS_ANSWER, &query->base, query->query_id, timeout_ms,
-                        attempts, &reply, err);
+    rr_status st = call(self, &STATUS_ANSWER, &query->base, query->query_id, timeout_ms, attempts,
+                        &reply, err);
     *reply_p = reply;
     return st;
 }
@@ -607,8 +610,8 @@ cli_center_follow(cli_center *self, const Rr__V1__FollowRequest *follow, long ti
                   int attempts, Rr__V1__FollowReply **reply_p, rr_wire_error *err)
 {
     void *reply = NULL;
-    rr_status st = call(self, &FOLLOW_ANSWER, &follow->base, follow->query_id, timeout_ms,
-                        attempts, &reply, err);
+    rr_status st = call(self, &FOLLOW_ANSWER, &follow->base, follow->query_id, timeout_ms, attempts,
+                        &reply, err);
     *reply_p = reply;
     return st;
 }

@@ -69,7 +69,7 @@ typedef struct file_ctx {
     int count;
     const char *section; // the program's own section, e.g. "referral-broker"
     const char *path;
-    bool shared;   // the section serves several commands (referralctl)
+    bool shared; // the section serves several commands (referralctl)
     bool failed;
 } file_ctx;
 
@@ -129,8 +129,7 @@ usage(const char *program, const char *summary, const rr_opt *opts, int count)
     for (int i = 0; i < count; i++) {
         const rr_opt *o = &opts[i];
         printf("  --%s%s\n      %s\n      env %s, default \"%s\"\n", o->name,
-               o->kind == RR_OPT_FLAG ? "" : "=VALUE", o->help, o->env ? o->env : "(none)",
-               o->def);
+               o->kind == RR_OPT_FLAG ? "" : "=VALUE", o->help, o->env ? o->env : "(none)", o->def);
     }
     printf("  --config=FILE\n      read settings from an INI file: \"name = value\" lines with the "
            "names above,\n      unsectioned or under [%s]; the environment and flags override "
@@ -164,8 +163,8 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
         file_ctx ctx = {opts, count, section, path, space != NULL, false};
         int rc = ini_parse(path, on_ini_key, &ctx);
         if (rc != 0) {
-            fprintf(stderr, rc < 0 ? "could not read config file %s\n"
-                                   : "syntax error in config file %s\n",
+            fprintf(stderr,
+                    rc < 0 ? "could not read config file %s\n" : "syntax error in config file %s\n",
                     path);
             return RR_EINVAL;
         }

@@ -17,11 +17,11 @@ typedef enum rr_opt_kind {
 typedef struct rr_opt {
     const char *name; // long flag without dashes, e.g. "frontend"
     rr_opt_kind kind;
-    const char *env;  // environment variable, or NULL
-    const char *def;  // default as text ("" for none; "0"/"1" for flags)
+    const char *env; // environment variable, or NULL
+    const char *def; // default as text ("" for none; "0"/"1" for flags)
     const char *help;
     void *target;
-    long min, max;    // for RR_OPT_INT
+    long min, max; // for RR_OPT_INT
 } rr_opt;
 
 // Fills every target from its default, then the environment, then argv.

@@ -1,5 +1,7 @@
 #include "rr_keys.h"
 
+#include "rr_format.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,8 +67,8 @@ rr_principal_valid(const char *p)
     }
     if (strncmp(p, "office:", 7) == 0) {
         const char *c = p + 7;
-        return strlen(c) >= 4 && isupper((unsigned char) c[0]) &&
-               isupper((unsigned char) c[1]) && c[2] == '-' && all(c, is_code_char);
+        return strlen(c) >= 4 && isupper((unsigned char) c[0]) && isupper((unsigned char) c[1]) &&
+               c[2] == '-' && all(c, is_code_char);
     }
     if (strncmp(p, "worker:", 7) == 0) {
         const char *d = p + 7;
@@ -99,7 +101,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
     }
     if (dst == NULL || strlen(value) >= cap) {
         if (ctx->bad[0] == '\0') {
-            snprintf(ctx->bad, sizeof ctx->bad, "[%.20s] %.30s", section, name);
+            rr_format_fits(ctx->bad, sizeof ctx->bad, "[%.20s] %.30s", section, name);
         }
         return 1; // keep going; reported after
     }
@@ -114,30 +116,32 @@ rr_keys_read(const char *path, rr_key_file *out, char *why, size_t cap)
     read_ctx ctx = {out, ""};
     int rc = ini_parse(path, on_key, &ctx);
     if (rc < 0) {
-        snprintf(why, cap, "cannot read key file \"%s\": %s", path, strerror(errno));
+        (void) rr_format(why, cap, "cannot read key file \"%s\": %s", path, strerror(errno));
         return RR_EIO;
     }
     if (rc > 0) {
-        snprintf(why, cap, "key file \"%s\": syntax error on line %d", path, rc);
+        (void) rr_format(why, cap, "key file \"%s\": syntax error on line %d", path, rc);
         return RR_EINVAL;
     }
     if (ctx.bad[0] != '\0') {
-        snprintf(why, cap, "key file \"%s\": unexpected or overlong %s", path, ctx.bad);
+        (void) rr_format(why, cap, "key file \"%s\": unexpected or overlong %s", path, ctx.bad);
         return RR_EINVAL;
     }
     if (!rr_keys_valid(out->public_key)) {
-        snprintf(why, cap, "key file \"%s\": no valid public key (40 Z85 characters)", path);
+        (void) rr_format(why, cap, "key file \"%s\": no valid public key (40 Z85 characters)",
+                         path);
         return RR_EINVAL;
     }
     if (out->secret_key[0] != '\0' && !rr_keys_valid(out->secret_key)) {
-        snprintf(why, cap, "key file \"%s\": the secret key is not 40 Z85 characters", path);
+        (void) rr_format(why, cap, "key file \"%s\": the secret key is not 40 Z85 characters",
+                         path);
         return RR_EINVAL;
     }
     if (out->principal[0] != '\0' && !rr_principal_valid(out->principal)) {
-        snprintf(why, cap,
-                 "key file \"%s\": invalid principal \"%s\" (expected center:<code>, "
-                 "office:<code> or worker:<domain|any>)",
-                 path, out->principal);
+        (void) rr_format(why, cap,
+                         "key file \"%s\": invalid principal \"%s\" (expected center:<code>, "
+                         "office:<code> or worker:<domain|any>)",
+                         path, out->principal);
         return RR_EINVAL;
     }
     return RR_OK;
@@ -148,20 +152,20 @@ rr_keys_write(const char *path, const rr_key_file *key, char *why, size_t cap)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long) getpid()) >= (int) sizeof tmp) {
-        snprintf(why, cap, "path too long: \"%s\"", path);
+        (void) rr_format(why, cap, "path too long: \"%s\"", path);
         return RR_EIO;
     }
     bool secret = key->secret_key[0] != '\0';
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, secret ? 0600 : 0644);
     if (fd < 0) {
-        snprintf(why, cap, "cannot create \"%s\": %s", tmp, strerror(errno));
+        (void) rr_format(why, cap, "cannot create \"%s\": %s", tmp, strerror(errno));
         return RR_EIO;
     }
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
         close(fd);
         unlink(tmp);
-        snprintf(why, cap, "cannot write \"%s\": %s", tmp, strerror(errno));
+        (void) rr_format(why, cap, "cannot write \"%s\": %s", tmp, strerror(errno));
         return RR_EIO;
     }
     fprintf(f, "# referral-router CURVE key%s\n[curve]\npublic = %s\n",
@@ -175,7 +179,7 @@ rr_keys_write(const char *path, const rr_key_file *key, char *why, size_t cap)
     bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
-        snprintf(why, cap, "cannot write \"%s\": %s", path, strerror(errno));
+        (void) rr_format(why, cap, "cannot write \"%s\": %s", path, strerror(errno));
         unlink(tmp);
         return RR_EIO;
     }
@@ -205,16 +209,17 @@ given(const char *s)
 }
 
 rr_status
-rr_curve_client_load(const char *key_file, const char *broker_key, rr_curve_client *out,
-                     char *why, size_t cap)
+rr_curve_client_load(const char *key_file, const char *broker_key, rr_curve_client *out, char *why,
+                     size_t cap)
 {
     memset(out, 0, sizeof *out);
     if (!given(key_file) && !given(broker_key)) {
         return RR_OK;
     }
     if (!given(key_file) || !given(broker_key)) {
-        snprintf(why, cap, "CURVE needs both a key file (with our secret key) and the broker's "
-                           "public key");
+        (void) rr_format(why, cap,
+                         "CURVE needs both a key file (with our secret key) and the broker's "
+                         "public key");
         return RR_EINVAL;
     }
     rr_key_file k;
@@ -223,7 +228,7 @@ rr_curve_client_load(const char *key_file, const char *broker_key, rr_curve_clie
         return st;
     }
     if (k.secret_key[0] == '\0') {
-        snprintf(why, cap, "key file \"%s\" holds no secret key", key_file);
+        (void) rr_format(why, cap, "key file \"%s\" holds no secret key", key_file);
         return RR_EINVAL;
     }
     st = rr_keys_public_from(broker_key, out->server_key, why, cap);
@@ -246,7 +251,7 @@ rr_curve_client_apply(const rr_curve_client *c, void *socket, char *why, size_t 
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, c->server_key, n) != 0 ||
         zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, c->public_key, n) != 0 ||
         zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, c->secret_key, n) != 0) {
-        snprintf(why, cap, "cannot set CURVE keys: %s", zmq_strerror(errno));
+        (void) rr_format(why, cap, "cannot set CURVE keys: %s", zmq_strerror(errno));
         return RR_EIO;
     }
     return RR_OK;

@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 #define S(state) (1u << (state))
-#define OPEN                                                                                    \
-    (S(RR_REF_REQUESTED) | S(RR_REF_RECEIVED) | S(RR_REF_ACCEPTED) | S(RR_REF_IN_PROGRESS) |   \
+#define OPEN                                                                                       \
+    (S(RR_REF_REQUESTED) | S(RR_REF_RECEIVED) | S(RR_REF_ACCEPTED) | S(RR_REF_IN_PROGRESS) |       \
      S(RR_REF_ON_HOLD))
 
 static const struct {
@@ -31,9 +31,9 @@ static const struct {
     {OPEN, RR_REF_REQUESTED, RR_ACTOR_OFFICE, RR_EV_FORWARD, true},
 };
 
-static const char *const event_names[] = {NULL,       "claim",    "accept", "reject",
-                                          "start",    "pause",    "resume", "complete",
-                                          "fail",     "withdraw", "cancel", "forward"};
+static const char *const event_names[] = {NULL,    "claim",    "accept", "reject",
+                                          "start", "pause",    "resume", "complete",
+                                          "fail",  "withdraw", "cancel", "forward"};
 
 rr_status
 rr_lifecycle_decide(rr_ref_state from, rr_ref_state to, rr_actor who, rr_ref_event *event,

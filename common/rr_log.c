@@ -150,13 +150,13 @@ write_line(rr_log_level level, const char *module, const char *id, char *msg)
         int h = snprintf(line, sizeof line,
                          "%s{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"%s\","
                          "\"pid\":%ld,\"component\":\"%s\",\"msg\":\"",
-                         prefix, stamp, level_names[level], log_process, (long) getpid(),
-                         module);
+                         prefix, stamp, level_names[level], log_process, (long) getpid(), module);
         len = (h > 0 && (size_t) h < sizeof line) ? (size_t) h : 0;
         len = json_escape(line, sizeof line, len, msg);
         if (id != NULL && id[0] != '\0' && len + 16 < sizeof line) {
-            memcpy(line + len, "\",\"id\":\"", 8);
-            len += 8;
+            static const char id_key[] = "\",\"id\":\"";
+            memcpy(line + len, id_key, sizeof id_key - 1); // a counted buffer: no NUL needed
+            len += sizeof id_key - 1;
             len = json_escape(line, sizeof line, len, id);
         }
         int t = snprintf(line + len, sizeof line - len, "\"}\n");

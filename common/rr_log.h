@@ -38,23 +38,23 @@ void rr_log_write_id(rr_log_level level, const char *module, const char *id, con
 #define RR_LOG_MODULE "main"
 #endif
 
-#define rr_log_error(...) rr_log_write(RR_LOG_ERROR, RR_LOG_MODULE, __VA_ARGS__)
-#define rr_log_warn(...)  rr_log_write(RR_LOG_WARN, RR_LOG_MODULE, __VA_ARGS__)
-#define rr_log_info(...)  rr_log_write(RR_LOG_INFO, RR_LOG_MODULE, __VA_ARGS__)
-#define rr_log_info_id(id, ...) rr_log_write_id(RR_LOG_INFO, RR_LOG_MODULE, id, __VA_ARGS__)
-#define rr_log_warn_id(id, ...) rr_log_write_id(RR_LOG_WARN, RR_LOG_MODULE, id, __VA_ARGS__)
+#define rr_log_error(...)        rr_log_write(RR_LOG_ERROR, RR_LOG_MODULE, __VA_ARGS__)
+#define rr_log_warn(...)         rr_log_write(RR_LOG_WARN, RR_LOG_MODULE, __VA_ARGS__)
+#define rr_log_info(...)         rr_log_write(RR_LOG_INFO, RR_LOG_MODULE, __VA_ARGS__)
+#define rr_log_info_id(id, ...)  rr_log_write_id(RR_LOG_INFO, RR_LOG_MODULE, id, __VA_ARGS__)
+#define rr_log_warn_id(id, ...)  rr_log_write_id(RR_LOG_WARN, RR_LOG_MODULE, id, __VA_ARGS__)
 #define rr_log_error_id(id, ...) rr_log_write_id(RR_LOG_ERROR, RR_LOG_MODULE, id, __VA_ARGS__)
-#define rr_log_debug_id(id, ...)                                               \
-    do {                                                                       \
-        if (rr_log_enabled(RR_LOG_DEBUG)) {                                    \
-            rr_log_write_id(RR_LOG_DEBUG, RR_LOG_MODULE, id, __VA_ARGS__);     \
-        }                                                                      \
+#define rr_log_debug_id(id, ...)                                                                   \
+    do {                                                                                           \
+        if (rr_log_enabled(RR_LOG_DEBUG)) {                                                        \
+            rr_log_write_id(RR_LOG_DEBUG, RR_LOG_MODULE, id, __VA_ARGS__);                         \
+        }                                                                                          \
     } while (0)
-#define rr_log_debug(...)                                                      \
-    do {                                                                       \
-        if (rr_log_enabled(RR_LOG_DEBUG)) {                                    \
-            rr_log_write(RR_LOG_DEBUG, RR_LOG_MODULE, __VA_ARGS__);            \
-        }                                                                      \
+#define rr_log_debug(...)                                                                          \
+    do {                                                                                           \
+        if (rr_log_enabled(RR_LOG_DEBUG)) {                                                        \
+            rr_log_write(RR_LOG_DEBUG, RR_LOG_MODULE, __VA_ARGS__);                                \
+        }                                                                                          \
     } while (0)
 
 #endif

@@ -19,7 +19,6 @@ rr_version_revision(void)
 const char *
 rr_version_string(void)
 {
-    return RR_VERSION_REVISION[0] != '\0'
-               ? RR_VERSION_NUMBER " (git " RR_VERSION_REVISION ")"
-               : RR_VERSION_NUMBER;
+    return RR_VERSION_REVISION[0] != '\0' ? RR_VERSION_NUMBER " (git " RR_VERSION_REVISION ")"
+                                          : RR_VERSION_NUMBER;
 }

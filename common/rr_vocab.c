@@ -8,19 +8,13 @@ static const char *const domain_names[] = {NULL, "prevention", "rehabilitation",
 static const char *const domain_names_fa[] = {NULL, "پیشگیری", "توانبخشی", "اجتماعی"};
 static const char *const domain_prefixes[] = {NULL, "PRV-", "RHB-", "SOC-"};
 static const char *const priority_names[] = {NULL, "routine", "urgent", "asap", "stat"};
-static const char *const risk_names[] = {NULL,
-                                         "addiction",
-                                         "unemployment",
-                                         "divorce_risk",
-                                         "domestic_violence",
-                                         "woman_head_of_household",
-                                         "disability",
-                                         "out_of_school_child",
-                                         "child_at_risk"};
-static const char *const state_names[] = {NULL,        "requested", "received",
-                                          "accepted",  "in-progress", "on-hold",
-                                          "completed", "rejected",  "failed",
-                                          "cancelled"};
+static const char *const risk_names[] = {
+    NULL,           "addiction",           "unemployment",
+    "divorce_risk", "domestic_violence",   "woman_head_of_household",
+    "disability",   "out_of_school_child", "child_at_risk"};
+static const char *const state_names[] = {NULL,          "requested", "received",  "accepted",
+                                          "in-progress", "on-hold",   "completed", "rejected",
+                                          "failed",      "cancelled"};
 
 #define COUNT_OF(a) ((int) (sizeof(a) / sizeof((a)[0])))
 

@@ -15,7 +15,7 @@ case "${1:-}" in
 --test)
     # The package checks are part of the test command, so --test has --package's too.
     packages+=(libcmocka-dev valgrind prometheus chromium clang-14 libclang-rt-14-dev nginx-light
-               openssl dpkg-dev fakeroot help2man lintian systemd)
+               openssl dpkg-dev fakeroot help2man lintian systemd clang-format-14 clang-tidy-14)
     ;;
 --package) packages+=(dpkg-dev fakeroot help2man) ;;
 esac

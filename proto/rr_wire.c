@@ -37,7 +37,6 @@ status_from_errno(int e, const char *what)
     switch (e) {
     case EAGAIN:
     case EINTR:
-        return RR_EAGAIN;
     case EHOSTUNREACH: // ROUTER_MANDATORY: the peer is gone
         return RR_EAGAIN;
     case ETERM:
@@ -64,14 +63,14 @@ rr_frames_recv(void *socket, rr_frames *frames, int flags)
         // Only the first frame may be absent: ZeroMQ delivers a message whole.
         if (zmq_msg_recv(part, socket, frames->count == 0 ? flags : 0) < 0) {
             int e = errno;
-            zmq_msg_close(part);
+            rr_msg_close(part);
             rr_frames_close(frames);
             return status_from_errno(e, "zmq_msg_recv");
         }
         more = zmq_msg_more(part);
         if (part == &scratch) {
             frames->too_many = true;
-            zmq_msg_close(&scratch);
+            rr_msg_close(&scratch);
         } else {
             frames->count++;
         }
@@ -80,10 +79,26 @@ rr_frames_recv(void *socket, rr_frames *frames, int flags)
 }
 
 void
+rr_msg_close(zmq_msg_t *msg)
+{
+    int rc = zmq_msg_close(msg);
+    assert(rc == 0);
+    (void) rc;
+}
+
+void
+rr_msg_move(zmq_msg_t *dest, zmq_msg_t *src)
+{
+    int rc = zmq_msg_move(dest, src);
+    assert(rc == 0);
+    (void) rc;
+}
+
+void
 rr_frames_close(rr_frames *frames)
 {
     for (size_t i = 0; i < frames->count; i++) {
-        zmq_msg_close(&frames->part[i]);
+        rr_msg_close(&frames->part[i]);
     }
     frames->count = 0;
 }
@@ -126,7 +141,7 @@ rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more)
     if (zmq_msg_send(msg, socket, flags) < 0) {
         int e = errno;
         // Closed, then empty again: a later close by the owner stays valid.
-        zmq_msg_close(msg);
+        rr_msg_close(msg);
         int rc = zmq_msg_init(msg);
         assert(rc == 0);
         (void) rc;
@@ -154,8 +169,8 @@ rr_wire_client_header(rr_frames *f, uint8_t *command, rr_wire_error *err)
                                 "unsupported protocol: frame 2 must be \"RRC1\"");
         }
         return rr_wire_fail(err, RR_EPROTO, "",
-                            "unsupported protocol \"%.*s\": this broker speaks \"RRC1\"",
-                            (int) len, (const char *) rr_frames_data(f, 2));
+                            "unsupported protocol \"%.*s\": this broker speaks \"RRC1\"", (int) len,
+                            (const char *) rr_frames_data(f, 2));
     }
     if (rr_frames_size(f, 3) != 1) {
         return rr_wire_fail(err, RR_EPROTO, "",
@@ -247,8 +262,8 @@ check_text(const char *value, const char *field, size_t max, bool required, bool
         return RR_OK;
     }
     if (n > max) {
-        return rr_wire_fail(err, RR_ETOOBIG, field, "field \"%s\" is too long: %zu bytes, limit %zu",
-                            field, n, max);
+        return rr_wire_fail(err, RR_ETOOBIG, field,
+                            "field \"%s\" is too long: %zu bytes, limit %zu", field, n, max);
     }
     if (!rr_wire_text_ok(value, n, multiline)) {
         return rr_wire_fail(err, RR_EINVAL, field,
@@ -264,14 +279,16 @@ rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wi
     rr_status st;
     if (!rr_uuid_is_valid(req->request_id)) {
         if (req->request_id == NULL || req->request_id[0] == '\0') {
-            return rr_wire_fail(err, RR_EINVAL, "request_id", "missing required field \"request_id\"");
+            return rr_wire_fail(err, RR_EINVAL, "request_id",
+                                "missing required field \"request_id\"");
         }
         return rr_wire_fail(err, RR_EINVAL, "request_id",
                             "invalid request_id: must be a UUID like "
                             "\"5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59\"");
     }
     if (req->center_code == 0) {
-        return rr_wire_fail(err, RR_EINVAL, "center_code", "missing required field \"center_code\"");
+        return rr_wire_fail(err, RR_EINVAL, "center_code",
+                            "missing required field \"center_code\"");
     }
     if ((st = check_text(req->household_id, "household_id", RR_WIRE_MAX_HOUSEHOLD_BYTES, true,
                          false, err)) != RR_OK) {
@@ -309,7 +326,8 @@ rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wi
     // The national id is personal data: the message never quotes it.
     size_t nlen = req->national_id ? strlen(req->national_id) : 0;
     if (nlen == 0) {
-        return rr_wire_fail(err, RR_EINVAL, "national_id", "missing required field \"national_id\"");
+        return rr_wire_fail(err, RR_EINVAL, "national_id",
+                            "missing required field \"national_id\"");
     }
     if (nlen > RR_WIRE_MAX_NATID_BYTES) {
         return rr_wire_fail(err, RR_ETOOBIG, "national_id", "field \"national_id\" is too long");
@@ -336,15 +354,15 @@ rr_wire_submit_unpack(const void *data, size_t size, Rr__V1__SubmitRequest **out
     }
     Rr__V1__SubmitRequest *req = rr__v1__submit_request__unpack(NULL, size, data);
     if (req == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "", "malformed SubmitRequest: not a valid protobuf message");
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "malformed SubmitRequest: not a valid protobuf message");
     }
     *out = req;
     return rr_wire_submit_check(req, NULL, err);
 }
 
 rr_status
-rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out,
-                      rr_wire_error *err)
+rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out, rr_wire_error *err)
 {
     *out = NULL;
     if (size > RR_WIRE_MAX_BODY_BYTES) {
@@ -353,7 +371,8 @@ rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out,
     }
     Rr__V1__StatusQuery *q = rr__v1__status_query__unpack(NULL, size, data);
     if (q == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "", "malformed StatusQuery: not a valid protobuf message");
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "malformed StatusQuery: not a valid protobuf message");
     }
     *out = q;
     rr_status st;
@@ -388,7 +407,8 @@ rr_wire_update_unpack(const void *data, size_t size, Rr__V1__UpdateRequest **out
     }
     Rr__V1__UpdateRequest *u = rr__v1__update_request__unpack(NULL, size, data);
     if (u == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "", "malformed UpdateRequest: not a valid protobuf message");
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "malformed UpdateRequest: not a valid protobuf message");
     }
     *out = u;
     rr_status st;
@@ -409,8 +429,9 @@ rr_wire_update_unpack(const void *data, size_t size, Rr__V1__UpdateRequest **out
     }
     bool office = u->office_code != NULL && u->office_code[0] != '\0';
     if (office == (u->center_code != 0)) {
-        return rr_wire_fail(err, RR_EINVAL, "office_code",
-                            "exactly one of \"office_code\" or \"center_code\" must name the actor");
+        return rr_wire_fail(
+            err, RR_EINVAL, "office_code",
+            "exactly one of \"office_code\" or \"center_code\" must name the actor");
     }
     if ((st = check_text(u->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false,
                          err)) != RR_OK ||
@@ -439,16 +460,18 @@ rr_wire_follow_unpack(const void *data, size_t size, Rr__V1__FollowRequest **out
     }
     Rr__V1__FollowRequest *f = rr__v1__follow_request__unpack(NULL, size, data);
     if (f == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "", "malformed FollowRequest: not a valid protobuf message");
+        return rr_wire_fail(err, RR_EPROTO, "",
+                            "malformed FollowRequest: not a valid protobuf message");
     }
     *out = f;
-    rr_status st = check_text(f->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false,
-                              err);
+    rr_status st =
+        check_text(f->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err);
     if (st != RR_OK) {
         return st;
     }
     if (f->center_code == 0) {
-        return rr_wire_fail(err, RR_EINVAL, "center_code", "missing required field \"center_code\"");
+        return rr_wire_fail(err, RR_EINVAL, "center_code",
+                            "missing required field \"center_code\"");
     }
     if (f->limit > RR_WIRE_MAX_FOLLOW_LIMIT) {
         return rr_wire_fail(err, RR_ETOOBIG, "limit", "limit %u is over the maximum %d", f->limit,
@@ -477,9 +500,9 @@ rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, r
         return rr_wire_fail(err, RR_EINVAL, "credit", "credit %u out of range 1..1024", r->credit);
     }
     rr_status st = check_text(r->host, "host", RR_WIRE_MAX_HOST_BYTES, false, false, err);
-    return st != RR_OK ? st
-                       : check_text(r->version, "version", RR_WIRE_MAX_VERSION_BYTES, false, false,
-                                    err);
+    return st != RR_OK
+               ? st
+               : check_text(r->version, "version", RR_WIRE_MAX_VERSION_BYTES, false, false, err);
 }
 
 rr_status

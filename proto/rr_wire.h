@@ -39,7 +39,7 @@ enum {
 // will not be retried again: a worker that fails on it records it as a dead
 // letter with its error rather than answering FAILED.
 #define RR_CMD_LAST_ATTEMPT_FLAG 0x40
-#define RR_CMD_FLAGS (RR_CMD_DEAD_LETTER_FLAG | RR_CMD_LAST_ATTEMPT_FLAG)
+#define RR_CMD_FLAGS             (RR_CMD_DEAD_LETTER_FLAG | RR_CMD_LAST_ATTEMPT_FLAG)
 
 // Worker <-> broker commands (frame 3, one byte).
 enum {
@@ -81,8 +81,8 @@ typedef struct rr_wire_error {
 } rr_wire_error;
 
 // Fills err (when not NULL) and returns code, so callers can `return rr_wire_fail(...)`.
-rr_status rr_wire_fail(rr_wire_error *err, rr_status code, const char *field, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
+rr_status rr_wire_fail(rr_wire_error *err, rr_status code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 // One multipart message as received: up to RR_WIRE_MAX_FRAMES frames. The
 // struct owns its frames; release them with rr_frames_close.
@@ -99,6 +99,11 @@ RR_NODISCARD rr_status rr_frames_recv(void *socket, rr_frames *frames, int flags
 
 // Closes every frame held. Safe to call twice.
 void rr_frames_close(rr_frames *frames);
+
+// zmq_msg_close and zmq_msg_move, checked: they fail only for something that
+// is not an initialised message (EFAULT), which is our bug, so they assert.
+void rr_msg_close(zmq_msg_t *msg);
+void rr_msg_move(zmq_msg_t *dest, zmq_msg_t *src);
 
 // Frame i's bytes and size; i must be < count.
 const void *rr_frames_data(rr_frames *frames, size_t i);
@@ -180,8 +185,7 @@ RR_NODISCARD rr_status rr_wire_worker_stats_unpack(const void *data, size_t size
 // The outcome of a packed SubmitReply without decoding it (the broker
 // counts outcomes on its hot path): scans the top-level fields for field 2.
 // RR_EPROTO when the bytes are not a well-formed protobuf message.
-RR_NODISCARD rr_status rr_wire_submit_reply_outcome(const void *data, size_t size,
-                                                    int *outcome);
+RR_NODISCARD rr_status rr_wire_submit_reply_outcome(const void *data, size_t size, int *outcome);
 
 RR_NODISCARD rr_status rr_wire_submit_reply_unpack(const void *data, size_t size,
                                                    Rr__V1__SubmitReply **out);
@@ -209,9 +213,9 @@ void rr_wire_error_fill(Rr__V1__Error *pb, rr_wire_error *err);
 
 // Builds the frame of a SubmitReply with outcome BUSY or REJECTED for
 // request_id (may be NULL) from err; retry_after_ms is set for BUSY.
-RR_NODISCARD rr_status rr_wire_pack_submit_refusal(const char *request_id,
-                                                   Rr__V1__Outcome outcome, rr_wire_error *err,
-                                                   uint32_t retry_after_ms, zmq_msg_t *out);
+RR_NODISCARD rr_status rr_wire_pack_submit_refusal(const char *request_id, Rr__V1__Outcome outcome,
+                                                   rr_wire_error *err, uint32_t retry_after_ms,
+                                                   zmq_msg_t *out);
 
 // Builds the frame of a StatusReply carrying only an error for query_id.
 RR_NODISCARD rr_status rr_wire_pack_status_refusal(const char *query_id, rr_wire_error *err,

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The test command: installs what the tests need, then builds and runs every
-# test twice, in a normal build and in an AddressSanitizer+UBSan build (the
+# The test command: installs what the tests need, checks the format and
+# runs clang-tidy, then builds and runs every test twice, in a normal build and in an AddressSanitizer+UBSan build (the
 # alert rules' promtool tests among them), runs the spine, domain and
 # authentication tests once more with the broker and workers under valgrind,
 # builds and checks the Debian package (tests/package.sh), then fuzzes the
@@ -21,7 +21,20 @@ build() { # dir port-base cmake-args...
 }
 
 echo "== normal build (RelWithDebInfo)"
-build build/release 23100 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build build/release 23100 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+echo "== style and static analysis: clang-format (.clang-format), clang-tidy (.clang-tidy)"
+find broker workers common proto client tools tests \( -name '*.c' -o -name '*.h' \) -print0 |
+    xargs -0 clang-format-14 --dry-run -Werror
+# The production code and the tools; the tests stop at their first failed
+# assertion, which is their error handling.
+run-clang-tidy-14 -p build/release -j "$jobs" -quiet "^$root/(broker|workers|common|proto|client|tools)/" \
+    >build/clang-tidy.log 2>&1 || {
+    grep -E 'error:' build/clang-tidy.log | sort -u | head -n 40
+    echo "clang-tidy found the problems above (all of them: build/clang-tidy.log)" >&2
+    exit 1
+}
+echo "clang-format and clang-tidy: clean"
 (cd build/release && ctest --output-on-failure --timeout 900)
 
 echo "== sanitizer build (ASan + UBSan)"

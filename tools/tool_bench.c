@@ -7,6 +7,7 @@
 #include "tool_bench.h"
 
 #include "rr_clock.h"
+#include "rr_format.h"
 #include "rr_config.h"
 #include "rr_keys.h"
 #include "rr_natid.h"
@@ -26,8 +27,8 @@
 #include <zmq.h>
 
 #define MAX_CLIENTS 256
-#define MAX_WINDOW 256
-#define MAX_CODES 64
+#define MAX_WINDOW  256
+#define MAX_CODES   64
 #define MAX_THREADS 64
 
 typedef struct bench {
@@ -38,7 +39,7 @@ typedef struct bench {
     char tag[16]; // this run's households: H-<center>-<tag>-...
     unsigned centers[MAX_CODES];
     size_t ncenters;
-    char services[MAX_CODES][16];
+    char services[MAX_CODES][RR_WIRE_MAX_SERVICE_BYTES + 1];
     size_t nservices;
     atomic_long issued; // requests started (for --count)
     int64_t start_us, stop_us;
@@ -50,8 +51,8 @@ typedef struct slot {
     char request_id[RR_UUID_TEXT_LEN + 1];
     uint8_t body[1024];
     size_t size;
-    int64_t sched_us; // latency counts from here
-    int64_t sent_us;  // last (re)send
+    int64_t sched_us;  // latency counts from here
+    int64_t sent_us;   // last (re)send
     int64_t resend_us; // busy: resend not before
     bool dup;
 } slot;
@@ -76,7 +77,7 @@ typedef struct client {
     long rejected, busy, resent, unanswered, errors;
     uint64_t rng;
     char last_household[64];
-    char last_service[16];
+    char last_service[RR_WIRE_MAX_SERVICE_BYTES + 1];
     unsigned last_center;
     long seq;
 } client;
@@ -117,20 +118,19 @@ fill(client *c, slot *s, int64_t sched_us)
     char natid[11], household[64];
     unsigned center;
     const char *service;
-    s->dup = c->last_household[0] != '\0' &&
-             (double) (next_rand(c) % 1000000) / 1e6 < b->dup_rate;
+    s->dup = c->last_household[0] != '\0' && (double) (next_rand(c) % 1000000) / 1e6 < b->dup_rate;
     if (s->dup) {
         center = c->last_center;
         service = c->last_service;
-        snprintf(household, sizeof household, "%s", c->last_household);
+        rr_format_fits(household, sizeof household, "%s", c->last_household);
     } else {
         center = b->centers[next_rand(c) % b->ncenters];
         service = b->services[next_rand(c) % b->nservices];
-        snprintf(household, sizeof household, "H-%u-%s-%d-%ld", center, b->tag, c->index,
-                 c->seq++);
+        rr_format_fits(household, sizeof household, "H-%u-%s-%d-%ld", center, b->tag, c->index,
+                       c->seq++);
         c->last_center = center;
-        snprintf(c->last_service, sizeof c->last_service, "%s", service);
-        snprintf(c->last_household, sizeof c->last_household, "%s", household);
+        rr_format_fits(c->last_service, sizeof c->last_service, "%s", service);
+        rr_format_fits(c->last_household, sizeof c->last_household, "%s", household);
     }
     make_natid(c, natid);
     req.request_id = s->request_id;
@@ -344,8 +344,7 @@ client_take(client *c)
     for (;;) {
         int events = 0;
         size_t size = sizeof events;
-        if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &size) != 0 ||
-            !(events & ZMQ_POLLIN)) {
+        if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN)) {
             return;
         }
         rr_frames f;
@@ -376,8 +375,7 @@ run_clients(void *arg)
         size_t size = sizeof fds[i];
         done[i] = !client_open(c);
         if (!done[i] && zmq_getsockopt(c->sock, ZMQ_FD, &fds[i], &size) != 0) {
-            fprintf(stderr, "bench: client %d: no descriptor: %s\n", c->index,
-                    zmq_strerror(errno));
+            fprintf(stderr, "bench: client %d: no descriptor: %s\n", c->index, zmq_strerror(errno));
             c->errors++;
             zmq_close(c->sock);
             c->sock = NULL;
@@ -449,7 +447,8 @@ load_catalog(bench *b, PGconn *db)
     res = PQexec(db, "SELECT code FROM referral.service WHERE active ORDER BY code");
     ok = ok && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
     for (int i = 0; ok && i < PQntuples(res) && b->nservices < MAX_CODES; i++) {
-        snprintf(b->services[b->nservices++], 16, "%s", PQgetvalue(res, i, 0));
+        ok = rr_format_exact(b->services[b->nservices++], sizeof b->services[0], "%s",
+                             PQgetvalue(res, i, 0)) == RR_OK;
     }
     PQclear(res);
     if (!ok) {
@@ -494,8 +493,8 @@ static void
 ceiling_natid(const ceiling_thread *t, long seq, char out[11])
 {
     unsigned long base = strtoul(t->b->tag + 1, NULL, 16) % 1000000000UL;
-    unsigned long body = (base + (unsigned long) t->index * 100000000UL + (unsigned long) seq) %
-                         1000000000UL;
+    unsigned long body =
+        (base + (unsigned long) t->index * 100000000UL + (unsigned long) seq) % 1000000000UL;
     for (int i = 8; i >= 0; i--, body /= 10) {
         out[i] = (char) ('0' + body % 10);
     }
@@ -524,8 +523,10 @@ run_ceiling(void *arg)
         PQfinish(db);
         return NULL;
     }
-    client gen = {.b = (bench *) t->b, .index = 1000 + t->index, .rng = 88172645463325252ull + (uint64_t) t->index};
-    static const size_t cap = CEILING_BATCH * 72;
+    client gen = {.b = (bench *) t->b,
+                  .index = 1000 + t->index,
+                  .rng = 88172645463325252ull + (uint64_t) t->index};
+    static const size_t cap = (size_t) CEILING_BATCH * 72;
     char *arr[5];
     for (int k = 0; k < 5; k++) {
         arr[k] = malloc(cap);
@@ -540,8 +541,8 @@ run_ceiling(void *arg)
             char id[RR_UUID_TEXT_LEN + 1], center[16], household[64], natid[11];
             rr_uuid_generate(id);
             unsigned c = t->b->centers[next_rand(&gen) % t->b->ncenters];
-            snprintf(center, sizeof center, "%u", c);
-            snprintf(household, sizeof household, "C-%s-%d-%ld", t->b->tag, t->index, seq);
+            rr_format_fits(center, sizeof center, "%u", c);
+            rr_format_fits(household, sizeof household, "C-%s-%d-%ld", t->b->tag, t->index, seq);
             // One new person per household, as in the load.
             ceiling_natid(t, seq, natid);
             seq++;
@@ -549,8 +550,7 @@ run_ceiling(void *arg)
             append(arr[1], cap, &len[1], center, i == 0);
             append(arr[2], cap, &len[2], household, i == 0);
             append(arr[3], cap, &len[3], natid, i == 0);
-            append(arr[4], cap, &len[4], t->b->services[next_rand(&gen) % t->b->nservices],
-                   i == 0);
+            append(arr[4], cap, &len[4], t->b->services[next_rand(&gen) % t->b->nservices], i == 0);
         }
         for (int k = 0; k < 5; k++) {
             append(arr[k], cap, &len[k], "}", true);
@@ -633,8 +633,7 @@ scalar(PGconn *db, const char *sql)
 // acknowledged referral missing, or not the one the client was told) and
 // duplicated (two referrals for one household and service of this run).
 static bool
-reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplicated,
-          long *extra)
+reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplicated, long *extra)
 {
     if (!exec_ok(db, "CREATE TEMP TABLE bench_acked (request_id uuid, referral_id bigint,"
                      " dup boolean)")) {
@@ -665,17 +664,19 @@ reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplica
                        " referral.referral r WHERE r.id = a.referral_id AND (a.dup OR"
                        " r.request_id = a.request_id))");
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM (SELECT 1 FROM referral.referral WHERE household_id"
-             " LIKE 'H-%%-%s-%%' GROUP BY household_id, service_code HAVING count(*) > 1) d)"
-             " + (SELECT count(*) FROM (SELECT 1 FROM referral.referral r JOIN bench_acked a"
-             " USING (request_id) GROUP BY r.request_id HAVING count(*) > 1) e)",
-             b->tag);
+    rr_format_fits(
+        sql, sizeof sql,
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM referral.referral WHERE household_id"
+        " LIKE 'H-%%-%s-%%' GROUP BY household_id, service_code HAVING count(*) > 1) d)"
+        " + (SELECT count(*) FROM (SELECT 1 FROM referral.referral r JOIN bench_acked a"
+        " USING (request_id) GROUP BY r.request_id HAVING count(*) > 1) e)",
+        b->tag);
     *duplicated = scalar(db, sql);
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM referral.referral r WHERE household_id LIKE 'H-%%-%s-%%'"
-             " AND NOT EXISTS (SELECT 1 FROM bench_acked a WHERE a.request_id = r.request_id)",
-             b->tag);
+    rr_format_fits(
+        sql, sizeof sql,
+        "SELECT count(*) FROM referral.referral r WHERE household_id LIKE 'H-%%-%s-%%'"
+        " AND NOT EXISTS (SELECT 1 FROM bench_acked a WHERE a.request_id = r.request_id)",
+        b->tag);
     *extra = scalar(db, sql);
     (void) exec_ok(db, "DROP TABLE bench_acked");
     return *lost >= 0 && *duplicated >= 0 && *extra >= 0;
@@ -755,7 +756,7 @@ tool_bench_main(int argc, char **argv)
             b.centers[b.ncenters++] = centers[i];
         }
         for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
-            snprintf(b.services[b.nservices++], 16, "%s", services[i]);
+            rr_format_fits(b.services[b.nservices++], sizeof b.services[0], "%s", services[i]);
         }
         ceiling_s = 0;
     } else {
@@ -774,7 +775,7 @@ tool_bench_main(int argc, char **argv)
     }
     char uuid[RR_UUID_TEXT_LEN + 1];
     rr_uuid_generate(uuid);
-    snprintf(b.tag, sizeof b.tag, "B%.8s", uuid);
+    rr_format_fits(b.tag, sizeof b.tag, "B%.8s", uuid);
 
     double ceiling = 0;
     if (ceiling_s > 0) {
@@ -795,8 +796,7 @@ tool_bench_main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "bench: %ld clients, window %ld, %s %ld%s\n", b.clients, b.window,
-            b.count ? "count" : "duration", b.count ? b.count : b.duration_s,
-            b.count ? "" : " s");
+            b.count ? "count" : "duration", b.count ? b.count : b.duration_s, b.count ? "" : " s");
     atomic_init(&b.issued, 0);
     b.start_us = rr_clock_mono_us();
     b.stop_us = b.count ? INT64_MAX : b.start_us + b.duration_s * 1000000;
@@ -841,11 +841,16 @@ tool_bench_main(int argc, char **argv)
     double *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
     size_t k = 0;
     for (long i = 0; i < b.clients && lat; i++) {
-        memcpy(lat + k, clients[i].lat_ms, clients[i].nlat * sizeof *lat);
-        k += clients[i].nlat;
+        if (clients[i].nlat > 0) {
+            memcpy(lat + k, clients[i].lat_ms, clients[i].nlat * sizeof *lat);
+            k += clients[i].nlat;
+        }
     }
-    if (lat) {
+    if (lat != NULL) {
         qsort(lat, nlat, sizeof *lat, cmp_double);
+    } else {
+        fprintf(stderr, "bench: out of memory for %zu latencies: none reported\n", nlat);
+        nlat = 0;
     }
     long lost = -1, duplicated = -1, extra = -1;
     bool checked = no_db || reconcile(&b, db, clients, &lost, &duplicated, &extra);
@@ -857,8 +862,8 @@ tool_bench_main(int argc, char **argv)
         json_t *o = json_pack(
             "{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
             "s:I, s:I, s:I, s:I, s:f}",
-            "acked", (json_int_t) nacked, "acked_per_s", acked_per_s, "p50_ms", p50, "p90_ms",
-            p90, "p99_ms", p99, "max_ms", max, "seconds", elapsed, "lost", (json_int_t) lost,
+            "acked", (json_int_t) nacked, "acked_per_s", acked_per_s, "p50_ms", p50, "p90_ms", p90,
+            "p99_ms", p99, "max_ms", max, "seconds", elapsed, "lost", (json_int_t) lost,
             "duplicated", (json_int_t) duplicated, "pg_ceiling_per_s", ceiling, "ratio", ratio,
             "clients", (json_int_t) b.clients, "window", (json_int_t) b.window, "rate",
             (json_int_t) b.rate, "rejected", (json_int_t) rejected, "busy", (json_int_t) busy,

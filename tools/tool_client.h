@@ -6,13 +6,20 @@
 #include "cli_center.h"
 
 // The rr_opt entries every command that talks to the broker takes.
-#define TOOL_CURVE_OPTS(key_file, broker_key)                                                  \
-    {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",                           \
-     "our CURVE key file, with its secret key (referralctl keys generate); empty for a "       \
-     "broker run with --insecure",                                                             \
-     (key_file), 0, 0},                                                                        \
-    {"broker-key", RR_OPT_STRING, "REFERRAL_BROKER_KEY", "",                                  \
-     "the broker's public key: its Z85 text or a key file", (broker_key), 0, 0}
+#define TOOL_CURVE_OPTS(key_file, broker_key)                                                      \
+    {"curve-key-file",                                                                             \
+     RR_OPT_STRING,                                                                                \
+     "REFERRAL_CURVE_KEY_FILE",                                                                    \
+     "",                                                                                           \
+     "our CURVE key file, with its secret key (referralctl keys generate); empty for a "           \
+     "broker run with --insecure",                                                                 \
+     (key_file),                                                                                   \
+     0,                                                                                            \
+     0},                                                                                           \
+    {                                                                                              \
+        "broker-key", RR_OPT_STRING, "REFERRAL_BROKER_KEY", "",                                    \
+            "the broker's public key: its Z85 text or a key file", (broker_key), 0, 0              \
+    }
 
 // A client for the comma-separated endpoint list brokers, authenticating
 // with key_file and broker_key when given. NULL (the reason printed on

@@ -111,13 +111,13 @@ mark(const char *conninfo, const char *id, const char *state)
         fprintf(stderr, "could not connect to the database: %s", PQerrorMessage(conn));
     } else {
         const char *p[2] = {id, state};
-        PGresult *res = PQexecParams(conn,
-                                     "UPDATE referral.dead_letter SET state = $2, updated_at = now()"
-                                     " WHERE id = $1::bigint AND state = 'open'",
-                                     2, NULL, p, NULL, NULL, 0);
+        PGresult *res =
+            PQexecParams(conn,
+                         "UPDATE referral.dead_letter SET state = $2, updated_at = now()"
+                         " WHERE id = $1::bigint AND state = 'open'",
+                         2, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "could not mark dead letter \"%s\": %s", id,
-                    PQresultErrorMessage(res));
+            fprintf(stderr, "could not mark dead letter \"%s\": %s", id, PQresultErrorMessage(res));
         } else if (strcmp(PQcmdTuples(res), "1") != 0) {
             fprintf(stderr, "cannot mark dead letter \"%s\" %s: it is not open\n", id, state);
         } else {
@@ -152,8 +152,7 @@ retry(PGconn *conn, const char *conninfo, const char *id, const char *broker, co
     Rr__V1__SubmitReply *reply = NULL;
     rr_wire_error err = {0};
     int rc = 1;
-    if (client != NULL &&
-        cli_center_submit(client, req, timeout_ms, 3, &reply, &err) == RR_OK) {
+    if (client != NULL && cli_center_submit(client, req, timeout_ms, 3, &reply, &err) == RR_OK) {
         tool_request_print_reply(stdout, reply, false);
         if (reply->outcome == RR__V1__OUTCOME__OUTCOME_ACCEPTED ||
             reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE) {
@@ -176,13 +175,12 @@ tool_deadletters_main(int argc, char **argv)
     long timeout_ms = 0;
     int first = 0;
     rr_opt opts[] = {
-        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db,
-         0, 0},
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
+         0},
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoint (for retry)", &broker, 0, 0},
         TOOL_CURVE_OPTS(&key_file, &broker_key),
-        {"state", RR_OPT_STRING, NULL, "open", "list: open, retried, dropped or all", &state, 0,
-         0},
+        {"state", RR_OPT_STRING, NULL, "open", "list: open, retried, dropped or all", &state, 0, 0},
         {"format", RR_OPT_STRING, NULL, "table", "list: table or csv", &format_name, 0, 0},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "5000", "retry: wait per attempt, ms",
          &timeout_ms, 10, 600000},

@@ -45,20 +45,23 @@ tool_update_main(int argc, char **argv)
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated", &broker, 0, 0},
         TOOL_CURVE_OPTS(&key_file, &broker_key),
-        {"to", RR_OPT_STRING, NULL, "", "the new status: received, accepted, rejected, "
+        {"to", RR_OPT_STRING, NULL, "",
+         "the new status: received, accepted, rejected, "
          "in-progress, on-hold, completed, failed, cancelled, or requested with --forward-to",
          &to, 0, 0},
         {"by", RR_OPT_STRING, NULL, "", "the acting office, e.g. CO-2301", &office, 0, 0},
-        {"center", RR_OPT_INT, NULL, "0", "the acting center (it may only cancel its own)",
-         &center, 0, 4294967295L},
-        {"reason", RR_OPT_STRING, NULL, "", "why (required to reject, fail, complete, cancel, "
-         "forward)", &reason, 0, 0},
+        {"center", RR_OPT_INT, NULL, "0", "the acting center (it may only cancel its own)", &center,
+         0, 4294967295L},
+        {"reason", RR_OPT_STRING, NULL, "",
+         "why (required to reject, fail, complete, cancel, "
+         "forward)",
+         &reason, 0, 0},
         {"forward-to", RR_OPT_STRING, NULL, "", "the new owner office of a forward", &forward, 0,
          0},
         {"version", RR_OPT_INT, NULL, "0",
          "the version you last saw (0: read the current one first)", &version, 0, 4294967295L},
-        {"domain", RR_OPT_STRING, NULL, "", "the referral's domain (read it when absent)",
-         &domain, 0, 0},
+        {"domain", RR_OPT_STRING, NULL, "", "the referral's domain (read it when absent)", &domain,
+         0, 0},
         {"update-id", RR_OPT_STRING, NULL, "", "UUID idempotency key (generated when absent)",
          &update_id, 0, 0},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "5000", "wait per attempt, ms",
@@ -102,8 +105,7 @@ tool_update_main(int argc, char **argv)
         rr_wire_error err = {0};
         if (cli_center_status(client, &q, timeout_ms, (int) attempts, &sr, &err) != RR_OK ||
             sr->status != RR__V1__STATUS__STATUS_OK || sr->referral == NULL) {
-            fprintf(stderr, "%s: %s\n",
-                    rr_status_name(sr ? (int) sr->status : (int) err.code),
+            fprintf(stderr, "%s: %s\n", rr_status_name(sr ? (int) sr->status : (int) err.code),
                     sr && sr->error ? sr->error->message : err.message);
             if (sr != NULL) {
                 rr__v1__status_reply__free_unpacked(sr, NULL);
@@ -165,13 +167,12 @@ print_event(const Rr__V1__Event *e, bool json)
     char when[32];
     utc(e->at_ms, when, sizeof when);
     if (json) {
-        json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq",
-                              (json_int_t) e->seq, "event_id", (json_int_t) e->event_id,
-                              "referral_id", e->referral_id, "request_id", e->request_id,
-                              "service_code", e->service_code, "kind", e->kind, "from",
-                              e->from_status ? state_or(e->from_status, "") : "", "to",
-                              state_or(e->to_status, ""), "actor", e->actor, "office_code",
-                              e->office_code, "at", when);
+        json_t *o = json_pack(
+            "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t) e->seq,
+            "event_id", (json_int_t) e->event_id, "referral_id", e->referral_id, "request_id",
+            e->request_id, "service_code", e->service_code, "kind", e->kind, "from",
+            e->from_status ? state_or(e->from_status, "") : "", "to", state_or(e->to_status, ""),
+            "actor", e->actor, "office_code", e->office_code, "at", when);
         if (o != NULL) {
             json_object_set_new(o, "reason", json_string(e->reason));
             char *text = json_dumps(o, JSON_COMPACT);
@@ -201,18 +202,15 @@ tool_follow_main(int argc, char **argv)
         TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"center", RR_OPT_INT, NULL, "0", "the center whose referrals to follow (required)",
          &center, 0, 4294967295L},
-        {"after", RR_OPT_STRING, NULL, "0", "cursor: the last seq already seen", &after_text, 0,
-         0},
+        {"after", RR_OPT_STRING, NULL, "0", "cursor: the last seq already seen", &after_text, 0, 0},
         {"limit", RR_OPT_INT, NULL, "100", "changes per page", &limit, 1, 1000},
-        {"poll-ms", RR_OPT_INT, NULL, "1000", "wait between polls once caught up, ms", &poll_ms,
-         10, 3600000},
-        {"once", RR_OPT_FLAG, NULL, "0", "stop once caught up instead of following", &once, 0,
-         0},
+        {"poll-ms", RR_OPT_INT, NULL, "1000", "wait between polls once caught up, ms", &poll_ms, 10,
+         3600000},
+        {"once", RR_OPT_FLAG, NULL, "0", "stop once caught up instead of following", &once, 0, 0},
         {"json", RR_OPT_FLAG, NULL, "0", "one JSON object per change", &json, 0, 0},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "5000", "wait per attempt, ms",
          &timeout_ms, 10, 600000},
-        {"attempts", RR_OPT_INT, "REFERRAL_ATTEMPTS", "5", "attempts per page", &attempts, 1,
-         100},
+        {"attempts", RR_OPT_INT, "REFERRAL_ATTEMPTS", "5", "attempts per page", &attempts, 1, 100},
     };
     rr_status st = rr_config_parse("referralctl follow",
                                    "referralctl follow --center C [--after N]: print every change "
@@ -250,7 +248,9 @@ tool_follow_main(int argc, char **argv)
         if (st != RR_OK || reply->status != RR__V1__STATUS__STATUS_OK) {
             fprintf(stderr, "%s: %s\n",
                     rr_status_name(st != RR_OK ? (int) err.code : (int) reply->status),
-                    st != RR_OK ? err.message : reply->error ? reply->error->message : "refused");
+                    st != RR_OK    ? err.message
+                    : reply->error ? reply->error->message
+                                   : "refused");
             if (reply != NULL) {
                 rr__v1__follow_reply__free_unpacked(reply, NULL);
             }

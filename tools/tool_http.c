@@ -2,6 +2,8 @@
 // two requests per run, so there is nothing to reuse.
 #include "tool_http.h"
 
+#include "rr_format.h"
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,22 +47,22 @@ tool_http_url(const tool_http_options *o, const char *path, char *url, size_t ca
     }
     bool has_scheme = strstr(base, "://") != NULL;
     if (blen == 0) {
-        snprintf(why, why_cap, "invalid --http \"%s\": expected HOST:PORT or a URL", base);
+        (void) rr_format(why, why_cap, "invalid --http \"%s\": expected HOST:PORT or a URL", base);
         return RR_EINVAL;
     }
     if (!has_scheme) {
         const char *first = strchr(base, ':');
         if (first != NULL && strchr(first + 1, ':') != NULL && base[0] != '[') {
-            snprintf(why, why_cap,
-                     "invalid --http \"%s\": write an IPv6 address in brackets, as in "
-                     "[::1]:8080",
-                     base);
+            (void) rr_format(why, why_cap,
+                             "invalid --http \"%s\": write an IPv6 address in brackets, as in "
+                             "[::1]:8080",
+                             base);
             return RR_EINVAL;
         }
     }
     int n = snprintf(url, cap, "%s%.*s%s", has_scheme ? "" : "http://", (int) blen, base, path);
     if (n < 0 || (size_t) n >= cap) {
-        snprintf(why, why_cap, "invalid --http \"%s\": too long", base);
+        (void) rr_format(why, why_cap, "invalid --http \"%s\": too long", base);
         return RR_EINVAL;
     }
     return RR_OK;
@@ -80,32 +82,31 @@ tool_http_get(const tool_http_options *o, const char *path, long *status, char *
     static bool global_ready = false;
     if (!global_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            snprintf(why, why_cap, "could not start libcurl");
+            (void) rr_format(why, why_cap, "could not start libcurl");
             return RR_EIO;
         }
         global_ready = true;
     }
     CURL *curl = curl_easy_init();
     if (curl == NULL) {
-        snprintf(why, why_cap, "could not start libcurl: out of memory");
+        (void) rr_format(why, why_cap, "could not start libcurl: out of memory");
         return RR_ENOMEM;
     }
     buffer b = {NULL, 0, false};
     char errbuf[CURL_ERROR_SIZE] = "";
     // Only http and https, also after a redirect; credentials are not sent
     // to another host than the one named (libcurl's default).
-    bool set_ok =
-        curl_easy_setopt(curl, CURLOPT_URL, url) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, o->timeout_ms) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b) == CURLE_OK &&
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, "referralctl") == CURLE_OK;
+    bool set_ok = curl_easy_setopt(curl, CURLOPT_URL, url) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, o->timeout_ms) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_USERAGENT, "referralctl") == CURLE_OK;
     if (set_ok && o->user != NULL && o->user[0] != '\0') {
         set_ok = curl_easy_setopt(curl, CURLOPT_USERPWD, o->user) == CURLE_OK &&
                  curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC) == CURLE_OK;
@@ -114,7 +115,8 @@ tool_http_get(const tool_http_options *o, const char *path, long *status, char *
         set_ok = curl_easy_setopt(curl, CURLOPT_CAINFO, o->cacert) == CURLE_OK;
     }
     if (!set_ok) {
-        snprintf(why, why_cap, "could not set up the request to %s (libcurl too old?)", url);
+        (void) rr_format(why, why_cap, "could not set up the request to %s (libcurl too old?)",
+                         url);
         curl_easy_cleanup(curl);
         free(b.data);
         return RR_EIO;
@@ -128,7 +130,7 @@ tool_http_get(const tool_http_options *o, const char *path, long *status, char *
             b.data = calloc(1, 1); // an empty body is still a body
         }
         if (b.data == NULL) {
-            snprintf(why, why_cap, "could not read %s: out of memory", url);
+            (void) rr_format(why, why_cap, "could not read %s: out of memory", url);
             st = RR_ENOMEM;
         } else {
             *body = b.data;
@@ -136,12 +138,13 @@ tool_http_get(const tool_http_options *o, const char *path, long *status, char *
             st = RR_OK;
         }
     } else if (b.too_big) {
-        snprintf(why, why_cap, "could not read %s: the answer is larger than %d bytes", url,
-                 TOOL_HTTP_MAX_BODY_BYTES);
+        (void) rr_format(why, why_cap, "could not read %s: the answer is larger than %zu bytes",
+                         url, TOOL_HTTP_MAX_BODY_BYTES);
         st = RR_ETOOBIG;
     } else {
-        snprintf(why, why_cap, "could not reach the monitor at %s: %s%s%s%s", url,
-                 curl_easy_strerror(rc), errbuf[0] ? " (" : "", errbuf, errbuf[0] ? ")" : "");
+        (void) rr_format(why, why_cap, "could not reach the monitor at %s: %s%s%s%s", url,
+                         curl_easy_strerror(rc), errbuf[0] ? " (" : "", errbuf,
+                         errbuf[0] ? ")" : "");
         st = rc == CURLE_OPERATION_TIMEDOUT ? RR_ETIMEDOUT : RR_EIO;
     }
     curl_easy_cleanup(curl);

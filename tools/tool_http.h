@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#define TOOL_HTTP_MAX_BODY_BYTES (8 * 1024 * 1024)
+#define TOOL_HTTP_MAX_BODY_BYTES ((size_t) 8 * 1024 * 1024)
 
 typedef struct tool_http_options {
     const char *base;   // "HOST:PORT", "[IPv6]:PORT", or a URL ("https://ops.example/referral")

@@ -5,6 +5,7 @@
 #include "tool_keys.h"
 
 #include "rr_config.h"
+#include "rr_format.h"
 #include "rr_keys.h"
 
 #include <dirent.h>
@@ -17,12 +18,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define USAGE                                                                                  \
-    "usage: referralctl keys generate --out PREFIX [--principal P]\n"                          \
-    "       referralctl keys register --dir DIR --principal P KEY\n"                           \
-    "       referralctl keys revoke --dir DIR (KEY | --principal P)\n"                         \
-    "       referralctl keys list --dir DIR\n"                                                 \
-    "KEY is a public key's Z85 text or a key file; P is center:<code>, office:<code> or\n"    \
+#define USAGE                                                                                      \
+    "usage: referralctl keys generate --out PREFIX [--principal P]\n"                              \
+    "       referralctl keys register --dir DIR --principal P KEY\n"                               \
+    "       referralctl keys revoke --dir DIR (KEY | --principal P)\n"                             \
+    "       referralctl keys list --dir DIR\n"                                                     \
+    "KEY is a public key's Z85 text or a key file; P is center:<code>, office:<code> or\n"         \
     "worker:<prevention|rehabilitation|social|any>\n"
 
 static int
@@ -41,9 +42,12 @@ generate(const char *prefix, const char *principal)
         fprintf(stderr, "cannot generate a key pair: libzmq has no CURVE support\n");
         return 1;
     }
-    snprintf(k.principal, sizeof k.principal, "%s", principal);
     char path[PATH_MAX], why[512];
-    snprintf(path, sizeof path, "%s.key", prefix);
+    if (rr_format_exact(k.principal, sizeof k.principal, "%s", principal) != RR_OK ||
+        rr_format_exact(path, sizeof path, "%s.key", prefix) != RR_OK) {
+        fprintf(stderr, "the principal or the path \"%s\" is too long\n", prefix);
+        return 2;
+    }
     struct stat st;
     if (stat(path, &st) == 0) {
         fprintf(stderr, "\"%s\" exists: not overwriting a secret key\n", path);
@@ -54,7 +58,7 @@ generate(const char *prefix, const char *principal)
         return 1;
     }
     memset(k.secret_key, 0, sizeof k.secret_key);
-    snprintf(path, sizeof path, "%s.pub", prefix);
+    rr_format_fits(path, sizeof path, "%s.pub", prefix); // as long as "%s.key"
     if (rr_keys_write(path, &k, why, sizeof why) != RR_OK) {
         fprintf(stderr, "%s\n", why);
         return 1;
@@ -67,8 +71,7 @@ generate(const char *prefix, const char *principal)
 // Calls fn for every registered key file in dir; stops when fn returns
 // false. -1 when the directory cannot be read.
 static int
-each_key(const char *dir, bool (*fn)(const char *path, const rr_key_file *k, void *arg),
-         void *arg)
+each_key(const char *dir, bool (*fn)(const char *path, const rr_key_file *k, void *arg), void *arg)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
@@ -82,7 +85,10 @@ each_key(const char *dir, bool (*fn)(const char *path, const rr_key_file *k, voi
             continue;
         }
         char path[PATH_MAX + 256], why[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (rr_format_exact(path, sizeof path, "%s/%s", dir, e->d_name) != RR_OK) {
+            fprintf(stderr, "skipped: the path of \"%s\" is too long\n", e->d_name);
+            continue;
+        }
         rr_key_file k;
         if (rr_keys_read(path, &k, why, sizeof why) != RR_OK) {
             fprintf(stderr, "skipped: %s\n", why);
@@ -127,8 +133,9 @@ static int
 reg(const char *dir, const char *principal, const char *key_arg)
 {
     if (!rr_principal_valid(principal)) {
-        fprintf(stderr, "invalid principal \"%s\": expected center:<code>, office:<code> or "
-                        "worker:<prevention|rehabilitation|social|any>\n",
+        fprintf(stderr,
+                "invalid principal \"%s\": expected center:<code>, office:<code> or "
+                "worker:<prevention|rehabilitation|social|any>\n",
                 principal);
         return 2;
     }
@@ -139,7 +146,10 @@ reg(const char *dir, const char *principal, const char *key_arg)
         fprintf(stderr, "%s\n", why);
         return 2;
     }
-    snprintf(k.principal, sizeof k.principal, "%s", principal);
+    if (rr_format_exact(k.principal, sizeof k.principal, "%s", principal) != RR_OK) {
+        fprintf(stderr, "invalid principal \"%s\": too long\n", principal);
+        return 2;
+    }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "cannot create \"%s\": %s\n", dir, strerror(errno));
         return 1;
@@ -157,14 +167,17 @@ reg(const char *dir, const char *principal, const char *key_arg)
     uint8_t bin[32];
     zmq_z85_decode(bin, k.public_key);
     char name[64], path[PATH_MAX + 64];
-    snprintf(name, sizeof name, "%s", principal);
+    rr_format_fits(name, sizeof name, "%s", k.principal); // no longer than RR_PRINCIPAL_MAX
     for (char *c = name; *c; c++) {
         if (*c == ':') {
             *c = '-';
         }
     }
-    snprintf(path, sizeof path, "%s/%s.%02x%02x%02x%02x.pub", dir, name, bin[0], bin[1], bin[2],
-             bin[3]);
+    if (rr_format_exact(path, sizeof path, "%s/%s.%02x%02x%02x%02x.pub", dir, name, bin[0], bin[1],
+                        bin[2], bin[3]) != RR_OK) {
+        fprintf(stderr, "the key directory's path \"%s\" is too long\n", dir);
+        return 2;
+    }
     if (rr_keys_write(path, &k, why, sizeof why) != RR_OK) {
         fprintf(stderr, "%s\n", why);
         return 1;
@@ -215,12 +228,10 @@ tool_keys_main(int argc, char **argv)
     const char *out = NULL, *principal = NULL, *dir = NULL;
     int first = 0;
     rr_opt opts[] = {
-        {"out", RR_OPT_STRING, NULL, "", "generate: write PREFIX.key and PREFIX.pub", &out, 0,
+        {"out", RR_OPT_STRING, NULL, "", "generate: write PREFIX.key and PREFIX.pub", &out, 0, 0},
+        {"principal", RR_OPT_STRING, NULL, "", "who holds the key, e.g. center:941", &principal, 0,
          0},
-        {"principal", RR_OPT_STRING, NULL, "", "who holds the key, e.g. center:941", &principal,
-         0, 0},
-        {"dir", RR_OPT_STRING, "REFERRAL_KEYS_DIR", "", "the broker's key directory", &dir, 0,
-         0},
+        {"dir", RR_OPT_STRING, "REFERRAL_KEYS_DIR", "", "the broker's key directory", &dir, 0, 0},
     };
     rr_status st = rr_config_parse("referralctl keys",
                                    "referralctl keys generate | register | revoke | list: CURVE "

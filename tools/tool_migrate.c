@@ -34,7 +34,7 @@ read_file(const char *path, size_t *len)
         if (n > (size_t) MAX_FILE_BYTES) {
             fprintf(stderr, "file \"%s\" is too large (limit %ld bytes)\n", path, MAX_FILE_BYTES);
             free(buf);
-            fclose(f);
+            (void) fclose(f); // read only: nothing to lose
             return NULL;
         }
         if (n + 65536 + 1 > cap) {
@@ -42,7 +42,7 @@ read_file(const char *path, size_t *len)
             char *grown = realloc(buf, cap);
             if (grown == NULL) {
                 free(buf);
-                fclose(f);
+                (void) fclose(f); // read only: nothing to lose
                 return NULL;
             }
             buf = grown;
@@ -54,7 +54,7 @@ read_file(const char *path, size_t *len)
         }
     }
     bool failed = ferror(f) != 0;
-    fclose(f);
+    (void) fclose(f); // read only: nothing to lose
     if (failed) {
         fprintf(stderr, "could not read \"%s\"\n", path);
         free(buf);
@@ -176,8 +176,7 @@ apply_migration(PGconn *conn, const char *dir, const char *name, int *applied)
                        "VALUES ($1::integer, $2, md5($3))",
                        3, NULL, ins_params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "could not record migration \"%s\": %s", name,
-                PQresultErrorMessage(res));
+        fprintf(stderr, "could not record migration \"%s\": %s", name, PQresultErrorMessage(res));
         PQclear(res);
         if (!command_ok(conn, "ROLLBACK", "ROLLBACK")) {
             fprintf(stderr, "rollback failed too\n");
@@ -291,8 +290,8 @@ tool_migrate_main(int argc, char **argv)
     bool no_seed = false;
     long until = 0;
     rr_opt opts[] = {
-        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db,
-         0, 0},
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
+         0},
         {"dir", RR_OPT_STRING, "REFERRAL_DB_DIR", RR_DB_DIR_DEFAULT,
          "folder holding migrations/ and seed/ (db in a source tree)", &dir, 0, 0},
         {"no-seed", RR_OPT_FLAG, NULL, "0", "apply migrations only", &no_seed, 0, 0},

@@ -91,8 +91,8 @@ tool_queues_main(int argc, char **argv)
     tool_http_options http = {0};
     bool json = false;
     int rc = parse("referralctl queues",
-                   "referralctl queues: waiting requests, workers and counters of a broker",
-                   argc, argv, &http, &json);
+                   "referralctl queues: waiting requests, workers and counters of a broker", argc,
+                   argv, &http, &json);
     if (rc >= 0) {
         return rc;
     }
@@ -101,19 +101,20 @@ tool_queues_main(int argc, char **argv)
         return 1;
     }
     if (!json) {
-        printf("%-15s %-12s %7s %7s %7s %7s %7s %11s %8s %10s\n", "domain", "", "waiting",
-               "stat", "asap", "urgent", "routine", "oldest (s)", "workers", "received");
+        printf("%-15s %-12s %7s %7s %7s %7s %7s %11s %8s %10s\n", "domain", "", "waiting", "stat",
+               "asap", "urgent", "routine", "oldest (s)", "workers", "received");
         size_t i;
         json_t *q;
-        json_array_foreach(json_object_get(root, "queues"), i, q) {
+        json_array_foreach(json_object_get(root, "queues"), i, q)
+        {
             json_t *by = json_object_get(q, "ready_by_priority");
             printf("%-15s ", json_string_value(json_object_get(q, "domain")));
             print_padded(json_string_value(json_object_get(q, "domain_fa")), 12);
             char workers[32] = "-";
             if (i > 0) {
                 int n = snprintf(workers, sizeof workers, "%lld/%lld",
-                             (long long) json_integer_value(json_object_get(q, "workers_idle")),
-                             (long long) json_integer_value(json_object_get(q, "workers")));
+                                 (long long) json_integer_value(json_object_get(q, "workers_idle")),
+                                 (long long) json_integer_value(json_object_get(q, "workers")));
                 (void) n;
             }
             printf(" %7lld %7lld %7lld %7lld %7lld %11.1f %8s %10lld\n",
@@ -147,8 +148,8 @@ tool_workers_main(int argc, char **argv)
     tool_http_options http = {0};
     bool json = false;
     int rc = parse("referralctl workers",
-                   "referralctl workers: the broker's live workers and their counters", argc,
-                   argv, &http, &json);
+                   "referralctl workers: the broker's live workers and their counters", argc, argv,
+                   &http, &json);
     if (rc >= 0) {
         return rc;
     }
@@ -162,7 +163,8 @@ tool_workers_main(int argc, char **argv)
                "batch", "database", "reconnects");
         size_t i;
         json_t *w;
-        json_array_foreach(json_object_get(root, "workers"), i, w) {
+        json_array_foreach(json_object_get(root, "workers"), i, w)
+        {
             json_int_t batches = json_integer_value(json_object_get(w, "batches_total"));
             json_int_t items = json_integer_value(json_object_get(w, "batch_items_total"));
             json_t *db = json_object_get(w, "db_connected");
@@ -177,7 +179,9 @@ tool_workers_main(int argc, char **argv)
                    (long long) json_integer_value(json_object_get(w, "processed_total")),
                    (long long) json_integer_value(json_object_get(w, "failed_total")),
                    batches > 0 ? (double) items / (double) batches : 0.0,
-                   json_is_null(db) ? "unknown" : json_is_true(db) ? "connected" : "DOWN",
+                   json_is_null(db)   ? "unknown"
+                   : json_is_true(db) ? "connected"
+                                      : "DOWN",
                    (long long) json_integer_value(json_object_get(w, "db_reconnects_total")));
         }
         printf("(%zu workers)\n", json_array_size(json_object_get(root, "workers")));

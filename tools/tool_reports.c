@@ -212,7 +212,8 @@ tool_household_main(int argc, char **argv)
     const char *program = "referralctl household";
     const char *summary = "referralctl household ID: a household's file, its members and its "
                           "referrals, newest first";
-    if (!parse_options(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, &first, &rc)) {
+    if (!parse_options(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc, argv,
+                       &first, &rc)) {
         return rc;
     }
     if (first >= argc) {

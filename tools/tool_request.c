@@ -42,7 +42,8 @@ tool_request_from_json(json_t *obj, tool_request *out, char *why, size_t cap)
     }
     const char *key;
     json_t *value;
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         rr_status st = RR_OK;
         if (strcmp(key, "request_id") == 0) {
             if (!json_is_string(value) ||
@@ -76,8 +77,8 @@ tool_request_from_json(json_t *obj, tool_request *out, char *why, size_t cap)
             }
             out->req.priority = (Rr__V1__Priority) p;
         } else if (strcmp(key, "domain") == 0) {
-            rr_domain d = json_is_string(value) ? rr_domain_parse(json_string_value(value))
-                                                : RR_DOMAIN_NONE;
+            rr_domain d =
+                json_is_string(value) ? rr_domain_parse(json_string_value(value)) : RR_DOMAIN_NONE;
             if (d == RR_DOMAIN_NONE) {
                 return fail(why, cap, key, "must be one of prevention, rehabilitation, social");
             }
@@ -94,7 +95,8 @@ tool_request_from_json(json_t *obj, tool_request *out, char *why, size_t cap)
             }
             size_t i;
             json_t *item;
-            json_array_foreach(value, i, item) {
+            json_array_foreach(value, i, item)
+            {
                 int f = json_is_string(item) ? rr_risk_flag_parse(json_string_value(item)) : 0;
                 if (f == 0) {
                     return fail(why, cap, key, "holds an unrecognized risk flag");
@@ -156,9 +158,9 @@ tool_request_print_reply(FILE *out, const Rr__V1__SubmitReply *reply, bool json)
         }
         if (reply->referral_id[0] != '\0') {
             json_object_set_new(o, "referral_id", json_string(reply->referral_id));
-            json_object_set_new(o, "domain", json_string(rr_domain_name(reply->domain)
-                                                             ? rr_domain_name(reply->domain)
-                                                             : ""));
+            json_object_set_new(
+                o, "domain",
+                json_string(rr_domain_name(reply->domain) ? rr_domain_name(reply->domain) : ""));
             json_object_set_new(o, "office_code", json_string(reply->office_code));
             json_object_set_new(o, "office_name", json_string(reply->office_name));
             json_object_set_new(o, "office_name_fa", json_string(reply->office_name_fa));

@@ -18,8 +18,8 @@ tool_route_main(int argc, char **argv)
     long center = 0;
     int first = 0;
     rr_opt opts[] = {
-        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db,
-         0, 0},
+        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
+         0},
         {"center", RR_OPT_INT, NULL, "0", "the submitting center", &center, 0, 4294967295L},
         {"service", RR_OPT_STRING, NULL, "", "the service code", &service, 0, 0},
         {"priority", RR_OPT_STRING, NULL, "routine", "the requested priority", &priority, 0, 0},

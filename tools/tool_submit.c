@@ -26,9 +26,9 @@ submit_one(cli_center *client, const Rr__V1__SubmitRequest *req, long timeout_ms
     rr_status st = cli_center_submit(client, req, timeout_ms, attempts, &reply, &err);
     if (st != RR_OK) {
         if (json) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "request_id", req->request_id,
-                                  "outcome", "unanswered", "error_code", rr_status_name(err.code),
-                                  "error", err.message);
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "request_id", req->request_id, "outcome",
+                                  "unanswered", "error_code", rr_status_name(err.code), "error",
+                                  err.message);
             char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
             if (text != NULL) {
                 printf("%s\n", text);
@@ -89,7 +89,7 @@ submit_file(cli_center *client, const char *path, long timeout_ms, int attempts,
     }
     free(line);
     if (f != stdin) {
-        fclose(f);
+        (void) fclose(f); // read only: nothing to lose
     }
     return rc;
 }
@@ -98,28 +98,27 @@ int
 tool_submit_main(int argc, char **argv)
 {
     const char *key_file = NULL, *broker_key = NULL;
-    const char *brokers, *file, *request_id, *national_id, *household, *service, *priority,
-        *risks, *note, *domain;
+    const char *brokers, *file, *request_id, *national_id, *household, *service, *priority, *risks,
+        *note, *domain;
     long center = 0, timeout_ms = 0, attempts = 0;
     bool no_consent = false, json = false;
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated, tried in turn", &brokers, 0, 0},
         TOOL_CURVE_OPTS(&key_file, &broker_key),
-        {"file", RR_OPT_STRING, NULL, "", "JSON-lines file of requests (- for stdin)", &file, 0,
-         0},
+        {"file", RR_OPT_STRING, NULL, "", "JSON-lines file of requests (- for stdin)", &file, 0, 0},
         {"request-id", RR_OPT_STRING, NULL, "", "UUID idempotency key (generated when absent)",
          &request_id, 0, 0},
         {"center", RR_OPT_INT, NULL, "0", "submitting center code", &center, 0, 4294967295L},
         {"national-id", RR_OPT_STRING, NULL, "", "client's national id", &national_id, 0, 0},
         {"household", RR_OPT_STRING, NULL, "", "household file id", &household, 0, 0},
         {"service", RR_OPT_STRING, NULL, "", "service code, e.g. RHB-02", &service, 0, 0},
-        {"priority", RR_OPT_STRING, NULL, "routine", "routine, urgent, asap or stat", &priority,
-         0, 0},
+        {"priority", RR_OPT_STRING, NULL, "routine", "routine, urgent, asap or stat", &priority, 0,
+         0},
         {"risk", RR_OPT_STRING, NULL, "", "risk flags, comma-separated", &risks, 0, 0},
         {"note", RR_OPT_STRING, NULL, "", "free text for the office", &note, 0, 0},
-        {"domain", RR_OPT_STRING, NULL, "", "domain (default: from the service code)", &domain,
-         0, 0},
+        {"domain", RR_OPT_STRING, NULL, "", "domain (default: from the service code)", &domain, 0,
+         0},
         {"no-consent", RR_OPT_FLAG, NULL, "0", "send consent=false (the broker will refuse it)",
          &no_consent, 0, 0},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "5000", "wait per attempt, ms",
@@ -130,8 +129,8 @@ tool_submit_main(int argc, char **argv)
     };
     rr_status st = rr_config_parse(
         "referralctl submit",
-        "referralctl submit: submit one request from flags, or many from --file (JSON lines)",
-        opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
+        "referralctl submit: submit one request from flags, or many from --file (JSON lines)", opts,
+        (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
     if (st == RR_ESHUTDOWN) {
         return 0;
     }
@@ -283,7 +282,7 @@ tool_status_main(int argc, char **argv)
                 (void) n;
             }
             printf("  #%llu %s %s -> %s by %s%s%s\n", (unsigned long long) e->event_id, when,
-                   e->from_status == 0                   ? "(new)"
+                   e->from_status == 0                 ? "(new)"
                    : rr_ref_state_name(e->from_status) ? rr_ref_state_name(e->from_status)
                                                        : "?",
                    rr_ref_state_name(e->to_status) ? rr_ref_state_name(e->to_status) : "?",

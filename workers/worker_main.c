@@ -9,6 +9,7 @@
 #include "rr_service.h"
 #include "rr_version.h"
 #include "rr_vocab.h"
+#include "rr_wire.h"
 #include "wrk_echo.h"
 #include "wrk_handler.h"
 #include "wrk_session.h"
@@ -47,7 +48,7 @@ run_without_database(const char *broker, rr_domain domain, long credit, long hea
             zmq_msg_t reply;
             wrk_echo_reply(&jobs[i], ++serial, &reply);
             wrk_session_reply(session, jobs[i].delivery_id, &reply, false);
-            zmq_msg_close(&jobs[i].body);
+            rr_msg_close(&jobs[i].body);
         }
         wrk_session_tick(session);
     }
@@ -95,8 +96,8 @@ main(int argc, char **argv)
         {"broker-key", RR_OPT_STRING, "REFERRAL_BROKER_KEY", "",
          "the broker's public key: its Z85 text or a key file", &broker_key, 0, 0},
         {"credit", RR_OPT_INT, "REFERRAL_CREDIT", "128",
-         "requests taken from the broker at once: a batch, recorded in one transaction",
-         &credit, 1, WRK_MAX_BATCH},
+         "requests taken from the broker at once: a batch, recorded in one transaction", &credit, 1,
+         WRK_MAX_BATCH},
         {"batch-wait-ms", RR_OPT_INT, "REFERRAL_BATCH_WAIT_MS", "1",
          "how long a lone request waits for a second to share its transaction, ms (0: never)",
          &batch_wait_ms, 0, 100},
@@ -173,7 +174,7 @@ main(int argc, char **argv)
     // do not meet a cold connection; keep trying while it is away.
     while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
         rr_service_watchdog(rr_clock_mono_ms());
-        struct timespec ts = {0, 200 * 1000 * 1000};
+        struct timespec ts = {0, 200L * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness, curve};
@@ -210,7 +211,7 @@ main(int argc, char **argv)
             wrk_handler_process(handler, jobs, count, replies);
             for (size_t i = 0; i < count; i++) {
                 wrk_session_reply(session, jobs[i].delivery_id, &replies[i], jobs[i].failed);
-                zmq_msg_close(&jobs[i].body);
+                rr_msg_close(&jobs[i].body);
             }
         } else if (wrk_handler_prepare(handler) != RR_OK) {
             rr_log_debug("catalogue not loaded: database away");
@@ -225,7 +226,7 @@ main(int argc, char **argv)
             rr_service_status("database unreachable: waiting for it, not serving");
             while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
                 rr_service_watchdog(rr_clock_mono_ms());
-                struct timespec ts = {0, 100 * 1000 * 1000};
+                struct timespec ts = {0, 100L * 1000 * 1000};
                 nanosleep(&ts, NULL);
             }
             if (rr_process_stop) {
@@ -245,8 +246,7 @@ main(int argc, char **argv)
         if (escalate_ms > 0 && rr_clock_mono_ms() >= next_escalation) {
             int escalated = 0;
             if (wrk_store_escalate(store, 100, &escalated) == RR_OK && escalated > 0) {
-                rr_log_info("escalated %d overdue referral(s) to their province office",
-                            escalated);
+                rr_log_info("escalated %d overdue referral(s) to their province office", escalated);
             }
             next_escalation = rr_clock_mono_ms() + escalate_ms;
         }

@@ -47,20 +47,29 @@ wrk_catalog_destroy(wrk_catalog **self_p)
     if (self == NULL) {
         return;
     }
-    service_entry *s, *stmp;
-    HASH_ITER(hh, self->services, s, stmp) {
-        HASH_DEL(self->services, s);
+    // HASH_CLEAR frees the table and leaves the entries linked in insertion
+    // order (hh.next): free them from there. (HASH_DEL of the last entry
+    // frees the table too, which the static analyzer cannot follow.)
+    service_entry *s = self->services;
+    HASH_CLEAR(hh, self->services);
+    while (s != NULL) {
+        service_entry *next = s->hh.next;
         free(s);
+        s = next;
     }
-    center_entry *c, *ctmp;
-    HASH_ITER(hh, self->centers, c, ctmp) {
-        HASH_DEL(self->centers, c);
+    center_entry *c = self->centers;
+    HASH_CLEAR(hh, self->centers);
+    while (c != NULL) {
+        center_entry *next = c->hh.next;
         free(c);
+        c = next;
     }
-    office_entry *o, *otmp;
-    HASH_ITER(hh, self->offices, o, otmp) {
-        HASH_DEL(self->offices, o);
+    office_entry *o = self->offices;
+    HASH_CLEAR(hh, self->offices);
+    while (o != NULL) {
+        office_entry *next = o->hh.next;
         free(o);
+        o = next;
     }
     free(self->rules);
     free(self);

@@ -1,5 +1,6 @@
 #include "wrk_echo.h"
 
+#include "rr_format.h"
 #include "rr_wire.h"
 
 #include <assert.h>
@@ -20,7 +21,7 @@ wrk_echo_reply(const wrk_job *job, uint64_t serial, zmq_msg_t *reply)
     if (st == RR_OK) {
         Rr__V1__SubmitReply out = RR__V1__SUBMIT_REPLY__INIT;
         char refid[32];
-        snprintf(refid, sizeof refid, "R-%llu", (unsigned long long) serial);
+        rr_format_fits(refid, sizeof refid, "R-%llu", (unsigned long long) serial);
         out.request_id = req->request_id;
         out.outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         out.referral_id = refid;

@@ -18,16 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_RETRY_AFTER_MS     1000
+#define DB_RETRY_AFTER_MS 1000
 
 struct wrk_handler {
     rr_domain domain;
-    wrk_store *store;       // borrowed
-    wrk_catalog *catalog;   // owned; NULL until loaded
-    wrk_catalog *retired;   // owned; replaced during a batch whose items still point into it
+    wrk_store *store;     // borrowed
+    wrk_catalog *catalog; // owned; NULL until loaded
+    wrk_catalog *retired; // owned; replaced during a batch whose items still point into it
     int64_t loaded_at_ms;
     int64_t reload_min_ms;
-    uint64_t loads;         // catalogues loaded so far
+    uint64_t loads; // catalogues loaded so far
     uint64_t processed, failed, batches, items;
 };
 
@@ -125,8 +125,7 @@ set_reply_office(Rr__V1__SubmitReply *reply, const wrk_recorded *rec, char *refi
 // The sender may act as the request says (wrk_validate_actor), or the
 // refusal is logged: a spoofing attempt is worth an operator's look.
 static rr_status
-check_actor(const wrk_job *job, uint32_t center_code, const char *office_code,
-            rr_wire_error *err)
+check_actor(const wrk_job *job, uint32_t center_code, const char *office_code, rr_wire_error *err)
 {
     rr_status st = wrk_validate_actor(job->principal, center_code, office_code, err);
     if (st != RR_OK) {
@@ -197,7 +196,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             continue;
         }
         it->st = wrk_validate_submit(self->catalog, self->domain, it->req, &it->facts, &it->err);
-        if (it->st == RR_ENOTFOUND && self->retired == NULL && ensure_catalog(self, true) == RR_OK) {
+        if (it->st == RR_ENOTFOUND && self->retired == NULL &&
+            ensure_catalog(self, true) == RR_OK) {
             it->st =
                 wrk_validate_submit(self->catalog, self->domain, it->req, &it->facts, &it->err);
         }
@@ -221,8 +221,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                                   it->req->request_id, it->req->center_code);
             continue;
         }
-        subs[nsubs] = (wrk_submission){it->req, &it->facts, &it->route, self->domain,
-                                       it->priority};
+        subs[nsubs] = (wrk_submission){it->req, &it->facts, &it->route, self->domain, it->priority};
         idx[nsubs++] = i;
     }
 
@@ -267,8 +266,9 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                                 strcmp(rec->household_id, it->req->household_id) != 0 ||
                                 strcmp(rec->service_code, it->req->service_code) != 0)) {
             // The referral may be another center's: name it only in the log.
-            rr_log_warn_id(it->req->request_id, "request %s reuses the request_id of R-%lld with other content",
-                        it->req->request_id, (long long) rec->referral_id);
+            rr_log_warn_id(it->req->request_id,
+                           "request %s reuses the request_id of R-%lld with other content",
+                           it->req->request_id, (long long) rec->referral_id);
             it->st = rr_wire_fail(&it->err, RR_ECONFLICT, "request_id",
                                   "cannot accept request \"%s\": this request_id was already used "
                                   "for a different request",
@@ -278,8 +278,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
         char refid[32];
         reply.request_id = it->req->request_id;
-        reply.outcome = rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE
-                                       : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        reply.outcome =
+            rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         reply.domain = (Rr__V1__Domain) self->domain;
         set_reply_office(&reply, rec, refid, sizeof refid);
         if (rr_wire_pack(&reply.base, &replies[idx[k]]) != RR_OK) {
@@ -288,10 +288,10 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             (void) rc;
         }
         rr_log_debug_id(it->req->request_id, "request %s %s R-%lld for %s", it->req->request_id,
-                     rec->duplicate  ? "duplicates open"
-                     : rec->inserted ? "recorded as"
-                                     : "found as",
-                     (long long) rec->referral_id, rec->office_code);
+                        rec->duplicate  ? "duplicates open"
+                        : rec->inserted ? "recorded as"
+                                        : "found as",
+                        (long long) rec->referral_id, rec->office_code);
         it->st = RR_OK;
         is_submit[idx[k]] = false; // reply built
     }
@@ -305,7 +305,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             self->failed++;
         }
         if (it->err.code != RR_EDB) {
-            rr_log_warn_id(rid, "request %s refused: %s", rid ? rid : "(unreadable)", it->err.message);
+            rr_log_warn_id(rid, "request %s refused: %s", rid ? rid : "(unreadable)",
+                           it->err.message);
         }
         pack_refusal(rid, &it->err, &replies[i]);
     }
@@ -409,10 +410,11 @@ process_status(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
     Rr__V1__StatusQuery *q = NULL;
     rr_wire_error err;
-    rr_status st = rr_wire_status_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &q,
-                                         &err);
+    rr_status st =
+        rr_wire_status_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &q, &err);
     const char *qid = q && q->query_id ? q->query_id : "";
     if (st == RR_OK) {
+        assert(q != NULL); // unpacked whenever RR_OK
         st = check_actor(job, q->center_code, NULL, &err);
     }
     if (st == RR_OK) {
@@ -455,11 +457,12 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
     Rr__V1__UpdateRequest *u = NULL;
     rr_wire_error err;
-    rr_status st = rr_wire_update_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &u,
-                                         &err);
+    rr_status st =
+        rr_wire_update_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &u, &err);
     const char *uid = u && u->update_id ? u->update_id : "";
     wrk_update w = {0};
     if (st == RR_OK) {
+        assert(u != NULL); // unpacked whenever RR_OK
         st = check_actor(job, u->center_code, u->office_code, &err);
     }
     if (st == RR_OK && !parse_referral_id(u->referral_id, &w.referral_id)) {
@@ -492,9 +495,9 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     // the actor may see it (a center only its own).
     wrk_status s;
     bool have = false;
-    if (st == RR_OK || (w.referral_id > 0 && (err.code == RR_ESTATE ||
-                                              (err.code == RR_ECONFLICT &&
-                                               strcmp(err.field, "expected_version") == 0)))) {
+    if (st == RR_OK || (w.referral_id > 0 &&
+                        (err.code == RR_ESTATE || (err.code == RR_ECONFLICT &&
+                                                   strcmp(err.field, "expected_version") == 0)))) {
         Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
         q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
         q.referral_id = u->referral_id;
@@ -532,10 +535,11 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
     Rr__V1__FollowRequest *f = NULL;
     rr_wire_error err;
-    rr_status st = rr_wire_follow_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f,
-                                         &err);
+    rr_status st =
+        rr_wire_follow_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f, &err);
     const char *qid = f && f->query_id ? f->query_id : "";
     if (st == RR_OK) {
+        assert(f != NULL); // unpacked whenever RR_OK
         st = check_actor(job, f->center_code, NULL, &err);
     }
     wrk_event *events = NULL;
@@ -555,8 +559,8 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     } else {
         Rr__V1__FollowReply out = RR__V1__FOLLOW_REPLY__INIT;
         Rr__V1__Event *ev = count ? calloc(count, sizeof *ev) : NULL;
-        Rr__V1__Event **evp = count ? calloc(count, sizeof *evp) : NULL;
-        char (*ids)[32] = count ? calloc(count, sizeof *ids) : NULL;
+        Rr__V1__Event **evp = count ? calloc(count, sizeof(Rr__V1__Event *)) : NULL;
+        char(*ids)[32] = count ? calloc(count, sizeof *ids) : NULL;
         if (count && (ev == NULL || evp == NULL || ids == NULL)) {
             (void) rr_wire_fail(&err, RR_ENOMEM, "", "could not read changes: out of memory");
             if (rr_wire_pack_follow_refusal(qid, &err, reply) != RR_OK) {
@@ -654,8 +658,8 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                                              self->domain, req->service_code, data, size, &err);
         if (st == RR_ECONFLICT) {
             // Recorded after all, between our look and our lock: retrying finds it.
-            (void) rr_wire_fail(&err, RR_EAGAIN, "",
-                                "could not answer request \"%s\" yet: retry", req->request_id);
+            (void) rr_wire_fail(&err, RR_EAGAIN, "", "could not answer request \"%s\" yet: retry",
+                                req->request_id);
         } else if (st != RR_OK) {
             (void) rr_wire_fail(&err, RR_EDB, "",
                                 "could not record request \"%s\" as a dead letter: database "

@@ -3,6 +3,7 @@
 #include "wrk_session.h"
 
 #include "rr_clock.h"
+#include "rr_format.h"
 #include "rr_log.h"
 #include "rr_service.h"
 #include "rr_version.h"
@@ -26,9 +27,9 @@ struct wrk_session {
     uint64_t reconnects;
     rr_risk_rule rules[RR_RISK_MAX_RULES];
     size_t rule_count;
-    bool have_rules;        // set once the catalogue was loaded
+    bool have_rules; // set once the catalogue was loaded
     wrk_session_stats stats;
-    int64_t next_stats;     // a heartbeat with counters goes out by then, busy or not
+    int64_t next_stats; // a heartbeat with counters goes out by then, busy or not
 };
 
 static rr_status
@@ -45,7 +46,7 @@ send_command(wrk_session *self, uint8_t command, zmq_msg_t *body)
         if (st == RR_OK) {
             st = rr_wire_send_msg(self->socket, body, false);
         } else {
-            zmq_msg_close(body);
+            rr_msg_close(body);
         }
     }
     return st;
@@ -103,7 +104,7 @@ open_socket(wrk_session *self)
         return RR_EIO;
     }
     int linger = 0, hwm = 10000;
-    int64_t maxmsg = 1024 * 1024;
+    int64_t maxmsg = (int64_t) 1024 * 1024;
     if (zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(self->socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
@@ -246,12 +247,12 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
         if (plen == 0 && self->cfg.curve.on) {
             // We authenticate, so the broker does: a request without its
             // sender must not pass as sent by anyone.
-            snprintf(job->principal, sizeof job->principal, "unauthenticated:");
+            rr_format_fits(job->principal, sizeof job->principal, "unauthenticated:");
         }
         int rc = zmq_msg_init(&job->body);
         assert(rc == 0);
         (void) rc;
-        zmq_msg_move(&job->body, &f->part[5]);
+        rr_msg_move(&job->body, &f->part[5]);
         return;
     case RR_WCMD_HEARTBEAT:
         return;
@@ -313,7 +314,7 @@ void
 wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body, bool failed)
 {
     if (self->socket == NULL) {
-        zmq_msg_close(body);
+        rr_msg_close(body);
         rr_log_warn("reply for delivery %llu dropped: no broker connection",
                     (unsigned long long) delivery_id);
         return;
@@ -334,7 +335,7 @@ wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body, bool
     if (st == RR_OK) {
         st = rr_wire_send_msg(self->socket, body, false);
     } else {
-        zmq_msg_close(body);
+        rr_msg_close(body);
     }
     if (st != RR_OK) {
         rr_log_warn("reply for delivery %llu not sent: %s", (unsigned long long) delivery_id,

@@ -29,9 +29,9 @@ typedef struct wrk_job {
 typedef struct wrk_session_config {
     const char *endpoint; // the broker's back end
     rr_domain domain;
-    uint32_t credit;      // requests held at once
+    uint32_t credit; // requests held at once
     long heartbeat_ms;
-    long liveness;        // silent heartbeats before the broker counts as gone
+    long liveness;         // silent heartbeats before the broker counts as gone
     rr_curve_client curve; // our keys and the broker's (curve.on false: none)
 } wrk_session_config;
 
@@ -48,8 +48,8 @@ void wrk_session_destroy(wrk_session **self_p);
 // the caller), handling heartbeats and reconnection on the way. Returns
 // RR_OK (possibly with *count == 0), RR_ESHUTDOWN when the context is
 // terminated, RR_EIO on a socket failure (logged).
-RR_NODISCARD rr_status wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max,
-                                        size_t *count, long timeout_ms);
+RR_NODISCARD rr_status wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count,
+                                        long timeout_ms);
 
 // Sends the reply for delivery_id, or with failed a FAILED (the broker
 // retries it later; body is the refusal, for its log); consumes body on

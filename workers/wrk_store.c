@@ -6,6 +6,7 @@
 #include "wrk_store.h"
 
 #include "rr_clock.h"
+#include "rr_format.h"
 #include "rr_lifecycle.h"
 #include "rr_log.h"
 #include "rr_wire.h"
@@ -20,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STMT_DEADLINE_MS 10000 // a statement still running after this is abandoned
-#define BACKOFF_MIN_MS   100
-#define BACKOFF_MAX_MS   5000
-#define MAX_RETRIES      3
+#define STMT_DEADLINE_MS    10000 // a statement still running after this is abandoned
+#define BACKOFF_MIN_MS      100
+#define BACKOFF_MAX_MS      5000
+#define MAX_RETRIES         3
 #define CONNECT_DEADLINE_MS 3000 // a connection not made by then is given up
-#define KEEPALIVE_MS     200     // longest wait between keepalive calls
+#define KEEPALIVE_MS        200  // longest wait between keepalive calls
 
 struct wrk_store {
     char *conninfo;          // owned
@@ -33,7 +34,7 @@ struct wrk_store {
     PGconn *conn;            // NULL while disconnected
     int64_t next_attempt_ms; // no reconnect before this (monotonic)
     int64_t backoff_ms;
-    bool catalog_dirty;      // reconnected since the last catalogue check
+    bool catalog_dirty;        // reconnected since the last catalogue check
     void (*keepalive)(void *); // called while waiting on the database
     void *keepalive_arg;
     uint64_t connects, commits;
@@ -78,9 +79,8 @@ static const char SQL_EVENTS[] =
     " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id LIMIT 200";
 
 // The referral, locked for an update.
-static const char SQL_LOCK[] =
-    "SELECT status, version, office_code, center_code, domain"
-    " FROM referral WHERE id = $1::bigint FOR UPDATE";
+static const char SQL_LOCK[] = "SELECT status, version, office_code, center_code, domain"
+                               " FROM referral WHERE id = $1::bigint FOR UPDATE";
 
 // The event an earlier attempt of the same update made, if any. A separate
 // statement after the lock: under READ COMMITTED it gets a fresh snapshot,
@@ -110,8 +110,7 @@ static const char SQL_DEAD_LETTER[] =
     "SELECT dead_letter_request($1::uuid, nullif($2, '0')::integer, $3, $4, decode($5, 'hex'),"
     " $6, $7)";
 
-static const char SQL_OFFICE_ACTIVE[] =
-    "SELECT active FROM office WHERE code = $1";
+static const char SQL_OFFICE_ACTIVE[] = "SELECT active FROM office WHERE code = $1";
 
 static const char SQL_FOLLOW[] =
     "SELECT e.seq, e.id, e.referral_id, r.request_id, r.service_code, e.kind,"
@@ -261,8 +260,8 @@ exec_deadline(wrk_store *self, exec_kind kind, const char *name, const char *sql
             last = res;
         }
         if (!wait_socket(self, POLLIN, deadline)) {
-            rr_log_error("statement %s got no answer within %d ms: dropping the connection",
-                         label, STMT_DEADLINE_MS);
+            rr_log_error("statement %s got no answer within %d ms: dropping the connection", label,
+                         STMT_DEADLINE_MS);
             PQclear(last);
             disconnect(self);
             return NULL;
@@ -287,8 +286,7 @@ setup_step(wrk_store *self, exec_kind kind, const char *name, const char *sql, i
     }
     bool ok = PQresultStatus(res) == want;
     if (!ok) {
-        rr_log_error("could not set up the connection (%s): %s", name ? name : sql,
-                     primary(res));
+        rr_log_error("could not set up the connection (%s): %s", name ? name : sql, primary(res));
     }
     PQclear(res);
     return ok;
@@ -382,7 +380,8 @@ wrk_store_ensure(wrk_store *self)
 fail:
     disconnect(self);
     self->next_attempt_ms = now + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
+    self->backoff_ms =
+        self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
     return RR_EDB;
 }
 
@@ -673,8 +672,8 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
             continue;
         }
         if (sqlstate_is(res, "40001") || sqlstate_is(res, "40P01")) {
-            rr_log_warn("serialization failure recording request %s (attempt %d)",
-                        req->request_id, attempt);
+            rr_log_warn("serialization failure recording request %s (attempt %d)", req->request_id,
+                        attempt);
             PQclear(res);
             if (retry) {
                 continue;
@@ -772,8 +771,8 @@ record_batch(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded
         const wrk_submission *sub = &subs[i];
         const Rr__V1__SubmitRequest *req = sub->req;
         char center[16], rule[16], flags[256];
-        snprintf(center, sizeof center, "%u", req->center_code);
-        snprintf(rule, sizeof rule, "%d", sub->route->rule_id);
+        rr_format_fits(center, sizeof center, "%u", req->center_code);
+        rr_format_fits(rule, sizeof rule, "%d", sub->route->rule_id);
         risk_flags_literal(req, flags, sizeof flags);
         flags[strlen(flags) - 1] = '\0'; // "{a,b}" -> "a,b" for string_to_array
         array_put(&col[0], req->request_id, true);
@@ -881,8 +880,7 @@ parse_flags(const char *csv, wrk_status *out)
 }
 
 rr_status
-wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
-                 rr_wire_error *err)
+wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out, rr_wire_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *stmt;
@@ -903,8 +901,8 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
         stmt = "status_by_id";
         key = idbuf;
     }
-    const char *shown = q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? q->request_id
-                                                                           : q->referral_id;
+    const char *shown =
+        q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? q->request_id : q->referral_id;
     if (wrk_store_ensure(self) != RR_OK) {
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
                             shown);
@@ -923,7 +921,7 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
         PQclear(res);
         return rr_wire_fail(err, RR_ENOTFOUND,
                             q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? "request_id"
-                                                                               : "referral_id",
+                                                                                : "referral_id",
                             "referral \"%s\" does not exist", shown);
     }
     out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -1013,21 +1011,21 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     int n = snprintf(ref, sizeof ref, "%lld", (long long) u->referral_id);
     (void) n;
     if (wrk_store_ensure(self) != RR_OK) {
-        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
-                            ref);
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not change referral \"R-%s\": database unavailable", ref);
     }
     PGresult *res = tx_step(self, NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK);
     if (res == NULL) {
-        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
-                            ref);
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not change referral \"R-%s\": database unavailable", ref);
     }
     PQclear(res);
     const char *lock_v[1] = {ref};
     res = tx_step(self, "lock", NULL, 1, lock_v, PGRES_TUPLES_OK);
     if (res == NULL) {
         rollback(self);
-        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
-                            ref);
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not change referral \"R-%s\": database unavailable", ref);
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -1061,8 +1059,8 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     res = tx_step(self, "find_update", NULL, 1, find_v, PGRES_TUPLES_OK);
     if (res == NULL) {
         rollback(self);
-        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
-                            ref);
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not change referral \"R-%s\": database unavailable", ref);
     }
     if (PQntuples(res) == 1) {
         bool same = strtoll(PQgetvalue(res, 0, 1), NULL, 10) == u->referral_id &&
@@ -1125,9 +1123,8 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
         st = rr_wire_fail(err, RR_EINVAL, "reason",
                           "missing required field \"reason\": a %s needs one",
                           rr_ref_event_name(event));
-    } else if (event == RR_EV_FORWARD &&
-               (u->forward_to == NULL || u->forward_to[0] == '\0' ||
-                strcmp(u->forward_to, owner) == 0)) {
+    } else if (event == RR_EV_FORWARD && (u->forward_to == NULL || u->forward_to[0] == '\0' ||
+                                          strcmp(u->forward_to, owner) == 0)) {
         st = rr_wire_fail(err, RR_EINVAL, "forward_to",
                           "a forward needs \"forward_to\": an office other than \"%s\"", owner);
     } else if (event != RR_EV_FORWARD && u->forward_to != NULL && u->forward_to[0] != '\0') {
@@ -1164,8 +1161,8 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         rollback(self);
-        return rr_wire_fail(err, RR_EDB, "", "could not change referral \"R-%s\": database unavailable",
-                            ref);
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not change referral \"R-%s\": database unavailable", ref);
     }
     uint64_t new_event = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -1210,14 +1207,19 @@ wrk_store_dead_letter(wrk_store *self, const char *request_id, uint32_t center, 
     char c[16];
     int n = snprintf(c, sizeof c, "%u", center);
     (void) n;
-    const char *v[7] = {request_id, c, rr_domain_name(domain), service ? service : "", text,
-                        rr_status_name(error->code), error->message};
+    const char *v[7] = {request_id,
+                        c,
+                        rr_domain_name(domain),
+                        service ? service : "",
+                        text,
+                        rr_status_name(error->code),
+                        error->message};
     PGresult *res = exec_deadline(self, EXEC_PREPARED, "dead_letter", NULL, 7, v);
     free(text);
     rr_status st = RR_OK;
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        rr_log_error_id(request_id, "could not store a dead letter for request %s: %s",
-                        request_id, res ? primary(res) : "connection lost");
+        rr_log_error_id(request_id, "could not store a dead letter for request %s: %s", request_id,
+                        res ? primary(res) : "connection lost");
         st = RR_EDB;
     } else if (PQgetvalue(res, 0, 0)[0] != 't') {
         st = RR_ECONFLICT; // its referral was recorded after all
@@ -1239,8 +1241,8 @@ wrk_store_escalate(wrk_store *self, int max, int *count)
     int n = snprintf(m, sizeof m, "%d", max);
     (void) n;
     const char *v[1] = {m};
-    PGresult *res = exec_deadline(self, EXEC_QUERY, NULL, "SELECT escalate_overdue($1::integer)",
-                                  1, v);
+    PGresult *res =
+        exec_deadline(self, EXEC_QUERY, NULL, "SELECT escalate_overdue($1::integer)", 1, v);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
             rr_log_error("escalating overdue referrals failed: %s", primary(res));
@@ -1276,10 +1278,9 @@ wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limi
     }
     PQclear(res);
     char c[16], a[24], l[16];
-    int n = snprintf(c, sizeof c, "%u", center);
-    n = snprintf(a, sizeof a, "%llu", (unsigned long long) after);
-    n = snprintf(l, sizeof l, "%u", limit + 1); // one more tells whether more are ready
-    (void) n;
+    rr_format_fits(c, sizeof c, "%u", center);
+    rr_format_fits(a, sizeof a, "%llu", (unsigned long long) after);
+    rr_format_fits(l, sizeof l, "%u", limit + 1); // one more tells whether more are ready
     const char *v[3] = {c, a, l};
     res = exec_deadline(self, EXEC_PREPARED, "follow", NULL, 3, v);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -61,9 +61,9 @@ typedef struct wrk_submission {
 // What the database holds for a submission's request_id after recording.
 typedef struct wrk_recorded {
     int64_t referral_id;
-    bool inserted;                  // false: an earlier attempt recorded it
-    bool duplicate;                 // the household's open referral for the service
-    uint32_t center_code;           // as stored (to detect a reused request_id)
+    bool inserted;        // false: an earlier attempt recorded it
+    bool duplicate;       // the household's open referral for the service
+    uint32_t center_code; // as stored (to detect a reused request_id)
     char household_id[72];
     char service_code[20];
     char office_code[12];
@@ -89,14 +89,14 @@ void wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk
 
 typedef struct wrk_event {
     uint64_t id;
-    uint64_t seq;           // 0 until sequenced for follow-up
+    uint64_t seq; // 0 until sequenced for follow-up
     int64_t referral_id;
     char request_id[40];
     char service_code[20];
     char kind[16];
     rr_ref_state from, to;
     char actor[48];
-    char office_code[12];   // owner after the event
+    char office_code[12]; // owner after the event
     char reason[1024];
     int64_t at_ms;
 } wrk_event;
@@ -132,15 +132,15 @@ void wrk_status_clear(wrk_status *status);
 
 // A status change asked for by an office or a center (borrowed strings).
 typedef struct wrk_update {
-    const char *update_id;     // idempotency key
+    const char *update_id; // idempotency key
     int64_t referral_id;
-    rr_domain domain;          // the worker's domain: the referral must be of it
+    rr_domain domain; // the worker's domain: the referral must be of it
     rr_ref_state to;
-    const char *office_code;   // acting office, or NULL
-    uint32_t center_code;      // acting center, or 0
+    const char *office_code; // acting office, or NULL
+    uint32_t center_code;    // acting center, or 0
     uint32_t expected_version;
     const char *reason;
-    const char *forward_to;    // new owner for a forward, or NULL
+    const char *forward_to; // new owner for a forward, or NULL
 } wrk_update;
 
 // Applies u in one transaction after checking, against the locked row: the
@@ -163,8 +163,8 @@ RR_NODISCARD rr_status wrk_store_update(wrk_store *self, const wrk_update *u, ui
 // (the check and the insert hold the request's lock, as submit_referral
 // does, so the two cannot both happen). RR_EDB when the database failed.
 RR_NODISCARD rr_status wrk_store_dead_letter(wrk_store *self, const char *request_id,
-                                             uint32_t center, rr_domain domain,
-                                             const char *service, const void *body, size_t size,
+                                             uint32_t center, rr_domain domain, const char *service,
+                                             const void *body, size_t size,
                                              const rr_wire_error *error);
 
 // Escalates up to max referrals past their acceptance deadline to their

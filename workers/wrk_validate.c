@@ -1,5 +1,6 @@
 // Submission checks against the catalogue, after the wire's field checks.
 #include "wrk_validate.h"
+#include "rr_format.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,10 +24,9 @@ wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__
                             req->service_code);
     }
     if (service->domain != domain) {
-        return rr_wire_fail(err, RR_EINVAL, "service_code",
-                            "service \"%s\" belongs to domain \"%s\", not \"%s\"",
-                            req->service_code, rr_domain_name(service->domain),
-                            rr_domain_name(domain));
+        return rr_wire_fail(
+            err, RR_EINVAL, "service_code", "service \"%s\" belongs to domain \"%s\", not \"%s\"",
+            req->service_code, rr_domain_name(service->domain), rr_domain_name(domain));
     }
     const wrk_center *center = wrk_catalog_center(catalog, req->center_code);
     if (center == NULL) {
@@ -54,7 +54,7 @@ wrk_validate_actor(const char *principal, uint32_t center_code, const char *offi
     bool as_office = office_code != NULL && office_code[0] != '\0';
     if (strncmp(principal, "center:", 7) == 0) {
         char code[16];
-        snprintf(code, sizeof code, "%u", center_code);
+        rr_format_fits(code, sizeof code, "%u", center_code);
         if (!as_office && strcmp(principal + 7, code) == 0) {
             return RR_OK;
         }

@@ -12,7 +12,7 @@ typedef struct wrk_submit_facts {
     const wrk_service *service; // borrowed from the catalogue
     const wrk_center *center;   // borrowed from the catalogue
     char natid[RR_NATID_LEN + 1];
-    rr_priority priority;       // unspecified resolved to routine
+    rr_priority priority; // unspecified resolved to routine
 } wrk_submit_facts;
 
 // Checks req for a worker of domain. RR_OK fills out. Otherwise err names
@@ -20,8 +20,8 @@ typedef struct wrk_submit_facts {
 // RR_ENOTFOUND for an unknown service or center (the caller may reload the
 // catalogue once and ask again), RR_ESTATE for an inactive one.
 RR_NODISCARD rr_status wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain,
-                                           const Rr__V1__SubmitRequest *req,
-                                           wrk_submit_facts *out, rr_wire_error *err);
+                                           const Rr__V1__SubmitRequest *req, wrk_submit_facts *out,
+                                           rr_wire_error *err);
 
 // Checks that the sender the broker authenticated may act as the request's
 // sender: principal "center:N" for center_code N (office_code empty),

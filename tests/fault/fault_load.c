@@ -277,7 +277,7 @@ fault_report_print(const char *name, const fault_report *r)
 {
     printf("# fault %s: submitted %ld, acknowledged %ld, lost %ld, duplicated %ld, gave up %ld"
            " (%ld of them recorded), rejected %ld, unreported rows %ld\n",
-           name, r->submitted, r->acked, r->lost, r->duplicated, r->gave_up,
-           r->gave_up_recorded, r->rejected, r->unreported);
+           name, r->submitted, r->acked, r->lost, r->duplicated, r->gave_up, r->gave_up_recorded,
+           r->rejected, r->unreported);
     fflush(stdout);
 }

@@ -13,14 +13,14 @@
 typedef struct fault_load fault_load;
 
 typedef struct fault_report {
-    long submitted;   // distinct request_ids sent
-    long acked;       // answered accepted (or duplicate: never, households are distinct)
-    long gave_up;     // no answer, or still busy, when the client's retry budget ran out
-    long rejected;    // answered rejected (a test bug or a false refusal)
+    long submitted;        // distinct request_ids sent
+    long acked;            // answered accepted (or duplicate: never, households are distinct)
+    long gave_up;          // no answer, or still busy, when the client's retry budget ran out
+    long rejected;         // answered rejected (a test bug or a false refusal)
     long gave_up_recorded; // given up, yet in the database (the client would find it by retrying)
-    long lost;        // acknowledged, not in the database with the id the client was told
-    long duplicated;  // request_ids or households with more than one referral
-    long unreported;  // rows no client reported
+    long lost;             // acknowledged, not in the database with the id the client was told
+    long duplicated;       // request_ids or households with more than one referral
+    long unreported;       // rows no client reported
 } fault_report;
 
 // Starts clients threads against s's front end; each submits a new request

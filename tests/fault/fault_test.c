@@ -80,7 +80,8 @@ worker_holding(it_stack *s, const char *domain)
     int found = -1;
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(doc, "workers"), i, w) {
+    json_array_foreach(json_object_get(doc, "workers"), i, w)
+    {
         const char *d = json_string_value(json_object_get(w, "domain"));
         json_int_t pid = json_integer_value(json_object_get(w, "pid"));
         if (found < 0 && d != NULL && strcmp(d, domain) == 0 &&
@@ -298,9 +299,8 @@ next_reply(void *center, int timeout_ms)
     assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
     Rr__V1__SubmitReply *reply = NULL;
     assert_int_equal(f.count, 4);
-    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3),
-                                                 &reply),
-                     RR_OK);
+    assert_int_equal(
+        rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply), RR_OK);
     rr_frames_close(&f);
     return reply;
 }
@@ -314,8 +314,8 @@ test_backlog_of_100000_requests(void **state)
     (void) state;
     it_stack s;
     it_stack_init(&s, "f_backlog", 24);
-    const char *opts[] = {"--queue-max", "100000", "--retry-after-ms", "1500",
-                          "--request-ttl-ms", "600000", NULL};
+    const char *opts[] = {"--queue-max", "100000", "--retry-after-ms", "1500", "--request-ttl-ms",
+                          "600000",      NULL};
     it_broker_start(&s, opts);
     it_worker_start(&s, "prevention", NULL);
     assert_true(it_wait_registrations(&s, 1, 10000));
@@ -336,9 +336,9 @@ test_backlog_of_100000_requests(void **state)
         it_request_init(&r, 941, "SOC-09", tag);
         send_submit(center, &r);
     }
-    assert_true(it_wait_metric(
-        &s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}", BACKLOG,
-        60000));
+    assert_true(
+        it_wait_metric(&s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}",
+                       BACKLOG, 60000));
     long long queued_ms = it_now_ms() - t0;
     it_sleep_ms(500); // let the monitor publish a settled figure
     double rss = it_metric(&s, "process_resident_memory_bytes");
@@ -368,8 +368,7 @@ test_backlog_of_100000_requests(void **state)
     send_submit(center, &prv);
     reply = next_reply(center, 5000);
     assert_non_null(reply);
-    printf("# backlog: a prevention request beside it acknowledged in %lld ms\n",
-           it_now_ms() - t1);
+    printf("# backlog: a prevention request beside it acknowledged in %lld ms\n", it_now_ms() - t1);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, prv.request_id);
     rr__v1__submit_reply__free_unpacked(reply, NULL);

@@ -33,7 +33,8 @@ build_catalog(void)
     int flags[] = {4};
     rr_risk_rule risk = {rr_risk_mask(flags, 1), RR_PRIORITY_STAT};
     if (wrk_catalog_add_center(catalog, &c) != RR_OK ||
-        wrk_catalog_add_office(catalog, &o) != RR_OK || wrk_catalog_add_rule(catalog, &r) != RR_OK ||
+        wrk_catalog_add_office(catalog, &o) != RR_OK ||
+        wrk_catalog_add_rule(catalog, &r) != RR_OK ||
         wrk_catalog_add_risk_rule(catalog, &risk) != RR_OK) {
         abort();
     }

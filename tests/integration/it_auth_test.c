@@ -49,9 +49,9 @@ make_key(const char *name, const char *principal)
 {
     assert_int_equal(ctl("keys generate --out %s/%s", keys, name), 0);
     if (principal != NULL) {
-        assert_int_equal(ctl("keys register --dir %s --principal %s %s/%s.pub", registry,
-                             principal, keys, name),
-                         0);
+        assert_int_equal(
+            ctl("keys register --dir %s --principal %s %s/%s.pub", registry, principal, keys, name),
+            0);
         assert_non_null(strstr(out, "registered"));
     }
 }

@@ -108,8 +108,10 @@ test_a_batch_settles_retries_and_duplicates_within_it(void **state)
     assert_false(r[2].duplicate);
     assert_true(r[3].inserted);
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT array_to_string(risk_flags, ',') = 'disability,elderly'"
-             " FROM referral.referral WHERE id = %lld", r[3].id);
+    snprintf(sql, sizeof sql,
+             "SELECT array_to_string(risk_flags, ',') = 'disability,elderly'"
+             " FROM referral.referral WHERE id = %lld",
+             r[3].id);
     PGresult *res = PQexec(db, sql);
     assert_int_equal(PQntuples(res), 1);
     assert_string_equal(PQgetvalue(res, 0, 0), "t");
@@ -117,14 +119,17 @@ test_a_batch_settles_retries_and_duplicates_within_it(void **state)
     assert_true(r[4].inserted);
     assert_true(r[3].id != r[0].id && r[4].id != r[0].id && r[4].id != r[3].id);
     assert_int_equal(count(db, "SELECT count(*) FROM referral.referral"
-                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"), 3);
+                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"),
+                     3);
     // One first event per referral, none for the duplicate or the retry.
     assert_int_equal(count(db, "SELECT count(*) FROM referral.referral_event e"
                                " JOIN referral.referral r ON r.id = e.referral_id"
                                " WHERE r.household_id IN ('H-941-b1', 'H-941-b2')"
-                               " AND e.kind = 'submit' AND e.actor = 'center:941'"), 3);
+                               " AND e.kind = 'submit' AND e.actor = 'center:941'"),
+                     3);
     assert_int_equal(count(db, "SELECT count(*) FROM referral.household"
-                               " WHERE id IN ('H-941-b1', 'H-941-b2')"), 2);
+                               " WHERE id IN ('H-941-b1', 'H-941-b2')"),
+                     2);
 
     // The whole batch again, as after a lost reply: the same answers, no row.
     row again[5];
@@ -135,7 +140,8 @@ test_a_batch_settles_retries_and_duplicates_within_it(void **state)
         assert_int_equal(again[i].duplicate, i == 1);
     }
     assert_int_equal(count(db, "SELECT count(*) FROM referral.referral"
-                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"), 3);
+                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"),
+                     3);
 }
 
 // A retry of a closed referral next to a new request for the same need:
@@ -177,8 +183,7 @@ assert_blocked(PGconn *conn)
     assert_int_equal(PQconsumeInput(conn), 1);
     if (!PQisBusy(conn)) {
         PGresult *res = PQgetResult(conn);
-        fail_msg("not blocked: %s %s", PQresStatus(PQresultStatus(res)),
-                 PQresultErrorMessage(res));
+        fail_msg("not blocked: %s %s", PQresStatus(PQresultStatus(res)), PQresultErrorMessage(res));
     }
 }
 
@@ -211,13 +216,19 @@ test_racing_batches_record_each_need_once(void **state)
     } cases[] = {
         {{"5a000000-0000-4000-8000-000000000021", "H-941-b4", "SOC-04", ""},
          {"5a000000-0000-4000-8000-000000000022", "H-941-b4", "SOC-04", ""},
-         "COMMIT", false, true},
+         "COMMIT",
+         false,
+         true},
         {{"5a000000-0000-4000-8000-000000000031", "H-941-b5", "SOC-04", ""},
          {"5a000000-0000-4000-8000-000000000032", "H-941-b5", "SOC-04", ""},
-         "ROLLBACK", true, false},
+         "ROLLBACK",
+         true,
+         false},
         {{"5a000000-0000-4000-8000-000000000041", "H-941-b6", "SOC-04", ""},
          {"5a000000-0000-4000-8000-000000000041", "H-941-b6", "SOC-04", ""},
-         "COMMIT", false, true},
+         "COMMIT",
+         false,
+         true},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         it_db_exec(db, "BEGIN");
@@ -287,18 +298,24 @@ test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement(void **state
                 json_real_value(json_object_get(r, "p99_ms")));
     json_decref(r);
     // Duplicates answered with the open referral: fewer rows than requests.
-    long long rows = it_db_scalar(db, "SELECT count(*) FROM referral.referral"
-                                      " WHERE household_id LIKE 'H-%-%-%-%'", 0, NULL);
+    long long rows = it_db_scalar(db,
+                                  "SELECT count(*) FROM referral.referral"
+                                  " WHERE household_id LIKE 'H-%-%-%-%'",
+                                  0, NULL);
     assert_true(rows > 0 && rows < 600);
     // The ceiling wrote the same rows into the same tables, each referral
     // with its event, in whole batches of 100.
-    long long ceiling_rows = it_db_scalar(db, "SELECT count(*) FROM referral.referral"
-                                              " WHERE household_id LIKE 'C-%'", 0, NULL);
+    long long ceiling_rows = it_db_scalar(db,
+                                          "SELECT count(*) FROM referral.referral"
+                                          " WHERE household_id LIKE 'C-%'",
+                                          0, NULL);
     assert_true(ceiling_rows >= 100 && ceiling_rows % 100 == 0);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral.referral r"
-                                      " JOIN referral.referral_event e ON e.referral_id = r.id"
-                                      " JOIN referral.person p ON p.national_id = r.national_id"
-                                      " WHERE r.household_id LIKE 'C-%'", 0, NULL),
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral.referral r"
+                                  " JOIN referral.referral_event e ON e.referral_id = r.id"
+                                  " JOIN referral.person p ON p.national_id = r.national_id"
+                                  " WHERE r.household_id LIKE 'C-%'",
+                                  0, NULL),
                      ceiling_rows);
 }
 

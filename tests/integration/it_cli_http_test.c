@@ -80,7 +80,8 @@ setup(void **state)
     // Ready when it answers through both servers.
     for (long long deadline = it_now_ms() + 20000; it_now_ms() < deadline; it_sleep_ms(100)) {
         if (run("curl -sf -o /dev/null --cacert %s/cert.pem -u ops:s3cret "
-                "https://localhost:%d/referral/healthz && curl -sf -o /dev/null http://[::1]:%d/healthz",
+                "https://localhost:%d/referral/healthz && curl -sf -o /dev/null "
+                "http://[::1]:%d/healthz",
                 dir, tls_port, v6_port) == 0) {
             return 0;
         }
@@ -135,10 +136,11 @@ test_queues_through_a_tls_proxy_with_basic_auth(void **state)
     (void) state;
     // Credentials from the environment, the proxy's CA from a file, and a
     // path prefix: the same table as on the broker's host.
-    assert_int_equal(run("REFERRAL_HTTP_USER=ops:s3cret %s queues --http https://localhost:%d/referral/ "
-                         "--http-cacert %s/cert.pem",
-                         ctl(), tls_port, dir),
-                     0);
+    assert_int_equal(
+        run("REFERRAL_HTTP_USER=ops:s3cret %s queues --http https://localhost:%d/referral/ "
+            "--http-cacert %s/cert.pem",
+            ctl(), tls_port, dir),
+        0);
     assert_non_null(strstr(out, "rehabilitation"));
     assert_non_null(strstr(out, "; ready;"));
     assert_int_equal(run("%s workers --json --http https://localhost:%d/referral "
@@ -160,9 +162,9 @@ test_queues_through_a_tls_proxy_with_basic_auth(void **state)
     assert_non_null(strstr(out, "answered 401"));
 
     // A certificate the system's CAs do not vouch for is refused.
-    assert_int_equal(
-        run("%s queues --http https://localhost:%d/referral --http-user ops:s3cret", ctl(), tls_port),
-        1);
+    assert_int_equal(run("%s queues --http https://localhost:%d/referral --http-user ops:s3cret",
+                         ctl(), tls_port),
+                     1);
     assert_non_null(strstr(out, "could not reach the monitor at https://localhost:"));
     assert_non_null(strstr(out, "certificate"));
 }

@@ -30,8 +30,13 @@ static int
 setup(void **state)
 {
     (void) state;
-    const char *broker[] = {"--history-step-ms", "250", "--history-samples", "40",
-                            "--expected-workers", "prevention=1,rehabilitation=1,social=2", NULL};
+    const char *broker[] = {"--history-step-ms",
+                            "250",
+                            "--history-samples",
+                            "40",
+                            "--expected-workers",
+                            "prevention=1,rehabilitation=1,social=2",
+                            NULL};
     if (!it_stack_start(&stack, "dashboard", 11, broker, NULL)) {
         return -1;
     }
@@ -91,17 +96,16 @@ attribute(const char *id, const char *attr, const char *value, const char *name)
 }
 
 static void
-submit(cli_center *c, const char *service, const char *tag, Rr__V1__Priority priority,
-       int attempts, rr_status want)
+submit(cli_center *c, const char *service, const char *tag, Rr__V1__Priority priority, int attempts,
+       rr_status want)
 {
     it_request r;
     it_request_init(&r, 941, service, tag);
     r.req.priority = priority;
     Rr__V1__SubmitReply *reply = NULL;
     rr_wire_error err;
-    assert_int_equal(cli_center_submit(c, &r.req, attempts == 1 ? 100 : 10000, attempts, &reply,
-                                       &err),
-                     want);
+    assert_int_equal(
+        cli_center_submit(c, &r.req, attempts == 1 ? 100 : 10000, attempts, &reply, &err), want);
     if (reply != NULL) {
         rr__v1__submit_reply__free_unpacked(reply, NULL);
     }
@@ -120,8 +124,10 @@ png_size(const char *path, unsigned *w, unsigned *h)
     if (n != sizeof head || memcmp(head, "\x89PNG\r\n\x1a\n", 8) != 0) {
         return false;
     }
-    *w = (unsigned) head[16] << 24 | (unsigned) head[17] << 16 | (unsigned) head[18] << 8 | head[19];
-    *h = (unsigned) head[20] << 24 | (unsigned) head[21] << 16 | (unsigned) head[22] << 8 | head[23];
+    *w =
+        (unsigned) head[16] << 24 | (unsigned) head[17] << 16 | (unsigned) head[18] << 8 | head[19];
+    *h =
+        (unsigned) head[20] << 24 | (unsigned) head[21] << 16 | (unsigned) head[22] << 8 | head[23];
     return true;
 }
 
@@ -151,7 +157,8 @@ test_the_history_is_kept_by_the_broker_and_bounded(void **state)
         acked = 0;
         size_t i;
         json_t *p;
-        json_array_foreach(json_object_get(root, "points"), i, p) {
+        json_array_foreach(json_object_get(root, "points"), i, p)
+        {
             acked += json_integer_value(
                 json_object_get(json_object_get(json_object_get(p, "domains"), "social"), "acked"));
         }
@@ -206,9 +213,9 @@ test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load(voi
     cli_center *c = cli_center_new(eps, 1);
     submit(c, "PRV-04", "waiting-stat", RR__V1__PRIORITY__PRIORITY_STAT, 1, RR_ETIMEDOUT);
     submit(c, "PRV-05", "waiting-routine", RR__V1__PRIORITY__PRIORITY_ROUTINE, 1, RR_ETIMEDOUT);
-    assert_true(it_wait_metric(&stack,
-                               "referral_queue_ready_requests{domain=\"prevention\",priority=\"stat\"}",
-                               1, 10000));
+    assert_true(it_wait_metric(
+        &stack, "referral_queue_ready_requests{domain=\"prevention\",priority=\"stat\"}", 1,
+        10000));
     // A steady trickle keeps the social rate and latency charts moving.
     for (int i = 0; i < 12; i++) {
         char tag[32];
@@ -227,8 +234,7 @@ test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load(voi
     assert_string_equal(field("card-prevention", "data-field", "ready"), "2");
     assert_non_null(strstr(strstr(dom, "id=\"card-prevention\""), "class=\"stat-box hot\""));
     assert_string_equal(field("card-social", "data-field", "stat"), "0");
-    assert_string_equal(field("card-prevention", "data-field", "workers"),
-                        "0 of 1 workers live");
+    assert_string_equal(field("card-prevention", "data-field", "workers"), "0 of 1 workers live");
     assert_string_equal(field("card-social", "data-field", "workers"), "1 of 2 workers live");
     assert_string_equal(field("card-rehabilitation", "data-field", "workers"),
                         "1 of 1 workers live");
@@ -278,7 +284,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_history_is_kept_by_the_broker_and_bounded),
-        cmocka_unit_test(test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load),
+        cmocka_unit_test(
+            test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load),
     };
     return cmocka_run_group_tests_name("integration.dashboard", tests, setup, teardown);
 }

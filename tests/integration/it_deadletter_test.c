@@ -79,12 +79,13 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     rr__v1__submit_reply__free_unpacked(reply, NULL);
     const char *p[] = {bad.request_id};
-    assert_int_equal(it_db_scalar(db,
-                                  "SELECT count(*) FROM dead_letter WHERE request_id = $1::uuid"
-                                  " AND state = 'open' AND attempts = 2 AND error_code = 'EINTERNAL'"
-                                  " AND domain = 'social' AND service_code = 'SOC-08'",
-                                  1, p),
-                     1);
+    assert_int_equal(
+        it_db_scalar(db,
+                     "SELECT count(*) FROM dead_letter WHERE request_id = $1::uuid"
+                     " AND state = 'open' AND attempts = 2 AND error_code = 'EINTERNAL'"
+                     " AND domain = 'social' AND service_code = 'SOC-08'",
+                     1, p),
+        1);
     char id[24];
     snprintf(id, sizeof id, "%lld",
              it_db_scalar(db, "SELECT id FROM dead_letter WHERE request_id = $1::uuid", 1, p));
@@ -207,9 +208,8 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     rr_frames f;
     assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
     Rr__V1__SubmitReply *reply = NULL;
-    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3),
-                                                 &reply),
-                     RR_OK);
+    assert_int_equal(
+        rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply), RR_OK);
     rr_frames_close(&f);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINTERNAL);
@@ -277,7 +277,9 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
         assert_true(zmq_send(center, &submit_cmd, 1, ZMQ_SNDMORE) >= 0);
         assert_true(zmq_send(center, rbuf, rn, 0) >= 0);
     }
-    assert_true(it_wait_metric(&s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}", INNOCENT + 1, 5000));
+    assert_true(
+        it_wait_metric(&s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}",
+                       INNOCENT + 1, 5000));
 
     int answered[INNOCENT + 1] = {0};
     int poison_live = 0, poison_dead = 0;
@@ -297,9 +299,8 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
         }
         Rr__V1__SubmitRequest *req = NULL;
         rr_wire_error err;
-        assert_int_equal(rr_wire_submit_unpack(rr_frames_data(&f, 5), rr_frames_size(&f, 5),
-                                               &req, &err),
-                         RR_OK);
+        assert_int_equal(
+            rr_wire_submit_unpack(rr_frames_data(&f, 5), rr_frames_size(&f, 5), &req, &err), RR_OK);
         uint8_t wire_cmd = *(const uint8_t *) rr_frames_data(&f, 4);
         bool poison = strcmp(req->request_id, reqs[0].request_id) == 0;
         if (poison && (wire_cmd & RR_CMD_DEAD_LETTER_FLAG)) {
@@ -308,8 +309,8 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
             (void) rr_wire_fail(&why, RR_EINTERNAL, "", "kept as a dead letter");
             zmq_msg_t body;
             assert_int_equal(rr_wire_pack_submit_refusal(req->request_id,
-                                                         RR__V1__OUTCOME__OUTCOME_REJECTED, &why,
-                                                         0, &body),
+                                                         RR__V1__OUTCOME__OUTCOME_REJECTED, &why, 0,
+                                                         &body),
                              RR_OK);
             fake_send(fake, RR_WCMD_REPLY, rr_frames_data(&f, 3), zmq_msg_data(&body),
                       zmq_msg_size(&body));

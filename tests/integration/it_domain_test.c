@@ -68,9 +68,8 @@ submit_ok(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
 
 // Sends an update; returns the reply (caller frees).
 static Rr__V1__UpdateReply *
-update(const char *referral, Rr__V1__Domain domain, Rr__V1__ReferralStatus to,
-       const char *office, uint32_t center, uint32_t version, const char *reason,
-       const char *forward_to)
+update(const char *referral, Rr__V1__Domain domain, Rr__V1__ReferralStatus to, const char *office,
+       uint32_t center, uint32_t version, const char *reason, const char *forward_to)
 {
     Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
     char uid[40];
@@ -97,8 +96,8 @@ static long long
 events_of(const char *referral)
 {
     const char *p[] = {referral + 2};
-    return it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint",
-                        1, p);
+    return it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint", 1,
+                        p);
 }
 
 // ---- no parallel work ------------------------------------------------------------
@@ -179,8 +178,8 @@ test_once_the_open_referral_is_final_a_new_one_can_be_opened(void **state)
     rr__v1__submit_reply__free_unpacked(dup, NULL);
 
     Rr__V1__UpdateReply *u = update(r1, RR__V1__DOMAIN__DOMAIN_PREVENTION,
-                                    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED, "CO-2301",
-                                    0, 1, "outside the program's criteria", NULL);
+                                    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED, "CO-2301", 0,
+                                    1, "outside the program's criteria", NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_OK);
     rr__v1__update_reply__free_unpacked(u, NULL);
 
@@ -214,8 +213,8 @@ test_an_office_walks_a_referral_to_completed_with_a_versioned_history(void **sta
         {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_COMPLETED, "wheelchair delivered"},
     };
     for (uint32_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        Rr__V1__UpdateReply *u = update(id, D, steps[i].to, "CO-0916", 0, i + 1, steps[i].reason,
-                                        NULL);
+        Rr__V1__UpdateReply *u =
+            update(id, D, steps[i].to, "CO-0916", 0, i + 1, steps[i].reason, NULL);
         if (u->status != RR__V1__STATUS__STATUS_OK) {
             fail_msg("step %u refused: %s", i, u->error ? u->error->message : "");
         }
@@ -227,12 +226,13 @@ test_an_office_walks_a_referral_to_completed_with_a_versioned_history(void **sta
     }
     assert_int_equal(events_of(id), 7);
     const char *p[] = {id + 2};
-    assert_int_equal(it_db_scalar(db,
-                                  "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
-                                  " AND kind = 'pause' AND actor = 'office:CO-0916'"
-                                  " AND reason = 'waiting for the medical report'",
-                                  1, p),
-                     1);
+    assert_int_equal(
+        it_db_scalar(db,
+                     "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
+                     " AND kind = 'pause' AND actor = 'office:CO-0916'"
+                     " AND reason = 'waiting for the medical report'",
+                     1, p),
+        1);
 }
 
 static void
@@ -274,8 +274,8 @@ test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event(void **sta
     rr__v1__update_reply__free_unpacked(u, NULL);
 
     // Another center may not even see it; a center may not accept.
-    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED, NULL, 1924, 1,
-               "mistake", NULL);
+    u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED, NULL, 1924, 1, "mistake",
+               NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_ENOTFOUND);
     assert_null(u->referral);
     rr__v1__update_reply__free_unpacked(u, NULL);
@@ -292,11 +292,12 @@ test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event(void **sta
     assert_int_equal(u->referral->status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED);
     rr__v1__update_reply__free_unpacked(u, NULL);
     const char *p[] = {id + 2};
-    assert_int_equal(it_db_scalar(db,
-                                  "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
-                                  " AND kind = 'withdraw' AND actor = 'center:941'",
-                                  1, p),
-                     1);
+    assert_int_equal(
+        it_db_scalar(db,
+                     "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
+                     " AND kind = 'withdraw' AND actor = 'center:941'",
+                     1, p),
+        1);
 }
 
 static void
@@ -357,9 +358,9 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
     rr__v1__update_reply__free_unpacked(reused, NULL);
     assert_int_equal(events_of(other_id), 1);
     // The old owner has no say any more.
-    Rr__V1__UpdateReply *old = update(id, RR__V1__DOMAIN__DOMAIN_SOCIAL,
-                                      RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-2301",
-                                      0, 2, NULL, NULL);
+    Rr__V1__UpdateReply *old =
+        update(id, RR__V1__DOMAIN__DOMAIN_SOCIAL, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
+               "CO-2301", 0, 2, NULL, NULL);
     assert_int_equal(old->status, RR__V1__STATUS__STATUS_EPERM);
     rr__v1__update_reply__free_unpacked(old, NULL);
 }
@@ -602,8 +603,7 @@ dispatch_rank_of_last(const char *tag, void (*last)(it_request *))
         zmq_msg_t answer;
         if (cli_center_call_raw(c, RR_CMD_STATS, "", 0, 1000, &cmd, &answer) == RR_OK) {
             Rr__V1__BrokerStats *bs = NULL;
-            if (rr_wire_stats_unpack(zmq_msg_data(&answer), zmq_msg_size(&answer), &bs) ==
-                RR_OK) {
+            if (rr_wire_stats_unpack(zmq_msg_data(&answer), zmq_msg_size(&answer), &bs) == RR_OK) {
                 queued = bs->queues[RR__V1__DOMAIN__DOMAIN_SOCIAL]->depth == BACKLOG + 1;
                 rr__v1__broker_stats__free_unpacked(bs, NULL);
             }
@@ -716,10 +716,11 @@ test_an_overdue_referral_is_escalated_to_its_province_office(void **state)
     long long deadline = it_now_ms() + 15000;
     long long escalated = 0;
     while (escalated == 0 && it_now_ms() < deadline) {
-        escalated = it_db_scalar(db,
-                                 "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
-                                 " AND kind = 'escalate' AND office_code = 'PO-07'",
-                                 1, p);
+        escalated =
+            it_db_scalar(db,
+                         "SELECT count(*) FROM referral_event WHERE referral_id = $1::bigint"
+                         " AND kind = 'escalate' AND office_code = 'PO-07'",
+                         1, p);
         if (escalated == 0) {
             it_sleep_ms(50);
         }
@@ -760,8 +761,9 @@ test_referralctl_explains_routes_updates_and_follows_from_the_shell(void **state
     submit_ok(&r.req, id, sizeof id);
     char out[8192], args[1024];
 
-    snprintf(args, sizeof args, "route explain --db '%s' --center 3102 --service SOC-01 --risk "
-                                "domestic_violence",
+    snprintf(args, sizeof args,
+             "route explain --db '%s' --center 3102 --service SOC-01 --risk "
+             "domestic_violence",
              stack.conninfo);
     assert_int_equal(ctl(out, sizeof out, args), 0);
     assert_non_null(strstr(out, "priority stat, raised from routine"));

@@ -394,7 +394,8 @@ test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters(void **sta
     it_request_init(&r, 941, "SOC-01", "term");
     client_submit_raw(center, &r.req);
     // The worker now waits on the lock with the request in hand.
-    assert_true(it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
+    assert_true(
+        it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
     assert_int_equal(kill(s.workers[0].pid, SIGTERM), 0);
     release(locker);
     reply = client_reply(center, 10000);
@@ -428,7 +429,8 @@ test_sigterm_on_the_broker_lets_in_flight_replies_through_then_exits(void **stat
     it_request_init(&r, 941, "SOC-01", "in-flight");
     client_submit_raw(center, &r.req);
     // Delivered: the worker waits on the lock.
-    assert_true(it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
+    assert_true(
+        it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
     assert_int_equal(kill(s.broker.pid, SIGTERM), 0);
     assert_true(it_wait_http(&s, "/readyz", 503, "stopping", 10000));
     // A new request while the broker drains: busy at once.

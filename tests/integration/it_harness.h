@@ -20,10 +20,10 @@ typedef struct it_proc {
 typedef struct it_stack {
     char name[64];
     char pghost[512];
-    char conninfo[700];     // the test's own database
-    char frontend[64];      // tcp://127.0.0.1:PORT for centers
-    char backend[64];       // tcp://127.0.0.1:PORT for workers
-    char http[64];          // 127.0.0.1:PORT of the broker's HTTP monitor
+    char conninfo[700]; // the test's own database
+    char frontend[64];  // tcp://127.0.0.1:PORT for centers
+    char backend[64];   // tcp://127.0.0.1:PORT for workers
+    char http[64];      // 127.0.0.1:PORT of the broker's HTTP monitor
     char logdir[512];
     it_proc broker;
     it_proc workers[IT_MAX_WORKERS];

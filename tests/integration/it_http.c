@@ -55,8 +55,7 @@ http_port_of(const it_stack *s)
 }
 
 bool
-it_wait_http(const it_stack *s, const char *path, int status, const char *needle,
-             int timeout_ms)
+it_wait_http(const it_stack *s, const char *path, int status, const char *needle, int timeout_ms)
 {
     static char body[1 << 20];
     long long deadline = it_now_ms() + timeout_ms;

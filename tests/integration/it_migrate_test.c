@@ -68,29 +68,40 @@ test_upgrading_a_database_with_referrals_backfills_the_household_files(void **st
 
     assert_int_equal(migrate(ctl, "", args), 0);
     it_db_exec(db, "SET search_path = referral");
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM household WHERE id = 'H-941-1'"
-                                      " AND center_code = 941", 0, NULL), 1);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = 'H-941-1'",
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM household WHERE id = 'H-941-1'"
+                                  " AND center_code = 941",
+                                  0, NULL),
+                     1);
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = 'H-941-1'", 0, NULL), 2);
+    // Deadlines count from the upgrade, not from creation.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE accept_deadline >"
+                                  " now() + interval '3 hours'",
                                   0, NULL),
                      2);
-    // Deadlines count from the upgrade, not from creation.
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral WHERE accept_deadline >"
-                                      " now() + interval '3 hours'", 0, NULL), 2);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE office_code ="
-                                      " 'CO-2301' AND center_code = 941 AND kind = 'submit'",
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event WHERE office_code ="
+                                  " 'CO-2301' AND center_code = 941 AND kind = 'submit'",
                                   0, NULL),
                      2);
     // The parallel referral is closed, with an event saying why; the first stays open.
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral WHERE status = 'requested'"
-                                      " AND national_id = '0012345679'", 0, NULL), 1);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event e JOIN referral r"
-                                      " ON r.id = e.referral_id WHERE r.national_id = '1234567891'"
-                                      " AND r.status = 'cancelled' AND e.kind = 'cancel'"
-                                      " AND e.actor = 'system'", 0, NULL), 1);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE status = 'requested'"
+                                  " AND national_id = '0012345679'",
+                                  0, NULL),
+                     1);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event e JOIN referral r"
+                                  " ON r.id = e.referral_id WHERE r.national_id = '1234567891'"
+                                  " AND r.status = 'cancelled' AND e.kind = 'cancel'"
+                                  " AND e.actor = 'system'",
+                                  0, NULL),
+                     1);
     // The history there is numbered for follow-up.
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE seq IS NULL", 0,
-                                  NULL),
-                     0);
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral_event WHERE seq IS NULL", 0, NULL), 0);
     // History is append-only again.
     PGresult *res = PQexec(db, "UPDATE referral_event SET reason = 'rewritten'");
     assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);

@@ -44,7 +44,8 @@ static double
 sample(const char *text, const char *series)
 {
     size_t n = strlen(series);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, series, n) == 0 && line[n] == ' ') {
             return strtod(line + n + 1, NULL);
         }
@@ -109,7 +110,8 @@ test_metrics_pass_promtool_and_count_an_acknowledged_submission(void **state)
         sample(body, "referral_submissions_total{domain=\"prevention\",outcome=\"accepted\"}"), 0);
     assert_true(sample(body, "referral_ack_latency_seconds_count{domain=\"social\"}") >= 1);
     // The buckets reach past the request TTL (30 s): a slow p99 stays visible.
-    assert_true(sample(body, "referral_ack_latency_seconds_bucket{domain=\"social\",le=\"60\"}") >= 1);
+    assert_true(sample(body, "referral_ack_latency_seconds_bucket{domain=\"social\",le=\"60\"}") >=
+                1);
     assert_int_equal(sample(body, "referral_workers_expected{domain=\"social\"}"), 1);
     assert_int_equal(sample(body, "referral_workers_expired_total{domain=\"social\"}"), 0);
     // The version comes from the build, the same for broker and workers.
@@ -157,7 +159,8 @@ test_worker_counters_arrive_with_heartbeats(void **state)
         assert_int_equal(json_array_size(workers), 3);
         size_t i;
         json_t *w;
-        json_array_foreach(workers, i, w) {
+        json_array_foreach(workers, i, w)
+        {
             if (json_integer_value(json_object_get(w, "pid")) == stack.workers[2].pid) {
                 assert_string_equal(json_string_value(json_object_get(w, "domain")), "social");
                 processed = (double) json_integer_value(json_object_get(w, "processed_total"));
@@ -219,7 +222,8 @@ test_queue_depth_shows_in_the_api_and_in_a_real_prometheus(void **state)
     size_t n0 = fread(body, 1, sizeof body - 1, p0);
     body[n0] = '\0';
     assert_int_equal(pclose(p0), 0);
-    assert_non_null(strstr(body, "prevention      پیشگیری            3       0       0       0       3"));
+    assert_non_null(
+        strstr(body, "prevention      پیشگیری            3       0       0       0       3"));
     assert_non_null(strstr(body, "NOT READY"));
     snprintf(cmd0, sizeof cmd0, "%s workers --http %s", getenv("RR_CTL_BIN"), stack.http);
     p0 = popen(cmd0, "r");

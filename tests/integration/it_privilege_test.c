@@ -40,8 +40,8 @@ test_workers_as_referral_worker_do_their_job_and_cannot_drop_or_alter(void **sta
                       " ROLE referral_reporting; END IF; END $$");
     // The stack's workers connect as the restricted user.
     char restricted[sizeof s.conninfo];
-    int n = snprintf(restricted, sizeof restricted, "host=%s user=rr_test_worker dbname=it_privilege",
-                     s.pghost);
+    int n = snprintf(restricted, sizeof restricted,
+                     "host=%s user=rr_test_worker dbname=it_privilege", s.pghost);
     assert_true(n > 0 && (size_t) n < sizeof restricted);
     memcpy(s.conninfo, restricted, sizeof restricted);
     it_broker_start(&s, NULL);

@@ -92,7 +92,9 @@ assert_routed(unsigned center, const char *service, const char *domain, const ch
     // And the worker of that domain, no other, handled it.
     char log[700];
     snprintf(log, sizeof log, "%s/worker-%d-%s.log", stack.logdir,
-             strcmp(domain, "prevention") == 0 ? 0 : strcmp(domain, "rehabilitation") == 0 ? 1 : 2,
+             strcmp(domain, "prevention") == 0       ? 0
+             : strcmp(domain, "rehabilitation") == 0 ? 1
+                                                     : 2,
              domain);
     assert_true(it_file_count(log, r.request_id, 1));
     for (int i = 0; i < 3; i++) {
@@ -107,10 +109,10 @@ static void
 test_each_domain_reaches_its_worker_and_the_center_county_office(void **state)
 {
     (void) state;
-    assert_routed(941, "RHB-02", "rehabilitation", "CO-2301");  // Tehran
-    assert_routed(1924, "PRV-01", "prevention", "CO-1002");     // Isfahan
-    assert_routed(2441, "SOC-04", "social", "CO-0916");         // Mashhad
-    assert_routed(5165, "SOC-09", "social", "CO-0707");         // Shiraz
+    assert_routed(941, "RHB-02", "rehabilitation", "CO-2301"); // Tehran
+    assert_routed(1924, "PRV-01", "prevention", "CO-1002");    // Isfahan
+    assert_routed(2441, "SOC-04", "social", "CO-0916");        // Mashhad
+    assert_routed(5165, "SOC-09", "social", "CO-0707");        // Shiraz
 }
 
 static void
@@ -583,9 +585,9 @@ test_a_batch_keeps_every_note_exactly(void **state)
         rr_frames f;
         assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
         Rr__V1__SubmitReply *reply = NULL;
-        assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3),
-                                                     rr_frames_size(&f, 3), &reply),
-                         RR_OK);
+        assert_int_equal(
+            rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply),
+            RR_OK);
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
         accepted++;
         rr__v1__submit_reply__free_unpacked(reply, NULL);
@@ -608,7 +610,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_domain_reaches_its_worker_and_the_center_county_office),
         cmocka_unit_test(test_routing_rule_overrides_the_county_office),
-        cmocka_unit_test(test_retry_with_same_request_id_returns_the_first_referral_and_no_second_row),
+        cmocka_unit_test(
+            test_retry_with_same_request_id_returns_the_first_referral_and_no_second_row),
         cmocka_unit_test(test_concurrent_retries_of_one_request_id_make_one_row),
         cmocka_unit_test(test_reused_request_id_with_other_content_is_refused_as_conflict),
         cmocka_unit_test(test_invalid_requests_get_typed_errors_and_leave_no_row),

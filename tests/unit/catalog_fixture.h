@@ -50,7 +50,8 @@ fixture_catalog(void)
         uint32_t code;
         const char *county, *province;
         bool active;
-    } centers[] = {{941, "2301", "23", true}, {1924, "1002", "10", true}, {77, "2302", "23", false}};
+    } centers[] = {
+        {941, "2301", "23", true}, {1924, "1002", "10", true}, {77, "2302", "23", false}};
     for (size_t i = 0; i < 3; i++) {
         wrk_center c = {0};
         c.code = centers[i].code;

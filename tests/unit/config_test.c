@@ -50,10 +50,10 @@ test_rr_config_file_then_environment_then_flag(void **state)
     setenv("TEST_RR_PORT", "20", 1);
     char *argv[] = {"test-prog", "--config", path, "--level", "debug", NULL};
     assert_int_equal(parse(5, argv), RR_OK);
-    assert_string_equal(name, "from-file");  // file over default
-    assert_int_equal(port, 20);              // environment over file
-    assert_string_equal(level, "debug");     // flag over all
-    assert_int_equal(workers, 7);            // the program's own section
+    assert_string_equal(name, "from-file"); // file over default
+    assert_int_equal(port, 20);             // environment over file
+    assert_string_equal(level, "debug");    // flag over all
+    assert_int_equal(workers, 7);           // the program's own section
     assert_true(json);
     unsetenv("TEST_RR_PORT");
     unlink(path);

@@ -60,8 +60,9 @@ test_brk_expected_workers_parse_accepts_a_number_or_pairs_and_refuses_the_rest(v
     assert_int_equal(e[RR_DOMAIN_SOCIAL], 3);
     assert_int_equal(e[RR_DOMAIN_PREVENTION], 1);
     assert_int_equal(e[RR_DOMAIN_REHABILITATION], 0); // not named: none expected
-    const char *bad[] = {"", "-1", "social", "social=", "social=x", "social=1,",
-                         "social=1,social=2", "housing=1", "1x", "social=10001"};
+    const char *bad[] = {
+        "",          "-1", "social",      "social=", "social=x", "social=1,", "social=1,social=2",
+        "housing=1", "1x", "social=10001"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint32_t keep[RR_DOMAIN_COUNT + 1] = {5, 5, 5, 5};
         why[0] = '\0';

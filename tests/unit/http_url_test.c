@@ -44,9 +44,9 @@ test_tool_http_url_refuses_bare_ipv6_empty_and_too_long(void **state)
     assert_non_null(strstr(why, "write an IPv6 address in brackets"));
     assert_int_equal(url_of("", url, sizeof url, why), RR_EINVAL);
     assert_non_null(strstr(why, "expected HOST:PORT or a URL"));
-    assert_int_equal(url_of("https://a-very-long-host-name.example/with/a/long/prefix", url,
-                            sizeof url, why),
-                     RR_EINVAL); // does not fit url: refused, not cut
+    assert_int_equal(
+        url_of("https://a-very-long-host-name.example/with/a/long/prefix", url, sizeof url, why),
+        RR_EINVAL); // does not fit url: refused, not cut
     assert_non_null(strstr(why, "too long"));
 }
 

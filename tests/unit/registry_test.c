@@ -100,7 +100,8 @@ test_brk_registry_remove_hands_back_the_workers_requests(void **state)
     assert_null(a);
     int count = 0;
     brk_request *r, *tmp;
-    DL_FOREACH_SAFE(orphans, r, tmp) {
+    DL_FOREACH_SAFE(orphans, r, tmp)
+    {
         assert_null(r->worker);
         DL_DELETE(orphans, r);
         brk_pool_put(f->pool, &r);
@@ -160,8 +161,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_brk_registry_rotates_ready_workers_round_robin,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brk_registry_rotates_ready_workers_round_robin, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_brk_registry_completes_only_for_the_worker_that_holds_the_delivery, setup,
             teardown),

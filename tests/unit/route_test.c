@@ -16,9 +16,9 @@ test_wrk_route_defaults_to_the_center_county_office(void **state)
     (void) state;
     wrk_catalog *cat = fixture_catalog();
     wrk_route_decision d;
-    assert_int_equal(wrk_route_decide(cat, wrk_catalog_center(cat, 941), "SOC-01",
-                                      RR_PRIORITY_ROUTINE, &d),
-                     RR_OK);
+    assert_int_equal(
+        wrk_route_decide(cat, wrk_catalog_center(cat, 941), "SOC-01", RR_PRIORITY_ROUTINE, &d),
+        RR_OK);
     assert_string_equal(d.office->code, "CO-2301");
     assert_int_equal(d.rule_id, 0);
     assert_non_null(strstr(d.why, "default"));
@@ -31,10 +31,10 @@ test_wrk_route_prefers_the_most_specific_matching_rule(void **state)
 {
     (void) state;
     wrk_catalog *cat = fixture_catalog();
-    fixture_rule(cat, 1, "", "23", "", RR_PRIORITY_NONE, "PO-23");          // province: 2
-    fixture_rule(cat, 2, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-2302");    // service: 8
-    fixture_rule(cat, 3, "SOC-01", "23", "", RR_PRIORITY_STAT, "PO-23");    // 8+2+1 = 11
-    fixture_rule(cat, 4, "PRV-01", "", "1002", RR_PRIORITY_NONE, "PO-10");  // other county
+    fixture_rule(cat, 1, "", "23", "", RR_PRIORITY_NONE, "PO-23");         // province: 2
+    fixture_rule(cat, 2, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-2302");   // service: 8
+    fixture_rule(cat, 3, "SOC-01", "23", "", RR_PRIORITY_STAT, "PO-23");   // 8+2+1 = 11
+    fixture_rule(cat, 4, "PRV-01", "", "1002", RR_PRIORITY_NONE, "PO-10"); // other county
     const wrk_center *c = wrk_catalog_center(cat, 941);
     wrk_route_decision d;
     assert_int_equal(wrk_route_decide(cat, c, "SOC-01", RR_PRIORITY_ROUTINE, &d), RR_OK);
@@ -58,9 +58,9 @@ test_wrk_route_breaks_ties_by_the_oldest_rule(void **state)
     fixture_rule(cat, 9, "SOC-01", "", "", RR_PRIORITY_NONE, "PO-23");
     fixture_rule(cat, 5, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-2302");
     wrk_route_decision d;
-    assert_int_equal(wrk_route_decide(cat, wrk_catalog_center(cat, 941), "SOC-01",
-                                      RR_PRIORITY_ROUTINE, &d),
-                     RR_OK);
+    assert_int_equal(
+        wrk_route_decide(cat, wrk_catalog_center(cat, 941), "SOC-01", RR_PRIORITY_ROUTINE, &d),
+        RR_OK);
     assert_int_equal(d.rule_id, 5);
     wrk_catalog_destroy(&cat);
 }
@@ -70,12 +70,12 @@ test_wrk_route_skips_rules_to_inactive_offices(void **state)
 {
     (void) state;
     wrk_catalog *cat = fixture_catalog();
-    fixture_rule(cat, 1, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-1099");   // inactive
-    fixture_rule(cat, 2, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-9999");   // missing
+    fixture_rule(cat, 1, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-1099"); // inactive
+    fixture_rule(cat, 2, "SOC-01", "", "", RR_PRIORITY_NONE, "CO-9999"); // missing
     wrk_route_decision d;
-    assert_int_equal(wrk_route_decide(cat, wrk_catalog_center(cat, 1924), "SOC-01",
-                                      RR_PRIORITY_ROUTINE, &d),
-                     RR_OK);
+    assert_int_equal(
+        wrk_route_decide(cat, wrk_catalog_center(cat, 1924), "SOC-01", RR_PRIORITY_ROUTINE, &d),
+        RR_OK);
     assert_int_equal(d.rule_id, 0);
     assert_string_equal(d.office->code, "CO-1002");
     wrk_catalog_destroy(&cat);

@@ -69,8 +69,7 @@ test_wrk_validate_refuses_each_catalogue_problem_with_its_field(void **state)
            "cannot accept service \"SOC-11\": it is withdrawn from the catalogue");
     req = valid_request();
     req.center_code = 5;
-    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ENOTFOUND, "center_code",
-           "unrecognized center \"5\"");
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ENOTFOUND, "center_code", "unrecognized center \"5\"");
     req = valid_request();
     req.center_code = 77;
     expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ESTATE, "center_code",

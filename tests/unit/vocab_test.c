@@ -21,9 +21,10 @@ static void
 test_rr_domain_parse_instance_refuses_what_is_not_a_domain_instance(void **state)
 {
     (void) state;
-    const char *bad[] = {"", "-", "social-", "-2", "housing-1", "social 2", "social-2 ",
-                         "social-a.b", "Social-1", "social--1", "socialx-1",
-                         "a-very-long-prefix-that-is-not-a-domain-at-all-1"};
+    const char *bad[] = {
+        "",          "-",         "social-",   "-2",
+        "housing-1", "social 2",  "social-2 ", "social-a.b",
+        "Social-1",  "social--1", "socialx-1", "a-very-long-prefix-that-is-not-a-domain-at-all-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(rr_domain_parse_instance(bad[i]), RR_DOMAIN_NONE);
     }

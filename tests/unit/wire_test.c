@@ -211,12 +211,12 @@ test_rr_wire_busy_refusal_carries_the_retry_hint(void **state)
     rr_wire_error err;
     assert_int_equal(rr_wire_fail(&err, RR_EBUSY, "", "queue %s is full", "social"), RR_EBUSY);
     zmq_msg_t frame;
-    assert_int_equal(rr_wire_pack_submit_refusal("id-1", RR__V1__OUTCOME__OUTCOME_BUSY, &err, 1500,
-                                                 &frame),
-                     RR_OK);
+    assert_int_equal(
+        rr_wire_pack_submit_refusal("id-1", RR__V1__OUTCOME__OUTCOME_BUSY, &err, 1500, &frame),
+        RR_OK);
     Rr__V1__SubmitReply *reply = NULL;
-    assert_int_equal(rr_wire_submit_reply_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply),
-                     RR_OK);
+    assert_int_equal(
+        rr_wire_submit_reply_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply), RR_OK);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
     assert_int_equal(reply->retry_after_ms, 1500);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EBUSY);
@@ -257,8 +257,7 @@ test_rr_wire_submit_reply_outcome_reads_it_without_decoding(void **state)
     const uint8_t bad[] = {0x0F}; // wire type 7 does not exist
     assert_int_equal(rr_wire_submit_reply_outcome(bad, sizeof bad, &outcome), RR_EPROTO);
     const uint8_t long_len[] = {0x0A, 0x7F, 0x00}; // length past the end
-    assert_int_equal(rr_wire_submit_reply_outcome(long_len, sizeof long_len, &outcome),
-                     RR_EPROTO);
+    assert_int_equal(rr_wire_submit_reply_outcome(long_len, sizeof long_len, &outcome), RR_EPROTO);
     assert_int_equal(rr_wire_submit_reply_outcome(NULL, 0, &outcome), RR_OK);
     assert_int_equal(outcome, 0);
 }
