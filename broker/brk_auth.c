@@ -1,8 +1,12 @@
 #define RR_LOG_MODULE "auth"
 #include "brk_auth.h"
+
+#include "brk_noisy.h"
+#include "rr_clock.h"
 #include "rr_format.h"
 
 #include "rr_log.h"
+#include "rr_principal.h"
 #include "rr_wire.h"
 
 #include <assert.h>
@@ -32,15 +36,13 @@ struct brk_auth {
     brk_key *keys; // hash by public_key
     uint64_t admitted, refused;
     struct timespec loaded_at; // monotonic: reloads at least every FORCE_RELOAD_S
-    int64_t log_window_s;      // refusal lines: at most LOG_BURST a second
-    unsigned logged;
+    brk_noisy *noisy;          // borrowed: the broker's limit on lines peers cause
 };
 
 // The directory's mtime catches registrations and revocations made with
 // referralctl (a rename); an edit in place, or two changes within the
 // clock's granularity, are caught by this periodic re-read.
 #define FORCE_RELOAD_S 10
-#define LOG_BURST      20
 
 static void
 free_keys(brk_key **keys)
@@ -122,13 +124,14 @@ load(brk_auth *self)
 }
 
 brk_auth *
-brk_auth_new(void *ctx, const char *keys_dir)
+brk_auth_new(void *ctx, const char *keys_dir, brk_noisy *noisy)
 {
     brk_auth *self = calloc(1, sizeof *self);
     if (self == NULL) {
         rr_log_error("out of memory");
         return NULL;
     }
+    self->noisy = noisy;
     if (snprintf(self->dir, sizeof self->dir, "%s", keys_dir) >= (int) sizeof self->dir) {
         rr_log_error("key directory path too long");
         brk_auth_destroy(&self);
@@ -215,24 +218,29 @@ brk_auth_reload_if_changed(brk_auth *self)
     }
 }
 
+brk_auth_verdict
+brk_auth_admission(const char *principal, brk_auth_side side)
+{
+    rr_principal who;
+    if (!rr_principal_parse(principal, &who)) {
+        return BRK_AUTH_UNREGISTERED;
+    }
+    bool is_worker = who.kind == RR_PRINCIPAL_WORKER;
+    return is_worker == (side == BRK_AUTH_BACK_END) ? BRK_AUTH_ADMITTED : BRK_AUTH_WRONG_SIDE;
+}
+
 static bool
 frame_is(rr_frames *f, size_t i, const char *text)
 {
     return rr_frames_equal(f, i, text, strlen(text));
 }
 
-// Anyone can attempt handshakes with random keys: refusal lines are
-// limited to LOG_BURST a second (the refused counter counts them all).
+// Anyone can attempt handshakes with random keys: refusal lines share the
+// broker's limit (the refused counter counts them all).
 static bool
 may_log(brk_auth *self)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec != self->log_window_s) {
-        self->log_window_s = now.tv_sec;
-        self->logged = 0;
-    }
-    return self->logged++ < LOG_BURST;
+    return brk_noisy_ok(self->noisy, rr_clock_mono_ms());
 }
 
 // Decides one ZAP request: status code, text and user id.
@@ -260,19 +268,22 @@ decide(brk_auth *self, rr_frames *f, const char **text, char *user, size_t cap)
     memcpy(address, rr_frames_data(f, 3), alen);
     address[alen] = '\0';
     const char *principal = brk_auth_principal(self, key);
-    bool workers = frame_is(f, 2, BRK_ZAP_DOMAIN_WORKERS);
-    if (principal == NULL) {
+    // Only the broker's two sockets set a ZAP domain: anything but the
+    // workers' is the front end, which admits no worker key.
+    brk_auth_side side =
+        frame_is(f, 2, BRK_ZAP_DOMAIN_WORKERS) ? BRK_AUTH_BACK_END : BRK_AUTH_FRONT_END;
+    brk_auth_verdict verdict = brk_auth_admission(principal, side);
+    if (verdict == BRK_AUTH_UNREGISTERED) {
         if (may_log(self)) {
             rr_log_warn("refused key %s from %s: not registered", key, address);
         }
         *text = "key not registered";
         return "400";
     }
-    bool is_worker = strncmp(principal, "worker:", 7) == 0;
-    if (workers != is_worker) {
+    if (verdict != BRK_AUTH_ADMITTED) {
         if (may_log(self)) {
             rr_log_warn("refused key %s (%s) from %s: not allowed on the %s socket", key, principal,
-                        address, workers ? "workers'" : "centers'");
+                        address, side == BRK_AUTH_BACK_END ? "workers'" : "centers'");
         }
         *text = "key not allowed here";
         return "400";

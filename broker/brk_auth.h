@@ -13,6 +13,7 @@
 #define BRK_AUTH_H
 
 #include "rr_keys.h"
+#include "brk_noisy.h"
 #include "rr_status.h"
 
 #include <stdint.h>
@@ -20,12 +21,31 @@
 #define BRK_ZAP_DOMAIN_CENTERS "centers"
 #define BRK_ZAP_DOMAIN_WORKERS "workers"
 
+// The broker's two CURVE sockets, as a ZAP request names them by domain.
+typedef enum brk_auth_side {
+    BRK_AUTH_FRONT_END, // ZAP domain "centers"
+    BRK_AUTH_BACK_END,  // ZAP domain "workers"
+} brk_auth_side;
+
+typedef enum brk_auth_verdict {
+    BRK_AUTH_ADMITTED,
+    BRK_AUTH_UNREGISTERED, // the key is not (or no longer) registered
+    BRK_AUTH_WRONG_SIDE,   // a worker's key on the front end, or another key on the back end
+} brk_auth_verdict;
+
+// Whether a key registered as principal (NULL or "" when it is not
+// registered) may connect to side: centers' and offices' keys on the front
+// end, workers' ("worker:...") on the back end. Pure; the ZAP handler's
+// whole decision once the request is well formed, and the check the
+// broker repeats per message (a key may be revoked while connected).
+brk_auth_verdict brk_auth_admission(const char *principal, brk_auth_side side);
+
 typedef struct brk_auth brk_auth;
 
 // Binds the ZAP handler in ctx (before any CURVE socket binds) and loads
 // keys_dir. NULL (logged) when the directory cannot be read or the socket
 // cannot be bound. Caller frees with brk_auth_destroy.
-brk_auth *brk_auth_new(void *ctx, const char *keys_dir);
+brk_auth *brk_auth_new(void *ctx, const char *keys_dir, brk_noisy *noisy);
 void brk_auth_destroy(brk_auth **self_p);
 
 // The ZAP socket, to poll for ZMQ_POLLIN.

@@ -21,6 +21,13 @@
 // bound would be invisible (histogram_quantile caps it there).
 extern const double brk_latency_bounds_s[BRK_LATENCY_BUCKETS];
 
+// A worker's own counters, as it last reported them in a heartbeat.
+typedef struct brk_worker_counters {
+    uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
+    double commit_seconds_sum;
+    bool db_connected;
+} brk_worker_counters;
+
 typedef struct brk_worker_view {
     char host[RR_WIRE_MAX_HOST_BYTES + 1];
     char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as the worker reported it in READY
@@ -31,11 +38,7 @@ typedef struct brk_worker_view {
     double last_heartbeat_age_s; // since anything was heard from it
     double registered_age_s;
     uint64_t replies;
-    // As the worker last reported them in a heartbeat.
-    uint64_t processed, failed, batches, batch_items, db_reconnects;
-    double commit_seconds_sum;
-    uint64_t commits;
-    bool db_connected;
+    brk_worker_counters counters;
     bool stats_seen; // counters are known (exported only then: no false resets)
 } brk_worker_view;
 
@@ -44,6 +47,7 @@ typedef struct brk_queue_view {
     double oldest_age_s[RR_PRIORITY_COUNT + 1]; // 0 when none waits
     uint32_t inflight;
     uint32_t workers, workers_idle;
+    uint32_t workers_ready;    // with spare credit
     uint32_t workers_expected; // --expected-workers (0: not set)
     uint64_t received;
 } brk_queue_view;
@@ -74,6 +78,7 @@ typedef struct brk_snapshot {
     uint64_t redelivered, retried, unauthorized, dead_lettered, late_replies, undeliverable,
         protocol_errors;
     uint64_t replied;
+    uint64_t refused_busy, refused_rejected; // answers the broker made itself
     brk_worker_view workers[BRK_SNAP_MAX_WORKERS];
     size_t nworkers;
 } brk_snapshot;

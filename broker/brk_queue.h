@@ -4,9 +4,11 @@
 #ifndef BRK_QUEUE_H
 #define BRK_QUEUE_H
 
+#include "brk_policy.h"
 #include "rr_keys.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
+#include "rr_wire_frames.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,17 +28,15 @@ typedef struct brk_request {
     struct brk_worker *worker;       // set while in flight
     int64_t received_us;             // when the broker first read it (monotonic)
     int64_t enqueued_us;             // when it last entered a queue (monotonic)
-    uint8_t command;                 // RR_CMD_SUBMIT or RR_CMD_STATUS
+    uint8_t command;                 // RR_CMD_SUBMIT, _STATUS, _UPDATE or _FOLLOW
     uint8_t domain;                  // rr_domain; RR_DOMAIN_NONE for "any worker"
     uint8_t priority;                // rr_priority, 1..RR_PRIORITY_COUNT
-    uint8_t attempts;                // deliveries so far
-    uint8_t failures;                // deliveries that failed because of it (see brk_server.c)
-    bool suspect;                    // held by a worker that was lost: delivered alone
-    bool dead;                       // to be dead-lettered by the next worker
+    brk_attempts tries;              // deliveries, failures, suspect, dead (brk_policy.h)
     int64_t due_us;                  // while delayed for a retry: when it may go again
-    char correlation[65];            // request_id or query_id (at most 64 bytes), or ""
-    char principal[RR_PRINCIPAL_MAX +
-                   1]; // the authenticated sender ("center:941"), or "" (insecure)
+    // The correlation frame the center sent, echoed in its answer.
+    char correlation[RR_WIRE_MAX_CORRELATION + 1];
+    // The authenticated sender ("center:941"), or "" (insecure).
+    char principal[RR_PRINCIPAL_MAX + 1];
     UT_hash_handle hh; // in-flight map, keyed by delivery_id
 } brk_request;
 

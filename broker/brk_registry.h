@@ -4,6 +4,7 @@
 #ifndef BRK_REGISTRY_H
 #define BRK_REGISTRY_H
 
+#include "brk_monitor.h"
 #include "brk_queue.h"
 #include "rr_wire.h"
 #include "rr_status.h"
@@ -26,12 +27,9 @@ typedef struct brk_worker {
     char host[RR_WIRE_MAX_HOST_BYTES + 1];
     char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as it reported it in READY
     uint32_t pid;
-    uint64_t replies;     // replies received from it
-    int64_t last_seen_ms; // anything heard from it (monotonic)
-    // Its own counters, from its last heartbeat.
-    uint64_t processed, failed, batches, batch_items, commits, db_reconnects;
-    double commit_seconds_sum;
-    bool db_connected;                // its database connection, as it last reported
+    uint64_t replies;                 // replies received from it
+    int64_t last_seen_ms;             // anything heard from it (monotonic)
+    brk_worker_counters counters;     // its own, from its last heartbeat
     bool stats_seen;                  // a heartbeat brought its counters
     brk_request *deliveries;          // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links

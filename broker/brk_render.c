@@ -52,32 +52,32 @@ typedef uint64_t (*worker_field)(const brk_worker_view *w);
 static uint64_t
 f_processed(const brk_worker_view *w)
 {
-    return w->processed;
+    return w->counters.processed;
 }
 static uint64_t
 f_failed(const brk_worker_view *w)
 {
-    return w->failed;
+    return w->counters.failed;
 }
 static uint64_t
 f_batches(const brk_worker_view *w)
 {
-    return w->batches;
+    return w->counters.batches;
 }
 static uint64_t
 f_batch_items(const brk_worker_view *w)
 {
-    return w->batch_items;
+    return w->counters.batch_items;
 }
 static uint64_t
 f_commits(const brk_worker_view *w)
 {
-    return w->commits;
+    return w->counters.commits;
 }
 static uint64_t
 f_reconnects(const brk_worker_view *w)
 {
-    return w->db_reconnects;
+    return w->counters.db_reconnects;
 }
 
 char *
@@ -239,7 +239,7 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         }
         fputs("referral_worker_commit_seconds_total", out);
         worker_labels(out, &snap->workers[i]);
-        fprintf(out, " %.6f\n", snap->workers[i].commit_seconds_sum);
+        fprintf(out, " %.6f\n", snap->workers[i].counters.commit_seconds_sum);
     }
     head(out, "referral_worker_last_heartbeat_age_seconds", "gauge",
          "Time since the broker last heard from a worker.");
@@ -254,7 +254,7 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         if (snap->workers[i].stats_seen) {
             fputs("referral_worker_db_connected", out);
             worker_labels(out, &snap->workers[i]);
-            fprintf(out, " %d\n", snap->workers[i].db_connected ? 1 : 0);
+            fprintf(out, " %d\n", snap->workers[i].counters.db_connected ? 1 : 0);
         }
     }
     head(out, "referral_worker_build_info", "gauge",
@@ -381,15 +381,17 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
             (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
             (json_int_t) w->inflight, "last_heartbeat_age_seconds", w->last_heartbeat_age_s,
             "registered_age_seconds", w->registered_age_s, "replies_total", (json_int_t) w->replies,
-            "processed_total", (json_int_t) w->processed, "failed_total", (json_int_t) w->failed,
-            "batches_total", (json_int_t) w->batches, "batch_items_total",
-            (json_int_t) w->batch_items, "commits_total", (json_int_t) w->commits,
-            "db_reconnects_total", (json_int_t) w->db_reconnects, "commit_seconds_total",
-            w->commit_seconds_sum);
+            "processed_total", (json_int_t) w->counters.processed, "failed_total",
+            (json_int_t) w->counters.failed, "batches_total", (json_int_t) w->counters.batches,
+            "batch_items_total", (json_int_t) w->counters.batch_items, "commits_total",
+            (json_int_t) w->counters.commits, "db_reconnects_total",
+            (json_int_t) w->counters.db_reconnects, "commit_seconds_total",
+            w->counters.commit_seconds_sum);
         if (item != NULL) {
             // Unknown until its first heartbeat: null, not a false "down".
             json_object_set_new(item, "db_connected",
-                                w->stats_seen ? json_boolean(w->db_connected) : json_null());
+                                w->stats_seen ? json_boolean(w->counters.db_connected)
+                                              : json_null());
         }
         json_array_append_new(workers, item);
     }

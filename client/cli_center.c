@@ -1,6 +1,8 @@
 // The center client: a DEALER socket used request by request (the Lazy
-// Pirate pattern), with stale answers to earlier attempts skipped by their
-// request_id or query_id.
+// Pirate pattern). Each request names itself in the correlation frame (its
+// request_id, update_id or query_id), so answers to earlier attempts are
+// skipped by that name, and a request that breaks a documented limit is
+// refused here, with the broker's own typed error, before it is sent.
 #define RR_LOG_MODULE "client"
 #include "cli_center.h"
 #include "rr_format.h"
@@ -26,6 +28,7 @@ struct cli_center {
     char *endpoints[MAX_ENDPOINTS]; // owned
     size_t count;
     size_t current;
+    unsigned long tokens; // correlation tokens made for requests without an id
 };
 
 static void
@@ -143,34 +146,24 @@ cli_center_destroy(cli_center **self_p)
 // but a socket whose connection failed (a refused handshake) has nowhere to
 // queue: the send then waits at most timeout_ms (RR_ETIMEDOUT).
 static rr_status
-send_request(cli_center *self, uint8_t command, const void *body, size_t size, long timeout_ms)
+send_request(cli_center *self, uint8_t command, const char *correlation, const void *body,
+             size_t size, long timeout_ms)
 {
     int sndtimeo = timeout_ms > 0 && timeout_ms < 2000000000L ? (int) timeout_ms : -1;
     if (zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0) {
         rr_log_error("zmq_setsockopt(ZMQ_SNDTIMEO) failed: %s", zmq_strerror(errno));
         return RR_EIO;
     }
-    if (zmq_send(self->socket, "", 0, ZMQ_SNDMORE) < 0) {
-        if (errno == EAGAIN) {
-            return RR_ETIMEDOUT; // nothing sent: no message cut short
-        }
-        rr_log_error("zmq_send failed: %s", zmq_strerror(errno));
-        return RR_EIO;
-    }
-    // The first frame went into a pipe: the others of the message follow it.
-    if (zmq_send(self->socket, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->socket, &command, 1, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->socket, body, size, 0) < 0) {
-        rr_log_error("zmq_send failed: %s", zmq_strerror(errno));
-        return RR_EIO;
-    }
-    return RR_OK;
+    rr_status st = rr_wire_send_call(self->socket, 0, command, correlation, body, size);
+    return st == RR_EAGAIN ? RR_ETIMEDOUT : st; // nothing sent: no message cut short
 }
 
 // Waits until deadline for one well-formed answer; RR_ETIMEDOUT if none.
+// answer is initialised here; on RR_OK the caller closes it.
 static rr_status
-recv_answer(cli_center *self, int64_t deadline, uint8_t *command, zmq_msg_t *body)
+recv_answer(cli_center *self, int64_t deadline, rr_wire_call *answer)
 {
+    rr_wire_call_init(answer);
     for (;;) {
         int64_t left = deadline - rr_clock_mono_ms();
         if (left <= 0) {
@@ -208,25 +201,17 @@ recv_answer(cli_center *self, int64_t deadline, uint8_t *command, zmq_msg_t *bod
         if (!(items[0].revents & ZMQ_POLLIN)) {
             continue;
         }
-        rr_frames f;
-        rr_status st = rr_frames_recv(self->socket, &f, ZMQ_DONTWAIT);
+        rr_wire_error err;
+        rr_status st = rr_wire_recv_answer(self->socket, ZMQ_DONTWAIT, answer, &err);
         if (st == RR_EAGAIN) {
             continue;
         }
-        if (st != RR_OK) {
-            return st;
-        }
-        if (f.too_many || f.count != 4 || rr_frames_size(&f, 0) != 0 ||
-            !rr_frames_equal(&f, 1, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN) ||
-            rr_frames_size(&f, 2) != 1) {
-            rr_log_warn("malformed answer from broker ignored");
-            rr_frames_close(&f);
+        if (st == RR_EPROTO) {
+            rr_log_warn("malformed answer from the broker ignored: %s", err.message);
+            rr_wire_call_close(answer);
             continue;
         }
-        *command = *(const uint8_t *) rr_frames_data(&f, 2);
-        rr_msg_move(body, &f.part[3]);
-        rr_frames_close(&f);
-        return RR_OK;
+        return st;
     }
 }
 
@@ -247,64 +232,20 @@ sleep_ms(long ms)
     }
 }
 
-rr_status
-cli_center_call_raw(cli_center *self, uint8_t command, const void *body, size_t size,
-                    long timeout_ms, uint8_t *answer_command, zmq_msg_t *answer)
+// Sends one attempt of a request and waits until timeout_ms for its answer:
+// the one that names the same correlation (an ERROR the broker could not
+// name counts too). On RR_OK *answer holds it (caller closes it). On
+// RR_ETIMEDOUT the socket is replaced by one to the next endpoint, ready
+// for the next attempt.
+static rr_status
+attempt(cli_center *self, uint8_t command, const char *correlation, const void *buf, size_t size,
+        long timeout_ms, rr_wire_call *answer)
 {
+    rr_wire_call_init(answer);
     if (self->socket == NULL && open_socket(self) != RR_OK) {
         return RR_EIO;
     }
-    rr_status st = send_request(self, command, body, size, timeout_ms);
-    if (st == RR_ETIMEDOUT) {
-        next_endpoint(self);
-    }
-    if (st != RR_OK) {
-        return st;
-    }
-    int rc = zmq_msg_init(answer);
-    assert(rc == 0);
-    (void) rc;
-    st = recv_answer(self, rr_clock_mono_ms() + timeout_ms, answer_command, answer);
-    if (st != RR_OK) {
-        rr_msg_close(answer);
-    }
-    return st;
-}
-
-// Turns a broker ERROR answer into err.
-static rr_status
-protocol_refusal(zmq_msg_t *body, rr_wire_error *err)
-{
-    Rr__V1__ErrorReply *er = NULL;
-    if (rr_wire_error_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &er) == RR_OK &&
-        er->error != NULL) {
-        (void) rr_wire_fail(err, (rr_status) er->error->code, er->error->field, "%s",
-                            er->error->message);
-    } else {
-        (void) rr_wire_fail(err, RR_EPROTO, "", "broker refused the request");
-    }
-    if (er != NULL) {
-        rr__v1__error_reply__free_unpacked(er, NULL);
-    }
-    return RR_EPROTO;
-}
-
-// Decides whether an answer body belongs to the request being waited for;
-// answers to earlier requests on the same socket are skipped.
-typedef bool (*answer_match)(uint8_t command, zmq_msg_t *body, const void *ctx);
-
-// Sends one attempt of a request and waits until timeout_ms for its answer
-// (an ERROR answer always counts). On RR_OK *answer holds the body (caller
-// closes it). On RR_ETIMEDOUT the socket is replaced by one to the next
-// endpoint, ready for the next attempt.
-static rr_status
-attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long timeout_ms,
-        answer_match match, const void *ctx, uint8_t *answer_command, zmq_msg_t *answer)
-{
-    if (self->socket == NULL && open_socket(self) != RR_OK) {
-        return RR_EIO;
-    }
-    rr_status st = send_request(self, command, buf, size, timeout_ms);
+    rr_status st = send_request(self, command, correlation, buf, size, timeout_ms);
     if (st == RR_ETIMEDOUT) {
         rr_log_warn("could not send to %s within %ld ms", self->endpoints[self->current],
                     timeout_ms);
@@ -315,12 +256,8 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
     }
     int64_t deadline = rr_clock_mono_ms() + timeout_ms;
     for (;;) {
-        int rc = zmq_msg_init(answer);
-        assert(rc == 0);
-        (void) rc;
-        st = recv_answer(self, deadline, answer_command, answer);
+        st = recv_answer(self, deadline, answer);
         if (st != RR_OK) {
-            rr_msg_close(answer);
             if (st == RR_ETIMEDOUT) {
                 rr_log_warn("no answer from %s within %ld ms", self->endpoints[self->current],
                             timeout_ms);
@@ -330,11 +267,37 @@ attempt(cli_center *self, uint8_t command, const uint8_t *buf, size_t size, long
             }
             return st;
         }
-        if (*answer_command == RR_CMD_ERROR || match(*answer_command, answer, ctx)) {
+        if (strcmp(answer->correlation, correlation) == 0 ||
+            (answer->command == RR_CMD_ERROR && answer->correlation[0] == '\0')) {
             return RR_OK;
         }
-        rr_msg_close(answer);
+        rr_wire_call_close(answer); // the answer to an earlier attempt
     }
+}
+
+rr_status
+cli_center_call_raw(cli_center *self, uint8_t command, const char *correlation, const void *body,
+                    size_t size, long timeout_ms, rr_wire_call *answer)
+{
+    return attempt(self, command, correlation, body, size, timeout_ms, answer);
+}
+
+// Turns a broker ERROR answer into err.
+static rr_status
+protocol_refusal(zmq_msg_t *body, rr_wire_error *err)
+{
+    Rr__V1__ErrorReply *er = NULL;
+    if (rr_wire_unpack(zmq_msg_data(body), zmq_msg_size(body), &er, NULL) == RR_OK &&
+        er->error != NULL) {
+        (void) rr_wire_fail(err, (rr_status) er->error->code, er->error->field, "%s",
+                            er->error->message);
+    } else {
+        (void) rr_wire_fail(err, RR_EPROTO, "", "broker refused the request");
+    }
+    if (er != NULL) {
+        rr_wire_free(er);
+    }
+    return RR_EPROTO;
 }
 
 static const char *
@@ -344,18 +307,24 @@ unreachable(rr_status st)
                           : "could not reach the broker";
 }
 
-static bool
-match_submit(uint8_t command, zmq_msg_t *body, const void *ctx)
+// The checks the broker and the worker would apply, applied before sending:
+// the body's size, then the command's own field checks (rr_wire's unpack on
+// the packed bytes). RR_OK, or the typed refusal in err.
+static rr_status
+precheck(uint8_t command, const uint8_t *buf, size_t size, rr_wire_error *err)
 {
-    const char *request_id = ctx;
-    Rr__V1__SubmitReply *reply = NULL;
-    if (command != RR_CMD_SUBMIT ||
-        rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &reply) != RR_OK) {
-        return false;
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
+                            RR_WIRE_MAX_BODY_BYTES);
     }
-    bool ours = strcmp(reply->request_id, request_id) == 0;
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
-    return ours;
+    const ProtobufCMessageDescriptor *d = rr_wire_request_type(command);
+    if (d == NULL) {
+        return RR_OK;
+    }
+    ProtobufCMessage *m = NULL;
+    rr_status st = rr_wire_unpack_as(d, buf, size, &m, err);
+    rr_wire_free(m);
+    return st;
 }
 
 rr_status
@@ -368,12 +337,27 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
     if (rr_wire_pack_buffer(&req->base, &buf, &size) != RR_OK) {
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
+    const char *id = req->request_id ? req->request_id : "";
+    rr_wire_error local;
+    // The fields first, so that an over-long note is named as such.
+    if (rr_wire_submit_check(req, NULL, &local) != RR_OK ||
+        precheck(RR_CMD_SUBMIT, buf, size, &local) != RR_OK) {
+        // Refused here, as the broker would: rejected, with the field at fault.
+        free(buf);
+        zmq_msg_t body;
+        bool id_ok = strlen(id) <= RR_WIRE_MAX_CORRELATION;
+        if (rr_wire_pack_refusal(RR_CMD_SUBMIT, id_ok ? id : "", RR__V1__OUTCOME__OUTCOME_REJECTED,
+                                 0, &local, &body) != RR_OK) {
+            return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
+        }
+        rr_status st = rr_wire_unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p, NULL);
+        rr_msg_close(&body);
+        return st == RR_OK ? RR_OK : rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
+    }
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
     for (int n = 1; n <= attempts; n++) {
-        uint8_t cmd = 0;
-        zmq_msg_t body;
-        rr_status st = attempt(self, RR_CMD_SUBMIT, buf, size, timeout_ms, match_submit,
-                               req->request_id, &cmd, &body);
+        rr_wire_call answer;
+        rr_status st = attempt(self, RR_CMD_SUBMIT, id, buf, size, timeout_ms, &answer);
         if (st == RR_ETIMEDOUT) {
             continue;
         }
@@ -381,18 +365,24 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
             result = rr_wire_fail(err, st, "", "%s", unreachable(st));
             break;
         }
-        if (cmd == RR_CMD_ERROR) {
-            result = protocol_refusal(&body, err);
-            rr_msg_close(&body);
+        if (answer.command != RR_CMD_SUBMIT) {
+            result = answer.command == RR_CMD_ERROR
+                         ? protocol_refusal(&answer.body, err)
+                         : rr_wire_fail(err, RR_EPROTO, "", "unexpected answer 0x%02x to SUBMIT",
+                                        answer.command);
+            rr_wire_call_close(&answer);
             break;
         }
         if (*reply_p != NULL) {
-            rr__v1__submit_reply__free_unpacked(*reply_p, NULL);
+            rr_wire_free(*reply_p);
+            *reply_p = NULL;
         }
-        st = rr_wire_submit_reply_unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
-        rr_msg_close(&body);
-        assert(st == RR_OK); // match_submit unpacked it already
-        (void) st;
+        st = rr_wire_unpack(zmq_msg_data(&answer.body), zmq_msg_size(&answer.body), reply_p, NULL);
+        rr_wire_call_close(&answer);
+        if (st != RR_OK) {
+            result = rr_wire_fail(err, RR_EPROTO, "", "malformed SubmitReply from the broker");
+            break;
+        }
         result = RR_OK;
         if ((*reply_p)->outcome != RR__V1__OUTCOME__OUTCOME_BUSY || n == attempts) {
             break;
@@ -400,116 +390,25 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
         long wait = (*reply_p)->retry_after_ms ? (long) (*reply_p)->retry_after_ms : 500;
         sleep_ms(wait > 10000 ? 10000 : wait);
     }
+    if (result != RR_OK && *reply_p != NULL) {
+        rr_wire_free(*reply_p);
+        *reply_p = NULL;
+    }
     free(buf);
     return result;
 }
 
-// Answer types other than SubmitReply share one retry loop: a typed
-// unpacker, its status, correlation id and free functions.
-typedef struct answer_kind {
-    uint8_t command;
-    rr_status (*unpack)(const void *data, size_t size, void **out);
-    Rr__V1__Status (*status)(const void *msg);
-    const char *(*correlation)(const void *msg);
-    void (*release)(void *msg);
-} answer_kind;
-
-static rr_status
-unpack_status(const void *data, size_t size, void **out)
-{
-    return rr_wire_status_reply_unpack(data, size, (Rr__V1__StatusReply **) out);
-}
-
+// The status field every StatusReply, UpdateReply and FollowReply carries
+// (their shared ReplyHead).
 static Rr__V1__Status
-status_of_status(const void *m)
+reply_status(const ProtobufCMessage *m)
 {
-    return ((const Rr__V1__StatusReply *) m)->status;
-}
-
-static const char *
-id_of_status(const void *m)
-{
-    return ((const Rr__V1__StatusReply *) m)->query_id;
-}
-
-static void
-free_status(void *m)
-{
-    rr__v1__status_reply__free_unpacked(m, NULL);
-}
-
-static rr_status
-unpack_update(const void *data, size_t size, void **out)
-{
-    return rr_wire_update_reply_unpack(data, size, (Rr__V1__UpdateReply **) out);
-}
-
-static Rr__V1__Status
-status_of_update(const void *m)
-{
-    return ((const Rr__V1__UpdateReply *) m)->status;
-}
-
-static const char *
-id_of_update(const void *m)
-{
-    return ((const Rr__V1__UpdateReply *) m)->update_id;
-}
-
-static void
-free_update(void *m)
-{
-    rr__v1__update_reply__free_unpacked(m, NULL);
-}
-
-static rr_status
-unpack_follow(const void *data, size_t size, void **out)
-{
-    return rr_wire_follow_reply_unpack(data, size, (Rr__V1__FollowReply **) out);
-}
-
-static Rr__V1__Status
-status_of_follow(const void *m)
-{
-    return ((const Rr__V1__FollowReply *) m)->status;
-}
-
-static const char *
-id_of_follow(const void *m)
-{
-    return ((const Rr__V1__FollowReply *) m)->query_id;
-}
-
-static void
-free_follow(void *m)
-{
-    rr__v1__follow_reply__free_unpacked(m, NULL);
-}
-
-static const answer_kind STATUS_ANSWER = {RR_CMD_STATUS, unpack_status, status_of_status,
-                                          id_of_status, free_status};
-static const answer_kind UPDATE_ANSWER = {RR_CMD_UPDATE, unpack_update, status_of_update,
-                                          id_of_update, free_update};
-static const answer_kind FOLLOW_ANSWER = {RR_CMD_FOLLOW, unpack_follow, status_of_follow,
-                                          id_of_follow, free_follow};
-
-typedef struct match_ctx {
-    const answer_kind *kind;
-    const char *id;
-} match_ctx;
-
-static bool
-match_answer(uint8_t command, zmq_msg_t *body, const void *ctx)
-{
-    const match_ctx *m = ctx;
-    void *msg = NULL;
-    if (command != m->kind->command ||
-        m->kind->unpack(zmq_msg_data(body), zmq_msg_size(body), &msg) != RR_OK) {
-        return false;
-    }
-    bool ours = strcmp(m->kind->correlation(msg), m->id) == 0;
-    m->kind->release(msg);
-    return ours;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "status");
+    assert(f != NULL && f->type == PROTOBUF_C_TYPE_ENUM);
+    Rr__V1__Status status;
+    memcpy(&status, (const char *) m + f->offset, sizeof status);
+    return status;
 }
 
 // True for answers that may change on a retry: queue full, broker stopping,
@@ -530,45 +429,67 @@ transient(Rr__V1__Status status)
     }
 }
 
-// Packs msg and sends it as kind's command until a matching answer comes,
-// retrying on silence and on transient statuses while attempts remain;
-// unpacks the last answer into *reply_p.
+// Packs msg and sends it as kind's command until its answer comes, retrying
+// on silence and on transient statuses while attempts remain; unpacks the
+// last answer into *reply_p. id (may be empty: a token is made) names the
+// request in the correlation frame.
 static rr_status
-call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, const char *id,
-     long timeout_ms, int attempts, void **reply_p, rr_wire_error *err)
+call(cli_center *self, uint8_t command, const ProtobufCMessage *msg, const char *id,
+     long timeout_ms, int attempts, ProtobufCMessage **reply_p, rr_wire_error *err)
 {
     *reply_p = NULL;
+    const ProtobufCMessageDescriptor *answer_type = rr_wire_answer_type(command);
     uint8_t *buf = NULL;
     size_t size = 0;
     if (rr_wire_pack_buffer(msg, &buf, &size) != RR_OK) {
         return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
     }
-    match_ctx ctx = {kind, id ? id : ""};
+    char correlation[RR_WIRE_MAX_CORRELATION + 1];
+    if (id != NULL && id[0] != '\0' && strlen(id) <= RR_WIRE_MAX_CORRELATION) {
+        rr_format_fits(correlation, sizeof correlation, "%s", id);
+    } else {
+        rr_format_fits(correlation, sizeof correlation, "q-%lu", ++self->tokens);
+    }
+    rr_wire_error local;
+    if (precheck(command, buf, size, &local) != RR_OK) {
+        free(buf);
+        zmq_msg_t body;
+        if (rr_wire_pack_refusal(command, id && strlen(id) <= RR_WIRE_MAX_CORRELATION ? id : "", 0,
+                                 0, &local, &body) != RR_OK) {
+            return rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
+        }
+        rr_status st =
+            rr_wire_unpack_as(answer_type, zmq_msg_data(&body), zmq_msg_size(&body), reply_p, NULL);
+        rr_msg_close(&body);
+        return st == RR_OK ? RR_OK : rr_wire_fail(err, RR_ENOMEM, "", "out of memory");
+    }
     rr_status result = rr_wire_fail(err, RR_ETIMEDOUT, "", "no answer from any broker");
     for (int n = 1; n <= attempts; n++) {
-        uint8_t cmd = 0;
-        zmq_msg_t body;
-        rr_status st =
-            attempt(self, kind->command, buf, size, timeout_ms, match_answer, &ctx, &cmd, &body);
+        rr_wire_call answer;
+        rr_status st = attempt(self, command, correlation, buf, size, timeout_ms, &answer);
         if (st == RR_ETIMEDOUT) {
             continue;
         }
         if (st != RR_OK) {
             result = rr_wire_fail(err, st, "", "%s", unreachable(st));
-        } else if (cmd == RR_CMD_ERROR) {
-            result = protocol_refusal(&body, err);
-            rr_msg_close(&body);
+        } else if (answer.command != command) {
+            result =
+                answer.command == RR_CMD_ERROR
+                    ? protocol_refusal(&answer.body, err)
+                    : rr_wire_fail(err, RR_EPROTO, "", "unexpected answer 0x%02x", answer.command);
+            rr_wire_call_close(&answer);
         } else {
-            if (*reply_p != NULL) {
-                kind->release(*reply_p);
-                *reply_p = NULL;
+            rr_wire_free(*reply_p);
+            *reply_p = NULL;
+            st = rr_wire_unpack_as(answer_type, zmq_msg_data(&answer.body),
+                                   zmq_msg_size(&answer.body), reply_p, NULL);
+            rr_wire_call_close(&answer);
+            if (st != RR_OK) {
+                result = rr_wire_fail(err, RR_EPROTO, "", "malformed answer from the broker");
+                break;
             }
-            st = kind->unpack(zmq_msg_data(&body), zmq_msg_size(&body), reply_p);
-            rr_msg_close(&body);
-            assert(st == RR_OK); // match_answer unpacked it already
-            (void) st;
             result = RR_OK;
-            if (transient(kind->status(*reply_p)) && n < attempts) {
+            if (transient(reply_status(*reply_p)) && n < attempts) {
                 sleep_ms(500);
                 continue;
             }
@@ -576,7 +497,7 @@ call(cli_center *self, const answer_kind *kind, const ProtobufCMessage *msg, con
         break;
     }
     if (result != RR_OK && *reply_p != NULL) {
-        kind->release(*reply_p); // a transient answer, then a failure: nothing to hand out
+        rr_wire_free(*reply_p); // a transient answer, then a failure: nothing to hand out
         *reply_p = NULL;
     }
     free(buf);
@@ -587,10 +508,10 @@ rr_status
 cli_center_status(cli_center *self, const Rr__V1__StatusQuery *query, long timeout_ms, int attempts,
                   Rr__V1__StatusReply **reply_p, rr_wire_error *err)
 {
-    void *reply = NULL;
-    rr_status st = call(self, &STATUS_ANSWER, &query->base, query->query_id, timeout_ms, attempts,
-                        &reply, err);
-    *reply_p = reply;
+    ProtobufCMessage *reply = NULL;
+    rr_status st =
+        call(self, RR_CMD_STATUS, &query->base, query->query_id, timeout_ms, attempts, &reply, err);
+    *reply_p = (Rr__V1__StatusReply *) reply; // rr_wire_answer_type(RR_CMD_STATUS)
     return st;
 }
 
@@ -598,10 +519,10 @@ rr_status
 cli_center_update(cli_center *self, const Rr__V1__UpdateRequest *update, long timeout_ms,
                   int attempts, Rr__V1__UpdateReply **reply_p, rr_wire_error *err)
 {
-    void *reply = NULL;
-    rr_status st = call(self, &UPDATE_ANSWER, &update->base, update->update_id, timeout_ms,
-                        attempts, &reply, err);
-    *reply_p = reply;
+    ProtobufCMessage *reply = NULL;
+    rr_status st = call(self, RR_CMD_UPDATE, &update->base, update->update_id, timeout_ms, attempts,
+                        &reply, err);
+    *reply_p = (Rr__V1__UpdateReply *) reply; // rr_wire_answer_type(RR_CMD_UPDATE)
     return st;
 }
 
@@ -609,9 +530,9 @@ rr_status
 cli_center_follow(cli_center *self, const Rr__V1__FollowRequest *follow, long timeout_ms,
                   int attempts, Rr__V1__FollowReply **reply_p, rr_wire_error *err)
 {
-    void *reply = NULL;
-    rr_status st = call(self, &FOLLOW_ANSWER, &follow->base, follow->query_id, timeout_ms, attempts,
+    ProtobufCMessage *reply = NULL;
+    rr_status st = call(self, RR_CMD_FOLLOW, &follow->base, follow->query_id, timeout_ms, attempts,
                         &reply, err);
-    *reply_p = reply;
+    *reply_p = (Rr__V1__FollowReply *) reply; // rr_wire_answer_type(RR_CMD_FOLLOW)
     return st;
 }

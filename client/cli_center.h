@@ -31,7 +31,10 @@ RR_NODISCARD rr_status cli_center_set_curve(cli_center *self, const rr_curve_cli
 // retry_after_ms hint while attempts remain. Returns RR_OK with *reply_p (the
 // last answer: accepted, duplicate, rejected, or busy when attempts ran out;
 // free with rr__v1__submit_reply__free_unpacked); RR_ETIMEDOUT when no broker
-// answered; RR_EPROTO when the broker refused the frames (err says why).
+// answered; RR_EPROTO when the broker refused the frames (err says why). A
+// request that breaks a limit of docs/PROTOCOL.md (a field too long, a bad
+// national id, a body over 64 KiB...) is not sent: *reply_p is then the
+// broker's refusal made here (rejected, with the same code and field).
 RR_NODISCARD rr_status cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req,
                                          long timeout_ms, int attempts,
                                          Rr__V1__SubmitReply **reply_p, rr_wire_error *err);
@@ -57,11 +60,12 @@ RR_NODISCARD rr_status cli_center_follow(cli_center *self, const Rr__V1__FollowR
                                          long timeout_ms, int attempts,
                                          Rr__V1__FollowReply **reply_p, rr_wire_error *err);
 
-// Sends raw frames [""]["RRC1"][command][body] and returns the raw answer
-// body (for tests and tools that speak the protocol directly). On RR_OK the
-// caller closes *answer; *answer_command is the answer's command byte.
-RR_NODISCARD rr_status cli_center_call_raw(cli_center *self, uint8_t command, const void *body,
-                                           size_t size, long timeout_ms, uint8_t *answer_command,
-                                           zmq_msg_t *answer);
+// Sends one request as it is (no local checks, one attempt), with the
+// correlation given, and waits up to timeout_ms for the answer naming it
+// (for tests and tools that speak the protocol directly). On RR_OK the
+// caller closes *answer with rr_wire_call_close.
+RR_NODISCARD rr_status cli_center_call_raw(cli_center *self, uint8_t command,
+                                           const char *correlation, const void *body, size_t size,
+                                           long timeout_ms, rr_wire_call *answer);
 
 #endif

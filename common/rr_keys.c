@@ -2,7 +2,6 @@
 
 #include "rr_format.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -31,51 +30,11 @@ rr_keys_valid(const char *z85)
     return z85 != NULL && strlen(z85) == RR_KEY_TEXT_LEN && zmq_z85_decode(bin, z85) != NULL;
 }
 
-static bool
-all(const char *s, int (*pred)(int))
-{
-    for (; *s; s++) {
-        if (!pred((unsigned char) *s)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static int
-is_code_char(int c)
-{
-    return isupper(c) || isdigit(c) || c == '-';
-}
-
 bool
 rr_keys_registry_entry(const char *name)
 {
     size_t n = strlen(name);
     return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pub") == 0;
-}
-
-bool
-rr_principal_valid(const char *p)
-{
-    if (p == NULL || strlen(p) > RR_PRINCIPAL_MAX) {
-        return false;
-    }
-    if (strncmp(p, "center:", 7) == 0) {
-        size_t n = strlen(p + 7);
-        return n >= 1 && n <= 9 && all(p + 7, isdigit) && p[7] != '0';
-    }
-    if (strncmp(p, "office:", 7) == 0) {
-        const char *c = p + 7;
-        return strlen(c) >= 4 && isupper((unsigned char) c[0]) && isupper((unsigned char) c[1]) &&
-               c[2] == '-' && all(c, is_code_char);
-    }
-    if (strncmp(p, "worker:", 7) == 0) {
-        const char *d = p + 7;
-        return strcmp(d, "prevention") == 0 || strcmp(d, "rehabilitation") == 0 ||
-               strcmp(d, "social") == 0 || strcmp(d, "any") == 0;
-    }
-    return false;
 }
 
 typedef struct read_ctx {

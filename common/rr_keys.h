@@ -5,19 +5,17 @@
 //   secret = <40 Z85 characters>      (only in a party's own, mode 0600, file)
 //   principal = center:941             (only in the broker's registry)
 //
-// A principal names who holds a key: "center:<code>", "office:<code>" or
-// "worker:<prevention|rehabilitation|social|any>", at most RR_PRINCIPAL_MAX
-// characters.
+// A principal names who holds a key (rr_principal.h).
 #ifndef RR_KEYS_H
 #define RR_KEYS_H
 
+#include "rr_principal.h"
 #include "rr_status.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RR_KEY_TEXT_LEN  40 // Z85 text of a 32-byte key
-#define RR_PRINCIPAL_MAX 23
+#define RR_KEY_TEXT_LEN 40 // Z85 text of a 32-byte key
 
 typedef struct rr_key_file {
     char public_key[RR_KEY_TEXT_LEN + 1];
@@ -66,8 +64,5 @@ RR_NODISCARD rr_status rr_curve_client_apply(const rr_curve_client *c, void *soc
 // True for a file name the key directory counts as a registered key:
 // "*.pub", not hidden (referralctl's temporary files are skipped).
 bool rr_keys_registry_entry(const char *file_name);
-
-// True for a well-formed principal (see above).
-bool rr_principal_valid(const char *principal);
 
 #endif

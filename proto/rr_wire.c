@@ -15,238 +15,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-rr_status
-rr_wire_fail(rr_wire_error *err, rr_status code, const char *field, const char *fmt, ...)
-{
-    if (err != NULL) {
-        err->code = code;
-        int n = snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-        (void) n; // field names are short constants
-        va_list ap;
-        va_start(ap, fmt);
-        n = vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        (void) n; // a long message is cut, still readable
-    }
-    return code;
-}
-
-static rr_status
-status_from_errno(int e, const char *what)
-{
-    switch (e) {
-    case EAGAIN:
-    case EINTR:
-    case EHOSTUNREACH: // ROUTER_MANDATORY: the peer is gone
-        return RR_EAGAIN;
-    case ETERM:
-        return RR_ESHUTDOWN;
-    default:
-        rr_log_error("%s failed: %s", what, zmq_strerror(e));
-        return RR_EIO;
-    }
-}
-
-rr_status
-rr_frames_recv(void *socket, rr_frames *frames, int flags)
-{
-    assert(socket != NULL && frames != NULL);
-    frames->count = 0;
-    frames->too_many = false;
-    int more = 1;
-    while (more) {
-        zmq_msg_t scratch;
-        zmq_msg_t *part =
-            frames->count < RR_WIRE_MAX_FRAMES ? &frames->part[frames->count] : &scratch;
-        int rc = zmq_msg_init(part);
-        assert(rc == 0); // zmq_msg_init cannot fail
-        // Only the first frame may be absent: ZeroMQ delivers a message whole.
-        if (zmq_msg_recv(part, socket, frames->count == 0 ? flags : 0) < 0) {
-            int e = errno;
-            rr_msg_close(part);
-            rr_frames_close(frames);
-            return status_from_errno(e, "zmq_msg_recv");
-        }
-        more = zmq_msg_more(part);
-        if (part == &scratch) {
-            frames->too_many = true;
-            rr_msg_close(&scratch);
-        } else {
-            frames->count++;
-        }
-    }
-    return RR_OK;
-}
-
-void
-rr_msg_close(zmq_msg_t *msg)
-{
-    int rc = zmq_msg_close(msg);
-    assert(rc == 0);
-    (void) rc;
-}
-
-void
-rr_msg_move(zmq_msg_t *dest, zmq_msg_t *src)
-{
-    int rc = zmq_msg_move(dest, src);
-    assert(rc == 0);
-    (void) rc;
-}
-
-void
-rr_frames_close(rr_frames *frames)
-{
-    for (size_t i = 0; i < frames->count; i++) {
-        rr_msg_close(&frames->part[i]);
-    }
-    frames->count = 0;
-}
-
-const void *
-rr_frames_data(rr_frames *frames, size_t i)
-{
-    assert(i < frames->count);
-    return zmq_msg_data(&frames->part[i]);
-}
-
-size_t
-rr_frames_size(rr_frames *frames, size_t i)
-{
-    assert(i < frames->count);
-    return zmq_msg_size(&frames->part[i]);
-}
-
-bool
-rr_frames_equal(rr_frames *frames, size_t i, const void *s, size_t n)
-{
-    return i < frames->count && rr_frames_size(frames, i) == n &&
-           memcmp(rr_frames_data(frames, i), s, n) == 0;
-}
-
-rr_status
-rr_wire_send_bytes(void *socket, const void *data, size_t size, bool more)
-{
-    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
-    if (zmq_send(socket, data, size, flags) < 0) {
-        return status_from_errno(errno, "zmq_send");
-    }
-    return RR_OK;
-}
-
-rr_status
-rr_wire_send_msg(void *socket, zmq_msg_t *msg, bool more)
-{
-    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
-    if (zmq_msg_send(msg, socket, flags) < 0) {
-        int e = errno;
-        // Closed, then empty again: a later close by the owner stays valid.
-        rr_msg_close(msg);
-        int rc = zmq_msg_init(msg);
-        assert(rc == 0);
-        (void) rc;
-        return status_from_errno(e, "zmq_msg_send");
-    }
-    return RR_OK;
-}
-
-rr_status
-rr_wire_client_header(rr_frames *f, uint8_t *command, rr_wire_error *err)
-{
-    if (f->too_many || f->count != 5) {
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "malformed message: expected 4 frames (empty, \"RRC1\", command, "
-                            "body), got %s%zu",
-                            f->too_many ? "more than " : "", f->count ? f->count - 1 : 0);
-    }
-    if (rr_frames_size(f, 1) != 0) {
-        return rr_wire_fail(err, RR_EPROTO, "", "malformed message: frame 1 must be empty");
-    }
-    if (!rr_frames_equal(f, 2, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN)) {
-        size_t len = rr_frames_size(f, 2);
-        if (len > 16 || !rr_wire_text_ok(rr_frames_data(f, 2), len, false)) {
-            return rr_wire_fail(err, RR_EPROTO, "",
-                                "unsupported protocol: frame 2 must be \"RRC1\"");
-        }
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "unsupported protocol \"%.*s\": this broker speaks \"RRC1\"", (int) len,
-                            (const char *) rr_frames_data(f, 2));
-    }
-    if (rr_frames_size(f, 3) != 1) {
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "malformed message: frame 3 (command) must be one byte");
-    }
-    *command = *(const uint8_t *) rr_frames_data(f, 3);
-    return RR_OK;
-}
-
-void
-rr_wire_put_u64(uint8_t out[RR_WIRE_DELIVERY_ID_LEN], uint64_t value)
-{
-    for (int i = RR_WIRE_DELIVERY_ID_LEN - 1; i >= 0; i--) {
-        out[i] = (uint8_t) (value & 0xFF);
-        value >>= 8;
-    }
-}
-
-uint64_t
-rr_wire_get_u64(const uint8_t in[RR_WIRE_DELIVERY_ID_LEN])
-{
-    uint64_t value = 0;
-    for (int i = 0; i < RR_WIRE_DELIVERY_ID_LEN; i++) {
-        value = (value << 8) | in[i];
-    }
-    return value;
-}
-
-bool
-rr_wire_text_ok(const char *s, size_t n, bool allow_newlines)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7F) {
-                if (!(allow_newlines && (c == '\n' || c == '\r' || c == '\t'))) {
-                    return false;
-                }
-            }
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n) {
-            return false;
-        }
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-        static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
+// The C vocabulary is the wire's: every enum equals its generated mirror.
+#define SAME(c, pb) _Static_assert((int) (c) == (int) (pb), #c " must equal " #pb)
+SAME(RR_OK, RR__V1__STATUS__STATUS_OK);
+SAME(RR_EINVAL, RR__V1__STATUS__STATUS_EINVAL);
+SAME(RR_ENOMEM, RR__V1__STATUS__STATUS_ENOMEM);
+SAME(RR_EAGAIN, RR__V1__STATUS__STATUS_EAGAIN);
+SAME(RR_ESTATE, RR__V1__STATUS__STATUS_ESTATE);
+SAME(RR_EDB, RR__V1__STATUS__STATUS_EDB);
+SAME(RR_ETIMEDOUT, RR__V1__STATUS__STATUS_ETIMEDOUT);
+SAME(RR_ESHUTDOWN, RR__V1__STATUS__STATUS_ESHUTDOWN);
+SAME(RR_ENOTFOUND, RR__V1__STATUS__STATUS_ENOTFOUND);
+SAME(RR_ECONFLICT, RR__V1__STATUS__STATUS_ECONFLICT);
+SAME(RR_EBUSY, RR__V1__STATUS__STATUS_EBUSY);
+SAME(RR_EPROTO, RR__V1__STATUS__STATUS_EPROTO);
+SAME(RR_ETOOBIG, RR__V1__STATUS__STATUS_ETOOBIG);
+SAME(RR_EUNAVAIL, RR__V1__STATUS__STATUS_EUNAVAIL);
+SAME(RR_EPERM, RR__V1__STATUS__STATUS_EPERM);
+SAME(RR_EINTERNAL, RR__V1__STATUS__STATUS_EINTERNAL);
+SAME(RR_EIO, RR__V1__STATUS__STATUS_EIO);
+SAME(RR_STATUS_MAX, RR__V1__STATUS__STATUS_EIO);
+SAME(RR_DOMAIN_NONE, RR__V1__DOMAIN__DOMAIN_UNSPECIFIED);
+SAME(RR_DOMAIN_PREVENTION, RR__V1__DOMAIN__DOMAIN_PREVENTION);
+SAME(RR_DOMAIN_REHABILITATION, RR__V1__DOMAIN__DOMAIN_REHABILITATION);
+SAME(RR_DOMAIN_SOCIAL, RR__V1__DOMAIN__DOMAIN_SOCIAL);
+SAME(RR_DOMAIN_COUNT, RR__V1__DOMAIN__DOMAIN_SOCIAL);
+SAME(RR_PRIORITY_NONE, RR__V1__PRIORITY__PRIORITY_UNSPECIFIED);
+SAME(RR_PRIORITY_ROUTINE, RR__V1__PRIORITY__PRIORITY_ROUTINE);
+SAME(RR_PRIORITY_URGENT, RR__V1__PRIORITY__PRIORITY_URGENT);
+SAME(RR_PRIORITY_ASAP, RR__V1__PRIORITY__PRIORITY_ASAP);
+SAME(RR_PRIORITY_STAT, RR__V1__PRIORITY__PRIORITY_STAT);
+SAME(RR_PRIORITY_COUNT, RR__V1__PRIORITY__PRIORITY_STAT);
+SAME(RR_RISK_FLAG_COUNT, RR__V1__RISK_FLAG__RISK_FLAG_CHILD_AT_RISK);
+SAME(RR_REF_NONE, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_UNSPECIFIED);
+SAME(RR_REF_REQUESTED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REQUESTED);
+SAME(RR_REF_RECEIVED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_RECEIVED);
+SAME(RR_REF_ACCEPTED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED);
+SAME(RR_REF_IN_PROGRESS, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS);
+SAME(RR_REF_ON_HOLD, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ON_HOLD);
+SAME(RR_REF_COMPLETED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_COMPLETED);
+SAME(RR_REF_REJECTED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED);
+SAME(RR_REF_FAILED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_FAILED);
+SAME(RR_REF_CANCELLED, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED);
+SAME(RR_REF_STATE_MAX, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED);
+SAME(RR_WIRE_NO_OUTCOME, RR__V1__OUTCOME__OUTCOME_UNSPECIFIED);
+SAME(RR_WIRE_MAX_OUTCOME, RR__V1__OUTCOME__OUTCOME_BUSY);
+#undef SAME
 
 // Checks one string field: length within max (and non-empty when required)
 // and clean UTF-8.
@@ -343,38 +157,10 @@ rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wi
     return RR_OK;
 }
 
-rr_status
-rr_wire_submit_unpack(const void *data, size_t size, Rr__V1__SubmitRequest **out,
-                      rr_wire_error *err)
+static rr_status
+check_status(const void *msg, rr_wire_error *err)
 {
-    *out = NULL;
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
-        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
-                            RR_WIRE_MAX_BODY_BYTES);
-    }
-    Rr__V1__SubmitRequest *req = rr__v1__submit_request__unpack(NULL, size, data);
-    if (req == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "malformed SubmitRequest: not a valid protobuf message");
-    }
-    *out = req;
-    return rr_wire_submit_check(req, NULL, err);
-}
-
-rr_status
-rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out, rr_wire_error *err)
-{
-    *out = NULL;
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
-        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
-                            RR_WIRE_MAX_BODY_BYTES);
-    }
-    Rr__V1__StatusQuery *q = rr__v1__status_query__unpack(NULL, size, data);
-    if (q == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "malformed StatusQuery: not a valid protobuf message");
-    }
-    *out = q;
+    const Rr__V1__StatusQuery *q = msg;
     rr_status st;
     if ((st = check_text(q->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err)) !=
         RR_OK) {
@@ -396,21 +182,10 @@ rr_wire_status_unpack(const void *data, size_t size, Rr__V1__StatusQuery **out, 
     return RR_OK;
 }
 
-rr_status
-rr_wire_update_unpack(const void *data, size_t size, Rr__V1__UpdateRequest **out,
-                      rr_wire_error *err)
+static rr_status
+check_update(const void *msg, rr_wire_error *err)
 {
-    *out = NULL;
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
-        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
-                            RR_WIRE_MAX_BODY_BYTES);
-    }
-    Rr__V1__UpdateRequest *u = rr__v1__update_request__unpack(NULL, size, data);
-    if (u == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "malformed UpdateRequest: not a valid protobuf message");
-    }
-    *out = u;
+    const Rr__V1__UpdateRequest *u = msg;
     rr_status st;
     if (!rr_uuid_is_valid(u->update_id)) {
         return rr_wire_fail(err, RR_EINVAL, "update_id", "invalid update_id: must be a UUID");
@@ -449,21 +224,10 @@ rr_wire_update_unpack(const void *data, size_t size, Rr__V1__UpdateRequest **out
     return RR_OK;
 }
 
-rr_status
-rr_wire_follow_unpack(const void *data, size_t size, Rr__V1__FollowRequest **out,
-                      rr_wire_error *err)
+static rr_status
+check_follow(const void *msg, rr_wire_error *err)
 {
-    *out = NULL;
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
-        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
-                            RR_WIRE_MAX_BODY_BYTES);
-    }
-    Rr__V1__FollowRequest *f = rr__v1__follow_request__unpack(NULL, size, data);
-    if (f == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "",
-                            "malformed FollowRequest: not a valid protobuf message");
-    }
-    *out = f;
+    const Rr__V1__FollowRequest *f = msg;
     rr_status st =
         check_text(f->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err);
     if (st != RR_OK) {
@@ -480,18 +244,10 @@ rr_wire_follow_unpack(const void *data, size_t size, Rr__V1__FollowRequest **out
     return RR_OK;
 }
 
-rr_status
-rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, rr_wire_error *err)
+static rr_status
+check_ready(const void *msg, rr_wire_error *err)
 {
-    *out = NULL;
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
-        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large");
-    }
-    Rr__V1__WorkerReady *r = rr__v1__worker_ready__unpack(NULL, size, data);
-    if (r == NULL) {
-        return rr_wire_fail(err, RR_EPROTO, "", "malformed WorkerReady");
-    }
-    *out = r;
+    const Rr__V1__WorkerReady *r = msg;
     if (rr_domain_name((int) r->domain) == NULL) {
         return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
                             (int) r->domain);
@@ -505,16 +261,68 @@ rr_wire_ready_unpack(const void *data, size_t size, Rr__V1__WorkerReady **out, r
                : check_text(r->version, "version", RR_WIRE_MAX_VERSION_BYTES, false, false, err);
 }
 
+static rr_status
+check_submit(const void *msg, rr_wire_error *err)
+{
+    return rr_wire_submit_check(msg, NULL, err);
+}
+
+// The field checks of each message a peer sends; replies have none.
+typedef struct body_check {
+    const ProtobufCMessageDescriptor *descriptor;
+    rr_status (*check)(const void *msg, rr_wire_error *err);
+} body_check;
+
+static const body_check CHECKS[] = {
+    {&rr__v1__submit_request__descriptor, check_submit},
+    {&rr__v1__status_query__descriptor, check_status},
+    {&rr__v1__update_request__descriptor, check_update},
+    {&rr__v1__follow_request__descriptor, check_follow},
+    {&rr__v1__worker_ready__descriptor, check_ready},
+};
+
+rr_status
+rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, const void *data, size_t size, void *out,
+                  rr_wire_error *err)
+{
+    // out points to a pointer to d's message type: all pointers to structs
+    // share one representation (C11 6.2.5), and base is the first member.
+    ProtobufCMessage *m = NULL;
+    memcpy(out, &m, sizeof m);
+    if (size > RR_WIRE_MAX_BODY_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
+                            RR_WIRE_MAX_BODY_BYTES);
+    }
+    m = protobuf_c_message_unpack(d, NULL, size, data);
+    if (m == NULL) {
+        return rr_wire_fail(err, RR_EPROTO, "", "malformed %s: not a valid protobuf message",
+                            d->short_name);
+    }
+    memcpy(out, &m, sizeof m);
+    for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++) {
+        if (CHECKS[i].descriptor == d) {
+            return CHECKS[i].check(m, err);
+        }
+    }
+    return RR_OK;
+}
+
+void
+rr_wire_free(void *msg)
+{
+    if (msg != NULL) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+}
+
 rr_status
 rr_wire_rules_unpack(const void *data, size_t size, rr_risk_rule *rules, size_t *count)
 {
     *count = 0;
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
-        return RR_ETOOBIG;
-    }
-    Rr__V1__RiskRules *msg = rr__v1__risk_rules__unpack(NULL, size, data);
-    if (msg == NULL) {
-        return RR_EPROTO;
+    Rr__V1__RiskRules *msg = NULL;
+    rr_status unpacked = rr_wire_unpack(data, size, &msg, NULL);
+    if (unpacked != RR_OK) {
+        return unpacked;
     }
     rr_status st = RR_OK;
     for (size_t i = 0; i < msg->n_rules && st == RR_OK; i++) {
@@ -570,99 +378,76 @@ rr_wire_rules_pack(const rr_risk_rule *rules, size_t count, zmq_msg_t *out)
     return rr_wire_pack(&msg.base, out);
 }
 
-// Reads a base-128 varint at *p (before end); false when truncated or
-// longer than 10 bytes.
-static bool
-read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+// Which message a command's body is, which of its fields names it, and
+// which message answers it.
+typedef struct body_kind {
+    uint8_t command;
+    const ProtobufCMessageDescriptor *request;
+    const char *id_field;
+    const ProtobufCMessageDescriptor *answer;
+} body_kind;
+
+static const body_kind BODIES[] = {
+    {RR_CMD_SUBMIT, &rr__v1__submit_request__descriptor, "request_id",
+     &rr__v1__submit_reply__descriptor},
+    {RR_CMD_STATUS, &rr__v1__status_query__descriptor, "query_id",
+     &rr__v1__status_reply__descriptor},
+    {RR_CMD_UPDATE, &rr__v1__update_request__descriptor, "update_id",
+     &rr__v1__update_reply__descriptor},
+    {RR_CMD_FOLLOW, &rr__v1__follow_request__descriptor, "query_id",
+     &rr__v1__follow_reply__descriptor},
+    {RR_CMD_STATS, NULL, NULL, &rr__v1__broker_stats__descriptor},
+    {RR_CMD_ERROR, NULL, NULL, &rr__v1__error_reply__descriptor},
+};
+
+static const body_kind *
+body_kind_of(uint8_t command)
 {
-    *v = 0;
-    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t) (b & 0x7F) << shift;
-        if (!(b & 0x80)) {
-            return true;
+    for (size_t i = 0; i < sizeof BODIES / sizeof BODIES[0]; i++) {
+        if (BODIES[i].command == command) {
+            return &BODIES[i];
         }
     }
-    return false;
+    return NULL;
 }
 
-rr_status
-rr_wire_submit_reply_outcome(const void *data, size_t size, int *outcome)
+const ProtobufCMessageDescriptor *
+rr_wire_request_type(uint8_t command)
 {
-    const uint8_t *p = data, *end = p + size;
-    *outcome = 0; // proto3: absent means the default
-    while (p < end) {
-        uint64_t key, v;
-        if (!read_varint(&p, end, &key)) {
-            return RR_EPROTO;
-        }
-        switch (key & 7) {
-        case 0:
-            if (!read_varint(&p, end, &v)) {
-                return RR_EPROTO;
-            }
-            if ((key >> 3) == 2) {
-                *outcome = (int) v; // the last occurrence wins, as in protobuf
-            }
-            break;
-        case 1:
-            if ((size_t) (end - p) < 8) {
-                return RR_EPROTO;
-            }
-            p += 8;
-            break;
-        case 2:
-            if (!read_varint(&p, end, &v) || v > (uint64_t) (end - p)) {
-                return RR_EPROTO;
-            }
-            p += v;
-            break;
-        case 5:
-            if ((size_t) (end - p) < 4) {
-                return RR_EPROTO;
-            }
-            p += 4;
-            break;
-        default:
-            return RR_EPROTO;
-        }
+    const body_kind *k = body_kind_of(command);
+    return k ? k->request : NULL;
+}
+
+const ProtobufCMessageDescriptor *
+rr_wire_answer_type(uint8_t command)
+{
+    const body_kind *k = body_kind_of(command);
+    return k ? k->answer : NULL;
+}
+
+void
+rr_wire_body_id(uint8_t command, const void *data, size_t size,
+                char out[RR_WIRE_MAX_QUERY_ID_BYTES + 1])
+{
+    out[0] = '\0';
+    const body_kind *k = body_kind_of(command);
+    if (k == NULL || k->request == NULL || size > RR_WIRE_MAX_BODY_BYTES) {
+        return;
     }
-    return RR_OK;
-}
-
-rr_status
-rr_wire_submit_reply_unpack(const void *data, size_t size, Rr__V1__SubmitReply **out)
-{
-    *out = rr__v1__submit_reply__unpack(NULL, size, data);
-    return *out ? RR_OK : RR_EPROTO;
-}
-
-rr_status
-rr_wire_status_reply_unpack(const void *data, size_t size, Rr__V1__StatusReply **out)
-{
-    *out = rr__v1__status_reply__unpack(NULL, size, data);
-    return *out ? RR_OK : RR_EPROTO;
-}
-
-rr_status
-rr_wire_error_reply_unpack(const void *data, size_t size, Rr__V1__ErrorReply **out)
-{
-    *out = rr__v1__error_reply__unpack(NULL, size, data);
-    return *out ? RR_OK : RR_EPROTO;
-}
-
-rr_status
-rr_wire_worker_stats_unpack(const void *data, size_t size, Rr__V1__WorkerStats **out)
-{
-    *out = size <= RR_WIRE_MAX_BODY_BYTES ? rr__v1__worker_stats__unpack(NULL, size, data) : NULL;
-    return *out ? RR_OK : RR_EPROTO;
-}
-
-rr_status
-rr_wire_stats_unpack(const void *data, size_t size, Rr__V1__BrokerStats **out)
-{
-    *out = rr__v1__broker_stats__unpack(NULL, size, data);
-    return *out ? RR_OK : RR_EPROTO;
+    ProtobufCMessage *m = protobuf_c_message_unpack(k->request, NULL, size, data);
+    if (m == NULL) {
+        return;
+    }
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(k->request, k->id_field);
+    assert(f != NULL && f->type == PROTOBUF_C_TYPE_STRING);
+    const char *id = *(char *const *) ((const char *) m + f->offset);
+    size_t n = id ? strlen(id) : 0;
+    if (n <= RR_WIRE_MAX_QUERY_ID_BYTES) {
+        memcpy(out, id ? id : "", n);
+        out[n] = '\0';
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
 }
 
 rr_status
@@ -702,77 +487,48 @@ rr_wire_error_fill(Rr__V1__Error *pb, rr_wire_error *err)
     pb->message = err->message;
 }
 
-rr_status
-rr_wire_pack_submit_refusal(const char *request_id, Rr__V1__Outcome outcome, rr_wire_error *err,
-                            uint32_t retry_after_ms, zmq_msg_t *out)
+uint8_t
+rr_wire_refusal_command(uint8_t command)
 {
-    Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
+    switch (command) {
+    case RR_CMD_SUBMIT:
+    case RR_CMD_STATUS:
+    case RR_CMD_UPDATE:
+    case RR_CMD_FOLLOW:
+        return command;
+    default:
+        return RR_CMD_ERROR;
+    }
+}
+
+rr_status
+rr_wire_pack_refusal(uint8_t command, const char *id, Rr__V1__Outcome outcome,
+                     uint32_t retry_after_ms, rr_wire_error *err, zmq_msg_t *out)
+{
     Rr__V1__Error pb_err;
     rr_wire_error_fill(&pb_err, err);
-    reply.request_id = (char *) (request_id ? request_id : "");
-    reply.outcome = outcome;
-    reply.error = &pb_err;
-    reply.retry_after_ms = (outcome == RR__V1__OUTCOME__OUTCOME_BUSY) ? retry_after_ms : 0;
-    return rr_wire_pack(&reply.base, out);
-}
-
-rr_status
-rr_wire_pack_status_refusal(const char *query_id, rr_wire_error *err, zmq_msg_t *out)
-{
-    Rr__V1__StatusReply reply = RR__V1__STATUS_REPLY__INIT;
-    Rr__V1__Error pb_err;
-    rr_wire_error_fill(&pb_err, err);
-    reply.query_id = (char *) (query_id ? query_id : "");
-    reply.status = (Rr__V1__Status) err->code;
-    reply.error = &pb_err;
-    return rr_wire_pack(&reply.base, out);
-}
-
-rr_status
-rr_wire_pack_update_refusal(const char *update_id, rr_wire_error *err, zmq_msg_t *out)
-{
-    Rr__V1__UpdateReply reply = RR__V1__UPDATE_REPLY__INIT;
-    Rr__V1__Error pb_err;
-    rr_wire_error_fill(&pb_err, err);
-    reply.update_id = (char *) (update_id ? update_id : "");
-    reply.status = (Rr__V1__Status) err->code;
-    reply.error = &pb_err;
-    return rr_wire_pack(&reply.base, out);
-}
-
-rr_status
-rr_wire_pack_follow_refusal(const char *query_id, rr_wire_error *err, zmq_msg_t *out)
-{
-    Rr__V1__FollowReply reply = RR__V1__FOLLOW_REPLY__INIT;
-    Rr__V1__Error pb_err;
-    rr_wire_error_fill(&pb_err, err);
-    reply.query_id = (char *) (query_id ? query_id : "");
-    reply.status = (Rr__V1__Status) err->code;
-    reply.error = &pb_err;
-    return rr_wire_pack(&reply.base, out);
-}
-
-rr_status
-rr_wire_update_reply_unpack(const void *data, size_t size, Rr__V1__UpdateReply **out)
-{
-    *out = rr__v1__update_reply__unpack(NULL, size, data);
-    return *out ? RR_OK : RR_EPROTO;
-}
-
-rr_status
-rr_wire_follow_reply_unpack(const void *data, size_t size, Rr__V1__FollowReply **out)
-{
-    *out = rr__v1__follow_reply__unpack(NULL, size, data);
-    return *out ? RR_OK : RR_EPROTO;
-}
-
-rr_status
-rr_wire_pack_error_reply(const char *correlation_id, rr_wire_error *err, zmq_msg_t *out)
-{
-    Rr__V1__ErrorReply reply = RR__V1__ERROR_REPLY__INIT;
-    Rr__V1__Error pb_err;
-    rr_wire_error_fill(&pb_err, err);
-    reply.correlation_id = (char *) (correlation_id ? correlation_id : "");
-    reply.error = &pb_err;
-    return rr_wire_pack(&reply.base, out);
+    char *text_id = (char *) (id ? id : "");
+    switch (rr_wire_refusal_command(command)) {
+    case RR_CMD_SUBMIT: {
+        Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
+        reply.request_id = text_id;
+        reply.outcome = outcome;
+        reply.error = &pb_err;
+        reply.retry_after_ms = outcome == RR__V1__OUTCOME__OUTCOME_BUSY ? retry_after_ms : 0;
+        return rr_wire_pack(&reply.base, out);
+    }
+    case RR_CMD_ERROR: {
+        Rr__V1__ErrorReply reply = RR__V1__ERROR_REPLY__INIT;
+        reply.correlation_id = text_id;
+        reply.error = &pb_err;
+        return rr_wire_pack(&reply.base, out);
+    }
+    default: { // StatusReply, UpdateReply, FollowReply: their shared head
+        Rr__V1__ReplyHead head = RR__V1__REPLY_HEAD__INIT;
+        head.id = text_id;
+        head.status = (Rr__V1__Status) err->code;
+        head.error = &pb_err;
+        return rr_wire_pack(&head.base, out);
+    }
+    }
 }

@@ -155,12 +155,8 @@ fill(client *c, slot *s, int64_t sched_us)
 static bool
 send_slot(void *sock, slot *s)
 {
-    uint8_t cmd = RR_CMD_SUBMIT;
-    if (zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        return false;
-    }
-    if (zmq_send(sock, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN, ZMQ_SNDMORE) < 0 ||
-        zmq_send(sock, &cmd, 1, ZMQ_SNDMORE) < 0 || zmq_send(sock, s->body, s->size, 0) < 0) {
+    if (rr_wire_send_call(sock, ZMQ_DONTWAIT, RR_CMD_SUBMIT, s->request_id, s->body, s->size) !=
+        RR_OK) {
         return false;
     }
     s->sent_us = rr_clock_mono_us();
@@ -207,7 +203,7 @@ static void
 on_reply(client *c, zmq_msg_t *body)
 {
     Rr__V1__SubmitReply *r = NULL;
-    if (rr_wire_submit_reply_unpack(zmq_msg_data(body), zmq_msg_size(body), &r) != RR_OK) {
+    if (rr_wire_unpack(zmq_msg_data(body), zmq_msg_size(body), &r, NULL) != RR_OK) {
         c->errors++;
         return;
     }
@@ -218,7 +214,7 @@ on_reply(client *c, zmq_msg_t *body)
         }
     }
     if (s == NULL) { // an answer to an attempt already answered
-        rr__v1__submit_reply__free_unpacked(r, NULL);
+        rr_wire_free(r);
         return;
     }
     int64_t now = rr_clock_mono_us();
@@ -242,7 +238,7 @@ on_reply(client *c, zmq_msg_t *body)
         s->busy = false;
         break;
     }
-    rr__v1__submit_reply__free_unpacked(r, NULL);
+    rr_wire_free(r);
 }
 
 // Opens the client's socket; false (counted as an error) when it cannot.
@@ -347,14 +343,17 @@ client_take(client *c)
         if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN)) {
             return;
         }
-        rr_frames f;
-        while (rr_frames_recv(c->sock, &f, ZMQ_DONTWAIT) == RR_OK) {
-            if (f.count == 4 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_CMD_SUBMIT) {
-                on_reply(c, &f.part[3]);
+        rr_wire_call answer;
+        rr_wire_error err;
+        rr_status st;
+        while ((st = rr_wire_recv_answer(c->sock, ZMQ_DONTWAIT, &answer, &err)) != RR_EAGAIN &&
+               st != RR_ESHUTDOWN && st != RR_EIO) {
+            if (st == RR_OK && answer.command == RR_CMD_SUBMIT) {
+                on_reply(c, &answer.body);
             } else {
                 c->errors++;
             }
-            rr_frames_close(&f);
+            rr_wire_call_close(&answer);
         }
     }
 }

@@ -51,7 +51,7 @@ decode_body(const char *hex)
     }
     Rr__V1__SubmitRequest *req = NULL;
     rr_wire_error err;
-    if (rr_wire_submit_unpack(buf, n, &req, &err) != RR_OK && req != NULL) {
+    if (rr_wire_unpack(buf, n, &req, &err) != RR_OK && req != NULL) {
         // Field checks may fail (that may be why it is here): keep it anyway.
     }
     free(buf);
@@ -94,7 +94,7 @@ show(PGconn *conn, const char *id)
                rr_priority_name(req->priority) ? rr_priority_name(req->priority) : "routine",
                nid >= 4 ? req->national_id + nid - 4 : "", req->n_risk_flags,
                req->note ? strlen(req->note) : 0);
-        rr__v1__submit_request__free_unpacked(req, NULL);
+        rr_wire_free(req);
     }
     PQclear(res);
     return 0;
@@ -158,12 +158,12 @@ retry(PGconn *conn, const char *conninfo, const char *id, const char *broker, co
             reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE) {
             rc = mark(conninfo, id, "retried") ? 0 : 1;
         }
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     } else {
         fprintf(stderr, "%s: %s\n", rr_status_name(err.code), err.message);
     }
     cli_center_destroy(&client);
-    rr__v1__submit_request__free_unpacked(req, NULL);
+    rr_wire_free(req);
     return rc;
 }
 

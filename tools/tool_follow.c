@@ -108,7 +108,7 @@ tool_update_main(int argc, char **argv)
             fprintf(stderr, "%s: %s\n", rr_status_name(sr ? (int) sr->status : (int) err.code),
                     sr && sr->error ? sr->error->message : err.message);
             if (sr != NULL) {
-                rr__v1__status_reply__free_unpacked(sr, NULL);
+                rr_wire_free(sr);
             }
             cli_center_destroy(&client);
             return 1;
@@ -119,7 +119,7 @@ tool_update_main(int argc, char **argv)
         if (version == 0) {
             version = sr->referral->version;
         }
-        rr__v1__status_reply__free_unpacked(sr, NULL);
+        rr_wire_free(sr);
     }
     Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
     char uid[40];
@@ -155,7 +155,7 @@ tool_update_main(int argc, char **argv)
         rc = 0;
     }
     if (reply != NULL) {
-        rr__v1__update_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
     cli_center_destroy(&client);
     return rc;
@@ -252,7 +252,7 @@ tool_follow_main(int argc, char **argv)
                     : reply->error ? reply->error->message
                                    : "refused");
             if (reply != NULL) {
-                rr__v1__follow_reply__free_unpacked(reply, NULL);
+                rr_wire_free(reply);
             }
             rc = 1;
             break;
@@ -263,7 +263,7 @@ tool_follow_main(int argc, char **argv)
         fflush(stdout);
         after = reply->last_seq;
         bool more = reply->has_more;
-        rr__v1__follow_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
         if (more) {
             continue;
         }

@@ -46,7 +46,7 @@ submit_one(cli_center *client, const Rr__V1__SubmitRequest *req, long timeout_ms
               reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE)
                  ? 0
                  : 1;
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     return rc;
 }
 
@@ -291,7 +291,7 @@ tool_status_main(int argc, char **argv)
         rc = 0;
     }
     if (reply != NULL) {
-        rr__v1__status_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
     cli_center_destroy(&client);
     return rc;

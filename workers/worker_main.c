@@ -47,7 +47,7 @@ run_without_database(const char *broker, rr_domain domain, long credit, long hea
         for (size_t i = 0; i < count; i++) {
             zmq_msg_t reply;
             wrk_echo_reply(&jobs[i], ++serial, &reply);
-            wrk_session_reply(session, jobs[i].delivery_id, &reply, false);
+            wrk_session_reply(session, &jobs[i], &reply);
             rr_msg_close(&jobs[i].body);
         }
         wrk_session_tick(session);
@@ -210,7 +210,7 @@ main(int argc, char **argv)
         if (count > 0) {
             wrk_handler_process(handler, jobs, count, replies);
             for (size_t i = 0; i < count; i++) {
-                wrk_session_reply(session, jobs[i].delivery_id, &replies[i], jobs[i].failed);
+                wrk_session_reply(session, &jobs[i], &replies[i]);
                 rr_msg_close(&jobs[i].body);
             }
         } else if (wrk_handler_prepare(handler) != RR_OK) {

@@ -11,7 +11,7 @@
 
 // Initialises reply with the answer to job: for a readable submission an
 // `accepted` SubmitReply naming referral R-<serial> and office CO-0000;
-// otherwise a refusal of the command's type.
-void wrk_echo_reply(const wrk_job *job, uint64_t serial, zmq_msg_t *reply);
+// otherwise a rejected SubmitReply. Sets job->outcome to match.
+void wrk_echo_reply(wrk_job *job, uint64_t serial, zmq_msg_t *reply);
 
 #endif

@@ -135,13 +135,15 @@ check_actor(const wrk_job *job, uint32_t center_code, const char *office_code, r
     return st;
 }
 
+// A submission's refusal: busy when it may work later, else rejected; the
+// job carries the outcome for the broker to count.
 static void
-pack_refusal(const char *request_id, rr_wire_error *err, zmq_msg_t *out)
+pack_refusal(wrk_job *job, const char *request_id, rr_wire_error *err, zmq_msg_t *out)
 {
     bool busy = err->code == RR_EDB || err->code == RR_EAGAIN;
-    rr_status st = rr_wire_pack_submit_refusal(
-        request_id, busy ? RR__V1__OUTCOME__OUTCOME_BUSY : RR__V1__OUTCOME__OUTCOME_REJECTED, err,
-        DB_RETRY_AFTER_MS, out);
+    job->outcome = busy ? RR__V1__OUTCOME__OUTCOME_BUSY : RR__V1__OUTCOME__OUTCOME_REJECTED;
+    rr_status st = rr_wire_pack_refusal(RR_CMD_SUBMIT, request_id, (Rr__V1__Outcome) job->outcome,
+                                        DB_RETRY_AFTER_MS, err, out);
     if (st != RR_OK) {
         int rc = zmq_msg_init(out); // an empty reply still frees the broker's slot
         assert(rc == 0);
@@ -180,8 +182,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             continue;
         }
         submit_item *it = &items[i];
-        it->st = rr_wire_submit_unpack(zmq_msg_data(&jobs[i].body), zmq_msg_size(&jobs[i].body),
-                                       &it->req, &it->err);
+        it->st = rr_wire_unpack(zmq_msg_data(&jobs[i].body), zmq_msg_size(&jobs[i].body), &it->req,
+                                &it->err);
         if (it->st == RR_OK) {
             it->st = check_actor(&jobs[i], it->req->center_code, NULL, &it->err);
         }
@@ -282,6 +284,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         reply.domain = (Rr__V1__Domain) self->domain;
         set_reply_office(&reply, rec, refid, sizeof refid);
+        jobs[idx[k]].outcome = (uint8_t) reply.outcome;
         if (rr_wire_pack(&reply.base, &replies[idx[k]]) != RR_OK) {
             int rc = zmq_msg_init(&replies[idx[k]]);
             assert(rc == 0);
@@ -308,11 +311,11 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             rr_log_warn_id(rid, "request %s refused: %s", rid ? rid : "(unreadable)",
                            it->err.message);
         }
-        pack_refusal(rid, &it->err, &replies[i]);
+        pack_refusal(&jobs[i], rid, &it->err, &replies[i]);
     }
     for (size_t i = 0; i < n; i++) {
         if (items[i].req != NULL) {
-            rr__v1__submit_request__free_unpacked(items[i].req, NULL);
+            rr_wire_free(items[i].req);
         }
     }
     wrk_catalog_destroy(&self->retired);
@@ -410,8 +413,7 @@ process_status(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
     Rr__V1__StatusQuery *q = NULL;
     rr_wire_error err;
-    rr_status st =
-        rr_wire_status_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &q, &err);
+    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &q, &err);
     const char *qid = q && q->query_id ? q->query_id : "";
     if (st == RR_OK) {
         assert(q != NULL); // unpacked whenever RR_OK
@@ -425,13 +427,13 @@ process_status(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
             wrk_status_clear(&s);
         }
     }
-    if (st != RR_OK && rr_wire_pack_status_refusal(qid, &err, reply) != RR_OK) {
+    if (st != RR_OK && rr_wire_pack_refusal(RR_CMD_STATUS, qid, 0, 0, &err, reply) != RR_OK) {
         int rc = zmq_msg_init(reply);
         assert(rc == 0);
         (void) rc;
     }
     if (q != NULL) {
-        rr__v1__status_query__free_unpacked(q, NULL);
+        rr_wire_free(q);
     }
 }
 
@@ -457,8 +459,7 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
     Rr__V1__UpdateRequest *u = NULL;
     rr_wire_error err;
-    rr_status st =
-        rr_wire_update_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &u, &err);
+    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &u, &err);
     const char *uid = u && u->update_id ? u->update_id : "";
     wrk_update w = {0};
     if (st == RR_OK) {
@@ -526,7 +527,7 @@ process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         wrk_status_clear(&s);
     }
     if (u != NULL) {
-        rr__v1__update_request__free_unpacked(u, NULL);
+        rr_wire_free(u);
     }
 }
 
@@ -535,8 +536,7 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
     Rr__V1__FollowRequest *f = NULL;
     rr_wire_error err;
-    rr_status st =
-        rr_wire_follow_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f, &err);
+    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f, &err);
     const char *qid = f && f->query_id ? f->query_id : "";
     if (st == RR_OK) {
         assert(f != NULL); // unpacked whenever RR_OK
@@ -551,7 +551,7 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                               &more, &err);
     }
     if (st != RR_OK) {
-        if (rr_wire_pack_follow_refusal(qid, &err, reply) != RR_OK) {
+        if (rr_wire_pack_refusal(RR_CMD_FOLLOW, qid, 0, 0, &err, reply) != RR_OK) {
             int rc = zmq_msg_init(reply);
             assert(rc == 0);
             (void) rc;
@@ -563,7 +563,7 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         char(*ids)[32] = count ? calloc(count, sizeof *ids) : NULL;
         if (count && (ev == NULL || evp == NULL || ids == NULL)) {
             (void) rr_wire_fail(&err, RR_ENOMEM, "", "could not read changes: out of memory");
-            if (rr_wire_pack_follow_refusal(qid, &err, reply) != RR_OK) {
+            if (rr_wire_pack_refusal(RR_CMD_FOLLOW, qid, 0, 0, &err, reply) != RR_OK) {
                 int rc = zmq_msg_init(reply);
                 assert(rc == 0);
                 (void) rc;
@@ -587,7 +587,7 @@ process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     }
     free(events);
     if (f != NULL) {
-        rr__v1__follow_request__free_unpacked(f, NULL);
+        rr_wire_free(f);
     }
 }
 
@@ -601,13 +601,13 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     rr_wire_error err;
     const void *data = zmq_msg_data(&job->body);
     size_t size = zmq_msg_size(&job->body);
-    if (rr_wire_submit_unpack(data, size, &req, &err) != RR_OK && req == NULL) {
-        pack_refusal(NULL, &err, reply);
+    if (rr_wire_unpack(data, size, &req, &err) != RR_OK && req == NULL) {
+        pack_refusal(job, NULL, &err, reply);
         return;
     }
     if (check_actor(job, req->center_code, NULL, &err) != RR_OK) {
-        pack_refusal(req->request_id, &err, reply);
-        rr__v1__submit_request__free_unpacked(req, NULL);
+        pack_refusal(job, req->request_id, &err, reply);
+        rr_wire_free(req);
         return;
     }
     Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
@@ -624,14 +624,14 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         (void) rr_wire_fail(&err, RR_EDB, "",
                             "could not record referral for request \"%s\": database unavailable",
                             req->request_id);
-        pack_refusal(req->request_id, &err, reply);
+        pack_refusal(job, req->request_id, &err, reply);
     } else if (found == RR_OK && (strcmp(s.household_id, req->household_id) != 0 ||
                                   strcmp(s.service_code, req->service_code) != 0)) {
         (void) rr_wire_fail(&err, RR_ECONFLICT, "request_id",
                             "cannot accept request \"%s\": this request_id was already used for "
                             "a different request",
                             req->request_id);
-        pack_refusal(req->request_id, &err, reply);
+        pack_refusal(job, req->request_id, &err, reply);
         wrk_status_clear(&s);
     } else if (found == RR_OK) {
         Rr__V1__SubmitReply out = RR__V1__SUBMIT_REPLY__INIT;
@@ -647,6 +647,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         out.office_name_fa = s.office_name_fa;
         out.referral_status = (Rr__V1__ReferralStatus) s.status;
         out.created_at_ms = s.created_at_ms;
+        job->outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         pack_or_empty(&out.base, reply);
         wrk_status_clear(&s);
     } else {
@@ -670,9 +671,9 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                            req->request_id);
             self->failed++;
         }
-        pack_refusal(req->request_id, &err, reply);
+        pack_refusal(job, req->request_id, &err, reply);
     }
-    rr__v1__submit_request__free_unpacked(req, NULL);
+    rr_wire_free(req);
 }
 
 void
@@ -711,7 +712,7 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
             (void) rr_wire_fail(&err, RR_EPROTO, "", "unrecognized command 0x%02x",
                                 jobs[i].command);
             rr_log_warn("%s", err.message);
-            if (rr_wire_pack_error_reply(NULL, &err, &replies[i]) != RR_OK) {
+            if (rr_wire_pack_refusal(jobs[i].command, NULL, 0, 0, &err, &replies[i]) != RR_OK) {
                 int rc = zmq_msg_init(&replies[i]);
                 assert(rc == 0);
                 (void) rc;

@@ -1,4 +1,4 @@
-// Broker session of a worker (Majordomo-style worker side, "RRW1").
+// Broker session of a worker (Majordomo-style worker side, "RRW2").
 #define RR_LOG_MODULE "session"
 #include "wrk_session.h"
 
@@ -33,26 +33,6 @@ struct wrk_session {
 };
 
 static rr_status
-send_command(wrk_session *self, uint8_t command, zmq_msg_t *body)
-{
-    rr_status st = rr_wire_send_bytes(self->socket, "", 0, true);
-    if (st == RR_OK) {
-        st = rr_wire_send_bytes(self->socket, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true);
-    }
-    if (st == RR_OK) {
-        st = rr_wire_send_bytes(self->socket, &command, 1, body != NULL);
-    }
-    if (body != NULL) {
-        if (st == RR_OK) {
-            st = rr_wire_send_msg(self->socket, body, false);
-        } else {
-            rr_msg_close(body);
-        }
-    }
-    return st;
-}
-
-static rr_status
 send_ready(wrk_session *self)
 {
     Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
@@ -67,7 +47,7 @@ send_ready(wrk_session *self)
     if (st != RR_OK) {
         return st;
     }
-    return send_command(self, RR_WCMD_READY, &body);
+    return rr_wire_send_to_broker(self->socket, RR_WCMD_READY, &body);
 }
 
 static void
@@ -78,7 +58,7 @@ send_rules(wrk_session *self)
     }
     zmq_msg_t body;
     if (rr_wire_rules_pack(self->rules, self->rule_count, &body) != RR_OK ||
-        send_command(self, RR_WCMD_RULES, &body) != RR_OK) {
+        rr_wire_send_to_broker(self->socket, RR_WCMD_RULES, &body) != RR_OK) {
         rr_log_warn("could not send the risk rules to the broker");
     }
 }
@@ -200,7 +180,7 @@ wrk_session_destroy(wrk_session **self_p)
         // Tell the broker at once, so it redelivers rather than waits for expiry.
         int linger = 500;
         (void) zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
-        if (send_command(self, RR_WCMD_DISCONNECT, NULL) != RR_OK) {
+        if (rr_wire_send_to_broker(self->socket, RR_WCMD_DISCONNECT, NULL) != RR_OK) {
             rr_log_warn("could not tell the broker we are leaving");
         }
     }
@@ -211,23 +191,10 @@ wrk_session_destroy(wrk_session **self_p)
 
 // Handles one message from the broker; appends a job when it is a request.
 static void
-on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *count)
+on_message(wrk_session *self, rr_wire_work *m, wrk_job *jobs, size_t max, size_t *count)
 {
-    if (f->too_many || f->count < 3 || rr_frames_size(f, 0) != 0 ||
-        !rr_frames_equal(f, 1, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN) ||
-        rr_frames_size(f, 2) != 1) {
-        rr_log_warn("malformed message from broker ignored (%zu frames)", f->count);
-        return;
-    }
-    uint8_t command = *(const uint8_t *) rr_frames_data(f, 2);
-    switch (command) {
-    case RR_WCMD_REQUEST:
-        if ((f->count != 6 && f->count != 7) || rr_frames_size(f, 3) != RR_WIRE_DELIVERY_ID_LEN ||
-            rr_frames_size(f, 4) != 1 ||
-            (f->count == 7 && rr_frames_size(f, 6) > RR_WIRE_MAX_PRINCIPAL)) {
-            rr_log_warn("malformed REQUEST from broker ignored");
-            return;
-        }
+    switch (m->command) {
+    case RR_WCMD_REQUEST: {
         if (*count >= max) {
             // The broker sent beyond our credit: a bug on its side. Without a
             // reply the request is redelivered when we reconnect.
@@ -235,16 +202,14 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
             return;
         }
         wrk_job *job = &jobs[(*count)++];
-        job->delivery_id = rr_wire_get_u64(rr_frames_data(f, 3));
-        uint8_t wire_cmd = *(const uint8_t *) rr_frames_data(f, 4);
-        job->command = wire_cmd & (uint8_t) ~RR_CMD_FLAGS;
-        job->dead = (wire_cmd & RR_CMD_DEAD_LETTER_FLAG) != 0;
-        job->last_attempt = (wire_cmd & RR_CMD_LAST_ATTEMPT_FLAG) != 0;
+        job->delivery_id = m->delivery_id;
+        job->command = m->request;
+        job->dead = (m->flags & RR_CMD_DEAD_LETTER_FLAG) != 0;
+        job->last_attempt = (m->flags & RR_CMD_LAST_ATTEMPT_FLAG) != 0;
         job->failed = false;
-        size_t plen = f->count == 7 ? rr_frames_size(f, 6) : 0;
-        memcpy(job->principal, plen ? rr_frames_data(f, 6) : "", plen);
-        job->principal[plen] = '\0';
-        if (plen == 0 && self->cfg.curve.on) {
+        job->outcome = RR_WIRE_NO_OUTCOME;
+        memcpy(job->principal, m->principal, sizeof job->principal);
+        if (job->principal[0] == '\0' && self->cfg.curve.on) {
             // We authenticate, so the broker does: a request without its
             // sender must not pass as sent by anyone.
             rr_format_fits(job->principal, sizeof job->principal, "unauthenticated:");
@@ -252,8 +217,9 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
         int rc = zmq_msg_init(&job->body);
         assert(rc == 0);
         (void) rc;
-        rr_msg_move(&job->body, &f->part[5]);
+        rr_msg_move(&job->body, &m->body);
         return;
+    }
     case RR_WCMD_HEARTBEAT:
         return;
     case RR_WCMD_DISCONNECT:
@@ -262,7 +228,7 @@ on_message(wrk_session *self, rr_frames *f, wrk_job *jobs, size_t max, size_t *c
         }
         return;
     default:
-        rr_log_warn("unrecognized command 0x%02x from broker ignored", command);
+        rr_log_warn("command 0x%02x from the broker ignored: workers do not take it", m->command);
         return;
     }
 }
@@ -291,18 +257,23 @@ wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, lo
     }
     // Take everything already here, up to the credit: that is the batch.
     while (*count < max) {
-        rr_frames f;
-        rr_status st = rr_frames_recv(self->socket, &f, ZMQ_DONTWAIT);
+        rr_wire_work m;
+        rr_wire_error err;
+        rr_status st = rr_wire_recv_work(self->socket, false, ZMQ_DONTWAIT, &m, &err);
         if (st == RR_EAGAIN) {
             break;
         }
-        if (st != RR_OK) {
+        if (st != RR_OK && st != RR_EPROTO) {
             return st;
         }
         self->broker_expiry = rr_clock_mono_ms() + self->cfg.heartbeat_ms * self->cfg.liveness;
         void *before = self->socket;
-        on_message(self, &f, jobs, max, count);
-        rr_frames_close(&f);
+        if (st == RR_EPROTO) {
+            rr_log_warn("malformed message from the broker ignored: %s", err.message);
+        } else {
+            on_message(self, &m, jobs, max, count);
+        }
+        rr_wire_work_close(&m);
         if (self->socket != before) {
             break; // reconnected: the old socket is gone
         }
@@ -311,34 +282,18 @@ wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, lo
 }
 
 void
-wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body, bool failed)
+wrk_session_reply(wrk_session *self, const wrk_job *job, zmq_msg_t *body)
 {
     if (self->socket == NULL) {
         rr_msg_close(body);
         rr_log_warn("reply for delivery %llu dropped: no broker connection",
-                    (unsigned long long) delivery_id);
+                    (unsigned long long) job->delivery_id);
         return;
     }
-    uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
-    rr_wire_put_u64(did, delivery_id);
-    rr_status st = rr_wire_send_bytes(self->socket, "", 0, true);
-    if (st == RR_OK) {
-        st = rr_wire_send_bytes(self->socket, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true);
-    }
-    uint8_t cmd = failed ? RR_WCMD_FAILED : RR_WCMD_REPLY;
-    if (st == RR_OK) {
-        st = rr_wire_send_bytes(self->socket, &cmd, 1, true);
-    }
-    if (st == RR_OK) {
-        st = rr_wire_send_bytes(self->socket, did, sizeof did, true);
-    }
-    if (st == RR_OK) {
-        st = rr_wire_send_msg(self->socket, body, false);
-    } else {
-        rr_msg_close(body);
-    }
+    rr_status st = rr_wire_send_reply(self->socket, job->failed ? RR_WCMD_FAILED : RR_WCMD_REPLY,
+                                      job->delivery_id, job->outcome, body);
     if (st != RR_OK) {
-        rr_log_warn("reply for delivery %llu not sent: %s", (unsigned long long) delivery_id,
+        rr_log_warn("reply for delivery %llu not sent: %s", (unsigned long long) job->delivery_id,
                     rr_strerror(st));
     } else {
         // Any message to the broker counts as a heartbeat.
@@ -377,7 +332,7 @@ send_heartbeat(wrk_session *self)
     ws.db_connected = self->stats.db_connected;
     zmq_msg_t body;
     if (rr_wire_pack(&ws.base, &body) != RR_OK ||
-        send_command(self, RR_WCMD_HEARTBEAT, &body) != RR_OK) {
+        rr_wire_send_to_broker(self->socket, RR_WCMD_HEARTBEAT, &body) != RR_OK) {
         rr_log_debug("heartbeat not sent");
     }
 }

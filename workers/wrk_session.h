@@ -22,7 +22,8 @@ typedef struct wrk_job {
     bool dead;         // RR_CMD_DEAD_LETTER_FLAG: record it as a dead letter
     bool last_attempt; // RR_CMD_LAST_ATTEMPT_FLAG: no retry follows a failure
     bool failed;       // set by the handler: answer FAILED, the broker retries
-    char principal[RR_WIRE_MAX_PRINCIPAL + 1]; // who sent it (CURVE), or "" (insecure)
+    uint8_t outcome;   // set by the handler: a SubmitReply's outcome, RR_WIRE_NO_OUTCOME otherwise
+    char principal[RR_PRINCIPAL_MAX + 1]; // who sent it (CURVE), or "" (insecure)
     zmq_msg_t body;
 } wrk_job;
 
@@ -51,11 +52,12 @@ void wrk_session_destroy(wrk_session **self_p);
 RR_NODISCARD rr_status wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count,
                                         long timeout_ms);
 
-// Sends the reply for delivery_id, or with failed a FAILED (the broker
-// retries it later; body is the refusal, for its log); consumes body on
-// every path. A reply the broker cannot take is dropped (logged): the
-// center's retry recovers it.
-void wrk_session_reply(wrk_session *self, uint64_t delivery_id, zmq_msg_t *body, bool failed);
+// Sends the answer to job: a REPLY, or a FAILED when job->failed (the
+// broker retries it later; body is the refusal, for its log), carrying
+// job->outcome for the broker to count. Consumes body on every path. A
+// reply the broker cannot take is dropped (logged): the center's retry
+// recovers it.
+void wrk_session_reply(wrk_session *self, const wrk_job *job, zmq_msg_t *body);
 
 // Sends heartbeats that are due and reconnects when the broker has been
 // silent too long. Call at least every heartbeat_ms.

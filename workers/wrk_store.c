@@ -1042,13 +1042,10 @@ wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id, rr_wi
     PQclear(res);
 
     rr_actor who = u->office_code ? RR_ACTOR_OFFICE : RR_ACTOR_CENTER;
-    char actor[48];
-    if (who == RR_ACTOR_OFFICE) {
-        n = snprintf(actor, sizeof actor, "office:%s", u->office_code);
-    } else {
-        n = snprintf(actor, sizeof actor, "center:%u", u->center_code);
-    }
-    (void) n;
+    char actor[RR_PRINCIPAL_MAX + 1]; // validated codes: always a principal
+    bool made = who == RR_ACTOR_OFFICE ? rr_principal_of_office(u->office_code, actor)
+                                       : rr_principal_of_center(u->center_code, actor);
+    (void) made;
     if (who == RR_ACTOR_CENTER && center != u->center_code) {
         rollback(self);
         return rr_wire_fail(err, RR_ENOTFOUND, "referral_id", "referral \"R-%s\" does not exist",

@@ -1,6 +1,6 @@
 // Submission checks against the catalogue, after the wire's field checks.
 #include "wrk_validate.h"
-#include "rr_format.h"
+#include "rr_principal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,14 +52,12 @@ wrk_validate_actor(const char *principal, uint32_t center_code, const char *offi
         return RR_OK;
     }
     bool as_office = office_code != NULL && office_code[0] != '\0';
-    if (strncmp(principal, "center:", 7) == 0) {
-        char code[16];
-        rr_format_fits(code, sizeof code, "%u", center_code);
-        if (!as_office && strcmp(principal + 7, code) == 0) {
+    rr_principal who;
+    if (rr_principal_parse(principal, &who)) {
+        if (who.kind == RR_PRINCIPAL_CENTER && !as_office && who.center == center_code) {
             return RR_OK;
         }
-    } else if (strncmp(principal, "office:", 7) == 0) {
-        if (as_office && strcmp(principal + 7, office_code) == 0) {
+        if (who.kind == RR_PRINCIPAL_OFFICE && as_office && strcmp(who.code, office_code) == 0) {
             return RR_OK;
         }
     }

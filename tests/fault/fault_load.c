@@ -91,7 +91,7 @@ submit_until_answered(fault_load *load, cli_center *c, it_request *r, long long 
                         ? (long) reply->retry_after_ms
                         : 100;
         if (reply != NULL) {
-            rr__v1__submit_reply__free_unpacked(reply, NULL);
+            rr_wire_free(reply);
         }
         if (state != 0) {
             return state;

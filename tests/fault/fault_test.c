@@ -6,6 +6,7 @@
 // Run one with its name as the argument (ctest does: fault.<name>).
 #include "fault_load.h"
 #include "it_harness.h"
+#include "it_raw.h"
 #include "rr_log.h"
 #include "rr_wire.h"
 
@@ -278,31 +279,14 @@ enum { BACKLOG = 100000 };
 static void
 send_submit(void *center, const it_request *r)
 {
-    uint8_t buf[1024];
-    size_t n = rr__v1__submit_request__pack(&r->req, buf);
-    uint8_t cmd = RR_CMD_SUBMIT;
-    assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(center, &cmd, 1, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(center, buf, n, 0) >= 0);
+    it_raw_submit(center, &r->req);
 }
 
 // The next submission answer on center within timeout_ms, or NULL.
 static Rr__V1__SubmitReply *
 next_reply(void *center, int timeout_ms)
 {
-    zmq_pollitem_t item = {center, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) != 1) {
-        return NULL;
-    }
-    rr_frames f;
-    assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
-    Rr__V1__SubmitReply *reply = NULL;
-    assert_int_equal(f.count, 4);
-    assert_int_equal(
-        rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply), RR_OK);
-    rr_frames_close(&f);
-    return reply;
+    return it_raw_submit_reply(center, timeout_ms);
 }
 
 // Backpressure: 100,000 social requests wait (no social worker), the
@@ -359,7 +343,7 @@ test_backlog_of_100000_requests(void **state)
     assert_string_equal(reply->request_id, extra.request_id);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EBUSY);
     assert_int_equal(reply->retry_after_ms, 1500);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 
     // Prevention is served as usual, ahead of nothing.
     it_request prv;
@@ -371,7 +355,7 @@ test_backlog_of_100000_requests(void **state)
     printf("# backlog: a prevention request beside it acknowledged in %lld ms\n", it_now_ms() - t1);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, prv.request_id);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 
     // Stopping answers every queued request (busy, shutting down).
     zmq_close(center);
@@ -390,13 +374,17 @@ send_frames(void *sock, const void *const *data, const size_t *sizes, int n)
     }
 }
 
-// Sends hostile message number k (one of VARIANTS kinds).
+// Sends hostile message number k (one of VARIANTS kinds); the ones with a
+// correlation frame carry "h-<k>", which their answer must name.
 static void
 send_hostile(void *sock, int k, const uint8_t *valid, size_t valid_len, const uint8_t *enum99,
              size_t enum99_len)
 {
     static uint8_t big[5000];
     uint8_t submit = RR_CMD_SUBMIT, status = RR_CMD_STATUS, unknown = 0x42;
+    char corr[16];
+    snprintf(corr, sizeof corr, "h-%d", k);
+    size_t cl = strlen(corr);
     switch (k % VARIANTS) {
     case 0: { // one frame of garbage
         const void *d[] = {"garbage"};
@@ -405,85 +393,97 @@ send_hostile(void *sock, int k, const uint8_t *valid, size_t valid_len, const ui
         break;
     }
     case 1: { // wrong frame count
-        const void *d[] = {"", "RRC1"};
+        const void *d[] = {"", "RRC2"};
         size_t z[] = {0, 4};
         send_frames(sock, d, z, 2);
         break;
     }
-    case 2: { // wrong protocol version
-        const void *d[] = {"", "RRC2", &submit, "x"};
+    case 2: { // the old protocol version
+        const void *d[] = {"", "RRC1", &submit, "x"};
         size_t z[] = {0, 4, 1, 1};
         send_frames(sock, d, z, 4);
         break;
     }
     case 3: { // unknown command
-        const void *d[] = {"", "RRC1", &unknown, ""};
-        size_t z[] = {0, 4, 1, 0};
-        send_frames(sock, d, z, 4);
+        const void *d[] = {"", "RRC2", &unknown, corr, ""};
+        size_t z[] = {0, 4, 1, cl, 0};
+        send_frames(sock, d, z, 5);
         break;
     }
     case 4: { // truncated protobuf
-        const void *d[] = {"", "RRC1", &submit, valid};
-        size_t z[] = {0, 4, 1, valid_len / 2};
-        send_frames(sock, d, z, 4);
+        const void *d[] = {"", "RRC2", &submit, corr, valid};
+        size_t z[] = {0, 4, 1, cl, valid_len / 2};
+        send_frames(sock, d, z, 5);
         break;
     }
     case 5: { // unknown enum value
-        const void *d[] = {"", "RRC1", &submit, enum99};
-        size_t z[] = {0, 4, 1, enum99_len};
-        send_frames(sock, d, z, 4);
+        const void *d[] = {"", "RRC2", &submit, corr, enum99};
+        size_t z[] = {0, 4, 1, cl, enum99_len};
+        send_frames(sock, d, z, 5);
         break;
     }
     case 6: { // over the configured limit (--max-body-bytes 4096)
-        const void *d[] = {"", "RRC1", &submit, big};
-        size_t z[] = {0, 4, 1, sizeof big};
-        send_frames(sock, d, z, 4);
+        const void *d[] = {"", "RRC2", &submit, corr, big};
+        size_t z[] = {0, 4, 1, cl, sizeof big};
+        send_frames(sock, d, z, 5);
         break;
     }
     default: { // garbage status query
-        const void *d[] = {"", "RRC1", &status, "\xff\xff\xff"};
-        size_t z[] = {0, 4, 1, 3};
-        send_frames(sock, d, z, 4);
+        const void *d[] = {"", "RRC2", &status, corr, "\xff\xff\xff"};
+        size_t z[] = {0, 4, 1, cl, 3};
+        send_frames(sock, d, z, 5);
         break;
     }
     }
 }
 
-// The error code of one answer to a hostile message (-1: not an error).
+// The error code of one answer to hostile message k (-1: not an error, or
+// an answer that does not name k when k's message had a correlation).
 static int
-answer_code(rr_frames *f)
+answer_code(rr_frames *f, int k)
 {
-    if (f->count != 4 || rr_frames_size(f, 2) != 1) {
+    bool v1 = f->count == 4 && rr_frames_equal(f, 1, "RRC1", 4);
+    if ((!v1 && f->count != 5) || rr_frames_size(f, 2) != 1) {
         return -1;
     }
+    if (!v1) {
+        char corr[16] = "";
+        int variant = k % VARIANTS;
+        if (variant >= 3) {
+            snprintf(corr, sizeof corr, "h-%d", k);
+        }
+        if (!rr_frames_equal(f, 3, corr, strlen(corr))) {
+            return -1;
+        }
+    }
     uint8_t cmd = *(const uint8_t *) rr_frames_data(f, 2);
-    const void *body = rr_frames_data(f, 3);
-    size_t size = rr_frames_size(f, 3);
+    const void *body = rr_frames_data(f, v1 ? 3 : 4);
+    size_t size = rr_frames_size(f, v1 ? 3 : 4);
     int code = -1;
     if (cmd == RR_CMD_ERROR) {
         Rr__V1__ErrorReply *e = NULL;
-        if (rr_wire_error_reply_unpack(body, size, &e) == RR_OK && e->error) {
+        if (rr_wire_unpack(body, size, &e, NULL) == RR_OK && e->error) {
             code = (int) e->error->code;
         }
         if (e) {
-            rr__v1__error_reply__free_unpacked(e, NULL);
+            rr_wire_free(e);
         }
     } else if (cmd == RR_CMD_SUBMIT) {
         Rr__V1__SubmitReply *r = NULL;
-        if (rr_wire_submit_reply_unpack(body, size, &r) == RR_OK &&
+        if (rr_wire_unpack(body, size, &r, NULL) == RR_OK &&
             r->outcome == RR__V1__OUTCOME__OUTCOME_REJECTED && r->error) {
             code = (int) r->error->code;
         }
         if (r) {
-            rr__v1__submit_reply__free_unpacked(r, NULL);
+            rr_wire_free(r);
         }
     } else if (cmd == RR_CMD_STATUS) {
         Rr__V1__StatusReply *r = NULL;
-        if (rr_wire_status_reply_unpack(body, size, &r) == RR_OK) {
+        if (rr_wire_unpack(body, size, &r, NULL) == RR_OK) {
             code = (int) r->status;
         }
         if (r) {
-            rr__v1__status_reply__free_unpacked(r, NULL);
+            rr_wire_free(r);
         }
     }
     return code;
@@ -527,7 +527,7 @@ test_hostile_flood(void **state)
     while (answers < FLOOD && zmq_poll(&item, 1, 5000) == 1) {
         rr_frames f;
         assert_int_equal(rr_frames_recv(hostile, &f, 0), RR_OK);
-        int code = answer_code(&f);
+        int code = answer_code(&f, answers); // answered in the order sent
         rr_frames_close(&f);
         answers++;
         if (code == RR_EPROTO || code == RR_EINVAL || code == RR_ETOOBIG) {
@@ -549,13 +549,13 @@ test_hostile_flood(void **state)
     wait_acked(load, fault_load_acked(load) + 100, 20000); // and after it
     assert_true(it_wait_metric(&s, "referral_protocol_errors_total", FLOOD / 2, 5000));
     // Logged, but bounded: a summary line instead of twenty thousand.
-    assert_true(it_file_count(s.broker.log, "protocol error from center peer", 1));
+    assert_true(it_file_count(s.broker.log, "protocol error from a center", 1));
     long long until = it_now_ms() + 3000; // the summary comes within a second
     while (!it_file_count(s.broker.log, "lines suppressed in the last", 1) && it_now_ms() < until) {
         it_sleep_ms(100);
     }
     assert_true(it_file_count(s.broker.log, "lines suppressed in the last", 1));
-    assert_false(it_file_count(s.broker.log, "protocol error from center peer", 2000));
+    assert_false(it_file_count(s.broker.log, "protocol error from a center", 2000));
     zmq_close(hostile);
     zmq_ctx_term(ctx);
     finish(&s, &load, "hostile flood beside normal load");

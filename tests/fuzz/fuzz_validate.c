@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     Rr__V1__SubmitRequest *req = NULL;
     rr_wire_error err;
-    if (rr_wire_submit_unpack(data, size, &req, &err) == RR_OK) {
+    if (rr_wire_unpack(data, size, &req, &err) == RR_OK) {
         for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
             wrk_submit_facts facts;
             if (wrk_validate_submit(catalog, (rr_domain) d, req, &facts, &err) == RR_OK) {
@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     if (req != NULL) {
-        rr__v1__submit_request__free_unpacked(req, NULL);
+        rr_wire_free(req);
     }
     return 0;
 }

@@ -130,7 +130,7 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     char referral[32], office[32];
     snprintf(referral, sizeof referral, "%s", reply->referral_id);
     snprintf(office, sizeof office, "%s", reply->office_code);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 
     // ... and cannot submit for another center, nor read its referrals.
     it_request spoof;
@@ -139,7 +139,7 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EPERM);
     assert_non_null(strstr(reply->error->message, "belongs to center:941"));
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     PGconn *db = it_db(&s);
     const char *p[] = {spoof.request_id};
     assert_int_equal(
@@ -158,7 +158,7 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     assert_int_equal(cli_center_status(c1924, &q, 10000, 1, &sr, &err), RR_OK);
     assert_int_equal(sr->status, RR__V1__STATUS__STATUS_EPERM);
     assert_null(sr->referral);
-    rr__v1__status_reply__free_unpacked(sr, NULL);
+    rr_wire_free(sr);
 
     // An office acts only as itself: registered while the broker runs.
     char principal[64];
@@ -178,12 +178,12 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     Rr__V1__UpdateReply *ur = NULL;
     assert_int_equal(cli_center_update(off, &u, 10000, 1, &ur, &err), RR_OK);
     assert_int_equal(ur->status, RR__V1__STATUS__STATUS_EPERM);
-    rr__v1__update_reply__free_unpacked(ur, NULL);
+    rr_wire_free(ur);
     rr_uuid_generate(uid);
     u.office_code = office;
     assert_int_equal(cli_center_update(off, &u, 10000, 1, &ur, &err), RR_OK);
     assert_int_equal(ur->status, RR__V1__STATUS__STATUS_OK);
-    rr__v1__update_reply__free_unpacked(ur, NULL);
+    rr_wire_free(ur);
 
     // An unknown key is refused in the handshake: a typed error, at once.
     cli_center *stranger = client_as("stranger");
@@ -209,7 +209,7 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     assert_int_equal(submit(c941, &r, 10000, &reply, &err), RR_OK);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EPERM);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     cli_center *again = client_as("center-941"); // and a new connection is refused
     assert_int_equal(submit(again, &r, 10000, &reply, &err), RR_EPERM);
     const char *pr[] = {r.request_id};
@@ -246,13 +246,9 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
         ready.domain = d == 0 ? RR__V1__DOMAIN__DOMAIN_SOCIAL : RR__V1__DOMAIN__DOMAIN_PREVENTION;
         ready.credit = 1;
         ready.host = "fake";
-        uint8_t buf[64];
-        size_t n = rr__v1__worker_ready__pack(&ready, buf);
-        uint8_t cmd = RR_WCMD_READY;
-        assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(fake, buf, n, 0) >= 0);
+        zmq_msg_t body;
+        assert_int_equal(rr_wire_pack(&ready.base, &body), RR_OK);
+        assert_int_equal(rr_wire_send_to_broker(fake, RR_WCMD_READY, &body), RR_OK);
         it_sleep_ms(500);
     }
     assert_true(it_file_count(s.broker.log, "on \"fake\" registered for social", 1));

@@ -107,7 +107,7 @@ submit(cli_center *c, const char *service, const char *tag, Rr__V1__Priority pri
     assert_int_equal(
         cli_center_submit(c, &r.req, attempts == 1 ? 100 : 10000, attempts, &reply, &err), want);
     if (reply != NULL) {
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
 }
 

@@ -4,6 +4,7 @@
 // list, show, retry and drop them with referralctl.
 #include "cli_center.h"
 #include "it_harness.h"
+#include "it_raw.h"
 #include "rr_wire.h"
 
 #include <setjmp.h>
@@ -64,7 +65,7 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
         long long took = it_now_ms() - t0;
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
         assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINTERNAL);
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
         // Three attempts (--max-failures 3), with backoffs of 200 and 400 ms
         // (+ up to a quarter) between them.
         assert_true(took >= 600);
@@ -77,7 +78,7 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     it_request_init(&good, 941, "SOC-08", "fine");
     Rr__V1__SubmitReply *reply = submit(c, &good.req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     const char *p[] = {bad.request_id};
     assert_int_equal(
         it_db_scalar(db,
@@ -129,7 +130,7 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     it_request_init(&check, 941, "SOC-07", "POISON-2");
     reply = submit(c, &check.req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     for (int w = 0; w < 3; w++) {
         assert_false(it_file_count(s.workers[w].log, check.national_id, 1));
     }
@@ -139,28 +140,10 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     assert_true(it_stack_stop(&s));
 }
 
-// A fake worker: a DEALER registered for social with credit.
 static void *
 fake_worker(void *ctx, const char *endpoint, uint32_t credit)
 {
-    void *fake = zmq_socket(ctx, ZMQ_DEALER);
-    assert_non_null(fake);
-    int linger = 0;
-    assert_int_equal(zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(zmq_connect(fake, endpoint), 0);
-    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
-    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
-    ready.credit = credit;
-    ready.host = "fake";
-    ready.heartbeat_ms = 100;
-    uint8_t buf[64];
-    size_t n = rr__v1__worker_ready__pack(&ready, buf);
-    uint8_t cmd = RR_WCMD_READY;
-    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, &cmd, 1, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, buf, n, 0) >= 0);
-    return fake;
+    return it_fake_worker(ctx, endpoint, RR__V1__DOMAIN__DOMAIN_SOCIAL, credit, 100);
 }
 
 static void
@@ -173,7 +156,6 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     it_broker_start(&s, opts);
     void *ctx = zmq_ctx_new();
     void *fake = fake_worker(ctx, s.backend, 1);
-    int linger = 0;
     assert_true(it_wait_registrations(&s, 1, 10000));
 
     const char *eps[] = {s.frontend};
@@ -182,39 +164,18 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     it_request_init(&r, 941, "SOC-09", "dying");
     // The fake takes it and goes silent; the real worker is told to dead-letter it.
     const char *fast[] = {"--heartbeat-ms", "100", NULL};
-    zmq_pollitem_t item = {fake, 0, ZMQ_POLLIN, 0};
-    uint8_t rbuf[512];
-    size_t rn = rr__v1__submit_request__pack(&r.req, rbuf);
-    void *center = zmq_socket(ctx, ZMQ_DEALER);
-    assert_int_equal(zmq_setsockopt(center, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(zmq_connect(center, s.frontend), 0);
-    uint8_t submit_cmd = RR_CMD_SUBMIT;
-    assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(center, &submit_cmd, 1, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(center, rbuf, rn, 0) >= 0);
-    bool taken = false;
-    long long deadline = it_now_ms() + 10000;
-    while (!taken && it_now_ms() < deadline && zmq_poll(&item, 1, 1000) == 1) {
-        rr_frames f;
-        assert_int_equal(rr_frames_recv(fake, &f, 0), RR_OK);
-        taken = f.count == 6 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_WCMD_REQUEST;
-        rr_frames_close(&f);
-    }
-    assert_true(taken);
+    void *center = it_raw_socket(ctx, s.frontend);
+    it_raw_submit(center, &r.req);
+    rr_wire_work taken;
+    assert_true(it_fake_request(fake, 10000, &taken));
+    rr_wire_work_close(&taken);
     it_worker_start(&s, "social", fast);
-    zmq_pollitem_t citem = {center, 0, ZMQ_POLLIN, 0};
-    assert_int_equal(zmq_poll(&citem, 1, 15000), 1);
-    rr_frames f;
-    assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
-    Rr__V1__SubmitReply *reply = NULL;
-    assert_int_equal(
-        rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply), RR_OK);
-    rr_frames_close(&f);
+    Rr__V1__SubmitReply *reply = it_raw_submit_reply(center, 15000);
+    assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINTERNAL);
     assert_non_null(strstr(reply->error->message, "dead letter"));
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     PGconn *db = it_db(&s);
     const char *p[] = {r.request_id};
     assert_int_equal(it_db_scalar(db,
@@ -233,18 +194,6 @@ test_a_request_whose_workers_keep_dying_is_dead_lettered_by_the_next(void **stat
     assert_true(it_stack_stop(&s));
 }
 
-static void
-fake_send(void *fake, uint8_t cmd, const void *did, const void *body, size_t len)
-{
-    assert_true(zmq_send(fake, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, "RRW1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(fake, &cmd, 1, did ? ZMQ_SNDMORE : 0) >= 0);
-    if (did != NULL) {
-        assert_true(zmq_send(fake, did, RR_WIRE_DELIVERY_ID_LEN, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(fake, body, len, 0) >= 0);
-    }
-}
-
 #define INNOCENT 3
 
 // Workers that crash on one request while holding a batch: its batch-mates
@@ -261,21 +210,12 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
     const char *opts[] = {"--heartbeat-ms", "100", "--retry-backoff-ms", "50", NULL};
     it_broker_start(&s, opts);
     void *ctx = zmq_ctx_new();
-    void *center = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    assert_int_equal(zmq_setsockopt(center, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(zmq_connect(center, s.frontend), 0);
+    void *center = it_raw_socket(ctx, s.frontend);
     // Queue the batch before any worker exists, so the first takes it whole.
     it_request reqs[INNOCENT + 1];
     for (int i = 0; i <= INNOCENT; i++) {
         it_request_init(&reqs[i], 941, "SOC-09", i == 0 ? "poison" : "innocent");
-        uint8_t rbuf[512];
-        size_t rn = rr__v1__submit_request__pack(&reqs[i].req, rbuf);
-        uint8_t submit_cmd = RR_CMD_SUBMIT;
-        assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(center, &submit_cmd, 1, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(center, rbuf, rn, 0) >= 0);
+        it_raw_submit(center, &reqs[i].req);
     }
     assert_true(
         it_wait_metric(&s, "referral_queue_ready_requests{domain=\"social\",priority=\"routine\"}",
@@ -286,34 +226,27 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
     void *fake = fake_worker(ctx, s.backend, INNOCENT + 1);
     long long deadline = it_now_ms() + 20000;
     while (poison_dead == 0 && it_now_ms() < deadline) {
-        zmq_pollitem_t item = {fake, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 50) != 1) {
-            fake_send(fake, RR_WCMD_HEARTBEAT, NULL, NULL, 0);
-            continue;
-        }
-        rr_frames f;
-        assert_int_equal(rr_frames_recv(fake, &f, 0), RR_OK);
-        if (f.count != 6 || *(const uint8_t *) rr_frames_data(&f, 2) != RR_WCMD_REQUEST) {
-            rr_frames_close(&f);
+        rr_wire_work f;
+        if (!it_fake_request(fake, 50, &f)) {
+            it_fake_heartbeat(fake);
             continue;
         }
         Rr__V1__SubmitRequest *req = NULL;
         rr_wire_error err;
-        assert_int_equal(
-            rr_wire_submit_unpack(rr_frames_data(&f, 5), rr_frames_size(&f, 5), &req, &err), RR_OK);
-        uint8_t wire_cmd = *(const uint8_t *) rr_frames_data(&f, 4);
+        assert_int_equal(rr_wire_unpack(zmq_msg_data(&f.body), zmq_msg_size(&f.body), &req, &err),
+                         RR_OK);
         bool poison = strcmp(req->request_id, reqs[0].request_id) == 0;
-        if (poison && (wire_cmd & RR_CMD_DEAD_LETTER_FLAG)) {
+        if (poison && (f.flags & RR_CMD_DEAD_LETTER_FLAG)) {
             poison_dead++;
             rr_wire_error why;
             (void) rr_wire_fail(&why, RR_EINTERNAL, "", "kept as a dead letter");
             zmq_msg_t body;
-            assert_int_equal(rr_wire_pack_submit_refusal(req->request_id,
-                                                         RR__V1__OUTCOME__OUTCOME_REJECTED, &why, 0,
-                                                         &body),
+            assert_int_equal(rr_wire_pack_refusal(RR_CMD_SUBMIT, req->request_id,
+                                                  RR__V1__OUTCOME__OUTCOME_REJECTED, 0, &why,
+                                                  &body),
                              RR_OK);
-            fake_send(fake, RR_WCMD_REPLY, rr_frames_data(&f, 3), zmq_msg_data(&body),
-                      zmq_msg_size(&body));
+            it_fake_reply(fake, f.delivery_id, RR__V1__OUTCOME__OUTCOME_REJECTED,
+                          zmq_msg_data(&body), zmq_msg_size(&body));
             zmq_msg_close(&body);
         } else if (poison) {
             // Crash: whatever else this worker holds is lost with it.
@@ -327,10 +260,10 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
             }
             assert_true(k <= INNOCENT);
             answered[k]++;
-            fake_send(fake, RR_WCMD_REPLY, rr_frames_data(&f, 3), "ok", 2);
+            it_fake_reply(fake, f.delivery_id, RR__V1__OUTCOME__OUTCOME_ACCEPTED, "ok", 2);
         }
-        rr__v1__submit_request__free_unpacked(req, NULL);
-        rr_frames_close(&f);
+        rr_wire_free(req);
+        rr_wire_work_close(&f);
     }
     // One crash with the batch (no failure), then three alone (failures 1-3).
     assert_int_equal(poison_live, 4);
@@ -342,14 +275,15 @@ test_a_request_that_crashes_workers_in_a_batch_does_not_sink_its_batch_mates(voi
     int oks = 0, refusals = 0;
     zmq_pollitem_t citem = {center, 0, ZMQ_POLLIN, 0};
     while (zmq_poll(&citem, 1, 1000) == 1) {
-        rr_frames f;
-        assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
-        if (rr_frames_size(&f, 3) == 2 && memcmp(rr_frames_data(&f, 3), "ok", 2) == 0) {
+        rr_wire_call a;
+        rr_wire_error err;
+        assert_int_equal(rr_wire_recv_answer(center, 0, &a, &err), RR_OK);
+        if (zmq_msg_size(&a.body) == 2 && memcmp(zmq_msg_data(&a.body), "ok", 2) == 0) {
             oks++;
         } else {
             refusals++;
         }
-        rr_frames_close(&f);
+        rr_wire_call_close(&a);
     }
     assert_int_equal(oks, INNOCENT);
     assert_int_equal(refusals, 1);

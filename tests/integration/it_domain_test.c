@@ -63,7 +63,7 @@ submit_ok(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
     Rr__V1__SubmitReply *reply = submit_on(client, req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     snprintf(out, cap, "%s", reply->referral_id);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 }
 
 // Sends an update; returns the reply (caller frees).
@@ -119,7 +119,7 @@ race(void *arg)
     if (c != NULL && cli_center_submit(c, &r->req.req, 10000, 3, &reply, &err) == RR_OK) {
         r->outcome = reply->outcome;
         snprintf(r->referral_id, sizeof r->referral_id, "%s", reply->referral_id);
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
     cli_center_destroy(&c);
     return NULL;
@@ -175,13 +175,13 @@ test_once_the_open_referral_is_final_a_new_one_can_be_opened(void **state)
     assert_int_equal(dup->outcome, RR__V1__OUTCOME__OUTCOME_DUPLICATE);
     assert_string_equal(dup->referral_id, r1);
     assert_string_equal(dup->office_code, "CO-2301");
-    rr__v1__submit_reply__free_unpacked(dup, NULL);
+    rr_wire_free(dup);
 
     Rr__V1__UpdateReply *u = update(r1, RR__V1__DOMAIN__DOMAIN_PREVENTION,
                                     RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED, "CO-2301", 0,
                                     1, "outside the program's criteria", NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_OK);
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
 
     it_request third;
     it_request_init(&third, 941, "PRV-06", "final");
@@ -222,7 +222,7 @@ test_an_office_walks_a_referral_to_completed_with_a_versioned_history(void **sta
         assert_int_equal(u->referral->status, steps[i].to);
         assert_int_equal(u->referral->version, i + 2);
         assert_true(u->event_id > 0);
-        rr__v1__update_reply__free_unpacked(u, NULL);
+        rr_wire_free(u);
     }
     assert_int_equal(events_of(id), 7);
     const char *p[] = {id + 2};
@@ -251,37 +251,37 @@ test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event(void **sta
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_ESTATE);
     assert_non_null(strstr(u->error->message, "it is requested"));
     assert_int_equal(u->referral->version, 1);
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
 
     // Another office.
     u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-1002", 0, 1, NULL,
                NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_EPERM);
     assert_non_null(strstr(u->error->message, "owned by office \"CO-2301\""));
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
 
     // A stale version.
     u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, "CO-2301", 0, 7, NULL,
                NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_ECONFLICT);
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
 
     // A reject without a reason.
     u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REJECTED, "CO-2301", 0, 1, NULL,
                NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_EINVAL);
     assert_string_equal(u->error->field, "reason");
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
 
     // Another center may not even see it; a center may not accept.
     u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED, NULL, 1924, 1, "mistake",
                NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_ENOTFOUND);
     assert_null(u->referral);
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
     u = update(id, D, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED, NULL, 941, 1, NULL, NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_EPERM);
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
 
     assert_int_equal(events_of(id), 1); // only the submission
 
@@ -290,7 +290,7 @@ test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event(void **sta
                "the family moved away", NULL);
     assert_int_equal(u->status, RR__V1__STATUS__STATUS_OK);
     assert_int_equal(u->referral->status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED);
-    rr__v1__update_reply__free_unpacked(u, NULL);
+    rr_wire_free(u);
     const char *p[] = {id + 2};
     assert_int_equal(
         it_db_scalar(db,
@@ -332,7 +332,7 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
         } else {
             assert_true(reply->event_id == first_event);
         }
-        rr__v1__update_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
     assert_int_equal(events_of(id), 2);
     // The new owner gets the full time to accept.
@@ -355,14 +355,14 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
     assert_int_equal(reused->status, RR__V1__STATUS__STATUS_ECONFLICT);
     assert_string_equal(reused->error->field, "update_id");
     assert_null(reused->referral);
-    rr__v1__update_reply__free_unpacked(reused, NULL);
+    rr_wire_free(reused);
     assert_int_equal(events_of(other_id), 1);
     // The old owner has no say any more.
     Rr__V1__UpdateReply *old =
         update(id, RR__V1__DOMAIN__DOMAIN_SOCIAL, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
                "CO-2301", 0, 2, NULL, NULL);
     assert_int_equal(old->status, RR__V1__STATUS__STATUS_EPERM);
-    rr__v1__update_reply__free_unpacked(old, NULL);
+    rr_wire_free(old);
 }
 
 // ---- follow-up ---------------------------------------------------------------------
@@ -402,7 +402,7 @@ follow_loop(void *arg)
             reply->status != RR__V1__STATUS__STATUS_OK) {
             f->errors++;
             if (reply != NULL) {
-                rr__v1__follow_reply__free_unpacked(reply, NULL);
+                rr_wire_free(reply);
             }
             break;
         }
@@ -413,7 +413,7 @@ follow_loop(void *arg)
         }
         f->cursor = reply->last_seq;
         bool more = reply->has_more;
-        rr__v1__follow_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
         if (more) {
             continue;
         }
@@ -452,14 +452,14 @@ write_loop(void *arg)
             sr->outcome != RR__V1__OUTCOME__OUTCOME_ACCEPTED) {
             w->errors++;
             if (sr != NULL) {
-                rr__v1__submit_reply__free_unpacked(sr, NULL);
+                rr_wire_free(sr);
             }
             continue;
         }
         char id[32];
         snprintf(id, sizeof id, "%s", sr->referral_id);
         Rr__V1__Domain d = sr->domain;
-        rr__v1__submit_reply__free_unpacked(sr, NULL);
+        rr_wire_free(sr);
         const Rr__V1__ReferralStatus to[] = {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_RECEIVED,
                                              RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
                                              RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS};
@@ -481,7 +481,7 @@ write_loop(void *arg)
                 w->errors++;
             }
             if (ur != NULL) {
-                rr__v1__update_reply__free_unpacked(ur, NULL);
+                rr_wire_free(ur);
             }
         }
     }
@@ -550,11 +550,7 @@ send_raw_submit(void *s, const Rr__V1__SubmitRequest *req)
 {
     uint8_t buf[512];
     size_t n = rr__v1__submit_request__pack(req, buf);
-    uint8_t cmd = RR_CMD_SUBMIT;
-    assert_true(zmq_send(s, "", 0, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(s, "RRC1", 4, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(s, &cmd, 1, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(s, buf, n, 0) >= 0);
+    assert_int_equal(rr_wire_send_call(s, 0, RR_CMD_SUBMIT, req->request_id, buf, n), RR_OK);
 }
 
 // Queues `backlog` routine requests and then one more (made by last) with
@@ -599,15 +595,15 @@ dispatch_rank_of_last(const char *tag, void (*last)(it_request *))
     const char *eps[] = {s.frontend};
     cli_center *c = cli_center_new(eps, 1);
     while (!queued && it_now_ms() < until) {
-        uint8_t cmd = 0;
-        zmq_msg_t answer;
-        if (cli_center_call_raw(c, RR_CMD_STATS, "", 0, 1000, &cmd, &answer) == RR_OK) {
+        rr_wire_call answer;
+        if (cli_center_call_raw(c, RR_CMD_STATS, "stats", "", 0, 1000, &answer) == RR_OK) {
             Rr__V1__BrokerStats *bs = NULL;
-            if (rr_wire_stats_unpack(zmq_msg_data(&answer), zmq_msg_size(&answer), &bs) == RR_OK) {
+            if (rr_wire_unpack(zmq_msg_data(&answer.body), zmq_msg_size(&answer.body), &bs, NULL) ==
+                RR_OK) {
                 queued = bs->queues[RR__V1__DOMAIN__DOMAIN_SOCIAL]->depth == BACKLOG + 1;
-                rr__v1__broker_stats__free_unpacked(bs, NULL);
+                rr_wire_free(bs);
             }
-            zmq_msg_close(&answer);
+            rr_wire_call_close(&answer);
         }
     }
     cli_center_destroy(&c);
@@ -674,7 +670,7 @@ test_a_routing_rule_change_takes_effect_without_restarting_workers(void **state)
     it_request_init(&before, 4207, "RHB-04", "rule-before");
     Rr__V1__SubmitReply *reply = submit_on(client, &before.req);
     assert_string_equal(reply->office_code, "CO-1105");
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 
     it_db_exec(db, "INSERT INTO routing_rule (service_code, county_code, office_code, note)"
                    " VALUES ('RHB-04', '1105', 'PO-11', 'therapy runs at the province center')");
@@ -689,7 +685,7 @@ test_a_routing_rule_change_takes_effect_without_restarting_workers(void **state)
         reply = submit_on(client, &after.req);
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
         routed = strcmp(reply->office_code, "PO-11") == 0;
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
         if (!routed) {
             it_sleep_ms(50);
         }

@@ -3,6 +3,7 @@
 // acknowledged is lost or doubled, and every refusal is explicit.
 #include "cli_center.h"
 #include "it_harness.h"
+#include "it_raw.h"
 #include "rr_wire.h"
 
 #include <setjmp.h>
@@ -17,67 +18,6 @@
 
 static void *ctx;
 
-// A raw ZeroMQ peer: DEALER connected to endpoint.
-static void *
-dealer(const char *endpoint)
-{
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    assert_non_null(s);
-    int linger = 0;
-    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(zmq_connect(s, endpoint), 0);
-    return s;
-}
-
-static void
-send_frames(void *s, const void *const *frames, const size_t *sizes, int count)
-{
-    for (int i = 0; i < count; i++) {
-        assert_true(zmq_send(s, frames[i], sizes[i], i + 1 < count ? ZMQ_SNDMORE : 0) >= 0);
-    }
-}
-
-// Receives one message within timeout_ms; false when none came.
-static bool
-recv_within(void *s, rr_frames *f, long timeout_ms)
-{
-    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) != 1) {
-        return false;
-    }
-    return rr_frames_recv(s, f, 0) == RR_OK;
-}
-
-static void
-client_submit_raw(void *s, const Rr__V1__SubmitRequest *req)
-{
-    size_t size = rr__v1__submit_request__get_packed_size(req);
-    uint8_t *buf = malloc(size);
-    assert_non_null(buf);
-    rr__v1__submit_request__pack(req, buf);
-    uint8_t cmd = RR_CMD_SUBMIT;
-    const void *frames[] = {"", "RRC1", &cmd, buf};
-    size_t sizes[] = {0, 4, 1, size};
-    send_frames(s, frames, sizes, 4);
-    free(buf);
-}
-
-static Rr__V1__SubmitReply *
-client_reply(void *s, long timeout_ms)
-{
-    rr_frames f;
-    if (!recv_within(s, &f, timeout_ms)) {
-        return NULL;
-    }
-    assert_int_equal(f.count, 4);
-    assert_int_equal(*(const uint8_t *) rr_frames_data(&f, 2), RR_CMD_SUBMIT);
-    Rr__V1__SubmitReply *reply = NULL;
-    assert_int_equal(
-        rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply), RR_OK);
-    rr_frames_close(&f);
-    return reply;
-}
-
 static void
 test_request_of_a_dead_worker_goes_to_another_and_its_late_reply_is_dropped(void **state)
 {
@@ -88,60 +28,36 @@ test_request_of_a_dead_worker_goes_to_another_and_its_late_reply_is_dropped(void
     it_broker_start(&s, fast);
 
     // A fake worker registers for "social" and takes the request.
-    void *fake = dealer(s.backend);
-    Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
-    ready.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
-    ready.credit = 1;
-    ready.host = "fake";
-    ready.pid = 1;
-    uint8_t rbuf[64];
-    size_t rsize = rr__v1__worker_ready__pack(&ready, rbuf);
-    uint8_t ready_cmd = RR_WCMD_READY;
-    const void *rf[] = {"", "RRW1", &ready_cmd, rbuf};
-    size_t rs[] = {0, 4, 1, rsize};
-    send_frames(fake, rf, rs, 4);
+    void *fake = it_fake_worker(ctx, s.backend, RR__V1__DOMAIN__DOMAIN_SOCIAL, 1, 0);
     assert_true(it_wait_registrations(&s, 1, 10000));
 
-    void *center = dealer(s.frontend);
+    void *center = it_raw_socket(ctx, s.frontend);
     it_request r;
     it_request_init(&r, 941, "SOC-02", "dead");
-    client_submit_raw(center, &r.req);
+    it_raw_submit(center, &r.req);
 
-    rr_frames f;
-    uint8_t delivery[RR_WIRE_DELIVERY_ID_LEN];
-    bool got = false;
-    long long deadline = it_now_ms() + 10000;
-    while (!got && it_now_ms() < deadline) {
-        assert_true(recv_within(fake, &f, 5000));
-        if (f.count == 6 && *(const uint8_t *) rr_frames_data(&f, 2) == RR_WCMD_REQUEST) {
-            assert_int_equal(rr_frames_size(&f, 3), RR_WIRE_DELIVERY_ID_LEN);
-            memcpy(delivery, rr_frames_data(&f, 3), sizeof delivery);
-            assert_int_equal(*(const uint8_t *) rr_frames_data(&f, 4), RR_CMD_SUBMIT);
-            got = true;
-        }
-        rr_frames_close(&f); // heartbeats are skipped
-    }
-    assert_true(got);
+    rr_wire_work w;
+    assert_true(it_fake_request(fake, 10000, &w));
+    uint64_t delivery = w.delivery_id;
+    assert_int_equal(w.request, RR_CMD_SUBMIT);
+    rr_wire_work_close(&w);
 
     // The fake goes silent. A real worker joins; the broker must declare the
     // fake dead and hand the request over.
     const char *wfast[] = {"--heartbeat-ms", "100", NULL};
     it_worker_start(&s, "social", wfast);
-    Rr__V1__SubmitReply *reply = client_reply(center, 15000);
+    Rr__V1__SubmitReply *reply = it_raw_submit_reply(center, 15000);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, r.request_id);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     char blog[700];
     snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
     assert_true(it_file_count(blog, "missed its heartbeats", 1));
 
     // Its late reply must not reach the center a second time.
-    uint8_t reply_cmd = RR_WCMD_REPLY;
-    const void *lf[] = {"", "RRW1", &reply_cmd, delivery, "late"};
-    size_t ls[] = {0, 4, 1, sizeof delivery, 4};
-    send_frames(fake, lf, ls, 5);
-    assert_null(client_reply(center, 1000));
+    it_fake_reply(fake, delivery, RR__V1__OUTCOME__OUTCOME_ACCEPTED, "late", 4);
+    assert_null(it_raw_submit_reply(center, 1000));
 
     PGconn *db = it_db(&s);
     const char *p[] = {r.request_id};
@@ -161,40 +77,40 @@ test_full_queue_answers_busy_at_once_and_shutdown_answers_the_queued(void **stat
     it_stack_init(&s, "busy", 3);
     const char *small[] = {"--queue-max", "2", "--retry-after-ms", "750", NULL};
     it_broker_start(&s, small);
-    void *center = dealer(s.frontend);
+    void *center = it_raw_socket(ctx, s.frontend);
     it_request r[3];
     for (int i = 0; i < 3; i++) {
         char tag[8];
         snprintf(tag, sizeof tag, "b%d", i);
         it_request_init(&r[i], 941, "SOC-04", tag);
-        client_submit_raw(center, &r[i].req);
+        it_raw_submit(center, &r[i].req);
     }
     // No worker: two wait, the third is refused at once.
     long long t0 = it_now_ms();
-    Rr__V1__SubmitReply *reply = client_reply(center, 2000);
+    Rr__V1__SubmitReply *reply = it_raw_submit_reply(center, 2000);
     assert_non_null(reply);
     assert_true(it_now_ms() - t0 < 2000);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
     assert_string_equal(reply->request_id, r[2].request_id);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EBUSY);
     assert_int_equal(reply->retry_after_ms, 750);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
-    assert_null(client_reply(center, 300));
+    rr_wire_free(reply);
+    assert_null(it_raw_submit_reply(center, 300));
 
     // Another domain is not affected by the full social queue.
     it_request other;
     it_request_init(&other, 941, "PRV-05", "other");
-    client_submit_raw(center, &other.req);
-    assert_null(client_reply(center, 300)); // queued, not refused
+    it_raw_submit(center, &other.req);
+    assert_null(it_raw_submit_reply(center, 300)); // queued, not refused
 
     // SIGTERM: queued requests are answered busy, none is dropped silently.
     assert_int_equal(kill(s.broker.pid, SIGTERM), 0);
     int shutdown_replies = 0;
-    while ((reply = client_reply(center, 5000)) != NULL) {
+    while ((reply = it_raw_submit_reply(center, 5000)) != NULL) {
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
         assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_ESHUTDOWN);
         shutdown_replies++;
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
         if (shutdown_replies == 3) {
             break;
         }
@@ -233,7 +149,7 @@ test_worker_reregisters_after_the_broker_is_killed_and_restarted(void **state)
     Rr__V1__SubmitReply *reply = submit_with(c, &a.req, 5000, 3);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 
     assert_true(it_proc_stop(&s.broker, SIGKILL, 5000) == 128 + SIGKILL);
     it_broker_start(&s, fast);
@@ -242,7 +158,7 @@ test_worker_reregisters_after_the_broker_is_killed_and_restarted(void **state)
     reply = submit_with(c, &b.req, 2000, 10);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     cli_center_destroy(&c);
 
     PGconn *db = it_db(&s);
@@ -267,7 +183,7 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
     Rr__V1__SubmitReply *reply = submit_with(c, &warm.req, 5000, 3);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 
     assert_true(it_pg_ctl("stop"));
     it_request r;
@@ -284,14 +200,14 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
         assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EDB);
         assert_true(reply->retry_after_ms > 0);
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
 
     // The same request, retried, is recorded once the database is back.
     reply = submit_with(c, &r.req, 5000, 20);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     cli_center_destroy(&c);
 
     PGconn *db = it_db(&s);
@@ -313,14 +229,14 @@ start_social(it_stack *s, const char *name, int slot, const char *const *broker_
     it_broker_start(s, broker_opts);
     it_worker_start(s, "social", worker_opts);
     assert_true(it_wait_registrations(s, 1, 10000));
-    void *center = dealer(s->frontend);
+    void *center = it_raw_socket(ctx, s->frontend);
     it_request warm;
     it_request_init(&warm, 941, "SOC-08", "warm");
-    client_submit_raw(center, &warm.req);
-    Rr__V1__SubmitReply *reply = client_reply(center, 10000);
+    it_raw_submit(center, &warm.req);
+    Rr__V1__SubmitReply *reply = it_raw_submit_reply(center, 10000);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     return center;
 }
 
@@ -339,17 +255,17 @@ test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(vo
     it_db_exec(locker, "LOCK TABLE referral IN ACCESS EXCLUSIVE MODE");
     it_request r;
     it_request_init(&r, 941, "SOC-08", "locked");
-    client_submit_raw(center, &r.req);
-    assert_null(client_reply(center, 2000));
+    it_raw_submit(center, &r.req);
+    assert_null(it_raw_submit_reply(center, 2000));
     it_db_exec(locker, "ROLLBACK");
     PQfinish(locker);
 
-    reply = client_reply(center, 10000);
+    reply = it_raw_submit_reply(center, 10000);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, r.request_id);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
-    assert_null(client_reply(center, 500)); // exactly one answer
+    rr_wire_free(reply);
+    assert_null(it_raw_submit_reply(center, 500)); // exactly one answer
     char blog[700];
     snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
     assert_false(it_file_count(blog, "missed its heartbeats", 1));
@@ -392,17 +308,17 @@ test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters(void **sta
     PGconn *locker = lock_referrals(&s);
     it_request r;
     it_request_init(&r, 941, "SOC-01", "term");
-    client_submit_raw(center, &r.req);
+    it_raw_submit(center, &r.req);
     // The worker now waits on the lock with the request in hand.
     assert_true(
         it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
     assert_int_equal(kill(s.workers[0].pid, SIGTERM), 0);
     release(locker);
-    reply = client_reply(center, 10000);
+    reply = it_raw_submit_reply(center, 10000);
     assert_non_null(reply);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, r.request_id);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     assert_int_equal(it_proc_stop(&s.workers[0], SIGTERM, 10000), 0); // exits cleanly
     char blog[700];
     snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
@@ -427,7 +343,7 @@ test_sigterm_on_the_broker_lets_in_flight_replies_through_then_exits(void **stat
     PGconn *locker = lock_referrals(&s);
     it_request r;
     it_request_init(&r, 941, "SOC-01", "in-flight");
-    client_submit_raw(center, &r.req);
+    it_raw_submit(center, &r.req);
     // Delivered: the worker waits on the lock.
     assert_true(
         it_wait_metric(&s, "referral_queue_inflight_requests{domain=\"social\"}", 1, 10000));
@@ -436,20 +352,20 @@ test_sigterm_on_the_broker_lets_in_flight_replies_through_then_exits(void **stat
     // A new request while the broker drains: busy at once.
     it_request late;
     it_request_init(&late, 941, "SOC-01", "late");
-    client_submit_raw(center, &late.req);
-    reply = client_reply(center, 5000);
+    it_raw_submit(center, &late.req);
+    reply = it_raw_submit_reply(center, 5000);
     assert_non_null(reply);
     assert_string_equal(reply->request_id, late.request_id);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_ESHUTDOWN);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     release(locker);
     // The in-flight one still gets its acknowledgement, then the broker exits.
-    reply = client_reply(center, 10000);
+    reply = it_raw_submit_reply(center, 10000);
     assert_non_null(reply);
     assert_string_equal(reply->request_id, r.request_id);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     assert_int_equal(it_proc_stop(&s.broker, SIGTERM, 10000), 0);
     zmq_close(center);
     assert_true(it_stack_stop(&s));

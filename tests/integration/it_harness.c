@@ -250,11 +250,10 @@ it_broker_start(it_stack *s, const char *const *extra)
     long long deadline = it_now_ms() + 30000;
     bool up = false;
     while (c && !up && it_now_ms() < deadline) {
-        uint8_t cmd = 0;
-        zmq_msg_t answer;
-        if (cli_center_call_raw(c, 0x05, "", 0, 500, &cmd, &answer) == RR_OK) {
-            up = cmd == 0x05;
-            zmq_msg_close(&answer);
+        rr_wire_call answer;
+        if (cli_center_call_raw(c, RR_CMD_PING, "ping", "", 0, 500, &answer) == RR_OK) {
+            up = answer.command == RR_CMD_PING;
+            rr_wire_call_close(&answer);
         }
     }
     cli_center_destroy(&c);

@@ -61,7 +61,7 @@ run_client(void *arg)
             lc->failed++;
         }
         if (reply != NULL) {
-            rr__v1__submit_reply__free_unpacked(reply, NULL);
+            rr_wire_free(reply);
         }
     }
     cli_center_destroy(&c);

@@ -101,7 +101,7 @@ test_metrics_pass_promtool_and_count_an_acknowledged_submission(void **state)
     rr_wire_error err;
     assert_int_equal(cli_center_submit(c, &r.req, 10000, 3, &reply, &err), RR_OK);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     cli_center_destroy(&c);
 
     assert_true(

@@ -61,13 +61,13 @@ test_workers_as_referral_worker_do_their_job_and_cannot_drop_or_alter(void **sta
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     char id[32];
     snprintf(id, sizeof id, "%s", reply->referral_id);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     // A duplicate, an update and a follow-up page work too.
     it_request dup;
     it_request_init(&dup, 941, "SOC-04", "priv");
     assert_int_equal(cli_center_submit(c, &dup.req, 10000, 3, &reply, &err), RR_OK);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_DUPLICATE);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
     Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
     char uid[40];
     rr_uuid_generate(uid);
@@ -82,7 +82,7 @@ test_workers_as_referral_worker_do_their_job_and_cannot_drop_or_alter(void **sta
     Rr__V1__UpdateReply *ur = NULL;
     assert_int_equal(cli_center_update(c, &u, 10000, 3, &ur, &err), RR_OK);
     assert_int_equal(ur->status, RR__V1__STATUS__STATUS_OK);
-    rr__v1__update_reply__free_unpacked(ur, NULL);
+    rr_wire_free(ur);
     Rr__V1__FollowRequest f = RR__V1__FOLLOW_REQUEST__INIT;
     f.query_id = "q";
     f.center_code = 941;
@@ -90,7 +90,7 @@ test_workers_as_referral_worker_do_their_job_and_cannot_drop_or_alter(void **sta
     assert_int_equal(cli_center_follow(c, &f, 10000, 3, &fr, &err), RR_OK);
     assert_int_equal(fr->status, RR__V1__STATUS__STATUS_OK);
     assert_int_equal(fr->n_events, 2);
-    rr__v1__follow_reply__free_unpacked(fr, NULL);
+    rr_wire_free(fr);
     cli_center_destroy(&c);
 
     // The worker role itself: no DDL, no deletes, no history rewrites.

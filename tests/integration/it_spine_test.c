@@ -102,7 +102,7 @@ assert_routed(unsigned center, const char *service, const char *domain, const ch
             assert_false(it_file_count(stack.workers[i].log, r.request_id, 1));
         }
     }
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 }
 
 static void
@@ -135,7 +135,7 @@ test_routing_rule_overrides_the_county_office(void **state)
         if (strcmp(reply->office_code, "PO-03") == 0 || it_now_ms() > deadline) {
             break;
         }
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
         it_sleep_ms(20);
     }
     assert_string_equal(reply->office_code, "PO-03");
@@ -146,7 +146,7 @@ test_routing_rule_overrides_the_county_office(void **state)
                                   " AND r.office_code = 'PO-03'",
                                   1, p),
                      1);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 }
 
 static void
@@ -168,8 +168,8 @@ test_retry_with_same_request_id_returns_the_first_referral_and_no_second_row(voi
                                   " ON r.id = e.referral_id WHERE r.request_id = $1::uuid",
                                   1, p),
                      1);
-    rr__v1__submit_reply__free_unpacked(first, NULL);
-    rr__v1__submit_reply__free_unpacked(again, NULL);
+    rr_wire_free(first);
+    rr_wire_free(again);
 }
 
 typedef struct racer {
@@ -190,7 +190,7 @@ race(void *arg)
     if (c != NULL && cli_center_submit(c, r->req, 10000, 3, &reply, &err) == RR_OK) {
         r->outcome = reply->outcome;
         snprintf(r->referral_id, sizeof r->referral_id, "%s", reply->referral_id);
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
+        rr_wire_free(reply);
     }
     cli_center_destroy(&c);
     return NULL;
@@ -234,8 +234,8 @@ test_reused_request_id_with_other_content_is_refused_as_conflict(void **state)
     assert_int_equal(other->error->code, RR__V1__STATUS__STATUS_ECONFLICT);
     assert_string_equal(other->error->field, "request_id");
     assert_int_equal(rows_for(r.request_id), 1);
-    rr__v1__submit_reply__free_unpacked(first, NULL);
-    rr__v1__submit_reply__free_unpacked(other, NULL);
+    rr_wire_free(first);
+    rr_wire_free(other);
 }
 
 // Submits r and asserts a rejection with code and field, and no row.
@@ -252,7 +252,7 @@ assert_rejected(it_request *r, Rr__V1__Status code, const char *field, const cha
     }
     assert_string_equal(reply->referral_id, "");
     assert_int_equal(rows_for(r->request_id), 0);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 }
 
 static void
@@ -308,7 +308,7 @@ test_invalid_requests_get_typed_errors_and_leave_no_row(void **state)
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINVAL);
     assert_string_equal(reply->error->field, "request_id");
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 }
 
 // Sends raw frames on a DEALER socket and returns the answer's frames.
@@ -330,19 +330,36 @@ raw_exchange(const void *const *frames, const size_t *sizes, int count, rr_frame
     zmq_ctx_term(ctx);
 }
 
-// Asserts an answer is [""]["RRC1"][command] and returns its Error.
-static Rr__V1__ErrorReply *
-expect_error_reply(rr_frames *f)
+// Asserts an answer is [""]["RRC2"][command][correlation][body].
+static void
+expect_answer(rr_frames *f, uint8_t command, const char *correlation)
 {
-    assert_int_equal(f->count, 4);
+    assert_int_equal(f->count, 5);
     assert_int_equal(rr_frames_size(f, 0), 0);
-    assert_true(rr_frames_equal(f, 1, "RRC1", 4));
-    assert_int_equal(*(const uint8_t *) rr_frames_data(f, 2), RR_CMD_ERROR);
+    assert_true(rr_frames_equal(f, 1, "RRC2", 4));
+    assert_int_equal(*(const uint8_t *) rr_frames_data(f, 2), command);
+    assert_true(rr_frames_equal(f, 3, correlation, strlen(correlation)));
+}
+
+// Asserts an answer is an ERROR naming correlation, and returns its ErrorReply.
+static Rr__V1__ErrorReply *
+expect_error_reply(rr_frames *f, const char *correlation)
+{
+    expect_answer(f, RR_CMD_ERROR, correlation);
     Rr__V1__ErrorReply *er = NULL;
-    assert_int_equal(rr_wire_error_reply_unpack(rr_frames_data(f, 3), rr_frames_size(f, 3), &er),
-                     RR_OK);
+    assert_int_equal(rr_wire_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &er, NULL), RR_OK);
     assert_non_null(er->error);
+    assert_string_equal(er->correlation_id, correlation);
     return er;
+}
+
+static Rr__V1__SubmitReply *
+expect_submit_reply(rr_frames *f, const char *correlation)
+{
+    expect_answer(f, RR_CMD_SUBMIT, correlation);
+    Rr__V1__SubmitReply *sr = NULL;
+    assert_int_equal(rr_wire_unpack(rr_frames_data(f, 4), rr_frames_size(f, 4), &sr, NULL), RR_OK);
+    return sr;
 }
 
 static void
@@ -352,63 +369,90 @@ test_malformed_frames_get_a_typed_protocol_error(void **state)
     long long before = it_db_scalar(db, "SELECT count(*) FROM referral", 0, NULL);
     rr_frames f;
 
-    // One frame of garbage: wrong frame count.
+    // One frame of garbage: wrong frame count, nothing to name it by.
     const void *garbage[] = {"hello, broker"};
     size_t gsizes[] = {13};
     raw_exchange(garbage, gsizes, 1, &f);
-    Rr__V1__ErrorReply *er = expect_error_reply(&f);
+    Rr__V1__ErrorReply *er = expect_error_reply(&f, "");
     assert_int_equal(er->error->code, RR__V1__STATUS__STATUS_EPROTO);
-    assert_non_null(strstr(er->error->message, "expected 4 frames"));
-    rr__v1__error_reply__free_unpacked(er, NULL);
+    assert_non_null(strstr(er->error->message, "expected 5 frames"));
+    rr_wire_free(er);
     rr_frames_close(&f);
 
-    // Right shape, wrong protocol version.
+    // A client still speaking version 1 hears why, in its own framing.
     uint8_t submit_cmd = RR_CMD_SUBMIT;
-    const void *v2[] = {"", "RRC2", &submit_cmd, "x"};
-    size_t v2sizes[] = {0, 4, 1, 1};
-    raw_exchange(v2, v2sizes, 4, &f);
-    er = expect_error_reply(&f);
-    assert_int_equal(er->error->code, RR__V1__STATUS__STATUS_EPROTO);
-    assert_non_null(strstr(er->error->message, "unsupported protocol \"RRC2\""));
-    rr__v1__error_reply__free_unpacked(er, NULL);
-    rr_frames_close(&f);
-
-    // Unknown command.
-    uint8_t bad_cmd = 0x42;
-    const void *uc[] = {"", "RRC1", &bad_cmd, ""};
-    size_t ucsizes[] = {0, 4, 1, 0};
-    raw_exchange(uc, ucsizes, 4, &f);
-    er = expect_error_reply(&f);
-    assert_non_null(strstr(er->error->message, "unrecognized command 0x42"));
-    rr__v1__error_reply__free_unpacked(er, NULL);
-    rr_frames_close(&f);
-
-    // Garbage bytes where the protobuf body should be: a SubmitReply, rejected.
-    const void *gb[] = {"", "RRC1", &submit_cmd, "\xff\xff\xff\xff\x0f garbage"};
-    size_t gbsizes[] = {0, 4, 1, 13};
-    raw_exchange(gb, gbsizes, 4, &f);
+    const void *v1[] = {"", "RRC1", &submit_cmd, "x"};
+    size_t v1sizes[] = {0, 4, 1, 1};
+    raw_exchange(v1, v1sizes, 4, &f);
     assert_int_equal(f.count, 4);
-    assert_int_equal(*(const uint8_t *) rr_frames_data(&f, 2), RR_CMD_SUBMIT);
-    Rr__V1__SubmitReply *sr = NULL;
-    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &sr),
+    assert_true(rr_frames_equal(&f, 1, "RRC1", 4));
+    assert_int_equal(*(const uint8_t *) rr_frames_data(&f, 2), RR_CMD_ERROR);
+    assert_int_equal(rr_wire_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &er, NULL),
                      RR_OK);
+    assert_int_equal(er->error->code, RR__V1__STATUS__STATUS_EPROTO);
+    assert_non_null(strstr(er->error->message, "this broker speaks \"RRC2\""));
+    rr_wire_free(er);
+    rr_frames_close(&f);
+
+    // Unknown command: the ERROR names the request by its correlation.
+    uint8_t bad_cmd = 0x42;
+    const void *uc[] = {"", "RRC2", &bad_cmd, "c-42", ""};
+    size_t ucsizes[] = {0, 4, 1, 4, 0};
+    raw_exchange(uc, ucsizes, 5, &f);
+    er = expect_error_reply(&f, "c-42");
+    assert_non_null(strstr(er->error->message, "unrecognized command 0x42"));
+    rr_wire_free(er);
+    rr_frames_close(&f);
+
+    // A frame out of place: refused, and still named.
+    const void *bad1[] = {"x", "RRC2", &submit_cmd, "c-bad1", ""};
+    size_t bad1sizes[] = {1, 4, 1, 6, 0};
+    raw_exchange(bad1, bad1sizes, 5, &f);
+    er = expect_error_reply(&f, "c-bad1");
+    assert_non_null(strstr(er->error->message, "frame 1 must be empty"));
+    rr_wire_free(er);
+    rr_frames_close(&f);
+
+    // Garbage bytes where the protobuf body should be: a SubmitReply,
+    // rejected, naming the request.
+    const void *gb[] = {"", "RRC2", &submit_cmd, "c-garbage", "\xff\xff\xff\xff\x0f garbage"};
+    size_t gbsizes[] = {0, 4, 1, 9, 13};
+    raw_exchange(gb, gbsizes, 5, &f);
+    Rr__V1__SubmitReply *sr = expect_submit_reply(&f, "c-garbage");
     assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(sr->error->code, RR__V1__STATUS__STATUS_EPROTO);
-    rr__v1__submit_reply__free_unpacked(sr, NULL);
+    rr_wire_free(sr);
     rr_frames_close(&f);
 
-    // A body over the 64 KiB limit.
-    static char big[RR_WIRE_MAX_BODY_BYTES + 100];
-    memset(big, 0, sizeof big);
-    const void *ob[] = {"", "RRC1", &submit_cmd, big};
-    size_t obsizes[] = {0, 4, 1, sizeof big};
-    raw_exchange(ob, obsizes, 4, &f);
-    assert_int_equal(rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &sr),
-                     RR_OK);
+    // A 200 KiB note sent raw, as a foreign client might: ETOOBIG at once,
+    // answered with the request's id in the correlation frame.
+    it_request big_req;
+    it_request_init(&big_req, 941, "SOC-09", "big-note");
+    static char note[200 * 1024 + 1];
+    memset(note, 'n', sizeof note - 1);
+    big_req.req.note = note;
+    static uint8_t big[210 * 1024];
+    size_t bn = rr__v1__submit_request__get_packed_size(&big_req.req);
+    assert_true(bn <= sizeof big);
+    rr__v1__submit_request__pack(&big_req.req, big);
+    const void *ob[] = {"", "RRC2", &submit_cmd, big_req.request_id, big};
+    size_t obsizes[] = {0, 4, 1, strlen(big_req.request_id), bn};
+    raw_exchange(ob, obsizes, 5, &f);
+    sr = expect_submit_reply(&f, big_req.request_id);
     assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(sr->error->code, RR__V1__STATUS__STATUS_ETOOBIG);
-    rr__v1__submit_reply__free_unpacked(sr, NULL);
+    assert_non_null(strstr(sr->error->message, "message too large"));
+    rr_wire_free(sr);
     rr_frames_close(&f);
+
+    // Through the client library the same request never leaves: rejected
+    // with the broker's own code and field, at once.
+    Rr__V1__SubmitReply *local = submit(&big_req.req);
+    assert_int_equal(local->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(local->error->code, RR__V1__STATUS__STATUS_ETOOBIG);
+    assert_string_equal(local->error->field, "note");
+    assert_string_equal(local->request_id, big_req.request_id);
+    rr_wire_free(local);
 
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral", 0, NULL), before);
 
@@ -417,7 +461,7 @@ test_malformed_frames_get_a_typed_protocol_error(void **state)
     it_request_init(&r, 941, "PRV-02", "after-garbage");
     Rr__V1__SubmitReply *reply = submit(&r.req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
 }
 
 static void
@@ -445,7 +489,7 @@ test_status_query_returns_the_referral_and_its_history(void **state)
     assert_int_equal(st->referral->status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REQUESTED);
     assert_int_equal(st->n_events, 1);
     assert_string_equal(st->events[0]->actor, "center:1924");
-    rr__v1__status_reply__free_unpacked(st, NULL);
+    rr_wire_free(st);
 
     // Another center cannot see it: the answer is the same as for none.
     q.query_id = "q-2";
@@ -453,7 +497,7 @@ test_status_query_returns_the_referral_and_its_history(void **state)
     assert_int_equal(cli_center_status(client, &q, 10000, 3, &st, &err), RR_OK);
     assert_int_equal(st->status, RR__V1__STATUS__STATUS_ENOTFOUND);
     assert_null(st->referral);
-    rr__v1__status_reply__free_unpacked(st, NULL);
+    rr_wire_free(st);
 
     // By request_id too.
     q.query_id = "q-3";
@@ -463,8 +507,8 @@ test_status_query_returns_the_referral_and_its_history(void **state)
     assert_int_equal(cli_center_status(client, &q, 10000, 3, &st, &err), RR_OK);
     assert_int_equal(st->status, RR__V1__STATUS__STATUS_OK);
     assert_string_equal(st->referral->referral_id, sub->referral_id);
-    rr__v1__status_reply__free_unpacked(st, NULL);
-    rr__v1__submit_reply__free_unpacked(sub, NULL);
+    rr_wire_free(st);
+    rr_wire_free(sub);
 }
 
 static void
@@ -485,32 +529,28 @@ test_a_batch_with_an_unknown_center_keeps_the_valid_requests_beside_it(void **st
     for (int i = 0; i < 3; i++) {
         uint8_t buf[512];
         size_t n = rr__v1__submit_request__pack(&r[i].req, buf);
-        uint8_t cmd = RR_CMD_SUBMIT;
-        assert_true(zmq_send(s, "", 0, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(s, "RRC1", 4, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(s, &cmd, 1, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(s, buf, n, 0) >= 0);
+        assert_int_equal(rr_wire_send_call(s, 0, RR_CMD_SUBMIT, r[i].request_id, buf, n), RR_OK);
     }
     int outcome[3] = {-1, -1, -1};
     char office[3][16] = {"", "", ""};
     for (int k = 0; k < 3; k++) {
         zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
         assert_int_equal(zmq_poll(&item, 1, 10000), 1);
-        rr_frames f;
-        assert_int_equal(rr_frames_recv(s, &f, 0), RR_OK);
-        assert_int_equal(f.count, 4);
+        rr_wire_call a;
+        rr_wire_error err;
+        assert_int_equal(rr_wire_recv_answer(s, 0, &a, &err), RR_OK);
         Rr__V1__SubmitReply *reply = NULL;
-        assert_int_equal(
-            rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply),
-            RR_OK);
+        assert_int_equal(rr_wire_unpack(zmq_msg_data(&a.body), zmq_msg_size(&a.body), &reply, NULL),
+                         RR_OK);
+        assert_string_equal(a.correlation, reply->request_id); // the answer names its request
         for (int i = 0; i < 3; i++) {
             if (strcmp(reply->request_id, r[i].request_id) == 0) {
                 outcome[i] = reply->outcome;
                 snprintf(office[i], sizeof office[i], "%s", reply->office_code);
             }
         }
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
-        rr_frames_close(&f);
+        rr_wire_free(reply);
+        rr_wire_call_close(&a);
     }
     zmq_close(s);
     zmq_ctx_term(ctx);
@@ -573,25 +613,22 @@ test_a_batch_keeps_every_note_exactly(void **state)
         r[i].req.note = (char *) note;
         uint8_t buf[1024];
         size_t n = rr__v1__submit_request__pack(&r[i].req, buf);
-        uint8_t cmd = RR_CMD_SUBMIT;
-        assert_true(zmq_send(center, "", 0, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(center, "RRC1", 4, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(center, &cmd, 1, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(center, buf, n, 0) >= 0);
+        assert_int_equal(rr_wire_send_call(center, 0, RR_CMD_SUBMIT, r[i].request_id, buf, n),
+                         RR_OK);
     }
     int accepted = 0;
     zmq_pollitem_t item = {center, 0, ZMQ_POLLIN, 0};
     while (accepted < N && zmq_poll(&item, 1, 10000) == 1) {
-        rr_frames f;
-        assert_int_equal(rr_frames_recv(center, &f, 0), RR_OK);
+        rr_wire_call a;
+        rr_wire_error err;
+        assert_int_equal(rr_wire_recv_answer(center, 0, &a, &err), RR_OK);
         Rr__V1__SubmitReply *reply = NULL;
-        assert_int_equal(
-            rr_wire_submit_reply_unpack(rr_frames_data(&f, 3), rr_frames_size(&f, 3), &reply),
-            RR_OK);
+        assert_int_equal(rr_wire_unpack(zmq_msg_data(&a.body), zmq_msg_size(&a.body), &reply, NULL),
+                         RR_OK);
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
         accepted++;
-        rr__v1__submit_reply__free_unpacked(reply, NULL);
-        rr_frames_close(&f);
+        rr_wire_free(reply);
+        rr_wire_call_close(&a);
     }
     assert_int_equal(accepted, N);
     const char *p[] = {note};

@@ -1,5 +1,5 @@
-// rr_keys: principals, key files (round trip, modes, malformed files) and
-// the client's key loading.
+// rr_keys and rr_principal: principals (parse, format, serve), key files (round trip, modes,
+// malformed files) and the client's key loading.
 #include "rr_keys.h"
 
 #include <setjmp.h>
@@ -52,6 +52,56 @@ test_rr_principal_valid_accepts_only_the_three_kinds(void **state)
     assert_false(rr_principal_valid("operator:root"));
     assert_false(rr_principal_valid(""));
     assert_false(rr_principal_valid(NULL));
+}
+
+static void
+test_rr_principal_parse_gives_kind_and_code(void **state)
+{
+    (void) state;
+    rr_principal p;
+    assert_true(rr_principal_parse("center:941", &p));
+    assert_int_equal(p.kind, RR_PRINCIPAL_CENTER);
+    assert_int_equal(p.center, 941);
+    assert_string_equal(p.code, "941");
+    assert_true(rr_principal_parse("center:999999999", &p));
+    assert_int_equal(p.center, 999999999u);
+    assert_true(rr_principal_parse("office:CO-2301", &p));
+    assert_int_equal(p.kind, RR_PRINCIPAL_OFFICE);
+    assert_string_equal(p.code, "CO-2301");
+    assert_true(rr_principal_parse("worker:social", &p));
+    assert_int_equal(p.kind, RR_PRINCIPAL_WORKER);
+    assert_int_equal(p.domain, RR_DOMAIN_SOCIAL);
+    assert_true(rr_principal_serves(&p, RR_DOMAIN_SOCIAL));
+    assert_false(rr_principal_serves(&p, RR_DOMAIN_PREVENTION));
+    assert_true(rr_principal_parse("worker:any", &p));
+    assert_int_equal(p.domain, RR_DOMAIN_NONE);
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        assert_true(rr_principal_serves(&p, (rr_domain) d));
+    }
+    // Not a worker: serves nothing; a failed parse leaves kind NONE.
+    assert_true(rr_principal_parse("center:941", &p));
+    assert_false(rr_principal_serves(&p, RR_DOMAIN_SOCIAL));
+    assert_false(rr_principal_parse("worker:", &p));
+    assert_int_equal(p.kind, RR_PRINCIPAL_NONE);
+    assert_false(rr_principal_parse("office:CO-2301-LONGER-THAN-ALLOWED", &p));
+    assert_int_equal(p.kind, RR_PRINCIPAL_NONE);
+}
+
+static void
+test_rr_principal_formats_what_it_parses(void **state)
+{
+    (void) state;
+    char out[RR_PRINCIPAL_MAX + 1];
+    assert_true(rr_principal_of_center(941, out));
+    assert_string_equal(out, "center:941");
+    assert_true(rr_principal_of_office("CO-2301", out));
+    assert_string_equal(out, "office:CO-2301");
+    assert_true(rr_principal_of_center(4294967295u, out) == false); // ten digits
+    assert_string_equal(out, "");
+    assert_false(rr_principal_of_center(0, out));
+    assert_false(rr_principal_of_office("co-1", out));
+    assert_false(rr_principal_of_office(NULL, out));
+    assert_string_equal(out, "");
 }
 
 static void
@@ -150,6 +200,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rr_principal_valid_accepts_only_the_three_kinds),
+        cmocka_unit_test(test_rr_principal_parse_gives_kind_and_code),
+        cmocka_unit_test(test_rr_principal_formats_what_it_parses),
         cmocka_unit_test(test_rr_keys_write_and_read_round_trip_with_modes),
         cmocka_unit_test(test_rr_keys_read_refuses_malformed_files),
         cmocka_unit_test(test_rr_curve_client_load_needs_both_halves),

@@ -119,12 +119,12 @@ test_brk_pool_recycles_records_zeroed(void **state)
     (void) state;
     brk_pool *pool = brk_pool_new();
     brk_request *r = make(pool, RR_PRIORITY_STAT, "x");
-    r->attempts = 3;
+    r->tries.attempts = 3;
     brk_request *first = r;
     brk_pool_put(pool, &r);
     brk_request *again = brk_pool_get(pool);
     assert_ptr_equal(again, first);
-    assert_int_equal(again->attempts, 0);
+    assert_int_equal(again->tries.attempts, 0);
     assert_string_equal(again->correlation, "");
     assert_int_equal(zmq_msg_size(&again->body), 0);
     brk_pool_put(pool, &again);

@@ -148,20 +148,20 @@ test_rr_wire_unpack_refuses_garbage_and_oversized_bodies(void **state)
     Rr__V1__SubmitRequest *req = NULL;
     rr_wire_error err;
     const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
-    assert_int_equal(rr_wire_submit_unpack(garbage, sizeof garbage, &req, &err), RR_EPROTO);
+    assert_int_equal(rr_wire_unpack(garbage, sizeof garbage, &req, &err), RR_EPROTO);
     assert_null(req);
     static uint8_t big[RR_WIRE_MAX_BODY_BYTES + 1];
-    assert_int_equal(rr_wire_submit_unpack(big, sizeof big, &req, &err), RR_ETOOBIG);
+    assert_int_equal(rr_wire_unpack(big, sizeof big, &req, &err), RR_ETOOBIG);
     assert_null(req);
     // A truncated valid message is refused, not half-read.
     Rr__V1__SubmitRequest ok = valid();
     uint8_t buf[256];
     size_t n = rr__v1__submit_request__pack(&ok, buf);
-    assert_int_equal(rr_wire_submit_unpack(buf, n - 3, &req, &err), RR_EPROTO);
+    assert_int_equal(rr_wire_unpack(buf, n - 3, &req, &err), RR_EPROTO);
     assert_null(req);
-    assert_int_equal(rr_wire_submit_unpack(buf, n, &req, &err), RR_OK);
+    assert_int_equal(rr_wire_unpack(buf, n, &req, &err), RR_OK);
     assert_string_equal(req->household_id, "H-941-0007");
-    rr__v1__submit_request__free_unpacked(req, NULL);
+    rr_wire_free(req);
 }
 
 static void
@@ -173,15 +173,15 @@ test_rr_wire_status_query_needs_exactly_one_key(void **state)
     size_t n = rr__v1__status_query__pack(&q, buf);
     Rr__V1__StatusQuery *out = NULL;
     rr_wire_error err;
-    assert_int_equal(rr_wire_status_unpack(buf, n, &out, &err), RR_EINVAL);
+    assert_int_equal(rr_wire_unpack(buf, n, &out, &err), RR_EINVAL);
     assert_string_equal(err.field, "key");
-    rr__v1__status_query__free_unpacked(out, NULL);
+    rr_wire_free(out);
     q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
     q.referral_id = "R-12";
     n = rr__v1__status_query__pack(&q, buf);
-    assert_int_equal(rr_wire_status_unpack(buf, n, &out, &err), RR_OK);
+    assert_int_equal(rr_wire_unpack(buf, n, &out, &err), RR_OK);
     assert_string_equal(out->referral_id, "R-12");
-    rr__v1__status_query__free_unpacked(out, NULL);
+    rr_wire_free(out);
 }
 
 static void
@@ -195,13 +195,13 @@ test_rr_wire_worker_ready_credit_must_be_in_range(void **state)
     size_t n = rr__v1__worker_ready__pack(&r, buf);
     Rr__V1__WorkerReady *out = NULL;
     rr_wire_error err;
-    assert_int_equal(rr_wire_ready_unpack(buf, n, &out, &err), RR_EINVAL);
+    assert_int_equal(rr_wire_unpack(buf, n, &out, &err), RR_EINVAL);
     assert_string_equal(err.field, "credit");
-    rr__v1__worker_ready__free_unpacked(out, NULL);
+    rr_wire_free(out);
     r.credit = 4;
     n = rr__v1__worker_ready__pack(&r, buf);
-    assert_int_equal(rr_wire_ready_unpack(buf, n, &out, &err), RR_OK);
-    rr__v1__worker_ready__free_unpacked(out, NULL);
+    assert_int_equal(rr_wire_unpack(buf, n, &out, &err), RR_OK);
+    rr_wire_free(out);
 }
 
 static void
@@ -211,55 +211,181 @@ test_rr_wire_busy_refusal_carries_the_retry_hint(void **state)
     rr_wire_error err;
     assert_int_equal(rr_wire_fail(&err, RR_EBUSY, "", "queue %s is full", "social"), RR_EBUSY);
     zmq_msg_t frame;
-    assert_int_equal(
-        rr_wire_pack_submit_refusal("id-1", RR__V1__OUTCOME__OUTCOME_BUSY, &err, 1500, &frame),
-        RR_OK);
+    assert_int_equal(rr_wire_pack_refusal(RR_CMD_SUBMIT, "id-1", RR__V1__OUTCOME__OUTCOME_BUSY,
+                                          1500, &err, &frame),
+                     RR_OK);
     Rr__V1__SubmitReply *reply = NULL;
-    assert_int_equal(
-        rr_wire_submit_reply_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply), RR_OK);
+    assert_int_equal(rr_wire_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &reply, NULL),
+                     RR_OK);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
     assert_int_equal(reply->retry_after_ms, 1500);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EBUSY);
     assert_string_equal(reply->error->message, "queue social is full");
     assert_string_equal(reply->request_id, "id-1");
-    rr__v1__submit_reply__free_unpacked(reply, NULL);
+    rr_wire_free(reply);
+    zmq_msg_close(&frame);
+}
+
+// Reads a refusal packed for command back as the command's own answer type
+// and checks the shared head: the id, the status and the error.
+static void
+check_head(uint8_t command, const char *id)
+{
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_ENOTFOUND, "referral_id", "referral \"R-7\" does not exist");
+    zmq_msg_t frame;
+    assert_int_equal(rr_wire_refusal_command(command), command);
+    assert_int_equal(rr_wire_pack_refusal(command, id, 0, 0, &err, &frame), RR_OK);
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(rr_wire_unpack_as(rr_wire_answer_type(command), zmq_msg_data(&frame),
+                                       zmq_msg_size(&frame), &m, NULL),
+                     RR_OK);
+    Rr__V1__ReplyHead *head = NULL;
+    assert_int_equal(rr_wire_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &head, NULL),
+                     RR_OK);
+    assert_string_equal(head->id, id);
+    assert_int_equal(head->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+    assert_string_equal(head->error->field, "referral_id");
+    switch (command) {
+    case RR_CMD_STATUS: {
+        const Rr__V1__StatusReply *r = (const Rr__V1__StatusReply *) m;
+        assert_string_equal(r->query_id, id);
+        assert_int_equal(r->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+        assert_string_equal(r->error->message, "referral \"R-7\" does not exist");
+        assert_null(r->referral);
+        break;
+    }
+    case RR_CMD_UPDATE: {
+        const Rr__V1__UpdateReply *r = (const Rr__V1__UpdateReply *) m;
+        assert_string_equal(r->update_id, id);
+        assert_int_equal(r->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+        assert_string_equal(r->error->field, "referral_id");
+        break;
+    }
+    default: {
+        const Rr__V1__FollowReply *r = (const Rr__V1__FollowReply *) m;
+        assert_string_equal(r->query_id, id);
+        assert_int_equal(r->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+        assert_int_equal(r->n_events, 0);
+        break;
+    }
+    }
+    rr_wire_free(head);
+    rr_wire_free(m);
     zmq_msg_close(&frame);
 }
 
 static void
-test_rr_wire_submit_reply_outcome_reads_it_without_decoding(void **state)
+test_rr_wire_reply_head_is_the_head_of_every_query_reply(void **state)
 {
     (void) state;
-    Rr__V1__SubmitReply r = RR__V1__SUBMIT_REPLY__INIT;
-    r.request_id = "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59";
-    r.referral_id = "R-7";
-    r.office_code = "CO-2301";
-    r.office_name_fa = "اداره بهزیستی";
-    r.created_at_ms = -1; // a ten-byte varint
-    r.retry_after_ms = 300;
-    uint8_t buf[512];
-    int outcome = -1;
-    for (int o = 0; o <= RR__V1__OUTCOME__OUTCOME_BUSY; o++) {
-        r.outcome = (Rr__V1__Outcome) o;
-        size_t n = rr__v1__submit_reply__pack(&r, buf);
-        assert_int_equal(rr_wire_submit_reply_outcome(buf, n, &outcome), RR_OK);
-        assert_int_equal(outcome, o);
-        // Cut anywhere: refused inside a field, and read only up to the cut
-        // (ASan would see more); at a field boundary the outcome is the
-        // real one or, before field 2, the default.
-        for (size_t cut = 1; cut < n; cut++) {
-            int part = -1;
-            if (rr_wire_submit_reply_outcome(buf, cut, &part) == RR_OK) {
-                assert_true(part == 0 || part == o);
-            }
+    check_head(RR_CMD_STATUS, "q-1");
+    check_head(RR_CMD_UPDATE, "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59");
+    check_head(RR_CMD_FOLLOW, "");
+    // The descriptors agree field by field: number, type and name's role.
+    const ProtobufCMessageDescriptor *types[] = {&rr__v1__status_reply__descriptor,
+                                                 &rr__v1__update_reply__descriptor,
+                                                 &rr__v1__follow_reply__descriptor};
+    for (size_t i = 0; i < 3; i++) {
+        for (unsigned n = 1; n <= 3; n++) {
+            const ProtobufCFieldDescriptor *a =
+                protobuf_c_message_descriptor_get_field(&rr__v1__reply_head__descriptor, n);
+            const ProtobufCFieldDescriptor *b =
+                protobuf_c_message_descriptor_get_field(types[i], n);
+            assert_non_null(b);
+            assert_int_equal(a->type, b->type);
+            assert_int_equal(a->label, b->label);
+            assert_ptr_equal(a->descriptor, b->descriptor);
         }
     }
-    const uint8_t bad[] = {0x0F}; // wire type 7 does not exist
-    assert_int_equal(rr_wire_submit_reply_outcome(bad, sizeof bad, &outcome), RR_EPROTO);
-    const uint8_t long_len[] = {0x0A, 0x7F, 0x00}; // length past the end
-    assert_int_equal(rr_wire_submit_reply_outcome(long_len, sizeof long_len, &outcome), RR_EPROTO);
-    assert_int_equal(rr_wire_submit_reply_outcome(NULL, 0, &outcome), RR_OK);
-    assert_int_equal(outcome, 0);
+}
+
+static void
+test_rr_wire_refusal_of_other_commands_is_an_error_reply(void **state)
+{
+    (void) state;
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_EPERM, "", "not permitted");
+    zmq_msg_t frame;
+    assert_int_equal(rr_wire_refusal_command(RR_CMD_PING), RR_CMD_ERROR);
+    assert_int_equal(rr_wire_refusal_command(0x42), RR_CMD_ERROR);
+    assert_int_equal(rr_wire_pack_refusal(RR_CMD_PING, "corr-9", 0, 0, &err, &frame), RR_OK);
+    Rr__V1__ErrorReply *r = NULL;
+    assert_int_equal(rr_wire_unpack(zmq_msg_data(&frame), zmq_msg_size(&frame), &r, NULL), RR_OK);
+    assert_string_equal(r->correlation_id, "corr-9");
+    assert_int_equal(r->error->code, RR__V1__STATUS__STATUS_EPERM);
+    rr_wire_free(r);
+    zmq_msg_close(&frame);
+    // Each command's types.
+    assert_ptr_equal(rr_wire_request_type(RR_CMD_SUBMIT), &rr__v1__submit_request__descriptor);
+    assert_ptr_equal(rr_wire_answer_type(RR_CMD_STATS), &rr__v1__broker_stats__descriptor);
+    assert_null(rr_wire_request_type(RR_CMD_PING));
+    assert_null(rr_wire_answer_type(RR_CMD_PING));
+}
+
+static void
+test_rr_wire_unpack_names_the_message_it_could_not_read(void **state)
+{
+    (void) state;
+    const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    rr_wire_error err;
+    Rr__V1__FollowRequest *f = NULL;
+    assert_int_equal(rr_wire_unpack(garbage, sizeof garbage, &f, &err), RR_EPROTO);
+    assert_string_equal(err.message, "malformed FollowRequest: not a valid protobuf message");
+    // A field check failure keeps the message, so its id can be echoed.
+    Rr__V1__FollowRequest in = RR__V1__FOLLOW_REQUEST__INIT;
+    in.query_id = "q-5";
+    in.limit = 5000;
+    in.center_code = 941;
+    uint8_t buf[64];
+    size_t n = rr__v1__follow_request__pack(&in, buf);
+    assert_int_equal(rr_wire_unpack(buf, n, &f, &err), RR_ETOOBIG);
+    assert_non_null(f);
+    assert_string_equal(f->query_id, "q-5");
+    assert_string_equal(err.field, "limit");
+    rr_wire_free(f);
+    rr_wire_free(NULL);
+}
+
+static void
+test_rr_wire_body_id_names_each_command_by_its_own_field(void **state)
+{
+    (void) state;
+    uint8_t buf[512];
+    char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1];
+    Rr__V1__SubmitRequest sub = RR__V1__SUBMIT_REQUEST__INIT;
+    sub.request_id = "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59";
+    size_t n = rr__v1__submit_request__pack(&sub, buf);
+    rr_wire_body_id(RR_CMD_SUBMIT, buf, n, id);
+    assert_string_equal(id, "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59");
+    Rr__V1__UpdateRequest up = RR__V1__UPDATE_REQUEST__INIT;
+    up.update_id = "u-1";
+    n = rr__v1__update_request__pack(&up, buf);
+    rr_wire_body_id(RR_CMD_UPDATE, buf, n, id);
+    assert_string_equal(id, "u-1");
+    Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
+    q.query_id = "q-7";
+    n = rr__v1__status_query__pack(&q, buf);
+    rr_wire_body_id(RR_CMD_STATUS, buf, n, id);
+    assert_string_equal(id, "q-7");
+    Rr__V1__FollowRequest f = RR__V1__FOLLOW_REQUEST__INIT;
+    f.query_id = "f-9";
+    n = rr__v1__follow_request__pack(&f, buf);
+    rr_wire_body_id(RR_CMD_FOLLOW, buf, n, id);
+    assert_string_equal(id, "f-9");
+    // Garbage, another command, an over-long id: nothing to name.
+    const uint8_t garbage[] = {0xFF, 0xFF, 0xFF};
+    rr_wire_body_id(RR_CMD_SUBMIT, garbage, sizeof garbage, id);
+    assert_string_equal(id, "");
+    rr_wire_body_id(RR_CMD_PING, buf, n, id);
+    assert_string_equal(id, "");
+    char longer[100];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    q.query_id = longer;
+    n = rr__v1__status_query__pack(&q, buf);
+    rr_wire_body_id(RR_CMD_STATUS, buf, n, id);
+    assert_string_equal(id, "");
 }
 
 int
@@ -275,7 +401,10 @@ main(void)
         cmocka_unit_test(test_rr_wire_status_query_needs_exactly_one_key),
         cmocka_unit_test(test_rr_wire_worker_ready_credit_must_be_in_range),
         cmocka_unit_test(test_rr_wire_busy_refusal_carries_the_retry_hint),
-        cmocka_unit_test(test_rr_wire_submit_reply_outcome_reads_it_without_decoding),
+        cmocka_unit_test(test_rr_wire_body_id_names_each_command_by_its_own_field),
+        cmocka_unit_test(test_rr_wire_reply_head_is_the_head_of_every_query_reply),
+        cmocka_unit_test(test_rr_wire_refusal_of_other_commands_is_an_error_reply),
+        cmocka_unit_test(test_rr_wire_unpack_names_the_message_it_could_not_read),
     };
     return cmocka_run_group_tests_name("unit.wire", tests, NULL, NULL);
 }

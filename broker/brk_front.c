@@ -1,0 +1,352 @@
+// The center protocol (RRC2) as a table: for each command, how its body is
+// admitted (unpacked, checked, given a domain and a priority) or answered
+// at once, and how it is refused. Every answer echoes the request's
+// correlation frame, so even a refusal of an unreadable body names it.
+#define RR_LOG_MODULE "server"
+#include "brk_server_impl.h"
+
+#include "rr_clock.h"
+#include "rr_format.h"
+#include "rr_log.h"
+
+#include <assert.h>
+#include <string.h>
+
+// ---- answers ------------------------------------------------------------------
+
+static void
+answer(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command,
+       const char *correlation, zmq_msg_t *body)
+{
+    rr_status st = rr_wire_send_answer(self->frontend, peer, version, command, correlation, body);
+    if (st != RR_OK) {
+        // The center disconnected or stopped reading: it will retry.
+        self->stats.undeliverable++;
+        if (brk_noisy_ok(&self->noisy, rr_clock_mono_ms())) {
+            rr_log_warn("answer not delivered to a center: %s", rr_strerror(st));
+        }
+    }
+}
+
+// Packs a refusal in the answer type of command (a SubmitReply busy or
+// rejected, the ReplyHead of a StatusReply, UpdateReply or FollowReply, an
+// ErrorReply for anything else) and sends it. domain counts submissions.
+static void
+refuse(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command,
+       const char *correlation, const char *id, uint8_t domain, rr_wire_error *err, bool busy)
+{
+    zmq_msg_t body;
+    uint8_t reply_cmd = rr_wire_refusal_command(command);
+    rr_status st = rr_wire_pack_refusal(command, reply_cmd == RR_CMD_ERROR ? correlation : id,
+                                        busy ? RR__V1__OUTCOME__OUTCOME_BUSY
+                                             : RR__V1__OUTCOME__OUTCOME_REJECTED,
+                                        (uint32_t) self->cfg.retry_after_ms, err, &body);
+    if (st != RR_OK) {
+        return; // logged by rr_wire
+    }
+    if (busy) {
+        self->stats.busy++;
+    } else {
+        self->stats.rejected++;
+    }
+    if (command == RR_CMD_SUBMIT) {
+        assert(domain <= RR_DOMAIN_COUNT);
+        if (busy) {
+            self->snap->totals[domain].busy++;
+        } else {
+            self->snap->totals[domain].rejected++;
+        }
+    }
+    answer(self, peer, version, reply_cmd, correlation, &body);
+}
+
+void
+brk_front_refuse(brk_server *self, brk_request *r, rr_wire_error *err, bool busy)
+{
+    char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1];
+    rr_wire_body_id(r->command, zmq_msg_data(&r->body), zmq_msg_size(&r->body), id);
+    refuse(self, &r->client_id, 2, r->command, r->correlation, id, r->domain, err, busy);
+}
+
+void
+brk_front_refuse_shutdown(brk_server *self, brk_request **r_p)
+{
+    brk_request *r = *r_p;
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_ESHUTDOWN, "",
+                        "could not process request \"%s\": broker is shutting down",
+                        r->correlation);
+    brk_front_refuse(self, r, &err, true);
+    brk_pool_put(self->pool, r_p);
+}
+
+void
+brk_front_deliver(brk_server *self, const brk_request *r, zmq_msg_t *body)
+{
+    answer(self, &r->client_id, 2, r->command, r->correlation, body);
+}
+
+// ---- admission, command by command --------------------------------------------
+
+// What admission learns from a body: its id, and where and how it queues.
+typedef struct admission {
+    char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1]; // request_id, update_id or query_id; "" unread
+    uint8_t domain;
+    uint8_t priority;
+} admission;
+
+static void
+keep_id(admission *a, const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n > RR_WIRE_MAX_QUERY_ID_BYTES) {
+        n = 0; // refused anyway; not echoed cut inside a character
+    }
+    memcpy(a->id, id ? id : "", n);
+    a->id[n] = '\0';
+}
+
+static rr_status
+admit_submit(const brk_server *self, const void *data, size_t size, admission *a,
+             rr_wire_error *err)
+{
+    Rr__V1__SubmitRequest *sub = NULL;
+    rr_status st = rr_wire_unpack(data, size, &sub, err);
+    if (sub == NULL) {
+        return st;
+    }
+    keep_id(a, sub->request_id);
+    if (st == RR_OK) {
+        rr_domain d = (rr_domain) sub->domain;
+        if (d == RR_DOMAIN_NONE) {
+            d = rr_domain_of_service_code(sub->service_code);
+        }
+        if (d == RR_DOMAIN_NONE) {
+            st = rr_wire_fail(err, RR_ENOTFOUND, "service_code",
+                              "unrecognized service \"%s\": its code names no domain",
+                              sub->service_code);
+        }
+        a->domain = (uint8_t) d;
+        // Queue by the priority the worker will record: risk flags raise
+        // it by the rules the workers passed on.
+        int flags[RR_WIRE_MAX_RISK_FLAGS];
+        for (size_t k = 0; k < sub->n_risk_flags; k++) {
+            flags[k] = (int) sub->risk_flags[k];
+        }
+        a->priority =
+            (uint8_t) rr_risk_effective(self->risk, self->risk_count, (rr_priority) sub->priority,
+                                        rr_risk_mask(flags, sub->n_risk_flags));
+    }
+    rr_wire_free(sub);
+    return st;
+}
+
+// Status changes close the loop: they queue with the referral's domain,
+// ahead of routine submissions.
+static rr_status
+admit_update(const brk_server *self, const void *data, size_t size, admission *a,
+             rr_wire_error *err)
+{
+    (void) self;
+    Rr__V1__UpdateRequest *u = NULL;
+    rr_status st = rr_wire_unpack(data, size, &u, err);
+    if (u != NULL) {
+        keep_id(a, u->update_id);
+        a->domain = (uint8_t) u->domain;
+        rr_wire_free(u);
+    }
+    a->priority = RR_PRIORITY_URGENT;
+    return st;
+}
+
+static rr_status
+admit_follow(const brk_server *self, const void *data, size_t size, admission *a,
+             rr_wire_error *err)
+{
+    (void) self;
+    Rr__V1__FollowRequest *f = NULL;
+    rr_status st = rr_wire_unpack(data, size, &f, err);
+    if (f != NULL) {
+        keep_id(a, f->query_id);
+        rr_wire_free(f);
+    }
+    a->domain = QUEUE_ANY;
+    a->priority = RR_PRIORITY_ROUTINE;
+    return st;
+}
+
+static rr_status
+admit_status(const brk_server *self, const void *data, size_t size, admission *a,
+             rr_wire_error *err)
+{
+    (void) self;
+    Rr__V1__StatusQuery *q = NULL;
+    rr_status st = rr_wire_unpack(data, size, &q, err);
+    if (q != NULL) {
+        keep_id(a, q->query_id);
+        rr_wire_free(q);
+    }
+    a->domain = QUEUE_ANY;
+    a->priority = RR_PRIORITY_ROUTINE;
+    return st;
+}
+
+static void
+answer_ping(brk_server *self, rr_wire_call *call, int64_t now_us)
+{
+    (void) now_us;
+    zmq_msg_t empty;
+    int rc = zmq_msg_init(&empty);
+    assert(rc == 0);
+    (void) rc;
+    answer(self, &call->peer, call->version, RR_CMD_PING, call->correlation, &empty);
+}
+
+static void
+answer_stats(brk_server *self, rr_wire_call *call, int64_t now_us)
+{
+    brk_view_fill(self, self->snap, now_us / 1000);
+    zmq_msg_t body;
+    if (brk_view_stats(self, self->snap, &body) == RR_OK) {
+        answer(self, &call->peer, call->version, RR_CMD_STATS, call->correlation, &body);
+    }
+}
+
+// The center protocol: a command is either queued for a worker (admit) or
+// answered by the broker at once (now).
+typedef struct front_command {
+    uint8_t command;
+    rr_status (*admit)(const brk_server *self, const void *data, size_t size, admission *a,
+                       rr_wire_error *err);
+    void (*now)(brk_server *self, rr_wire_call *call, int64_t now_us);
+} front_command;
+
+static const front_command COMMANDS[] = {
+    {RR_CMD_SUBMIT, admit_submit, NULL}, {RR_CMD_STATUS, admit_status, NULL},
+    {RR_CMD_UPDATE, admit_update, NULL}, {RR_CMD_FOLLOW, admit_follow, NULL},
+    {RR_CMD_PING, NULL, answer_ping},    {RR_CMD_STATS, NULL, answer_stats},
+};
+
+static const front_command *
+find_command(uint8_t command)
+{
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        if (COMMANDS[i].command == command) {
+            return &COMMANDS[i];
+        }
+    }
+    return NULL;
+}
+
+// The principal of the key a message came with. False when the key is no
+// longer registered (revoked while connected) or is not a center's or an
+// office's. Always true, with principal "", without authentication.
+static bool
+principal_of(brk_server *self, const rr_wire_call *call, char principal[RR_PRINCIPAL_MAX + 1])
+{
+    principal[0] = '\0';
+    if (self->auth == NULL) {
+        return true;
+    }
+    const char *p = brk_auth_principal(self->auth, call->user_id[0] ? call->user_id : NULL);
+    if (brk_auth_admission(p, BRK_AUTH_FRONT_END) != BRK_AUTH_ADMITTED) {
+        return false;
+    }
+    memcpy(principal, p, strlen(p) + 1);
+    return true;
+}
+
+// ---- one message ------------------------------------------------------------------
+
+void
+brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_wire_error *err,
+                  int64_t now_us)
+{
+    int64_t now_ms = now_us / 1000;
+    if (st != RR_OK) {
+        // The frames themselves are wrong: one ERROR, naming what could be read.
+        rr_wire_error e = *err;
+        self->stats.protocol_errors++;
+        if (brk_noisy_ok(&self->noisy, now_ms)) {
+            rr_log_warn_id(call->correlation, "protocol error from a center (%s): %s",
+                           call->correlation[0] ? call->correlation : "no correlation", e.message);
+        }
+        refuse(self, &call->peer, call->version, RR_CMD_ERROR, call->correlation, "", 0, &e, false);
+        return;
+    }
+    const front_command *cmd = find_command(call->command);
+    char principal[RR_PRINCIPAL_MAX + 1];
+    bool allowed = principal_of(self, call, principal);
+    rr_wire_error e;
+    if (cmd == NULL) {
+        self->stats.protocol_errors++;
+        (void) rr_wire_fail(&e, RR_EPROTO, "", "unrecognized command 0x%02x", call->command);
+        if (brk_noisy_ok(&self->noisy, now_ms)) {
+            rr_log_warn_id(call->correlation, "protocol error from a center: %s", e.message);
+        }
+        refuse(self, &call->peer, 2, RR_CMD_ERROR, call->correlation, "", 0, &e, false);
+        return;
+    }
+    if (!allowed) {
+        if (brk_noisy_ok(&self->noisy, now_ms)) {
+            rr_log_warn("refused a message from key %s: not registered (revoked?)",
+                        call->user_id[0] ? call->user_id : "?");
+        }
+        self->stats.unauthorized++;
+        (void) rr_wire_fail(&e, RR_EPERM, "",
+                            "not permitted: this key is not registered with the broker (revoked?)");
+        admission a = {"", 0, 0};
+        if (cmd->admit != NULL) {
+            (void) cmd->admit(self, zmq_msg_data(&call->body), zmq_msg_size(&call->body), &a, NULL);
+        }
+        refuse(self, &call->peer, 2, cmd->admit ? call->command : RR_CMD_ERROR, call->correlation,
+               a.id, 0, &e, false);
+        return;
+    }
+    if (cmd->now != NULL) {
+        cmd->now(self, call, now_us);
+        return;
+    }
+    admission a = {"", 0, RR_PRIORITY_ROUTINE};
+    size_t size = zmq_msg_size(&call->body);
+    st = size > (size_t) self->cfg.max_body_bytes
+             ? rr_wire_fail(&e, RR_ETOOBIG, "", "message too large: %zu bytes, limit %ld", size,
+                            self->cfg.max_body_bytes)
+             : cmd->admit(self, zmq_msg_data(&call->body), size, &a, &e);
+    if (st != RR_OK) {
+        if (brk_noisy_ok(&self->noisy, now_ms)) {
+            rr_log_warn_id(call->correlation, "request %s refused: %s",
+                           call->correlation[0] ? call->correlation : "(no correlation)",
+                           e.message);
+        }
+        if (st == RR_EPROTO) {
+            self->stats.protocol_errors++;
+        }
+        refuse(self, &call->peer, 2, call->command, call->correlation, a.id, 0, &e, false);
+        return;
+    }
+    if (self->draining) {
+        (void) rr_wire_fail(&e, RR_ESHUTDOWN, "",
+                            "could not queue request \"%s\": broker is shutting down",
+                            call->correlation);
+        refuse(self, &call->peer, 2, call->command, call->correlation, a.id, a.domain, &e, true);
+        return;
+    }
+    brk_request *req = brk_pool_get(self->pool);
+    if (req == NULL) {
+        (void) rr_wire_fail(&e, RR_ENOMEM, "", "could not queue request: broker out of memory");
+        rr_log_error("out of memory queueing a request");
+        refuse(self, &call->peer, 2, call->command, call->correlation, a.id, a.domain, &e, true);
+        return;
+    }
+    req->command = call->command;
+    req->domain = a.domain;
+    req->priority = a.priority;
+    req->received_us = now_us;
+    req->enqueued_us = now_us;
+    memcpy(req->correlation, call->correlation, sizeof req->correlation);
+    memcpy(req->principal, principal, sizeof req->principal);
+    rr_msg_move(&req->client_id, &call->peer);
+    rr_msg_move(&req->body, &call->body);
+    brk_dispatch_admit(self, req);
+}
