@@ -79,6 +79,7 @@ typedef struct brk_snapshot {
         protocol_errors;
     uint64_t replied;
     uint64_t refused_busy, refused_rejected; // answers the broker made itself
+    uint32_t risk_rules; // the risk rules it queues by, as the workers last sent them
     brk_worker_view workers[BRK_SNAP_MAX_WORKERS];
     size_t nworkers;
 } brk_snapshot;

@@ -121,6 +121,10 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         fprintf(out, "referral_workers_idle{domain=\"%s\"} %u\n", queue_name(d),
                 snap->queue[d].workers_idle);
     }
+    head(out, "referral_broker_risk_rules", "gauge",
+         "Risk rules the broker queues submissions by, as the workers last sent them (0: "
+         "none yet, so requested priorities only).");
+    fprintf(out, "referral_broker_risk_rules %u\n", snap->risk_rules);
     head(out, "referral_requests_received_total", "counter",
          "Requests admitted to a queue, by domain (queries: status and follow-up).");
     for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {

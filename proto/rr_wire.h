@@ -16,19 +16,22 @@
 #include <zmq.h>
 
 // Field limits, in bytes of UTF-8.
-#define RR_WIRE_MAX_NATID_BYTES     40
-#define RR_WIRE_MAX_HOUSEHOLD_BYTES 64
-#define RR_WIRE_MAX_SERVICE_BYTES   16
-#define RR_WIRE_MAX_NOTE_BYTES      4000
-#define RR_WIRE_MAX_QUERY_ID_BYTES  64
-#define RR_WIRE_MAX_REFERRAL_BYTES  24
-#define RR_WIRE_MAX_RISK_FLAGS      8
-#define RR_WIRE_MAX_REASON_BYTES    1000
-#define RR_WIRE_MAX_OFFICE_BYTES    11
-#define RR_WIRE_MAX_FOLLOW_LIMIT    1000
-#define RR_WIRE_MAX_HOST_BYTES      255 // WorkerReady.host: a fully qualified name
-#define RR_WIRE_MAX_VERSION_BYTES   47  // WorkerReady.version
-#define RR_WIRE_DEFAULT_FOLLOW      100
+#define RR_WIRE_MAX_NATID_BYTES       40
+#define RR_WIRE_MAX_HOUSEHOLD_BYTES   64
+#define RR_WIRE_MAX_SERVICE_BYTES     16
+#define RR_WIRE_MAX_NOTE_BYTES        4000
+#define RR_WIRE_MAX_QUERY_ID_BYTES    64
+#define RR_WIRE_MAX_REFERRAL_BYTES    24
+#define RR_WIRE_MAX_RISK_FLAGS        8
+#define RR_WIRE_MAX_REASON_BYTES      1000
+#define RR_WIRE_MAX_OFFICE_BYTES      11
+#define RR_WIRE_MAX_FOLLOW_LIMIT      1000
+#define RR_WIRE_MAX_HOST_BYTES        255 // WorkerReady.host: a fully qualified name
+#define RR_WIRE_MAX_VERSION_BYTES     47  // WorkerReady.version
+#define RR_WIRE_DEFAULT_FOLLOW        100
+#define RR_WIRE_MAX_OFFICE_NAME_BYTES 255 // office_name, office_name_fa (CHECKed in SQL)
+#define RR_WIRE_MAX_KIND_BYTES        15  // Event.kind: "submit", "escalate", ...
+#define RR_WIRE_MAX_ACTOR_BYTES       RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
 
 // One unpack for every body: the size limit (RR_WIRE_MAX_BODY_BYTES:
 // ETOOBIG), the protobuf parse (EPROTO "malformed <Message>: ...") and, for

@@ -208,6 +208,10 @@ RR_NODISCARD rr_status rr_frames_recv(void *socket, rr_frames *frames, int flags
 // Closes every frame held. Safe to call twice.
 void rr_frames_close(rr_frames *frames);
 
+// The ZAP user id (the CURVE key, Z85) frame i came with, into out; ""
+// without authentication or past the last frame.
+void rr_frames_user_id(rr_frames *f, size_t i, char out[RR_WIRE_MAX_USER_ID + 1]);
+
 // Frame i's bytes and size; i must be < count.
 const void *rr_frames_data(rr_frames *frames, size_t i);
 size_t rr_frames_size(rr_frames *frames, size_t i);

@@ -16,9 +16,6 @@
 // A timestamptz column as UTC ISO 8601, e.g. 2025-03-01T13:00:00Z.
 #define UTC_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-// Statuses after which nobody acts on a referral any more.
-#define CLOSED_STATUSES "('completed', 'rejected', 'failed', 'cancelled')"
-
 // Parses options; false when the command ends here with *exit_code (after
 // --help, or a usage error already printed).
 static bool
@@ -252,7 +249,7 @@ static const char OVERDUE_SQL[] =
     " CROSS JOIN LATERAL (SELECT CASE WHEN r.accept_deadline < now() THEN"
     "     floor(extract(epoch FROM now() - r.accept_deadline))::bigint END AS late) s"
     " WHERE ((r.status IN ('requested', 'received') AND r.accept_deadline < now())"
-    "        OR (r.escalated_at IS NOT NULL AND r.status NOT IN " CLOSED_STATUSES "))"
+    "        OR (r.escalated_at IS NOT NULL AND referral_is_open(r.status)))"
     "   AND ($1::text IS NULL OR k.province_code = $1)"
     "   AND ($2::text IS NULL OR c.county_code = $2)"
     " ORDER BY r.accept_deadline NULLS LAST, r.id";
@@ -303,7 +300,7 @@ tool_overdue_main(int argc, char **argv)
 static const char NEEDS_SQL[] =
     "SELECT k.code AS county, k.name_en AS county_name, c.neighbourhood, r.domain,"
     "       r.service_code AS service, count(*) AS requests,"
-    "       count(*) FILTER (WHERE r.status NOT IN " CLOSED_STATUSES ") AS open,"
+    "       count(*) FILTER (WHERE referral_is_open(r.status)) AS open,"
     "       count(*) FILTER (WHERE r.status = 'completed') AS completed,"
     "       count(*) FILTER (WHERE r.status = 'rejected') AS rejected,"
     "       round((percentile_cont(0.5) WITHIN GROUP"

@@ -1,76 +1,18 @@
 // referral-worker: serves one domain's requests from a broker, recording
 // referrals in PostgreSQL. SIGTERM finishes the batch in hand, replies,
-// tells the broker and exits.
+// tells the broker and exits. This file parses options; wrk_run runs.
 #define RR_LOG_MODULE "main"
-#include "rr_clock.h"
 #include "rr_config.h"
+#include "rr_format.h"
 #include "rr_log.h"
 #include "rr_process.h"
-#include "rr_service.h"
 #include "rr_version.h"
 #include "rr_vocab.h"
-#include "rr_wire.h"
-#include "wrk_echo.h"
 #include "wrk_handler.h"
-#include "wrk_session.h"
-#include "wrk_store.h"
+#include "wrk_run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <zmq.h>
-
-// --no-db: the session and nothing else (wrk_echo.h).
-static int
-run_without_database(const char *broker, rr_domain domain, long credit, long heartbeat_ms,
-                     long liveness, const rr_curve_client *curve)
-{
-    rr_log_warn("--no-db: answering every submission accepted WITHOUT recording it "
-                "(benchmark mode)");
-    void *ctx = zmq_ctx_new();
-    wrk_job *jobs = calloc((size_t) credit, sizeof *jobs);
-    wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness, *curve};
-    wrk_session *session = ctx && jobs ? wrk_session_new(ctx, &scfg) : NULL;
-    int exit_code = session ? EXIT_SUCCESS : EXIT_FAILURE;
-    uint64_t serial = 0;
-    rr_service_ready("benchmark mode: answering without the database");
-    while (session != NULL && !rr_process_stop) {
-        rr_service_watchdog(rr_clock_mono_ms());
-        size_t count = 0;
-        rr_status st = wrk_session_recv(session, jobs, (size_t) credit, &count,
-                                        wrk_session_next_tick_ms(session));
-        if (st != RR_OK) {
-            exit_code = st == RR_ESHUTDOWN ? EXIT_SUCCESS : EXIT_FAILURE;
-            break;
-        }
-        for (size_t i = 0; i < count; i++) {
-            zmq_msg_t reply;
-            wrk_echo_reply(&jobs[i], ++serial, &reply);
-            wrk_session_reply(session, &jobs[i], &reply);
-            rr_msg_close(&jobs[i].body);
-        }
-        wrk_session_tick(session);
-    }
-    wrk_session_destroy(&session);
-    free(jobs);
-    if (ctx != NULL) {
-        zmq_ctx_term(ctx);
-    }
-    return exit_code;
-}
-
-// The counters the session's next heartbeats carry to the broker.
-static void
-report_stats(wrk_session *session, wrk_handler *handler, wrk_store *store)
-{
-    wrk_session_stats stats;
-    wrk_handler_counters(handler, &stats.processed, &stats.failed, &stats.batches,
-                         &stats.batch_items);
-    wrk_store_counters(store, &stats.commits, &stats.commit_seconds, &stats.db_reconnects);
-    stats.db_connected = wrk_store_connected(store);
-    wrk_session_set_stats(session, &stats);
-}
 
 int
 main(int argc, char **argv)
@@ -137,9 +79,12 @@ main(int argc, char **argv)
                 domain_name);
         return 2;
     }
-    char process[48];
-    int n = snprintf(process, sizeof process, "worker.%s", domain_name);
-    (void) n;
+    char process[64];
+    if (rr_format_exact(process, sizeof process, "worker.%s", domain_name) != RR_OK) {
+        fprintf(stderr, "invalid --domain \"%s\": at most %zu characters\n", domain_name,
+                sizeof process - sizeof "worker.");
+        return 2;
+    }
     if (rr_process_start(process, log_level, log_format) != RR_OK) {
         return 2;
     }
@@ -152,126 +97,17 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (no_db) {
-        return run_without_database(broker, domain, credit, heartbeat_ms, liveness, &curve);
-    }
-    int exit_code = EXIT_FAILURE;
-    void *ctx = zmq_ctx_new();
-    wrk_store *store = wrk_store_new(db, process);
-    wrk_handler *handler = store ? wrk_handler_new(domain, store, reload_min_ms) : NULL;
-    wrk_session *session = NULL;
-    wrk_job *jobs = calloc((size_t) credit, sizeof *jobs);
-    zmq_msg_t *replies = calloc((size_t) credit, sizeof *replies);
-    if (ctx == NULL || handler == NULL || jobs == NULL || replies == NULL) {
-        rr_log_error("could not start: out of memory");
-        goto done;
-    }
-    // Started: systemd's "ready" means the process is up, not that the
-    // database is (a worker waiting for PostgreSQL must not be killed for a
-    // start timeout). /readyz on the broker says whether the domain serves.
-    rr_service_ready("connecting to the database");
-    // Connect to the database before offering credit, so the first requests
-    // do not meet a cold connection; keep trying while it is away.
-    while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
-        rr_service_watchdog(rr_clock_mono_ms());
-        struct timespec ts = {0, 200L * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    wrk_session_config scfg = {broker, domain, (uint32_t) credit, heartbeat_ms, liveness, curve};
-    session = wrk_session_new(ctx, &scfg);
-    if (session == NULL) {
-        goto done;
-    }
-    wrk_store_set_keepalive(store, wrk_session_keepalive, session);
-    report_stats(session, handler, store); // the first heartbeat tells the truth too
-    rr_service_status("serving %s requests", rr_domain_name(domain));
-    if (wrk_handler_prepare(handler) != RR_OK) {
-        rr_log_warn("catalogue not loaded yet: it will be at the first request");
-    }
-    uint64_t rules_pushed = 0; // the catalogue load whose rules the broker has
-    int64_t next_escalation = rr_clock_mono_ms() + escalate_ms;
-    while (!rr_process_stop) {
-        size_t count = 0;
-        st = wrk_session_recv(session, jobs, (size_t) credit, &count,
-                              wrk_session_next_tick_ms(session));
-        if (st == RR_OK && count == 1 && batch_wait_ms > 0 && credit > 1) {
-            // A batch of one pays PostgreSQL's whole per-statement and
-            // COMMIT cost alone: give a second request a moment to join.
-            size_t more = 0;
-            st = wrk_session_recv(session, jobs + 1, (size_t) credit - 1, &more, batch_wait_ms);
-            count += more;
-        }
-        if (st == RR_ESHUTDOWN) {
-            break;
-        }
-        if (st != RR_OK) {
-            goto done;
-        }
-        if (count > 0) {
-            wrk_handler_process(handler, jobs, count, replies);
-            for (size_t i = 0; i < count; i++) {
-                wrk_session_reply(session, &jobs[i], &replies[i]);
-                rr_msg_close(&jobs[i].body);
-            }
-        } else if (wrk_handler_prepare(handler) != RR_OK) {
-            rr_log_debug("catalogue not loaded: database away");
-        }
-        if (!wrk_store_connected(store)) {
-            // Taking requests only to answer them busy would bounce the
-            // centers: leave the broker, which queues them (and reports
-            // the domain not ready) until we are back.
-            rr_log_warn("database unreachable: leaving the broker until it is back");
-            wrk_store_set_keepalive(store, NULL, NULL);
-            wrk_session_destroy(&session);
-            rr_service_status("database unreachable: waiting for it, not serving");
-            while (!rr_process_stop && wrk_store_ensure(store) != RR_OK) {
-                rr_service_watchdog(rr_clock_mono_ms());
-                struct timespec ts = {0, 100L * 1000 * 1000};
-                nanosleep(&ts, NULL);
-            }
-            if (rr_process_stop) {
-                break;
-            }
-            rr_log_info("database reachable again: registering with the broker");
-            session = wrk_session_new(ctx, &scfg);
-            if (session == NULL) {
-                goto done;
-            }
-            wrk_store_set_keepalive(store, wrk_session_keepalive, session);
-            report_stats(session, handler, store);
-            rr_service_status("serving %s requests", rr_domain_name(domain));
-            rules_pushed = 0;
-            continue;
-        }
-        if (escalate_ms > 0 && rr_clock_mono_ms() >= next_escalation) {
-            int escalated = 0;
-            if (wrk_store_escalate(store, 100, &escalated) == RR_OK && escalated > 0) {
-                rr_log_info("escalated %d overdue referral(s) to their province office", escalated);
-            }
-            next_escalation = rr_clock_mono_ms() + escalate_ms;
-        }
-        report_stats(session, handler, store);
-        rr_risk_rule rules[RR_RISK_MAX_RULES];
-        size_t nrules = 0;
-        uint64_t loaded = wrk_handler_risk_rules(handler, rules, &nrules);
-        if (loaded != rules_pushed) {
-            wrk_session_set_rules(session, rules, nrules);
-            rules_pushed = loaded;
-        }
-        wrk_session_tick(session);
-        rr_service_watchdog(rr_clock_mono_ms());
-    }
-    rr_service_stopping();
-    rr_log_info("stopping");
-    exit_code = EXIT_SUCCESS;
-done:
-    wrk_session_destroy(&session);
-    free(replies);
-    free(jobs);
-    wrk_handler_destroy(&handler);
-    wrk_store_destroy(&store);
-    if (ctx != NULL) {
-        zmq_ctx_term(ctx);
-    }
-    return exit_code;
+    wrk_run_config cfg = {.broker = broker,
+                          .domain = domain,
+                          .db = db,
+                          .process = process,
+                          .credit = credit,
+                          .batch_wait_ms = batch_wait_ms,
+                          .heartbeat_ms = heartbeat_ms,
+                          .liveness = liveness,
+                          .reload_min_ms = reload_min_ms,
+                          .escalate_ms = escalate_ms,
+                          .no_db = no_db,
+                          .curve = curve};
+    return wrk_run(&cfg);
 }

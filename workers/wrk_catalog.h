@@ -7,41 +7,45 @@
 #include "rr_risk.h"
 #include "rr_status.h"
 #include "rr_vocab.h"
+#include "rr_wire.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#define WRK_COUNTY_CODE_LEN   4 // "2301" (county.code char(4))
+#define WRK_PROVINCE_CODE_LEN 2 // "23" (province.code char(2))
+
 typedef struct wrk_service {
-    char code[17];
+    char code[RR_WIRE_MAX_SERVICE_BYTES + 1];
     rr_domain domain;
     bool active;
 } wrk_service;
 
 typedef struct wrk_center {
     uint32_t code;
-    char county[5];   // county code, e.g. "2301"
-    char province[3]; // province code, e.g. "23"
+    char county[WRK_COUNTY_CODE_LEN + 1];     // county code, e.g. "2301"
+    char province[WRK_PROVINCE_CODE_LEN + 1]; // province code, e.g. "23"
     bool active;
 } wrk_center;
 
 typedef struct wrk_office {
-    char code[12]; // "CO-2301" or "PO-23"
-    char name_en[256];
-    char name_fa[256];
-    char county[5]; // empty for a province office
-    char province[3];
+    char code[RR_WIRE_MAX_OFFICE_BYTES + 1]; // "CO-2301" or "PO-23"
+    char name_en[RR_WIRE_MAX_OFFICE_NAME_BYTES + 1];
+    char name_fa[RR_WIRE_MAX_OFFICE_NAME_BYTES + 1];
+    char county[WRK_COUNTY_CODE_LEN + 1]; // empty for a province office
+    char province[WRK_PROVINCE_CODE_LEN + 1];
     bool active;
 } wrk_office;
 
 // A routing override: empty strings and RR_PRIORITY_NONE match anything.
 typedef struct wrk_rule {
     int id;
-    char service[17];
-    char province[3];
-    char county[5];
+    char service[RR_WIRE_MAX_SERVICE_BYTES + 1];
+    char province[WRK_PROVINCE_CODE_LEN + 1];
+    char county[WRK_COUNTY_CODE_LEN + 1];
     rr_priority priority;
-    char office[12];
+    char office[RR_WIRE_MAX_OFFICE_BYTES + 1];
 } wrk_rule;
 
 typedef struct wrk_catalog wrk_catalog;

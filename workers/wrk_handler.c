@@ -9,6 +9,7 @@
 #include "rr_uuid.h"
 #include "rr_wire.h"
 #include "wrk_catalog.h"
+#include "wrk_queries.h"
 #include "wrk_route.h"
 #include "wrk_validate.h"
 
@@ -110,29 +111,16 @@ wrk_handler_risk_rules(const wrk_handler *self, rr_risk_rule *rules, size_t *cou
 }
 
 static void
-set_reply_office(Rr__V1__SubmitReply *reply, const wrk_recorded *rec, char *refid, size_t cap)
+set_reply_office(Rr__V1__SubmitReply *reply, const wrk_recorded *rec,
+                 char refid[WRK_REFERRAL_ID_CAP])
 {
-    int n = snprintf(refid, cap, "R-%lld", (long long) rec->referral_id);
-    (void) n;
+    wrk_referral_id_format(rec->referral_id, refid);
     reply->referral_id = refid;
     reply->office_code = (char *) rec->office_code;
     reply->office_name = (char *) rec->office_name_en;
     reply->office_name_fa = (char *) rec->office_name_fa;
     reply->referral_status = (Rr__V1__ReferralStatus) rec->status;
     reply->created_at_ms = rec->created_at_ms;
-}
-
-// The sender may act as the request says (wrk_validate_actor), or the
-// refusal is logged: a spoofing attempt is worth an operator's look.
-static rr_status
-check_actor(const wrk_job *job, uint32_t center_code, const char *office_code, rr_wire_error *err)
-{
-    rr_status st = wrk_validate_actor(job->principal, center_code, office_code, err);
-    if (st != RR_OK) {
-        rr_log_warn("request refused (delivery %llu): %s", (unsigned long long) job->delivery_id,
-                    err->message);
-    }
-    return st;
 }
 
 // A submission's refusal: busy when it may work later, else rejected; the
@@ -185,7 +173,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         it->st = rr_wire_unpack(zmq_msg_data(&jobs[i].body), zmq_msg_size(&jobs[i].body), &it->req,
                                 &it->err);
         if (it->st == RR_OK) {
-            it->st = check_actor(&jobs[i], it->req->center_code, NULL, &it->err);
+            it->st = wrk_check_actor(&jobs[i], it->req->center_code, NULL, &it->err);
         }
         if (it->st != RR_OK) {
             continue;
@@ -278,12 +266,12 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             continue;
         }
         Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
-        char refid[32];
+        char refid[WRK_REFERRAL_ID_CAP];
         reply.request_id = it->req->request_id;
         reply.outcome =
             rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         reply.domain = (Rr__V1__Domain) self->domain;
-        set_reply_office(&reply, rec, refid, sizeof refid);
+        set_reply_office(&reply, rec, refid);
         jobs[idx[k]].outcome = (uint8_t) reply.outcome;
         if (rr_wire_pack(&reply.base, &replies[idx[k]]) != RR_OK) {
             int rc = zmq_msg_init(&replies[idx[k]]);
@@ -321,279 +309,6 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
     wrk_catalog_destroy(&self->retired);
 }
 
-// Points ref's fields at s (which must outlive the packing); flags is room
-// for the risk flags.
-static void
-fill_referral(Rr__V1__Referral *ref, const wrk_status *s, char *refid, size_t cap,
-              Rr__V1__RiskFlag *flags)
-{
-    rr__v1__referral__init(ref);
-    int n = snprintf(refid, cap, "R-%lld", (long long) s->referral_id);
-    (void) n;
-    ref->referral_id = refid;
-    ref->request_id = (char *) s->request_id;
-    ref->center_code = s->center_code;
-    ref->household_id = (char *) s->household_id;
-    ref->service_code = (char *) s->service_code;
-    ref->domain = (Rr__V1__Domain) s->domain;
-    ref->priority = (Rr__V1__Priority) s->priority;
-    ref->status = (Rr__V1__ReferralStatus) s->status;
-    ref->office_code = (char *) s->office_code;
-    ref->office_name = (char *) s->office_name_en;
-    ref->office_name_fa = (char *) s->office_name_fa;
-    ref->version = s->version;
-    ref->created_at_ms = s->created_at_ms;
-    ref->updated_at_ms = s->updated_at_ms;
-    for (size_t i = 0; i < s->n_risk_flags; i++) {
-        flags[i] = (Rr__V1__RiskFlag) s->risk_flags[i];
-    }
-    ref->n_risk_flags = s->n_risk_flags;
-    ref->risk_flags = flags;
-}
-
-// Points ev's fields at e; refid is room for "R-<n>" when the event names
-// its referral (follow-up).
-static void
-fill_event(Rr__V1__Event *ev, const wrk_event *e, char *refid, size_t cap)
-{
-    rr__v1__event__init(ev);
-    ev->event_id = e->id;
-    ev->seq = e->seq;
-    ev->from_status = (Rr__V1__ReferralStatus) e->from;
-    ev->to_status = (Rr__V1__ReferralStatus) e->to;
-    ev->actor = (char *) e->actor;
-    ev->reason = (char *) e->reason;
-    ev->at_ms = e->at_ms;
-    ev->kind = (char *) e->kind;
-    ev->office_code = (char *) e->office_code;
-    if (refid != NULL && e->referral_id > 0) {
-        int n = snprintf(refid, cap, "R-%lld", (long long) e->referral_id);
-        (void) n;
-        ev->referral_id = refid;
-        ev->request_id = (char *) e->request_id;
-        ev->service_code = (char *) e->service_code;
-    }
-}
-
-static void
-pack_or_empty(const ProtobufCMessage *msg, zmq_msg_t *out)
-{
-    if (rr_wire_pack(msg, out) != RR_OK) {
-        int rc = zmq_msg_init(out); // an empty reply still frees the broker's slot
-        assert(rc == 0);
-        (void) rc;
-    }
-}
-
-static void
-pack_status(const wrk_status *s, const char *query_id, zmq_msg_t *out)
-{
-    Rr__V1__StatusReply reply = RR__V1__STATUS_REPLY__INIT;
-    Rr__V1__Referral ref;
-    char refid[32];
-    Rr__V1__RiskFlag flags[RR_WIRE_MAX_RISK_FLAGS];
-    fill_referral(&ref, s, refid, sizeof refid, flags);
-    reply.query_id = (char *) query_id;
-    reply.status = RR__V1__STATUS__STATUS_OK;
-    reply.referral = &ref;
-    Rr__V1__Event ev[WRK_STATUS_MAX_EVENTS];
-    Rr__V1__Event *evp[WRK_STATUS_MAX_EVENTS];
-    size_t ne = s->n_events < WRK_STATUS_MAX_EVENTS ? s->n_events : WRK_STATUS_MAX_EVENTS;
-    for (size_t i = 0; i < ne; i++) {
-        fill_event(&ev[i], &s->events[i], NULL, 0);
-        evp[i] = &ev[i];
-    }
-    reply.n_events = ne;
-    reply.events = evp;
-    pack_or_empty(&reply.base, out);
-}
-
-static void
-process_status(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
-{
-    Rr__V1__StatusQuery *q = NULL;
-    rr_wire_error err;
-    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &q, &err);
-    const char *qid = q && q->query_id ? q->query_id : "";
-    if (st == RR_OK) {
-        assert(q != NULL); // unpacked whenever RR_OK
-        st = check_actor(job, q->center_code, NULL, &err);
-    }
-    if (st == RR_OK) {
-        wrk_status s;
-        st = wrk_store_status(self->store, q, &s, &err);
-        if (st == RR_OK) {
-            pack_status(&s, qid, reply);
-            wrk_status_clear(&s);
-        }
-    }
-    if (st != RR_OK && rr_wire_pack_refusal(RR_CMD_STATUS, qid, 0, 0, &err, reply) != RR_OK) {
-        int rc = zmq_msg_init(reply);
-        assert(rc == 0);
-        (void) rc;
-    }
-    if (q != NULL) {
-        rr_wire_free(q);
-    }
-}
-
-// Parses "R-<digits>" into a positive id; false for anything else.
-static bool
-parse_referral_id(const char *text, int64_t *id)
-{
-    if (text == NULL || strncmp(text, "R-", 2) != 0 || text[2] < '0' || text[2] > '9') {
-        return false;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text + 2, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0) {
-        return false;
-    }
-    *id = v;
-    return true;
-}
-
-static void
-process_update(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
-{
-    Rr__V1__UpdateRequest *u = NULL;
-    rr_wire_error err;
-    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &u, &err);
-    const char *uid = u && u->update_id ? u->update_id : "";
-    wrk_update w = {0};
-    if (st == RR_OK) {
-        assert(u != NULL); // unpacked whenever RR_OK
-        st = check_actor(job, u->center_code, u->office_code, &err);
-    }
-    if (st == RR_OK && !parse_referral_id(u->referral_id, &w.referral_id)) {
-        st = rr_wire_fail(&err, RR_EINVAL, "referral_id",
-                          "invalid referral id \"%s\": expected \"R-\" and a number",
-                          u->referral_id);
-    }
-    if (st == RR_OK && u->domain != (Rr__V1__Domain) self->domain) {
-        st = rr_wire_fail(&err, RR_EINVAL, "domain", "this worker serves \"%s\", not \"%s\"",
-                          rr_domain_name(self->domain), rr_domain_name((int) u->domain));
-    }
-    uint64_t event_id = 0;
-    if (st == RR_OK) {
-        w.update_id = u->update_id;
-        w.domain = self->domain;
-        w.to = (rr_ref_state) u->to_status;
-        w.office_code = u->office_code && u->office_code[0] ? u->office_code : NULL;
-        w.center_code = u->center_code;
-        w.expected_version = u->expected_version;
-        w.reason = u->reason;
-        w.forward_to = u->forward_to;
-        st = wrk_store_update(self->store, &w, &event_id, &err);
-        if (st != RR_OK && err.code != RR_EDB) {
-            rr_log_warn_id(u->referral_id, "update %s of %s refused: %s", uid, u->referral_id,
-                           err.message);
-        }
-    }
-    // The referral as it is now: after the change, or beside a refusal that
-    // only its owner can meet (a wrong state or a stale version), read as
-    // the actor may see it (a center only its own).
-    wrk_status s;
-    bool have = false;
-    if (st == RR_OK || (w.referral_id > 0 &&
-                        (err.code == RR_ESTATE || (err.code == RR_ECONFLICT &&
-                                                   strcmp(err.field, "expected_version") == 0)))) {
-        Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
-        q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
-        q.referral_id = u->referral_id;
-        q.center_code = u->center_code;
-        rr_wire_error ignored;
-        have = wrk_store_status(self->store, &q, &s, &ignored) == RR_OK;
-    }
-    Rr__V1__UpdateReply out = RR__V1__UPDATE_REPLY__INIT;
-    Rr__V1__Error pb_err;
-    Rr__V1__Referral ref;
-    char refid[32];
-    Rr__V1__RiskFlag flags[RR_WIRE_MAX_RISK_FLAGS];
-    out.update_id = (char *) uid;
-    out.status = (Rr__V1__Status) (st == RR_OK ? RR_OK : err.code);
-    out.event_id = event_id;
-    if (st != RR_OK) {
-        rr_wire_error_fill(&pb_err, &err);
-        out.error = &pb_err;
-    }
-    if (have) {
-        fill_referral(&ref, &s, refid, sizeof refid, flags);
-        out.referral = &ref;
-    }
-    pack_or_empty(&out.base, reply);
-    if (have) {
-        wrk_status_clear(&s);
-    }
-    if (u != NULL) {
-        rr_wire_free(u);
-    }
-}
-
-static void
-process_follow(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
-{
-    Rr__V1__FollowRequest *f = NULL;
-    rr_wire_error err;
-    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &f, &err);
-    const char *qid = f && f->query_id ? f->query_id : "";
-    if (st == RR_OK) {
-        assert(f != NULL); // unpacked whenever RR_OK
-        st = check_actor(job, f->center_code, NULL, &err);
-    }
-    wrk_event *events = NULL;
-    size_t count = 0;
-    bool more = false;
-    if (st == RR_OK) {
-        uint32_t limit = f->limit ? f->limit : RR_WIRE_DEFAULT_FOLLOW;
-        st = wrk_store_follow(self->store, f->center_code, f->after_seq, limit, &events, &count,
-                              &more, &err);
-    }
-    if (st != RR_OK) {
-        if (rr_wire_pack_refusal(RR_CMD_FOLLOW, qid, 0, 0, &err, reply) != RR_OK) {
-            int rc = zmq_msg_init(reply);
-            assert(rc == 0);
-            (void) rc;
-        }
-    } else {
-        Rr__V1__FollowReply out = RR__V1__FOLLOW_REPLY__INIT;
-        Rr__V1__Event *ev = count ? calloc(count, sizeof *ev) : NULL;
-        Rr__V1__Event **evp = count ? calloc(count, sizeof(Rr__V1__Event *)) : NULL;
-        char(*ids)[32] = count ? calloc(count, sizeof *ids) : NULL;
-        if (count && (ev == NULL || evp == NULL || ids == NULL)) {
-            (void) rr_wire_fail(&err, RR_ENOMEM, "", "could not read changes: out of memory");
-            if (rr_wire_pack_refusal(RR_CMD_FOLLOW, qid, 0, 0, &err, reply) != RR_OK) {
-                int rc = zmq_msg_init(reply);
-                assert(rc == 0);
-                (void) rc;
-            }
-        } else {
-            for (size_t i = 0; i < count; i++) {
-                fill_event(&ev[i], &events[i], ids[i], sizeof ids[i]);
-                evp[i] = &ev[i];
-            }
-            out.query_id = (char *) qid;
-            out.status = RR__V1__STATUS__STATUS_OK;
-            out.n_events = count;
-            out.events = evp;
-            out.last_seq = count ? events[count - 1].seq : f->after_seq;
-            out.has_more = more;
-            pack_or_empty(&out.base, reply);
-        }
-        free(ids);
-        free(evp);
-        free(ev);
-    }
-    free(events);
-    if (f != NULL) {
-        rr_wire_free(f);
-    }
-}
-
-// A submission whose earlier deliveries all died with their workers: if one
-// of them committed it, answer with that referral; otherwise record it as a
-// dead letter, untouched, and refuse it with why.
 static void
 process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
 {
@@ -605,7 +320,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         pack_refusal(job, NULL, &err, reply);
         return;
     }
-    if (check_actor(job, req->center_code, NULL, &err) != RR_OK) {
+    if (wrk_check_actor(job, req->center_code, NULL, &err) != RR_OK) {
         pack_refusal(job, req->request_id, &err, reply);
         rr_wire_free(req);
         return;
@@ -635,9 +350,8 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         wrk_status_clear(&s);
     } else if (found == RR_OK) {
         Rr__V1__SubmitReply out = RR__V1__SUBMIT_REPLY__INIT;
-        char refid[32];
-        int n = snprintf(refid, sizeof refid, "R-%lld", (long long) s.referral_id);
-        (void) n;
+        char refid[WRK_REFERRAL_ID_CAP];
+        wrk_referral_id_format(s.referral_id, refid);
         out.request_id = req->request_id;
         out.outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         out.referral_id = refid;
@@ -648,7 +362,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         out.referral_status = (Rr__V1__ReferralStatus) s.status;
         out.created_at_ms = s.created_at_ms;
         job->outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
-        pack_or_empty(&out.base, reply);
+        wrk_pack_or_empty(&out.base, reply);
         wrk_status_clear(&s);
     } else {
         (void) rr_wire_fail(&err, RR_EINTERNAL, "",
@@ -699,11 +413,11 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
         is_submit[i] = jobs[i].command == RR_CMD_SUBMIT;
         any_submit |= is_submit[i];
         if (jobs[i].command == RR_CMD_STATUS) {
-            process_status(self, &jobs[i], &replies[i]);
+            wrk_query_status(self->store, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_UPDATE) {
-            process_update(self, &jobs[i], &replies[i]);
+            wrk_query_update(self->store, self->domain, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_FOLLOW) {
-            process_follow(self, &jobs[i], &replies[i]);
+            wrk_query_follow(self->store, &jobs[i], &replies[i]);
         } else if (is_submit[i] && jobs[i].dead) {
             is_submit[i] = false;
             process_dead_submit(self, &jobs[i], &replies[i]);

@@ -1,14 +1,18 @@
-// The worker's PostgreSQL side: connection (and reconnection), the
-// catalogue load, recording referrals with their first event, and status
-// reads. The only libpq user in production code.
+// The worker's PostgreSQL side: the connection (wrk_store.c, the driver),
+// the catalogue load (wrk_store_catalog.c), recording referrals with their
+// first event and dead letters (wrk_record.c), reads (wrk_read.c) and
+// changes (wrk_update.c, checked by wrk_change.c). With the worker's
+// notice receiver, the only libpq users in production code.
 #ifndef WRK_STORE_H
 #define WRK_STORE_H
 
 #include "referral.pb-c.h"
 #include "rr_status.h"
+#include "rr_uuid.h"
 #include "rr_vocab.h"
 #include "rr_wire.h"
 #include "wrk_catalog.h"
+#include "wrk_change.h"
 #include "wrk_route.h"
 #include "wrk_validate.h"
 
@@ -64,11 +68,11 @@ typedef struct wrk_recorded {
     bool inserted;        // false: an earlier attempt recorded it
     bool duplicate;       // the household's open referral for the service
     uint32_t center_code; // as stored (to detect a reused request_id)
-    char household_id[72];
-    char service_code[20];
-    char office_code[12];
-    char office_name_en[256];
-    char office_name_fa[256];
+    char household_id[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
+    char service_code[RR_WIRE_MAX_SERVICE_BYTES + 1];
+    char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
+    char office_name_en[RR_WIRE_MAX_OFFICE_NAME_BYTES + 1];
+    char office_name_fa[RR_WIRE_MAX_OFFICE_NAME_BYTES + 1];
     rr_ref_state status;
     int64_t created_at_ms;
     uint32_t version;
@@ -91,29 +95,29 @@ typedef struct wrk_event {
     uint64_t id;
     uint64_t seq; // 0 until sequenced for follow-up
     int64_t referral_id;
-    char request_id[40];
-    char service_code[20];
-    char kind[16];
+    char request_id[RR_UUID_TEXT_LEN + 1];
+    char service_code[RR_WIRE_MAX_SERVICE_BYTES + 1];
+    char kind[RR_WIRE_MAX_KIND_BYTES + 1];
     rr_ref_state from, to;
-    char actor[48];
-    char office_code[12]; // owner after the event
-    char reason[1024];
+    char actor[RR_WIRE_MAX_ACTOR_BYTES + 1];
+    char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1]; // owner after the event
+    char reason[RR_WIRE_MAX_REASON_BYTES + 1];
     int64_t at_ms;
 } wrk_event;
 
 // One referral with its history, as read for a status query.
 typedef struct wrk_status {
     int64_t referral_id;
-    char request_id[40];
+    char request_id[RR_UUID_TEXT_LEN + 1];
     uint32_t center_code;
-    char household_id[72];
-    char service_code[20];
+    char household_id[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
+    char service_code[RR_WIRE_MAX_SERVICE_BYTES + 1];
     rr_domain domain;
     rr_priority priority;
     rr_ref_state status;
-    char office_code[12];
-    char office_name_en[256];
-    char office_name_fa[256];
+    char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
+    char office_name_en[RR_WIRE_MAX_OFFICE_NAME_BYTES + 1];
+    char office_name_fa[RR_WIRE_MAX_OFFICE_NAME_BYTES + 1];
     uint32_t version;
     int64_t created_at_ms, updated_at_ms;
     int risk_flags[RR_WIRE_MAX_RISK_FLAGS];
@@ -129,19 +133,6 @@ typedef struct wrk_status {
 RR_NODISCARD rr_status wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *query,
                                         wrk_status *out, rr_wire_error *err);
 void wrk_status_clear(wrk_status *status);
-
-// A status change asked for by an office or a center (borrowed strings).
-typedef struct wrk_update {
-    const char *update_id; // idempotency key
-    int64_t referral_id;
-    rr_domain domain; // the worker's domain: the referral must be of it
-    rr_ref_state to;
-    const char *office_code; // acting office, or NULL
-    uint32_t center_code;    // acting center, or 0
-    uint32_t expected_version;
-    const char *reason;
-    const char *forward_to; // new owner for a forward, or NULL
-} wrk_update;
 
 // Applies u in one transaction after checking, against the locked row: the
 // domain, the actor's ownership (an office its own referrals; a center may

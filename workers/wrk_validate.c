@@ -1,8 +1,11 @@
 // Submission checks against the catalogue, after the wire's field checks.
 #include "wrk_validate.h"
+#include "rr_format.h"
 #include "rr_principal.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 rr_status
@@ -69,4 +72,26 @@ wrk_validate_actor(const char *principal, uint32_t center_code, const char *offi
     return rr_wire_fail(err, RR_EPERM, "center_code",
                         "cannot act for center \"%u\": this key belongs to %s", center_code,
                         principal);
+}
+
+bool
+wrk_referral_id_parse(const char *text, int64_t *id)
+{
+    if (text == NULL || strncmp(text, "R-", 2) != 0 || text[2] < '0' || text[2] > '9') {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text + 2, &end, 10);
+    if (errno != 0 || *end != '\0' || v <= 0) {
+        return false;
+    }
+    *id = v;
+    return true;
+}
+
+void
+wrk_referral_id_format(int64_t id, char out[WRK_REFERRAL_ID_CAP])
+{
+    rr_format_fits(out, WRK_REFERRAL_ID_CAP, "R-%lld", (long long) id); // 21 bytes at most
 }

@@ -1,5 +1,6 @@
-// Decode-side checks that need the catalogue: the service exists, is active
-// and belongs to this worker's domain; the center is known. Pure.
+// Decode-side checks that need the catalogue (the service exists, is active
+// and belongs to this worker's domain; the center is known), who may act,
+// and referral ids. Pure.
 #ifndef WRK_VALIDATE_H
 #define WRK_VALIDATE_H
 
@@ -30,5 +31,15 @@ RR_NODISCARD rr_status wrk_validate_submit(const wrk_catalog *catalog, rr_domain
 // with err saying whose key it is.
 RR_NODISCARD rr_status wrk_validate_actor(const char *principal, uint32_t center_code,
                                           const char *office_code, rr_wire_error *err);
+
+// Room for a referral id's text, "R-<digits>".
+#define WRK_REFERRAL_ID_CAP (RR_WIRE_MAX_REFERRAL_BYTES + 1)
+
+// Parses a referral id "R-<digits>" into a positive number; false for
+// anything else (no sign, no spaces, no trailing characters, no overflow).
+bool wrk_referral_id_parse(const char *text, int64_t *id);
+
+// Formats id as "R-<id>" into out.
+void wrk_referral_id_format(int64_t id, char out[WRK_REFERRAL_ID_CAP]);
 
 #endif

@@ -116,8 +116,7 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     const char *broker_opts[] = {"--curve-key-file", bkey, "--keys-dir", registry, NULL};
     const char *worker_opts[] = {"--curve-key-file", wkey, "--broker-key", broker_pub, NULL};
     assert_true(it_stack_start(&s, "auth", 17, broker_opts, worker_opts));
-    assert_true(it_file_count(s.broker.log, "CURVE authentication on", 1));
-    assert_true(it_file_count(s.broker.log, "admitted worker:any", 3));
+    assert_true(it_wait_workers(&s, 3, 10000)); // three worker:any keys admitted
 
     // A center acts as itself.
     cli_center *c941 = client_as("center-941");
@@ -223,14 +222,13 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     char skey[700];
     snprintf(skey, sizeof skey, "%s/worker-social.key", keys);
     const char *social_opts[] = {"--curve-key-file", skey, "--broker-key", broker_pub, NULL};
-    it_worker_start(&s, "prevention", social_opts);
-    long long until = it_now_ms() + 10000;
-    while (!it_file_count(s.broker.log, "refused READY from worker:social", 1) &&
-           it_now_ms() < until) {
-        it_sleep_ms(100);
-    }
-    assert_true(it_file_count(s.broker.log, "refused READY from worker:social", 1));
-    assert_false(it_file_count(s.broker.log, "registered for prevention", 2)); // only the first
+    double refused = it_metric(&s, "referral_unauthorized_total");
+    int wrong = it_worker_start(&s, "prevention", social_opts);
+    assert_true(it_wait_metric(&s, "referral_unauthorized_total", refused + 1, 10000));
+    assert_true(it_file_count(s.broker.log, "refused READY from worker:social", 1)); // says why
+    // Only the first prevention worker serves.
+    assert_true(it_metric(&s, "referral_workers_registered{domain=\"prevention\"}") == 1);
+    assert_int_equal(it_proc_stop(&s.workers[wrong], SIGTERM, 10000), 0);
 
     // ... not even by registering again, already registered for its own.
     void *zctx = zmq_ctx_new();
@@ -241,6 +239,9 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     assert_int_equal(rr_curve_client_load(skey, broker_pub, &wc, why, sizeof why), RR_OK);
     assert_int_equal(rr_curve_client_apply(&wc, fake, why, sizeof why), RR_OK);
     assert_int_equal(zmq_connect(fake, s.backend), 0);
+    const char *social = "referral_workers_registered{domain=\"social\"}";
+    double socials = it_metric(&s, social);
+    refused = it_metric(&s, "referral_unauthorized_total");
     for (int d = 0; d < 2; d++) {
         Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
         ready.domain = d == 0 ? RR__V1__DOMAIN__DOMAIN_SOCIAL : RR__V1__DOMAIN__DOMAIN_PREVENTION;
@@ -249,11 +250,15 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
         zmq_msg_t body;
         assert_int_equal(rr_wire_pack(&ready.base, &body), RR_OK);
         assert_int_equal(rr_wire_send_to_broker(fake, RR_WCMD_READY, &body), RR_OK);
-        it_sleep_ms(500);
+        if (d == 0) { // its own domain: registered
+            assert_true(it_wait_metric_equal(&s, social, socials + 1, 5000));
+        }
     }
-    assert_true(it_file_count(s.broker.log, "on \"fake\" registered for social", 1));
-    assert_true(it_file_count(s.broker.log, "refused READY from worker:social", 2));
-    assert_false(it_file_count(s.broker.log, "on \"fake\" registered for prevention", 1));
+    // The READY for prevention is refused, and drops the social registration
+    // it came from; prevention still has its one worker.
+    assert_true(it_wait_metric(&s, "referral_unauthorized_total", refused + 1, 5000));
+    assert_true(it_wait_metric_equal(&s, social, socials, 5000));
+    assert_true(it_metric(&s, "referral_workers_registered{domain=\"prevention\"}") == 1);
     zmq_close(fake);
     zmq_ctx_term(zctx);
 

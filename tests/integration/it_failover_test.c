@@ -29,7 +29,7 @@ test_request_of_a_dead_worker_goes_to_another_and_its_late_reply_is_dropped(void
 
     // A fake worker registers for "social" and takes the request.
     void *fake = it_fake_worker(ctx, s.backend, RR__V1__DOMAIN__DOMAIN_SOCIAL, 1, 0);
-    assert_true(it_wait_registrations(&s, 1, 10000));
+    assert_true(it_wait_workers(&s, 1, 10000));
 
     void *center = it_raw_socket(ctx, s.frontend);
     it_request r;
@@ -51,9 +51,7 @@ test_request_of_a_dead_worker_goes_to_another_and_its_late_reply_is_dropped(void
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, r.request_id);
     rr_wire_free(reply);
-    char blog[700];
-    snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
-    assert_true(it_file_count(blog, "missed its heartbeats", 1));
+    assert_true(it_wait_metric(&s, "referral_workers_expired_total{domain=\"social\"}", 1, 5000));
 
     // Its late reply must not reach the center a second time.
     it_fake_reply(fake, delivery, RR__V1__OUTCOME__OUTCOME_ACCEPTED, "late", 4);
@@ -141,7 +139,7 @@ test_worker_reregisters_after_the_broker_is_killed_and_restarted(void **state)
     it_broker_start(&s, fast);
     const char *wfast[] = {"--heartbeat-ms", "200", NULL};
     it_worker_start(&s, "rehabilitation", wfast);
-    assert_true(it_wait_registrations(&s, 1, 10000));
+    assert_true(it_wait_workers(&s, 1, 10000));
     const char *eps[] = {s.frontend};
     cli_center *c = cli_center_new(eps, 1);
     it_request a;
@@ -175,7 +173,7 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
     it_stack_init(&s, "pgdown", 5);
     it_broker_start(&s, NULL);
     it_worker_start(&s, "prevention", NULL);
-    assert_true(it_wait_registrations(&s, 1, 10000));
+    assert_true(it_wait_workers(&s, 1, 10000));
     const char *eps[] = {s.frontend};
     cli_center *c = cli_center_new(eps, 1);
     it_request warm;
@@ -228,7 +226,7 @@ start_social(it_stack *s, const char *name, int slot, const char *const *broker_
     it_stack_init(s, name, slot);
     it_broker_start(s, broker_opts);
     it_worker_start(s, "social", worker_opts);
-    assert_true(it_wait_registrations(s, 1, 10000));
+    assert_true(it_wait_workers(s, 1, 10000));
     void *center = it_raw_socket(ctx, s->frontend);
     it_request warm;
     it_request_init(&warm, 941, "SOC-08", "warm");
@@ -266,10 +264,9 @@ test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once(vo
     assert_string_equal(reply->request_id, r.request_id);
     rr_wire_free(reply);
     assert_null(it_raw_submit_reply(center, 500)); // exactly one answer
-    char blog[700];
-    snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
-    assert_false(it_file_count(blog, "missed its heartbeats", 1));
-    assert_false(it_file_count(blog, "late reply", 1));
+    it_sleep_ms(300);                              // a published snapshot newer than the answer
+    assert_true(it_metric(&s, "referral_workers_expired_total") == 0);
+    assert_true(it_metric(&s, "referral_late_replies_total") == 0);
     PGconn *db = it_db(&s);
     const char *p[] = {r.request_id};
     assert_int_equal(
@@ -320,13 +317,14 @@ test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters(void **sta
     assert_string_equal(reply->request_id, r.request_id);
     rr_wire_free(reply);
     assert_int_equal(it_proc_stop(&s.workers[0], SIGTERM, 10000), 0); // exits cleanly
-    char blog[700];
-    snprintf(blog, sizeof blog, "%s/broker.log", s.logdir);
+    // It said goodbye (gone at once, not expired) holding nothing to requeue.
     long long deadline = it_now_ms() + 5000;
-    while (!it_file_count(blog, "disconnected: requeueing 0", 1) && it_now_ms() < deadline) {
+    while (it_metric(&s, "referral_workers_registered") != 0 && it_now_ms() < deadline) {
         it_sleep_ms(50);
     }
-    assert_true(it_file_count(blog, "disconnected: requeueing 0", 1));
+    assert_true(it_metric(&s, "referral_workers_registered") == 0);
+    assert_true(it_metric(&s, "referral_workers_expired_total") == 0);
+    assert_true(it_metric(&s, "referral_redelivered_total") == 0);
     zmq_close(center);
     assert_true(it_stack_stop(&s));
 }

@@ -300,7 +300,7 @@ it_stack_start(it_stack *s, const char *name, int slot, const char *const *broke
     for (int i = 0; i < 3; i++) {
         it_worker_start(s, domains[i], worker_extra);
     }
-    return it_wait_registrations(s, 3, 30000);
+    return it_wait_workers(s, 3, 30000);
 }
 
 bool
@@ -322,18 +322,10 @@ it_file_count(const char *path, const char *needle, int min)
 }
 
 bool
-it_wait_registrations(it_stack *s, int n, int timeout_ms)
+it_wait_workers(it_stack *s, int n, int timeout_ms)
 {
-    char log[600];
-    snprintf(log, sizeof log, "%s/broker.log", s->logdir);
-    long long deadline = it_now_ms() + timeout_ms;
-    while (it_now_ms() < deadline) {
-        if (it_file_count(log, "registered for", n)) {
-            return true;
-        }
-        it_sleep_ms(50);
-    }
-    return false;
+    // A bare name sums the series of every domain.
+    return it_wait_metric(s, "referral_workers_registered", n, timeout_ms);
 }
 
 int

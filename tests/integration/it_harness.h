@@ -48,9 +48,9 @@ bool it_stack_start(it_stack *s, const char *name, int slot, const char *const *
 // Starts a worker for domain with extra arguments; returns its index.
 int it_worker_start(it_stack *s, const char *domain, const char *const *extra);
 
-// Waits until the broker's log shows n worker registrations in all (since
-// its start); false on timeout.
-bool it_wait_registrations(it_stack *s, int n, int timeout_ms);
+// Waits until at least n workers are registered with the broker, as its
+// metrics say; false on timeout.
+bool it_wait_workers(it_stack *s, int n, int timeout_ms);
 
 // Sends sig and waits for the process to exit; returns its exit status
 // (0..255), 128+signal when killed by a signal, or -1 when it had to be
@@ -105,6 +105,10 @@ double it_metric(const it_stack *s, const char *series);
 // Waits up to timeout_ms until the broker's /metrics sample series reaches
 // want; true when it did.
 bool it_wait_metric(const it_stack *s, const char *series, double want, int timeout_ms);
+
+// Waits up to timeout_ms until the series equals want exactly (a gauge
+// falling back, a count that must not move on); true when it did.
+bool it_wait_metric_equal(const it_stack *s, const char *series, double want, int timeout_ms);
 
 // Waits up to timeout_ms until GET path on the broker's monitor answers
 // status with a body containing needle; true when it did.

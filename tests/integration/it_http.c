@@ -118,6 +118,21 @@ it_wait_metric(const it_stack *s, const char *series, double want, int timeout_m
 }
 
 bool
+it_wait_metric_equal(const it_stack *s, const char *series, double want, int timeout_ms)
+{
+    static char body[1 << 20];
+    long long deadline = it_now_ms() + timeout_ms;
+    do {
+        if (it_http_get(http_port_of(s), "/metrics", body, sizeof body) == 200 &&
+            metric_value(body, series) == want) {
+            return true;
+        }
+        it_sleep_ms(50);
+    } while (it_now_ms() < deadline);
+    return false;
+}
+
+bool
 it_chromium(const it_stack *s, const char *path, int width, int height, const char *png, char *dom,
             size_t cap)
 {

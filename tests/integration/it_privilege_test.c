@@ -49,7 +49,7 @@ test_workers_as_referral_worker_do_their_job_and_cannot_drop_or_alter(void **sta
     it_worker_start(&s, "prevention", opts);
     it_worker_start(&s, "rehabilitation", opts);
     it_worker_start(&s, "social", opts);
-    assert_true(it_wait_registrations(&s, 3, 20000));
+    assert_true(it_wait_workers(&s, 3, 20000));
 
     const char *eps[] = {s.frontend};
     cli_center *c = cli_center_new(eps, 1);

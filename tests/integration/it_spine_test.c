@@ -1,6 +1,7 @@
 // The referral spine end to end: real PostgreSQL, the real broker and
 // three real workers, real ZeroMQ sockets. Each test names the behaviour
-// it proves.
+// it proves. Long on purpose: its cases share one stack, which takes
+// seconds to start.
 #include "cli_center.h"
 #include "it_harness.h"
 #include "rr_wire.h"

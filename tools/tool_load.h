@@ -1,0 +1,92 @@
+// The bench's load: client threads, each with its own DEALER socket and up
+// to --window requests in flight (closed loop), or sending on a schedule
+// (--rate, open loop: latency counts from the scheduled time, so a stall
+// is not hidden). Every request is new (its own household) unless
+// --dup-rate asks for duplicates; a request unanswered for --timeout-ms is
+// resent with the same request_id, as a center must. tool_bench.c sets a
+// run up, starts the runners and reports.
+#ifndef TOOL_LOAD_H
+#define TOOL_LOAD_H
+
+#include "rr_keys.h"
+#include "rr_uuid.h"
+#include "rr_wire.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_CLIENTS 256
+#define MAX_WINDOW  256
+#define MAX_CODES   64
+#define MAX_THREADS 64
+
+// One run: its settings and the catalogue codes requests draw from.
+typedef struct bench {
+    const char *broker, *db;
+    rr_curve_client curve;
+    long clients, window, duration_s, count, rate, timeout_ms;
+    double dup_rate;
+    char tag[16]; // this run's households: H-<center>-<tag>-...
+    unsigned centers[MAX_CODES];
+    size_t ncenters;
+    char services[MAX_CODES][RR_WIRE_MAX_SERVICE_BYTES + 1];
+    size_t nservices;
+    atomic_long issued; // requests started (for --count)
+    int64_t start_us, stop_us;
+    void *ctx;
+} bench;
+
+typedef struct slot {
+    bool busy;
+    char request_id[RR_UUID_TEXT_LEN + 1];
+    uint8_t body[1024];
+    size_t size;
+    int64_t sched_us;  // latency counts from here
+    int64_t sent_us;   // last (re)send
+    int64_t resend_us; // busy: resend not before
+    bool dup;
+} slot;
+
+typedef struct outcome {
+    char request_id[RR_UUID_TEXT_LEN + 1];
+    long long referral_id;
+    bool dup;
+} outcome;
+
+typedef struct client {
+    bench *b;
+    int index;
+    void *sock;
+    bool sent; // since its replies were last taken
+    int64_t interval_us, next_sched, drain_until;
+    slot slots[MAX_WINDOW];
+    outcome *acked;
+    size_t nacked, cap_acked;
+    double *lat_ms;
+    size_t nlat, cap_lat;
+    long rejected, busy, resent, unanswered, errors;
+    uint64_t rng;
+    char last_household[64];
+    char last_service[RR_WIRE_MAX_SERVICE_BYTES + 1];
+    unsigned last_center;
+    long seq;
+} client;
+
+// One thread drives several clients (each its own socket and window) with
+// one poll: fewer threads than clients leave the cores to the stack under
+// test, which shares the machine with the bench.
+typedef struct runner {
+    client *clients;
+    size_t count;
+    pthread_t thread;
+    bool started;
+} runner;
+
+// A runner's thread: opens its clients' sockets and drives them until each
+// is done (duration, count, or a failure), counting outcomes in each.
+void *tool_load_run(void *runner);
+
+#endif

@@ -1,0 +1,222 @@
+// The store's reading jobs: one referral with its history (STATUS), and a
+// center's follow-up page of changes (FOLLOW).
+#define RR_LOG_MODULE "store"
+#include "wrk_store_impl.h"
+
+#include "rr_format.h"
+#include "rr_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_OF(x) #x
+#define TEXT(x)    TEXT_OF(x) // a macro's value as a string literal
+
+// One referral as STATUS shows it, by one of two keys.
+#define SQL_STATUS                                                                                 \
+    "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"          \
+    " r.priority, r.status, r.office_code, o.name_en, o.name_fa, r.version,"                       \
+    " (extract(epoch FROM r.created_at) * 1000)::bigint,"                                          \
+    " (extract(epoch FROM r.updated_at) * 1000)::bigint, array_to_string(r.risk_flags, ',')"       \
+    " FROM referral r JOIN office o ON o.code = r.office_code WHERE "
+
+static const wrk_statement STATEMENTS[] = {
+    {"status_by_request", SQL_STATUS "r.request_id = $1::uuid", 1},
+    {"status_by_id", SQL_STATUS "r.id = $1::bigint", 1},
+    {"events",
+     "SELECT id, coalesce(from_status, ''), to_status, actor, reason,"
+     " (extract(epoch FROM at) * 1000)::bigint, kind, office_code, coalesce(seq, 0)"
+     " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id"
+     " LIMIT " TEXT(WRK_STATUS_MAX_EVENTS),
+     1},
+    {"follow",
+     "SELECT e.seq, e.id, e.referral_id, r.request_id, r.service_code, e.kind,"
+     " coalesce(e.from_status, ''), e.to_status, e.actor, e.office_code, e.reason,"
+     " (extract(epoch FROM e.at) * 1000)::bigint"
+     " FROM referral_event e JOIN referral r ON r.id = e.referral_id"
+     " WHERE e.center_code = $1::integer AND e.seq > $2::bigint"
+     " ORDER BY e.seq LIMIT $3::integer",
+     3},
+};
+
+const wrk_statements wrk_read_statements = {STATEMENTS, sizeof STATEMENTS / sizeof STATEMENTS[0]};
+
+void
+wrk_status_clear(wrk_status *status)
+{
+    free(status->events);
+    memset(status, 0, sizeof *status);
+}
+
+static void
+parse_flags(const char *csv, wrk_status *out)
+{
+    char buf[256];
+    rr_format(buf, sizeof buf, "%s", csv); // at most 8 short names
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok && out->n_risk_flags < RR_WIRE_MAX_RISK_FLAGS;
+         tok = strtok_r(NULL, ",", &save)) {
+        int f = rr_risk_flag_parse(tok);
+        if (f > 0) {
+            out->risk_flags[out->n_risk_flags++] = f;
+        }
+    }
+}
+
+rr_status
+wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out, rr_wire_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *stmt;
+    const char *key;
+    char idbuf[24];
+    if (q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID) {
+        stmt = "status_by_request";
+        key = q->request_id;
+    } else {
+        int64_t id = 0;
+        if (!wrk_referral_id_parse(q->referral_id, &id)) {
+            return rr_wire_fail(err, RR_EINVAL, "referral_id",
+                                "invalid referral id \"%s\": expected \"R-\" and a number",
+                                q->referral_id);
+        }
+        rr_format_fits(idbuf, sizeof idbuf, "%lld", (long long) id);
+        stmt = "status_by_id";
+        key = idbuf;
+    }
+    const char *shown =
+        q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? q->request_id : q->referral_id;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
+                            shown);
+    }
+    PGresult *res = wrk_store_exec(self, stmt, NULL, 1, &key);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("status query failed: %s", wrk_store_primary(res));
+        }
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
+                            shown);
+    }
+    uint32_t owner = PQntuples(res) == 1 ? (uint32_t) strtoul(PQgetvalue(res, 0, 2), NULL, 10) : 0;
+    if (PQntuples(res) != 1 || (q->center_code != 0 && owner != q->center_code)) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_ENOTFOUND,
+                            q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? "request_id"
+                                                                                : "referral_id",
+                            "referral \"%s\" does not exist", shown);
+    }
+    out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    wrk_store_copy_field(out->request_id, sizeof out->request_id, res, 0, 1);
+    out->center_code = owner;
+    wrk_store_copy_field(out->household_id, sizeof out->household_id, res, 0, 3);
+    wrk_store_copy_field(out->service_code, sizeof out->service_code, res, 0, 4);
+    out->domain = rr_domain_parse(PQgetvalue(res, 0, 5));
+    out->priority = rr_priority_parse(PQgetvalue(res, 0, 6));
+    out->status = rr_ref_state_parse(PQgetvalue(res, 0, 7));
+    wrk_store_copy_field(out->office_code, sizeof out->office_code, res, 0, 8);
+    wrk_store_copy_field(out->office_name_en, sizeof out->office_name_en, res, 0, 9);
+    wrk_store_copy_field(out->office_name_fa, sizeof out->office_name_fa, res, 0, 10);
+    out->version = (uint32_t) strtoul(PQgetvalue(res, 0, 11), NULL, 10);
+    out->created_at_ms = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
+    out->updated_at_ms = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+    parse_flags(PQgetvalue(res, 0, 14), out);
+    PQclear(res);
+
+    rr_format_fits(idbuf, sizeof idbuf, "%lld", (long long) out->referral_id);
+    key = idbuf;
+    res = wrk_store_exec(self, "events", NULL, 1, &key);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
+                            shown);
+    }
+    int rows = PQntuples(res);
+    out->events = rows ? calloc((size_t) rows, sizeof *out->events) : NULL;
+    if (rows && out->events == NULL) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_ENOMEM, "", "could not read referral \"%s\": out of memory",
+                            shown);
+    }
+    for (int i = 0; i < rows; i++) {
+        wrk_event *e = &out->events[i];
+        e->id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        e->from = rr_ref_state_parse(PQgetvalue(res, i, 1));
+        e->to = rr_ref_state_parse(PQgetvalue(res, i, 2));
+        wrk_store_copy_field(e->actor, sizeof e->actor, res, i, 3);
+        wrk_store_copy_field(e->reason, sizeof e->reason, res, i, 4);
+        e->at_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        wrk_store_copy_field(e->kind, sizeof e->kind, res, i, 6);
+        wrk_store_copy_field(e->office_code, sizeof e->office_code, res, i, 7);
+        e->seq = strtoull(PQgetvalue(res, i, 8), NULL, 10);
+    }
+    out->n_events = (size_t) rows;
+    PQclear(res);
+    return RR_OK;
+}
+
+rr_status
+wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limit,
+                 wrk_event **events, size_t *count, bool *has_more, rr_wire_error *err)
+{
+    *events = NULL;
+    *count = 0;
+    *has_more = false;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
+    }
+    // Sequence what has committed since the last call (see stamp_events).
+    PGresult *res = wrk_store_exec(self, NULL, "SELECT stamp_events(1000)", 0, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("stamping events failed: %s", wrk_store_primary(res));
+        }
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
+    }
+    PQclear(res);
+    char c[16], a[24], l[16];
+    rr_format_fits(c, sizeof c, "%u", center);
+    rr_format_fits(a, sizeof a, "%llu", (unsigned long long) after);
+    rr_format_fits(l, sizeof l, "%u", limit + 1); // one more tells whether more are ready
+    const char *v[3] = {c, a, l};
+    res = wrk_store_exec(self, "follow", NULL, 3, v);
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res != NULL) {
+            rr_log_error("follow query failed: %s", wrk_store_primary(res));
+        }
+        PQclear(res);
+        return rr_wire_fail(err, RR_EDB, "", "could not read changes: database unavailable");
+    }
+    size_t rows = (size_t) PQntuples(res);
+    *has_more = rows > limit;
+    if (rows > limit) {
+        rows = limit;
+    }
+    wrk_event *out = rows ? calloc(rows, sizeof *out) : NULL;
+    if (rows && out == NULL) {
+        PQclear(res);
+        return rr_wire_fail(err, RR_ENOMEM, "", "could not read changes: out of memory");
+    }
+    for (size_t i = 0; i < rows; i++) {
+        int r = (int) i;
+        wrk_event *e = &out[i];
+        e->seq = strtoull(PQgetvalue(res, r, 0), NULL, 10);
+        e->id = strtoull(PQgetvalue(res, r, 1), NULL, 10);
+        e->referral_id = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        wrk_store_copy_field(e->request_id, sizeof e->request_id, res, r, 3);
+        wrk_store_copy_field(e->service_code, sizeof e->service_code, res, r, 4);
+        wrk_store_copy_field(e->kind, sizeof e->kind, res, r, 5);
+        e->from = rr_ref_state_parse(PQgetvalue(res, r, 6));
+        e->to = rr_ref_state_parse(PQgetvalue(res, r, 7));
+        wrk_store_copy_field(e->actor, sizeof e->actor, res, r, 8);
+        wrk_store_copy_field(e->office_code, sizeof e->office_code, res, r, 9);
+        wrk_store_copy_field(e->reason, sizeof e->reason, res, r, 10);
+        e->at_ms = strtoll(PQgetvalue(res, r, 11), NULL, 10);
+    }
+    PQclear(res);
+    *events = out;
+    *count = rows;
+    return RR_OK;
+}

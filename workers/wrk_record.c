@@ -1,0 +1,372 @@
+// The store's recording job: submissions through submit_referrals (one
+// statement and one COMMIT for a whole batch; migrations 0006 and 0008),
+// and dead letters. The submission's twelve parameters and thirteen result
+// columns are written once here, and once in SQL (submission_result).
+#define RR_LOG_MODULE "store"
+#include "wrk_store_impl.h"
+
+#include "rr_clock.h"
+#include "rr_format.h"
+#include "rr_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ATTEMPTS 3 // a request alone: tries before it is answered busy
+
+// submit_referrals' parameters, one array each, element i for request i.
+enum {
+    P_REQUEST_ID,
+    P_CENTER,
+    P_HOUSEHOLD,
+    P_NATIONAL_ID,
+    P_SERVICE,
+    P_DOMAIN,
+    P_PRIORITY,
+    P_REQUESTED_PRIORITY,
+    P_RISK_FLAGS, // comma-joined names
+    P_NOTE,
+    P_OFFICE,
+    P_RULE,
+    P_COUNT
+};
+
+// submission_result's columns (migration 0008), in order.
+enum {
+    C_ORD,
+    C_ID,
+    C_CENTER,
+    C_HOUSEHOLD,
+    C_SERVICE,
+    C_OFFICE,
+    C_STATUS,
+    C_CREATED_MS,
+    C_INSERTED,
+    C_DUPLICATE,
+    C_NAME_EN,
+    C_NAME_FA,
+    C_VERSION,
+    C_COUNT
+};
+
+static const wrk_statement STATEMENTS[] = {
+    {"record",
+     "SELECT * FROM submit_referrals($1::uuid[], $2::integer[], $3::text[], $4::text[],"
+     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
+     " $12::integer[]) ORDER BY ord",
+     P_COUNT},
+    // See dead_letter_request in migration 0004: false when the referral exists.
+    {"dead_letter",
+     "SELECT dead_letter_request($1::uuid, nullif($2, '0')::integer, $3, $4, decode($5, 'hex'),"
+     " $6, $7)",
+     7},
+};
+
+const wrk_statements wrk_record_statements = {STATEMENTS, sizeof STATEMENTS / sizeof STATEMENTS[0]};
+
+// True for errors a retry cannot cure: data exceptions (22), integrity
+// violations (23), syntax or access rules (42) and errors raised by our own
+// functions (P0). Anything else is the server's state and may pass.
+static bool
+refused_for_good(const char *state)
+{
+    return state != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+                             strncmp(state, "42", 2) == 0 || strncmp(state, "P0", 2) == 0);
+}
+
+// A growing array literal, '{"a","b",NULL}', for one parameter.
+typedef struct array_text {
+    char *buf; // owned
+    size_t len, cap;
+    bool failed;
+} array_text;
+
+static void
+array_put(array_text *a, const char *text, bool quoted)
+{
+    size_t need = (text ? 2 * strlen(text) : 4) + 6; // separator, quotes, then "}" and the NUL
+    if (a->failed) {
+        return;
+    }
+    if (a->len + need >= a->cap) {
+        size_t cap = (a->cap + need) * 2;
+        char *more = realloc(a->buf, cap);
+        if (more == NULL) {
+            a->failed = true;
+            return;
+        }
+        a->buf = more;
+        a->cap = cap;
+    }
+    char sep = a->len == 0 ? '{' : ',';
+    a->buf[a->len++] = sep;
+    if (text == NULL) {
+        memcpy(a->buf + a->len, "NULL", 4);
+        a->len += 4;
+        return;
+    }
+    if (quoted) {
+        a->buf[a->len++] = '"';
+    }
+    for (const char *c = text; *c; c++) {
+        if (quoted && (*c == '"' || *c == '\\')) {
+            a->buf[a->len++] = '\\';
+        }
+        a->buf[a->len++] = *c;
+    }
+    if (quoted) {
+        a->buf[a->len++] = '"';
+    }
+}
+
+static const char *
+array_done(array_text *a)
+{
+    if (a->failed || a->buf == NULL) {
+        return NULL;
+    }
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = '\0';
+    return a->buf;
+}
+
+// Risk flag names, comma-joined (names are plain words).
+static void
+risk_flags_text(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < req->n_risk_flags; i++) {
+        const char *name = rr_risk_flag_name((int) req->risk_flags[i]);
+        if (rr_format_exact(out + len, cap - len, "%s%s", i ? "," : "", name ? name : "") !=
+            RR_OK) {
+            break; // at most RR_WIRE_MAX_RISK_FLAGS short names: cap is ample
+        }
+        len += strlen(out + len);
+    }
+}
+
+// The parameters for subs[0..n): values[k] point into params[k], which the
+// caller frees. False when out of memory.
+static bool
+submission_params(const wrk_submission *subs, size_t n, array_text params[P_COUNT],
+                  const char *values[P_COUNT])
+{
+    memset(params, 0, sizeof(array_text) * P_COUNT);
+    for (size_t i = 0; i < n; i++) {
+        const wrk_submission *sub = &subs[i];
+        const Rr__V1__SubmitRequest *req = sub->req;
+        char center[16], rule[16], flags[256];
+        rr_format_fits(center, sizeof center, "%u", req->center_code);
+        rr_format_fits(rule, sizeof rule, "%d", sub->route->rule_id);
+        risk_flags_text(req, flags, sizeof flags);
+        array_put(&params[P_REQUEST_ID], req->request_id, true);
+        array_put(&params[P_CENTER], center, false);
+        array_put(&params[P_HOUSEHOLD], req->household_id, true);
+        array_put(&params[P_NATIONAL_ID], sub->facts->natid, true);
+        array_put(&params[P_SERVICE], req->service_code, true);
+        array_put(&params[P_DOMAIN], rr_domain_name(sub->domain), true);
+        array_put(&params[P_PRIORITY], rr_priority_name(sub->priority), true);
+        array_put(&params[P_REQUESTED_PRIORITY], rr_priority_name(sub->facts->priority), true);
+        array_put(&params[P_RISK_FLAGS], flags, true);
+        array_put(&params[P_NOTE], req->note ? req->note : "", true);
+        array_put(&params[P_OFFICE], sub->route->office->code, true);
+        array_put(&params[P_RULE], sub->route->rule_id > 0 ? rule : NULL, false);
+    }
+    bool ok = true;
+    for (int k = 0; k < P_COUNT; k++) {
+        values[k] = array_done(&params[k]);
+        ok = ok && values[k] != NULL;
+    }
+    return ok;
+}
+
+static void
+fill_recorded_row(const PGresult *res, int row, wrk_recorded *out)
+{
+    out->referral_id = strtoll(PQgetvalue(res, row, C_ID), NULL, 10);
+    out->center_code = (uint32_t) strtoul(PQgetvalue(res, row, C_CENTER), NULL, 10);
+    wrk_store_copy_field(out->household_id, sizeof out->household_id, res, row, C_HOUSEHOLD);
+    wrk_store_copy_field(out->service_code, sizeof out->service_code, res, row, C_SERVICE);
+    wrk_store_copy_field(out->office_code, sizeof out->office_code, res, row, C_OFFICE);
+    out->status = rr_ref_state_parse(PQgetvalue(res, row, C_STATUS));
+    out->created_at_ms = strtoll(PQgetvalue(res, row, C_CREATED_MS), NULL, 10);
+    out->inserted = PQgetvalue(res, row, C_INSERTED)[0] == 't';
+    out->duplicate = PQgetvalue(res, row, C_DUPLICATE)[0] == 't';
+    wrk_store_copy_field(out->office_name_en, sizeof out->office_name_en, res, row, C_NAME_EN);
+    wrk_store_copy_field(out->office_name_fa, sizeof out->office_name_fa, res, row, C_NAME_FA);
+    out->version = (uint32_t) strtoul(PQgetvalue(res, row, C_VERSION), NULL, 10);
+}
+
+// Records subs[0..n) in one statement. RR_OK with out filled; RR_EAGAIN
+// when there is no connection (within its reconnect backoff); RR_ENOMEM;
+// otherwise RR_EDB with *res_out the failed result, or NULL when the
+// connection was lost in flight. The caller clears *res_out.
+static rr_status
+run(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out, PGresult **res_out)
+{
+    *res_out = NULL;
+    array_text params[P_COUNT];
+    const char *values[P_COUNT];
+    rr_status st = RR_EAGAIN;
+    if (!submission_params(subs, n, params, values)) {
+        st = RR_ENOMEM;
+    } else if (wrk_store_ensure(self) == RR_OK) {
+        st = RR_EDB;
+        int64_t t0 = rr_clock_mono_us();
+        PGresult *res = wrk_store_exec(self, "record", NULL, P_COUNT, values);
+        if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == (int) n &&
+            PQnfields(res) == C_COUNT) {
+            wrk_store_commit_done(self, t0);
+            for (size_t i = 0; i < n; i++) {
+                fill_recorded_row(res, (int) i, &out[i]);
+            }
+            PQclear(res);
+            st = RR_OK;
+        } else {
+            *res_out = res;
+        }
+    }
+    for (int k = 0; k < P_COUNT; k++) {
+        free(params[k].buf);
+    }
+    return st;
+}
+
+// One request alone, retried while the database may cure it.
+static rr_status
+record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wire_error *err)
+{
+    const char *id = sub->req->request_id;
+    for (int attempt = 1;; attempt++) {
+        PGresult *res = NULL;
+        rr_status st = run(self, sub, 1, out, &res);
+        if (st == RR_OK) {
+            return RR_OK;
+        }
+        bool again = attempt < MAX_ATTEMPTS;
+        if (st == RR_ENOMEM) {
+            return rr_wire_fail(err, RR_EAGAIN, "", // busy: memory may be back on a retry
+                                "could not record referral for request \"%s\": out of memory, "
+                                "retry",
+                                id);
+        }
+        if (st == RR_EAGAIN) {
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not record referral for request \"%s\": database "
+                                "unavailable",
+                                id);
+        }
+        if (res == NULL || !wrk_store_connected(self)) {
+            // Lost in flight: the statement may or may not have committed.
+            // The retry under the same request_id settles it either way.
+            rr_log_warn("connection lost recording request %s (attempt %d)", id, attempt);
+            PQclear(res);
+            wrk_store_disconnect(self);
+            if (again) {
+                continue;
+            }
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not record referral for request \"%s\": database "
+                                "unavailable",
+                                id);
+        }
+        if (wrk_store_sqlstate_is(res, "40001") || wrk_store_sqlstate_is(res, "40P01")) {
+            rr_log_warn("serialization failure recording request %s (attempt %d)", id, attempt);
+            PQclear(res);
+            if (again) {
+                continue;
+            }
+            return rr_wire_fail(err, RR_EAGAIN, "",
+                                "could not record referral for request \"%s\": too much "
+                                "contention, retry",
+                                id);
+        }
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        bool permanent = refused_for_good(state);
+        rr_log_error_id(id, "could not record request %s: SQLSTATE %s: %s", id, state ? state : "?",
+                        wrk_store_primary(res));
+        PQclear(res);
+        if (!permanent) {
+            // Timeouts, lack of resources, a read-only server after a
+            // failover: worth a retry by the center, not a dead letter.
+            return rr_wire_fail(err, RR_EDB, "",
+                                "could not record referral for request \"%s\": database "
+                                "unavailable",
+                                id);
+        }
+        return rr_wire_fail(err, RR_EINTERNAL, "",
+                            "could not record referral for request \"%s\": the database refused "
+                            "it",
+                            id);
+    }
+}
+
+void
+wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out,
+                 rr_status *item_status, rr_wire_error *item_err)
+{
+    if (n > 1) {
+        // The whole batch in one statement and one COMMIT. An error in one
+        // request rolls back all: then each is recorded alone, so one bad
+        // request costs the others one retry, no more.
+        PGresult *res = NULL;
+        if (run(self, subs, n, out, &res) == RR_OK) {
+            for (size_t i = 0; i < n; i++) {
+                item_status[i] = RR_OK;
+            }
+            return;
+        }
+        if (res != NULL) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            rr_log_warn("batch of %zu failed as a whole (SQLSTATE %s: %s): recording each alone", n,
+                        state ? state : "?", wrk_store_primary(res));
+        }
+        PQclear(res);
+    }
+    for (size_t i = 0; i < n; i++) {
+        item_status[i] = record_one(self, &subs[i], &out[i], &item_err[i]);
+    }
+}
+
+rr_status
+wrk_store_dead_letter(wrk_store *self, const char *request_id, uint32_t center, rr_domain domain,
+                      const char *service, const void *body, size_t size,
+                      const rr_wire_error *error)
+{
+    if (wrk_store_ensure(self) != RR_OK) {
+        return RR_EDB;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char *text = malloc(size * 2 + 1);
+    if (text == NULL) {
+        return RR_ENOMEM;
+    }
+    const uint8_t *b = body;
+    for (size_t i = 0; i < size; i++) {
+        text[2 * i] = hex[b[i] >> 4];
+        text[2 * i + 1] = hex[b[i] & 0xF];
+    }
+    text[size * 2] = '\0';
+    char c[16];
+    rr_format_fits(c, sizeof c, "%u", center);
+    const char *v[7] = {request_id,
+                        c,
+                        rr_domain_name(domain),
+                        service ? service : "",
+                        text,
+                        rr_status_name(error->code),
+                        error->message};
+    PGresult *res = wrk_store_exec(self, "dead_letter", NULL, 7, v);
+    free(text);
+    rr_status st = RR_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rr_log_error_id(request_id, "could not store a dead letter for request %s: %s", request_id,
+                        res ? wrk_store_primary(res) : "connection lost");
+        st = RR_EDB;
+    } else if (PQgetvalue(res, 0, 0)[0] != 't') {
+        st = RR_ECONFLICT; // its referral was recorded after all
+    }
+    PQclear(res);
+    return st;
+}
