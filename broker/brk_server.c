@@ -48,7 +48,7 @@ open_router(void *ctx, const char *endpoint, long hwm, const char *secret_key,
         rr_log_error("zmq_socket failed: %s", zmq_strerror(errno));
         return NULL;
     }
-    int64_t maxmsg = (int64_t) 1024 * 1024; // hard cap; 64 KiB bodies get a typed error
+    int64_t maxmsg = RR_WIRE_MAX_MESSAGE_BYTES; // hard cap; 64 KiB bodies get a typed error
     // ROUTER_MANDATORY turns ZeroMQ's silent drop of a message to a gone or
     // full peer into an error we count.
     if (set_int_opt(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY") != RR_OK ||

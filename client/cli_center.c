@@ -55,7 +55,7 @@ open_socket(cli_center *self)
         return RR_EIO;
     }
     int linger = 0;
-    int64_t maxmsg = (int64_t) 4 * 1024 * 1024;
+    int64_t maxmsg = RR_WIRE_MAX_MESSAGE_BYTES; // an answer is at most what a worker may send
     if (zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         rr_log_error("zmq_setsockopt failed: %s", zmq_strerror(errno));
@@ -206,6 +206,15 @@ recv_answer(cli_center *self, int64_t deadline, rr_wire_call *answer)
         if (st == RR_EAGAIN) {
             continue;
         }
+        if (st == RR_EPROTO && answer->version == 1) {
+            // An older broker (or one mid-upgrade): nothing it says can be
+            // matched to our requests, so stop rather than time out.
+            rr_log_error("the broker at %s speaks protocol version 1 (RRC1); this client speaks "
+                         "RRC2",
+                         self->endpoints[self->current]);
+            rr_wire_call_close(answer);
+            return RR_EPROTO;
+        }
         if (st == RR_EPROTO) {
             rr_log_warn("malformed answer from the broker ignored: %s", err.message);
             rr_wire_call_close(answer);
@@ -262,7 +271,7 @@ attempt(cli_center *self, uint8_t command, const char *correlation, const void *
                 rr_log_warn("no answer from %s within %ld ms", self->endpoints[self->current],
                             timeout_ms);
             }
-            if (st == RR_ETIMEDOUT || st == RR_EPERM) {
+            if (st == RR_ETIMEDOUT || st == RR_EPERM || st == RR_EPROTO) {
                 next_endpoint(self); // a fresh socket for the next attempt or call
             }
             return st;
@@ -303,8 +312,15 @@ protocol_refusal(zmq_msg_t *body, rr_wire_error *err)
 static const char *
 unreachable(rr_status st)
 {
-    return st == RR_EPERM ? "the broker refused this key: it is not registered, or was revoked"
-                          : "could not reach the broker";
+    switch (st) {
+    case RR_EPERM:
+        return "the broker refused this key: it is not registered, or was revoked";
+    case RR_EPROTO:
+        return "the broker speaks protocol version 1 (RRC1): this client needs a broker that "
+               "speaks RRC2";
+    default:
+        return "could not reach the broker";
+    }
 }
 
 // The checks the broker and the worker would apply, applied before sending:

@@ -16,22 +16,25 @@ static const principal_prefix PREFIXES[] = {
     {"worker:", RR_PRINCIPAL_WORKER},
 };
 
-// A center code: 1 to 9 digits (a uint32), no leading zero.
+// A center code: digits, no leading zero, 1..RR_CENTER_CODE_MAX.
 static bool
 center_code_ok(const char *c, uint32_t *out)
 {
     size_t n = strlen(c);
-    if (n < 1 || n > 9 || c[0] == '0') {
+    if (n < 1 || n > 10 || c[0] == '0') {
         return false;
     }
-    uint32_t v = 0;
+    uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isdigit((unsigned char) c[i])) {
             return false;
         }
-        v = v * 10 + (uint32_t) (c[i] - '0');
+        v = v * 10 + (uint64_t) (c[i] - '0');
     }
-    *out = v;
+    if (v > RR_CENTER_CODE_MAX) {
+        return false;
+    }
+    *out = (uint32_t) v;
     return true;
 }
 

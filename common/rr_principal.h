@@ -1,7 +1,7 @@
 // Principals: who holds a key, and who acts in a referral's history. The
 // one place that knows their text form:
 //
-//   center:<code>    a Positive Life center, code 1..999999999 ("center:941")
+//   center:<code>    a Positive Life center, code 1..RR_CENTER_CODE_MAX ("center:941")
 //   office:<code>    a welfare office ("office:CO-2301", "office:PO-11")
 //   worker:<domain>  a worker pool's key: prevention, rehabilitation,
 //                    social, or "any" (serves every domain)
@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RR_PRINCIPAL_MAX 23 // "worker:rehabilitation" is 21
+#define RR_PRINCIPAL_MAX   23         // "worker:rehabilitation" is 21
+#define RR_CENTER_CODE_MAX 2147483647 // center.code is a PostgreSQL integer
 
 typedef enum rr_principal_kind {
     RR_PRINCIPAL_NONE = 0, // not a principal (parse failed, or none given)

@@ -208,9 +208,21 @@ check_update(const void *msg, rr_wire_error *err)
             err, RR_EINVAL, "office_code",
             "exactly one of \"office_code\" or \"center_code\" must name the actor");
     }
+    char principal[RR_PRINCIPAL_MAX + 1];
     if ((st = check_text(u->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false,
-                         err)) != RR_OK ||
-        (st = check_text(u->forward_to, "forward_to", RR_WIRE_MAX_OFFICE_BYTES, false, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if (office && !rr_principal_of_office(u->office_code, principal)) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "invalid office_code \"%s\": expected a code like \"CO-2301\"",
+                            u->office_code);
+    }
+    if (!office && !rr_principal_of_center(u->center_code, principal)) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code", "invalid center_code %u: at most %d",
+                            u->center_code, RR_CENTER_CODE_MAX);
+    }
+    if ((st = check_text(u->forward_to, "forward_to", RR_WIRE_MAX_OFFICE_BYTES, false, false,
                          err)) != RR_OK ||
         (st = check_text(u->reason, "reason", RR_WIRE_MAX_REASON_BYTES, false, true, err)) !=
             RR_OK) {
@@ -267,7 +279,9 @@ check_submit(const void *msg, rr_wire_error *err)
     return rr_wire_submit_check(msg, NULL, err);
 }
 
-// The field checks of each message a peer sends; replies have none.
+// The messages a peer sends, with their field checks (NULL: none). Their
+// bodies are limited to RR_WIRE_MAX_BODY_BYTES; answers are not (a page of
+// events may be larger), only by the sockets' ZMQ_MAXMSGSIZE.
 typedef struct body_check {
     const ProtobufCMessageDescriptor *descriptor;
     rr_status (*check)(const void *msg, rr_wire_error *err);
@@ -279,6 +293,8 @@ static const body_check CHECKS[] = {
     {&rr__v1__update_request__descriptor, check_update},
     {&rr__v1__follow_request__descriptor, check_follow},
     {&rr__v1__worker_ready__descriptor, check_ready},
+    {&rr__v1__worker_stats__descriptor, NULL},
+    {&rr__v1__risk_rules__descriptor, NULL},
 };
 
 rr_status
@@ -289,7 +305,13 @@ rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, const void *data, size_t 
     // share one representation (C11 6.2.5), and base is the first member.
     ProtobufCMessage *m = NULL;
     memcpy(out, &m, sizeof m); // NOLINT(bugprone-sizeof-expression): the pointer itself
-    if (size > RR_WIRE_MAX_BODY_BYTES) {
+    const body_check *check = NULL;
+    for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++) {
+        if (CHECKS[i].descriptor == d) {
+            check = &CHECKS[i];
+        }
+    }
+    if (check != NULL && size > RR_WIRE_MAX_BODY_BYTES) {
         return rr_wire_fail(err, RR_ETOOBIG, "", "message too large: %zu bytes, limit %d", size,
                             RR_WIRE_MAX_BODY_BYTES);
     }
@@ -299,12 +321,7 @@ rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, const void *data, size_t 
                             d->short_name);
     }
     memcpy(out, &m, sizeof m); // NOLINT(bugprone-sizeof-expression): the pointer itself
-    for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++) {
-        if (CHECKS[i].descriptor == d) {
-            return CHECKS[i].check(m, err);
-        }
-    }
-    return RR_OK;
+    return check != NULL && check->check != NULL ? check->check(m, err) : RR_OK;
 }
 
 void

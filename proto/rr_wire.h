@@ -33,11 +33,13 @@
 #define RR_WIRE_MAX_KIND_BYTES        15  // Event.kind: "submit", "escalate", ...
 #define RR_WIRE_MAX_ACTOR_BYTES       RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
 
-// One unpack for every body: the size limit (RR_WIRE_MAX_BODY_BYTES:
-// ETOOBIG), the protobuf parse (EPROTO "malformed <Message>: ...") and, for
-// the messages a peer sends (SubmitRequest, StatusQuery, UpdateRequest,
-// FollowRequest, WorkerReady), their field checks (sizes, UUIDs, enums,
-// UTF-8, national id; err names the field). out points to a pointer of the
+// One unpack for every body: the protobuf parse (EPROTO "malformed
+// <Message>: ...") and, for the messages a peer sends (SubmitRequest,
+// StatusQuery, UpdateRequest, FollowRequest, WorkerReady, WorkerStats,
+// RiskRules), the size limit (RR_WIRE_MAX_BODY_BYTES: ETOOBIG) and their
+// field checks (sizes, UUIDs, enums, UTF-8, national id; err names the
+// field). Answers have no limit of their own (a page of events may be
+// larger than a request may), only the sockets' ZMQ_MAXMSGSIZE. out points to a pointer of the
 // message's type; rr_wire_unpack picks the descriptor from that type:
 //
 //   Rr__V1__SubmitRequest *req = NULL;

@@ -251,15 +251,23 @@ wrk_query_follow(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
                 (void) rc;
             }
         } else {
-            for (size_t i = 0; i < count; i++) {
-                fill_event(&ev[i], &events[i], ids[i]);
-                evp[i] = &ev[i];
+            // A page stops early rather than outgrow what the broker
+            // takes: the rest is the next page.
+            size_t taken = 0, bytes = 0;
+            for (; taken < count; taken++) {
+                fill_event(&ev[taken], &events[taken], ids[taken]);
+                bytes += protobuf_c_message_get_packed_size(&ev[taken].base) + 8;
+                if (taken > 0 && bytes > RR_WIRE_MAX_ANSWER_BYTES) {
+                    more = true;
+                    break;
+                }
+                evp[taken] = &ev[taken];
             }
             out.query_id = (char *) qid;
             out.status = RR__V1__STATUS__STATUS_OK;
-            out.n_events = count;
+            out.n_events = taken;
             out.events = evp;
-            out.last_seq = count ? events[count - 1].seq : f->after_seq;
+            out.last_seq = taken ? events[taken - 1].seq : f->after_seq;
             out.has_more = more;
             wrk_pack_or_empty(&out.base, reply);
         }

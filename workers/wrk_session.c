@@ -84,7 +84,7 @@ open_socket(wrk_session *self)
         return RR_EIO;
     }
     int linger = 0, hwm = 10000;
-    int64_t maxmsg = (int64_t) 1024 * 1024;
+    int64_t maxmsg = RR_WIRE_MAX_MESSAGE_BYTES;
     if (zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(self->socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||

@@ -153,8 +153,12 @@ apply(wrk_store *self, const char *ref, const wrk_update *u, uint64_t *event_id,
 {
     wrk_locked row;
     wrk_change change;
-    if (!wrk_change_actor(u, &change)) {
-        return rr_wire_fail(err, RR_EINVAL, "office_code", "the actor makes no principal");
+    if (!wrk_change_actor(u, &change)) { // rr_wire's checks make this impossible
+        return change.who == RR_ACTOR_OFFICE
+                   ? rr_wire_fail(err, RR_EINVAL, "office_code", "invalid office_code \"%s\"",
+                                  u->office_code)
+                   : rr_wire_fail(err, RR_EINVAL, "center_code", "invalid center_code %u",
+                                  u->center_code);
     }
     rr_status st = lock_row(self, ref, &row);
     if (st == RR_ENOTFOUND || (st == RR_OK && !wrk_change_visible(&row, u, &change))) {

@@ -10,9 +10,9 @@
 --   default_accept_within(), the one default SLA, and
 --     accept_deadline_for(priority), a deadline from priority_sla;
 --   type submission_result, what submit_referral(s) return.
--- Domains over text keep every value's bytes: no table is rewritten (the
--- new constraints are checked once against the rows), and the workers'
--- text parameters still bind.
+-- No table is rewritten: the columns stay text, checked against the
+-- domains (the rows are scanned once), so the upgrade locks each table only
+-- for a scan.
 
 CREATE DOMAIN service_domain AS text
     CHECK (VALUE IN ('prevention', 'rehabilitation', 'social'));
@@ -47,36 +47,56 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                             default_accept_within())
 $$;
 
+-- Each column keeps its type and checks its value against its domain. A
+-- change of type to the domain would have rewritten the tables, the whole
+-- event history included, under an exclusive lock; a check added NOT VALID
+-- and then validated is one scan, and the old CHECKs it replaces held the
+-- same vocabulary.
 ALTER TABLE service
     DROP CONSTRAINT service_domain_check,
-    ALTER COLUMN domain TYPE service_domain;
+    ADD CONSTRAINT service_domain_vocab CHECK (domain::service_domain = domain) NOT VALID;
 ALTER TABLE routing_rule
     DROP CONSTRAINT routing_rule_priority_check,
-    ALTER COLUMN priority TYPE priority_level;
+    ADD CONSTRAINT routing_rule_priority_vocab CHECK (priority::priority_level = priority) NOT VALID;
 ALTER TABLE priority_sla
     DROP CONSTRAINT priority_sla_priority_check,
-    ALTER COLUMN priority TYPE priority_level;
+    ADD CONSTRAINT priority_sla_priority_vocab CHECK (priority::priority_level = priority) NOT VALID;
 ALTER TABLE risk_priority_rule
     DROP CONSTRAINT risk_priority_rule_min_priority_check,
-    ALTER COLUMN min_priority TYPE priority_level;
+    ADD CONSTRAINT risk_priority_rule_min_priority_vocab
+        CHECK (min_priority::priority_level = min_priority) NOT VALID;
 ALTER TABLE dead_letter
     DROP CONSTRAINT dead_letter_domain_check,
-    ALTER COLUMN domain TYPE service_domain;
+    ADD CONSTRAINT dead_letter_domain_vocab CHECK (domain::service_domain = domain) NOT VALID;
 ALTER TABLE referral
     DROP CONSTRAINT referral_domain_check,
     DROP CONSTRAINT referral_priority_check,
     DROP CONSTRAINT referral_requested_priority_check,
     DROP CONSTRAINT referral_status_check,
-    ALTER COLUMN domain TYPE service_domain,
-    ALTER COLUMN priority TYPE priority_level,
-    ALTER COLUMN requested_priority TYPE priority_level,
-    ALTER COLUMN status TYPE referral_state;
--- Events' states were unchecked text until now.
+    ADD CONSTRAINT referral_domain_vocab CHECK (domain::service_domain = domain) NOT VALID,
+    ADD CONSTRAINT referral_priority_vocab CHECK (priority::priority_level = priority) NOT VALID,
+    ADD CONSTRAINT referral_requested_priority_vocab
+        CHECK (requested_priority::priority_level = requested_priority) NOT VALID,
+    ADD CONSTRAINT referral_status_vocab CHECK (status::referral_state = status) NOT VALID;
+-- Events' states were unchecked until now.
 ALTER TABLE referral_event
     DROP CONSTRAINT referral_event_kind_check,
-    ALTER COLUMN kind TYPE event_kind,
-    ALTER COLUMN from_status TYPE referral_state,
-    ALTER COLUMN to_status TYPE referral_state;
+    ADD CONSTRAINT referral_event_kind_vocab CHECK (kind::event_kind = kind) NOT VALID,
+    ADD CONSTRAINT referral_event_from_vocab
+        CHECK (from_status::referral_state = from_status) NOT VALID,
+    ADD CONSTRAINT referral_event_to_vocab CHECK (to_status::referral_state = to_status) NOT VALID;
+ALTER TABLE service VALIDATE CONSTRAINT service_domain_vocab;
+ALTER TABLE routing_rule VALIDATE CONSTRAINT routing_rule_priority_vocab;
+ALTER TABLE priority_sla VALIDATE CONSTRAINT priority_sla_priority_vocab;
+ALTER TABLE risk_priority_rule VALIDATE CONSTRAINT risk_priority_rule_min_priority_vocab;
+ALTER TABLE dead_letter VALIDATE CONSTRAINT dead_letter_domain_vocab;
+ALTER TABLE referral VALIDATE CONSTRAINT referral_domain_vocab,
+    VALIDATE CONSTRAINT referral_priority_vocab,
+    VALIDATE CONSTRAINT referral_requested_priority_vocab,
+    VALIDATE CONSTRAINT referral_status_vocab;
+ALTER TABLE referral_event VALIDATE CONSTRAINT referral_event_kind_vocab,
+    VALIDATE CONSTRAINT referral_event_from_vocab,
+    VALIDATE CONSTRAINT referral_event_to_vocab;
 
 -- Texts the workers carry in fixed room (proto/rr_wire.h): longer ones
 -- are refused here rather than cut on the way out.

@@ -545,6 +545,62 @@ test_a_center_catches_up_on_a_thousand_changes_with_no_gap_or_repeat(void **stat
     assert_true(late.seqs[0] == f.seqs[500]);
 }
 
+// A page stops short of the answer limit, however many events were asked
+// for, and the next page goes on from it: 700 events with 1,000-byte
+// reasons (700 KiB) come in two pages, none lost, none repeated.
+static void
+test_a_page_of_long_changes_stops_under_the_answer_limit(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 5165, "SOC-03", "long-pages");
+    char id[32];
+    submit_ok(&r.req, id, sizeof id);
+    const char *p[] = {id + 2};
+    it_db_exec(db, "BEGIN");
+    PGresult *res =
+        PQexecParams(db,
+                     "INSERT INTO referral_event (referral_id, from_status, to_status,"
+                     " actor, reason, kind, office_code, center_code)"
+                     " SELECT r.id, 'requested', 'requested', 'system', repeat('x', 1000),"
+                     " 'forward', r.office_code, r.center_code"
+                     " FROM referral r, generate_series(1, 700) WHERE r.id = $1::bigint",
+                     1, NULL, p, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    it_db_exec(db, "COMMIT");
+    uint64_t cursor = 0, last = 0;
+    size_t seen = 0, pages = 0;
+    bool more = true;
+    while (more && pages < 10) {
+        Rr__V1__FollowRequest q = RR__V1__FOLLOW_REQUEST__INIT;
+        q.query_id = "long-pages";
+        q.center_code = 5165;
+        q.after_seq = cursor;
+        q.limit = 1000;
+        Rr__V1__FollowReply *reply = NULL;
+        rr_wire_error err = {0};
+        assert_int_equal(cli_center_follow(client, &q, 10000, 3, &reply, &err), RR_OK);
+        assert_int_equal(reply->status, RR__V1__STATUS__STATUS_OK);
+        assert_true(rr__v1__follow_reply__get_packed_size(reply) <= RR_WIRE_MAX_ANSWER_BYTES);
+        for (size_t i = 0; i < reply->n_events; i++) {
+            assert_true(reply->events[i]->seq > last); // in order, no repeat
+            last = reply->events[i]->seq;
+        }
+        seen += reply->n_events;
+        cursor = reply->last_seq;
+        more = reply->has_more;
+        pages++;
+        if (pages == 1) {
+            assert_true(more); // cut short: 701 did not fit
+            assert_true(reply->n_events > 100 && reply->n_events < 701);
+        }
+        rr_wire_free(reply);
+    }
+    assert_int_equal(seen, 701); // the submission's event and the 700
+    assert_int_equal(pages, 2);
+}
+
 // ---- routing rules and deadlines ----------------------------------------------------
 
 static void
@@ -688,6 +744,7 @@ main(void)
         cmocka_unit_test(test_illegal_foreign_and_stale_updates_are_refused_and_leave_no_event),
         cmocka_unit_test(test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once),
         cmocka_unit_test(test_a_center_catches_up_on_a_thousand_changes_with_no_gap_or_repeat),
+        cmocka_unit_test(test_a_page_of_long_changes_stops_under_the_answer_limit),
         cmocka_unit_test(test_a_routing_rule_change_takes_effect_without_restarting_workers),
         cmocka_unit_test(test_an_overdue_referral_is_escalated_to_its_province_office),
         cmocka_unit_test(test_referralctl_explains_routes_updates_and_follows_from_the_shell),

@@ -44,7 +44,9 @@ test_rr_principal_valid_accepts_only_the_three_kinds(void **state)
     assert_false(rr_principal_valid("center:"));
     assert_false(rr_principal_valid("center:0941"));
     assert_false(rr_principal_valid("center:94a"));
-    assert_false(rr_principal_valid("center:1234567890")); // ten digits: beyond uint32 codes
+    assert_true(rr_principal_valid("center:2147483647")); // the database's largest code
+    assert_false(rr_principal_valid("center:2147483648"));
+    assert_false(rr_principal_valid("center:12345678901"));
     assert_false(rr_principal_valid("office:co-2301"));
     assert_false(rr_principal_valid("office:CO"));
     assert_false(rr_principal_valid("office:CO-2301/../x"));
@@ -63,8 +65,8 @@ test_rr_principal_parse_gives_kind_and_code(void **state)
     assert_int_equal(p.kind, RR_PRINCIPAL_CENTER);
     assert_int_equal(p.center, 941);
     assert_string_equal(p.code, "941");
-    assert_true(rr_principal_parse("center:999999999", &p));
-    assert_int_equal(p.center, 999999999u);
+    assert_true(rr_principal_parse("center:2147483647", &p));
+    assert_int_equal(p.center, 2147483647u);
     assert_true(rr_principal_parse("office:CO-2301", &p));
     assert_int_equal(p.kind, RR_PRINCIPAL_OFFICE);
     assert_string_equal(p.code, "CO-2301");
@@ -96,7 +98,7 @@ test_rr_principal_formats_what_it_parses(void **state)
     assert_string_equal(out, "center:941");
     assert_true(rr_principal_of_office("CO-2301", out));
     assert_string_equal(out, "office:CO-2301");
-    assert_true(rr_principal_of_center(4294967295u, out) == false); // ten digits
+    assert_true(rr_principal_of_center(4294967295u, out) == false); // beyond the database's
     assert_string_equal(out, "");
     assert_false(rr_principal_of_center(0, out));
     assert_false(rr_principal_of_office("co-1", out));

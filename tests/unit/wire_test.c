@@ -348,6 +348,77 @@ test_rr_wire_unpack_names_the_message_it_could_not_read(void **state)
 }
 
 static void
+test_rr_wire_answers_are_not_held_to_the_request_limit(void **state)
+{
+    (void) state;
+    // A page of 100 events with 1,000-byte reasons: about 100 KiB.
+    static char reason[1001];
+    memset(reason, 'x', 1000);
+    Rr__V1__Event ev[100];
+    Rr__V1__Event *evp[100];
+    for (int i = 0; i < 100; i++) {
+        rr__v1__event__init(&ev[i]);
+        ev[i].reason = reason;
+        ev[i].seq = (uint64_t) i + 1;
+        evp[i] = &ev[i];
+    }
+    Rr__V1__FollowReply page = RR__V1__FOLLOW_REPLY__INIT;
+    page.events = evp;
+    page.n_events = 100;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    assert_int_equal(rr_wire_pack_buffer(&page.base, &buf, &size), RR_OK);
+    assert_true(size > RR_WIRE_MAX_BODY_BYTES);
+    Rr__V1__FollowReply *back = NULL;
+    assert_int_equal(rr_wire_unpack(buf, size, &back, NULL), RR_OK);
+    assert_int_equal(back->n_events, 100);
+    rr_wire_free(back);
+    // A request that large is still refused.
+    Rr__V1__FollowRequest *req = NULL;
+    rr_wire_error err;
+    assert_int_equal(rr_wire_unpack(buf, size, &req, &err), RR_ETOOBIG);
+    assert_null(req);
+    free(buf);
+}
+
+static void
+test_rr_wire_an_update_names_a_valid_actor(void **state)
+{
+    (void) state;
+    Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
+    u.update_id = "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59";
+    u.referral_id = "R-7";
+    u.domain = RR__V1__DOMAIN__DOMAIN_SOCIAL;
+    u.to_status = RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED;
+    u.expected_version = 1;
+    uint8_t buf[256];
+    rr_wire_error err;
+    Rr__V1__UpdateRequest *m = NULL;
+    const struct {
+        const char *office;
+        uint32_t center;
+        rr_status code;
+        const char *field;
+    } cases[] = {
+        {"CO-2301", 0, RR_OK, ""},
+        {"", 941, RR_OK, ""},
+        {"co-2301", 0, RR_EINVAL, "office_code"},   // not a code
+        {"CO-2301", 941, RR_EINVAL, "office_code"}, // both
+        {"", 0, RR_EINVAL, "office_code"},          // neither
+        {"", 2147483648u, RR_EINVAL, "center_code"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        u.office_code = (char *) cases[i].office;
+        u.center_code = cases[i].center;
+        size_t n = rr__v1__update_request__pack(&u, buf);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(rr_wire_unpack(buf, n, &m, &err), cases[i].code);
+        assert_string_equal(err.field, cases[i].field);
+        rr_wire_free(m);
+    }
+}
+
+static void
 test_rr_wire_body_id_names_each_command_by_its_own_field(void **state)
 {
     (void) state;
@@ -402,6 +473,8 @@ main(void)
         cmocka_unit_test(test_rr_wire_worker_ready_credit_must_be_in_range),
         cmocka_unit_test(test_rr_wire_busy_refusal_carries_the_retry_hint),
         cmocka_unit_test(test_rr_wire_body_id_names_each_command_by_its_own_field),
+        cmocka_unit_test(test_rr_wire_answers_are_not_held_to_the_request_limit),
+        cmocka_unit_test(test_rr_wire_an_update_names_a_valid_actor),
         cmocka_unit_test(test_rr_wire_reply_head_is_the_head_of_every_query_reply),
         cmocka_unit_test(test_rr_wire_refusal_of_other_commands_is_an_error_reply),
         cmocka_unit_test(test_rr_wire_unpack_names_the_message_it_could_not_read),

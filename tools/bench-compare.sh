@@ -1,0 +1,142 @@
+#!/bin/bash
+# Compares the stack at two git revisions on this machine, interleaved
+# (A B A B ...) in one session so that the machine's noise falls on both:
+#   tools/bench-compare.sh [--rounds N] [--duration S] BEFORE [AFTER]
+# BEFORE and AFTER are git revisions (AFTER defaults to the checkout as it
+# is, uncommitted changes included). Each is built (RelWithDebInfo) in
+# build/bench-compare/<name>, with its own database (its own migrations)
+# in one private PostgreSQL cluster set up as the quickstart's, and its own
+# broker and three workers on loopback ports 26101-26104 (A) and
+# 26111-26114 (B). Each round runs, for A then B: the default closed-loop
+# bench (32 clients x 16) for S seconds (20), then the open loop at 1,000
+# requests/s for 10 s. Prints every run's JSON, then per figure the median
+# and min-max of each side and the median ratio B/A. Exits non-zero when a
+# run reports a lost, duplicated or rejected request.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+rounds=3 duration=20
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) break ;;
+    esac
+done
+before=${1:?usage: tools/bench-compare.sh [--rounds N] [--duration S] BEFORE [AFTER]}
+after=${2:-}
+work=$root/build/bench-compare
+mkdir -p "$work"
+pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# build NAME REV -> $work/NAME/{src,build}; REV "" is the checkout as it is.
+build() {
+    local name=$1 rev=$2 src
+    if [ -n "$rev" ]; then
+        src=$work/$name/src
+        rm -rf "$src"
+        mkdir -p "$src"
+        git archive "$rev" | tar -x -C "$src"
+    else
+        src=$root
+    fi
+    cmake -S "$src" -B "$work/$name/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$work/$name/build" -j "$(nproc)" \
+        --target referral-broker referral-worker referralctl >/dev/null
+    echo "$src"
+}
+echo "building A = ${before} and B = ${after:-the checkout}" >&2
+src_a=$(build a "$before")
+src_b=$(build b "$after")
+
+pg=$work/pg
+if [ -f "$pg/data/postmaster.pid" ]; then
+    as_pg "$pgbin/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null || true
+fi
+rm -rf "$pg"
+mkdir -p "$pg"
+[ "$(id -u)" != 0 ] || chown postgres "$pg"
+as_pg "$pgbin/initdb" -D "$pg/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$pg/initdb.log"
+# As the quickstart's: full durability, as PostgreSQL ships it.
+as_pg "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/postgresql.log" -w \
+    -o "-k $pg -c listen_addresses='' -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=15min" \
+    start >/dev/null
+
+pids=()
+cleanup() {
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    as_pg "$pgbin/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# stack NAME SRC PORT: its database, broker and three workers.
+stack() {
+    local name=$1 src=$2 port=$3 bin=$work/$1/build
+    local db="host=$pg user=postgres dbname=bench_$name"
+    "$pgbin/psql" -X -q -h "$pg" -U postgres -d postgres -c "CREATE DATABASE bench_$name"
+    "$bin/tools/referralctl" migrate --db "$db" --dir "$src/db" >/dev/null
+    "$bin/broker/referral-broker" --frontend "tcp://127.0.0.1:$port" \
+        --backend "tcp://127.0.0.1:$((port + 1))" --http off --insecure >"$work/$name/broker.log" 2>&1 &
+    pids+=($!)
+    for d in prevention rehabilitation social; do
+        "$bin/workers/referral-worker" --domain $d --broker "tcp://127.0.0.1:$((port + 1))" \
+            --db "$db" >"$work/$name/worker-$d.log" 2>&1 &
+        pids+=($!)
+    done
+}
+stack a "$src_a" 26101
+stack b "$src_b" 26111
+sleep 3
+
+# bench NAME ARGS...: one run of NAME's bench against NAME's stack.
+bench() {
+    local name=$1 port
+    shift
+    [ "$name" = a ] && port=26101 || port=26111
+    "$work/$name/build/tools/referralctl" bench --broker "tcp://127.0.0.1:$port" \
+        --db "host=$pg user=postgres dbname=bench_$name" --ceiling-seconds 0 --json "$@" 2>/dev/null
+}
+field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
+
+bad=0
+# Warm-up, the way a server in service is: each stack 10 s, then VACUUM
+# ANALYZE and CHECKPOINT, so autovacuum does not start inside a run.
+for s in a b; do
+    bench $s --duration 10 >/dev/null || bad=1
+    "$pgbin/psql" -X -q -h "$pg" -U postgres -d "bench_$s" -c "VACUUM ANALYZE" -c CHECKPOINT
+done
+
+declare -A rate p50 p99
+for r in $(seq "$rounds"); do
+    for s in a b; do
+        out=$(bench $s --duration "$duration") || bad=1
+        echo "round $r $s closed loop: $out"
+        rate[$s]+=" $(field acked_per_s "$out")"
+        out=$(bench $s --rate 1000 --duration 10) || bad=1
+        echo "round $r $s open loop 1000/s: $out"
+        p50[$s]+=" $(field p50_ms "$out")"
+        p99[$s]+=" $(field p99_ms "$out")"
+    done
+done
+
+echo
+echo "A = ${before}, B = ${after:-the checkout}; $rounds rounds, interleaved A B"
+report() { # figure "A values" "B values" (space-separated: split on purpose)
+    local ma mb
+    # shellcheck disable=SC2086
+    ma=$(median $2)
+    # shellcheck disable=SC2086
+    mb=$(median $3)
+    # shellcheck disable=SC2086
+    echo "  $1: A median $ma (min-max $(range $2)), B median $mb (min-max $(range $3)), B/A $(awk -v a="$ma" -v b="$mb" 'BEGIN {printf "%.3f", b / a}')"
+}
+report rate "${rate[a]}" "${rate[b]}"
+report p50 "${p50[a]}" "${p50[b]}"
+report p99 "${p99[a]}" "${p99[b]}"
+echo "  (rate: acknowledged/s, closed loop; p50, p99: ms at 1,000 requests/s)"
+[ "$bad" = 0 ] || { echo "a run reported lost, duplicated or rejected requests" >&2; exit 1; }
