@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char log_process[48] = "rr";
+static char log_process[64] = "rr"; // as long as worker_main allows
 static rr_log_level log_level = RR_LOG_INFO;
 static bool log_json = false;
 static bool log_journal = false; // stderr is journald's stream: prefix priorities

@@ -6,12 +6,15 @@
 # is, uncommitted changes included). Each is built (RelWithDebInfo) in
 # build/bench-compare/<name>, with its own database (its own migrations)
 # in one private PostgreSQL cluster set up as the quickstart's, and its own
-# broker and three workers on loopback ports 26101-26104 (A) and
-# 26111-26114 (B). Each round runs, for A then B: the default closed-loop
-# bench (32 clients x 16) for S seconds (20), then the open loop at 1,000
-# requests/s for 10 s. Prints every run's JSON, then per figure the median
-# and min-max of each side and the median ratio B/A. Exits non-zero when a
-# run reports a lost, duplicated or rejected request.
+# broker and three workers on loopback ports 26101-26102 (A) and
+# 26111-26112 (B), and a second broker with three --no-db workers each
+# (26121-26122, 26131-26132: the broker and the protocol alone). Each round
+# runs, for each side (A B in odd rounds, B A in even ones, after a
+# CHECKPOINT): the default closed-loop bench (32 clients x 16) for S
+# seconds (20), the open loop at 1,000 requests/s for 10 s, and the broker
+# alone (4 clients x 128, 8 s). Prints every run's JSON, then per figure
+# the median and min-max of each side and the ratio of the medians B/A.
+# Exits non-zero when a run reports a lost, duplicated or rejected request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -89,6 +92,20 @@ stack() {
 }
 stack a "$src_a" 26101
 stack b "$src_b" 26111
+# nodb NAME PORT: a broker with three workers that answer without the database.
+nodb() {
+    local name=$1 port=$2 bin=$work/$1/build
+    "$bin/broker/referral-broker" --frontend "tcp://127.0.0.1:$port" \
+        --backend "tcp://127.0.0.1:$((port + 1))" --http off --insecure >"$work/$name/nodb.log" 2>&1 &
+    pids+=($!)
+    for d in prevention rehabilitation social; do
+        "$bin/workers/referral-worker" --domain $d --broker "tcp://127.0.0.1:$((port + 1))" \
+            --no-db >>"$work/$name/nodb.log" 2>&1 &
+        pids+=($!)
+    done
+}
+nodb a 26121
+nodb b 26131
 sleep 3
 
 # bench NAME ARGS...: one run of NAME's bench against NAME's stack.
@@ -111,21 +128,29 @@ for s in a b; do
     "$pgbin/psql" -X -q -h "$pg" -U postgres -d "bench_$s" -c "VACUUM ANALYZE" -c CHECKPOINT
 done
 
-declare -A rate p50 p99
+declare -A rate p50 p99 alone
 for r in $(seq "$rounds"); do
-    for s in a b; do
-        out=$(bench $s --duration "$duration") || bad=1
+    order="a b"
+    [ $((r % 2)) = 1 ] || order="b a"
+    for s in $order; do
+        "$pgbin/psql" -X -q -h "$pg" -U postgres -d postgres -c CHECKPOINT
+        out=$(bench "$s" --duration "$duration") || bad=1
         echo "round $r $s closed loop: $out"
         rate[$s]+=" $(field acked_per_s "$out")"
-        out=$(bench $s --rate 1000 --duration 10) || bad=1
+        out=$(bench "$s" --rate 1000 --duration 10) || bad=1
         echo "round $r $s open loop 1000/s: $out"
         p50[$s]+=" $(field p50_ms "$out")"
         p99[$s]+=" $(field p99_ms "$out")"
+        [ "$s" = a ] && port=26121 || port=26131
+        out=$("$work/$s/build/tools/referralctl" bench --broker "tcp://127.0.0.1:$port" --no-db \
+            --clients 4 --window 128 --duration 8 --json 2>/dev/null) || bad=1
+        echo "round $r $s broker alone: $out"
+        alone[$s]+=" $(field acked_per_s "$out")"
     done
 done
 
 echo
-echo "A = ${before}, B = ${after:-the checkout}; $rounds rounds, interleaved A B"
+echo "A = ${before}, B = ${after:-the checkout}; $rounds rounds, interleaved (A B, B A, ...)"
 report() { # figure "A values" "B values" (space-separated: split on purpose)
     local ma mb
     # shellcheck disable=SC2086
@@ -138,5 +163,7 @@ report() { # figure "A values" "B values" (space-separated: split on purpose)
 report rate "${rate[a]}" "${rate[b]}"
 report p50 "${p50[a]}" "${p50[b]}"
 report p99 "${p99[a]}" "${p99[b]}"
-echo "  (rate: acknowledged/s, closed loop; p50, p99: ms at 1,000 requests/s)"
+report alone "${alone[a]}" "${alone[b]}"
+echo "  (rate: acknowledged/s, closed loop; p50, p99: ms at 1,000 requests/s; alone: requests/s"
+echo "   through the broker to workers that do not record them)"
 [ "$bad" = 0 ] || { echo "a run reported lost, duplicated or rejected requests" >&2; exit 1; }

@@ -23,7 +23,7 @@ struct wrk_session {
     void *socket;           // DEALER, owned
     int64_t broker_expiry;  // broker counts as gone after this (monotonic ms)
     int64_t next_heartbeat; // monotonic ms
-    char host[64];
+    char host[RR_WIRE_MAX_HOST_BYTES + 1]; // gethostname: at most HOST_NAME_MAX (64)
     uint64_t reconnects;
     rr_risk_rule rules[RR_RISK_MAX_RULES];
     size_t rule_count;
