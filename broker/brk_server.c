@@ -309,7 +309,8 @@ drain_socket(brk_server *self, void *socket, bool front)
         rr_status st;
         if (front) {
             rr_wire_call call;
-            st = rr_wire_recv_call(socket, ZMQ_DONTWAIT, &call, &err);
+            st = rr_wire_recv_call(socket, ZMQ_DONTWAIT | (self->auth ? RR_WIRE_USER_ID : 0), &call,
+                                   &err);
             if (st == RR_OK || st == RR_EPROTO) {
                 brk_front_on_call(self, &call, st, &err, rr_clock_mono_us());
                 rr_wire_call_close(&call);
@@ -317,7 +318,8 @@ drain_socket(brk_server *self, void *socket, bool front)
             }
         } else {
             rr_wire_work work;
-            st = rr_wire_recv_work(socket, true, ZMQ_DONTWAIT, &work, &err);
+            st = rr_wire_recv_work(socket, true, ZMQ_DONTWAIT | (self->auth ? RR_WIRE_USER_ID : 0),
+                                   &work, &err);
             if (st == RR_OK || st == RR_EPROTO) {
                 brk_back_on_work(self, &work, st, &err, rr_clock_mono_ms());
                 rr_wire_work_close(&work);

@@ -53,6 +53,8 @@ rr_frames_recv(void *socket, rr_frames *frames, int flags)
     assert(socket != NULL && frames != NULL);
     frames->count = 0;
     frames->too_many = false;
+    frames->want_user_id = (flags & RR_WIRE_USER_ID) != 0;
+    flags &= ~RR_WIRE_USER_ID;
     int more = 1;
     while (more) {
         zmq_msg_t scratch;
@@ -262,7 +264,8 @@ void
 rr_frames_user_id(rr_frames *f, size_t i, char out[RR_WIRE_MAX_USER_ID + 1])
 {
     out[0] = '\0';
-    const char *key = i < f->count ? zmq_msg_gets(&f->part[i], "User-Id") : NULL;
+    // A metadata lookup per message: only for a receiver that asked.
+    const char *key = f->want_user_id && i < f->count ? zmq_msg_gets(&f->part[i], "User-Id") : NULL;
     if (key != NULL && strlen(key) <= RR_WIRE_MAX_USER_ID) {
         memcpy(out, key, strlen(key) + 1);
     }
@@ -276,7 +279,8 @@ parse_call(rr_frames *f, size_t base, rr_wire_call *call, rr_wire_error *err)
 {
     size_t n = f->count - base; // frames after the routing id
     rr_frames_user_id(f, base, call->user_id);
-    if (n >= 3 && rr_frames_equal(f, base + 1, RR_WIRE_CLIENT_PROTO_V1, RR_WIRE_PROTO_LEN)) {
+    if (n >= 3 && !rr_frames_equal(f, base + 1, RR_WIRE_CLIENT_PROTO, RR_WIRE_PROTO_LEN) &&
+        rr_frames_equal(f, base + 1, RR_WIRE_CLIENT_PROTO_V1, RR_WIRE_PROTO_LEN)) {
         call->version = 1;
         if (rr_frames_size(f, base + 2) == 1) {
             call->command = *(const uint8_t *) rr_frames_data(f, base + 2);

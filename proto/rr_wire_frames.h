@@ -26,6 +26,7 @@ typedef struct rr_frames rr_frames; // below: one multipart message as received
 
 #define RR_WIRE_MAX_FRAMES        9             // more frames than this is a protocol error
 #define RR_WIRE_DELIVERY_ID_LEN   8             // big-endian uint64
+#define RR_WIRE_DELIVERY_LEN      9             // REQUEST/REPLY/FAILED: the id, then one byte
 #define RR_WIRE_MAX_IDENTITY_LEN  255           // ZeroMQ routing ids are at most 255 bytes
 #define RR_WIRE_MAX_CORRELATION   64            // bytes of the correlation frame
 #define RR_WIRE_MAX_USER_ID       64            // ZAP user id: a CURVE key as 40 Z85 characters
@@ -55,12 +56,12 @@ enum {
 // Worker <-> broker commands (one byte).
 enum {
     RR_WCMD_READY = 0x01,      // worker -> broker: WorkerReady
-    RR_WCMD_REQUEST = 0x02,    // broker -> worker: delivery id, command, body, principal
-    RR_WCMD_REPLY = 0x03,      // worker -> broker: delivery id, outcome, body
+    RR_WCMD_REQUEST = 0x02,    // broker -> worker: delivery (id, command), body, principal
+    RR_WCMD_REPLY = 0x03,      // worker -> broker: delivery (id, outcome), body
     RR_WCMD_HEARTBEAT = 0x04,  // both ways; from a worker, optionally with WorkerStats
     RR_WCMD_DISCONNECT = 0x05, // both ways
     RR_WCMD_RULES = 0x06,      // worker -> broker: RiskRules
-    RR_WCMD_FAILED = 0x07,     // worker -> broker: delivery id, outcome, body; retry it later
+    RR_WCMD_FAILED = 0x07,     // worker -> broker: delivery (id, outcome), body; retry later
 };
 
 // The outcome byte of a REPLY or FAILED: a SubmitReply's outcome (1
@@ -199,10 +200,16 @@ RR_NODISCARD rr_status rr_wire_send_reply(void *dealer, uint8_t command, uint64_
 struct rr_frames {
     zmq_msg_t part[RR_WIRE_MAX_FRAMES];
     size_t count;
-    bool too_many; // more frames arrived than fit: they were read and dropped
+    bool too_many;     // more frames arrived than fit: they were read and dropped
+    bool want_user_id; // received with RR_WIRE_USER_ID: rr_frames_user_id reads it
 };
 
-// Receives one whole multipart message. flags is 0 or ZMQ_DONTWAIT. Returns
+// A receive flag beside ZMQ_DONTWAIT: read the ZAP user id of each message
+// (a metadata lookup: only a CURVE broker needs it).
+#define RR_WIRE_USER_ID 0x10000
+
+// Receives one whole multipart message. flags is 0 or ZMQ_DONTWAIT, with
+// RR_WIRE_USER_ID to read user ids. Returns
 // RR_OK, RR_EAGAIN (nothing to read, or EINTR), RR_ESHUTDOWN (context
 // terminated) or RR_EIO (logged). On failure frames holds nothing.
 RR_NODISCARD rr_status rr_frames_recv(void *socket, rr_frames *frames, int flags);
@@ -211,7 +218,8 @@ RR_NODISCARD rr_status rr_frames_recv(void *socket, rr_frames *frames, int flags
 void rr_frames_close(rr_frames *frames);
 
 // The ZAP user id (the CURVE key, Z85) frame i came with, into out; ""
-// without authentication or past the last frame.
+// without authentication, past the last frame, or when the frames were
+// not received with RR_WIRE_USER_ID.
 void rr_frames_user_id(rr_frames *f, size_t i, char out[RR_WIRE_MAX_USER_ID + 1]);
 
 // Frame i's bytes and size; i must be < count.

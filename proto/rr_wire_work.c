@@ -39,12 +39,12 @@ frames_after(uint8_t command, int *max)
         *max = 1;
         return 1;
     case RR_WCMD_REQUEST:
-        *max = 4; // delivery id, command, body, principal
-        return 4;
+        *max = 3; // delivery (id and command), body, principal
+        return 3;
     case RR_WCMD_REPLY:
     case RR_WCMD_FAILED:
-        *max = 3; // delivery id, outcome, body
-        return 3;
+        *max = 2; // delivery (id and outcome), body
+        return 2;
     case RR_WCMD_HEARTBEAT:
         *max = 1;
         return 0;
@@ -88,21 +88,24 @@ parse_work(rr_frames *f, size_t base, rr_wire_work *w, rr_wire_error *err)
     size_t at = base + 3;
     if (w->command == RR_WCMD_REQUEST || w->command == RR_WCMD_REPLY ||
         w->command == RR_WCMD_FAILED) {
-        if (rr_frames_size(f, at) != RR_WIRE_DELIVERY_ID_LEN || rr_frames_size(f, at + 1) != 1) {
+        if (rr_frames_size(f, at) != RR_WIRE_DELIVERY_LEN) {
             return rr_wire_fail(err, RR_EPROTO, "",
-                                "command 0x%02x needs an 8-byte delivery id and a 1-byte %s",
-                                w->command, w->command == RR_WCMD_REQUEST ? "command" : "outcome");
+                                "command 0x%02x needs a %d-byte delivery frame (an 8-byte id and "
+                                "a 1-byte %s)",
+                                w->command, RR_WIRE_DELIVERY_LEN,
+                                w->command == RR_WCMD_REQUEST ? "command" : "outcome");
         }
-        w->delivery_id = rr_wire_get_u64(rr_frames_data(f, at));
-        uint8_t b = *(const uint8_t *) rr_frames_data(f, at + 1);
+        const uint8_t *delivery = rr_frames_data(f, at);
+        w->delivery_id = rr_wire_get_u64(delivery);
+        uint8_t b = delivery[RR_WIRE_DELIVERY_ID_LEN];
         if (w->command == RR_WCMD_REQUEST) {
             w->request = b & (uint8_t) ~RR_CMD_FLAGS;
             w->flags = b & RR_CMD_FLAGS;
-            size_t plen = rr_frames_size(f, at + 3);
+            size_t plen = rr_frames_size(f, at + 2);
             if (plen > RR_PRINCIPAL_MAX) {
                 return rr_wire_fail(err, RR_EPROTO, "", "malformed principal in a REQUEST");
             }
-            memcpy(w->principal, rr_frames_data(f, at + 3), plen);
+            memcpy(w->principal, rr_frames_data(f, at + 2), plen);
             w->principal[plen] = '\0';
             if (plen > 0 && !rr_principal_valid(w->principal)) {
                 w->principal[0] = '\0';
@@ -114,7 +117,7 @@ parse_work(rr_frames *f, size_t base, rr_wire_work *w, rr_wire_error *err)
         } else {
             w->outcome = b;
         }
-        at += 2;
+        at += 1;
     }
     if (at < f->count) {
         rr_msg_move(&w->body, &f->part[at]);
@@ -183,17 +186,16 @@ rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_
     if (st != RR_OK) {
         return st;
     }
-    uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
-    rr_wire_put_u64(did, delivery_id);
-    uint8_t wire_cmd = (uint8_t) (command | flags);
+    uint8_t delivery[RR_WIRE_DELIVERY_LEN];
+    rr_wire_put_u64(delivery, delivery_id);
+    delivery[RR_WIRE_DELIVERY_ID_LEN] = (uint8_t) (command | flags);
     zmq_msg_t copy; // a reference-counted copy: the broker keeps the body to redeliver
     int rc = zmq_msg_init(&copy);
     assert(rc == 0);
     rc = zmq_msg_copy(&copy, body);
     assert(rc == 0);
     (void) rc;
-    if (rr_wire_send_bytes(router, did, sizeof did, true) != RR_OK ||
-        rr_wire_send_bytes(router, &wire_cmd, 1, true) != RR_OK ||
+    if (rr_wire_send_bytes(router, delivery, sizeof delivery, true) != RR_OK ||
         rr_wire_send_msg(router, &copy, true) != RR_OK ||
         rr_wire_send_bytes(router, principal, strlen(principal), false) != RR_OK) {
         rr_msg_close(&copy);
@@ -230,8 +232,9 @@ rr_status
 rr_wire_send_reply(void *dealer, uint8_t command, uint64_t delivery_id, uint8_t outcome,
                    zmq_msg_t *body)
 {
-    uint8_t did[RR_WIRE_DELIVERY_ID_LEN];
-    rr_wire_put_u64(did, delivery_id);
+    uint8_t delivery[RR_WIRE_DELIVERY_LEN];
+    rr_wire_put_u64(delivery, delivery_id);
+    delivery[RR_WIRE_DELIVERY_ID_LEN] = outcome;
     rr_status st = rr_wire_send_bytes(dealer, "", 0, true);
     if (st == RR_OK) {
         st = rr_wire_send_bytes(dealer, RR_WIRE_WORKER_PROTO, RR_WIRE_PROTO_LEN, true);
@@ -240,10 +243,7 @@ rr_wire_send_reply(void *dealer, uint8_t command, uint64_t delivery_id, uint8_t 
         st = rr_wire_send_bytes(dealer, &command, 1, true);
     }
     if (st == RR_OK) {
-        st = rr_wire_send_bytes(dealer, did, sizeof did, true);
-    }
-    if (st == RR_OK) {
-        st = rr_wire_send_bytes(dealer, &outcome, 1, true);
+        st = rr_wire_send_bytes(dealer, delivery, sizeof delivery, true);
     }
     if (st == RR_OK) {
         return rr_wire_send_msg(dealer, body, false);

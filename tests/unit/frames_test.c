@@ -221,25 +221,32 @@ test_rr_wire_malformed_worker_messages_are_refused_with_the_reason(void **state)
     assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
     assert_non_null(strstr(err.message, "unrecognized command 0x42"));
     rr_wire_work_close(&w);
-    // A REPLY without its outcome frame.
+    // A REPLY whose delivery frame lacks the outcome byte.
     const char *short_reply[] = {"", RR_WIRE_WORKER_PROTO, "\x03", "12345678", "body"};
     const size_t s2[] = {0, 4, 1, 8, 4};
     send_frames(short_reply, s2, 5);
     assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
-    assert_non_null(strstr(err.message, "command 0x03 with 2 frames"));
+    assert_non_null(strstr(err.message, "needs a 9-byte delivery frame"));
+    rr_wire_work_close(&w);
+    // A REPLY with a frame too many (v2's first draft: the outcome alone).
+    const char *long_reply[] = {"", RR_WIRE_WORKER_PROTO, "\x03", "12345678\x01", "\x01", "body"};
+    const size_t s5[] = {0, 4, 1, 9, 1, 4};
+    send_frames(long_reply, s5, 6);
+    assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
+    assert_non_null(strstr(err.message, "command 0x03 with 3 frames"));
     rr_wire_work_close(&w);
     // A REPLY whose outcome byte is no Outcome, and a REQUEST whose
     // principal frame is no principal.
-    const char *bad_outcome[] = {"", RR_WIRE_WORKER_PROTO, "\x03", "12345678", "\x05", "body"};
-    const size_t s3[] = {0, 4, 1, 8, 1, 4};
-    send_frames(bad_outcome, s3, 6);
+    const char *bad_outcome[] = {"", RR_WIRE_WORKER_PROTO, "\x03", "12345678\x05", "body"};
+    const size_t s6[] = {0, 4, 1, 9, 4};
+    send_frames(bad_outcome, s6, 5);
     assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
     assert_string_equal(err.message, "unrecognized outcome 5 in a REPLY");
     rr_wire_work_close(&w);
-    const char *bad_principal[] = {"",     RR_WIRE_WORKER_PROTO, "\x02", "12345678", "\x01",
+    const char *bad_principal[] = {"",     RR_WIRE_WORKER_PROTO, "\x02", "12345678\x01",
                                    "body", "operator:root"};
-    const size_t s4[] = {0, 4, 1, 8, 1, 4, 13};
-    send_frames(bad_principal, s4, 7);
+    const size_t s4[] = {0, 4, 1, 9, 4, 13};
+    send_frames(bad_principal, s4, 6);
     assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
     assert_string_equal(err.message, "malformed principal in a REQUEST");
     rr_wire_work_close(&w);
