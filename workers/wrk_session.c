@@ -19,10 +19,10 @@
 
 struct wrk_session {
     wrk_session_config cfg;
-    void *ctx;              // borrowed
-    void *socket;           // DEALER, owned
-    int64_t broker_expiry;  // broker counts as gone after this (monotonic ms)
-    int64_t next_heartbeat; // monotonic ms
+    void *ctx;                             // borrowed
+    void *socket;                          // DEALER, owned
+    int64_t broker_expiry;                 // broker counts as gone after this (monotonic ms)
+    int64_t next_heartbeat;                // monotonic ms
     char host[RR_WIRE_MAX_HOST_BYTES + 1]; // gethostname: at most HOST_NAME_MAX (64)
     uint64_t reconnects;
     rr_risk_rule rules[RR_RISK_MAX_RULES];
