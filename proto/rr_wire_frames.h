@@ -24,15 +24,15 @@ typedef struct rr_frames rr_frames; // below: one multipart message as received
 #define RR_WIRE_WORKER_PROTO    "RRW2"
 #define RR_WIRE_PROTO_LEN       4
 
-#define RR_WIRE_MAX_FRAMES        9             // more frames than this is a protocol error
-#define RR_WIRE_DELIVERY_ID_LEN   8             // big-endian uint64
-#define RR_WIRE_DELIVERY_LEN      9             // REQUEST/REPLY/FAILED: the id, then one byte
-#define RR_WIRE_MAX_IDENTITY_LEN  255           // ZeroMQ routing ids are at most 255 bytes
-#define RR_WIRE_MAX_CORRELATION   64            // bytes of the correlation frame
-#define RR_WIRE_MAX_USER_ID       64            // ZAP user id: a CURVE key as 40 Z85 characters
-#define RR_WIRE_MAX_BODY_BYTES    65536         // largest request body accepted
-#define RR_WIRE_MAX_MESSAGE_BYTES (1024 * 1024) // ZMQ_MAXMSGSIZE: larger closes the connection
-#define RR_WIRE_MAX_ANSWER_BYTES  (512 * 1024)  // a worker's answer stays under this
+#define RR_WIRE_MAX_FRAMES        9              // more frames than this is a protocol error
+#define RR_WIRE_DELIVERY_ID_LEN   8              // big-endian uint64
+#define RR_WIRE_DELIVERY_LEN      9              // REQUEST/REPLY/FAILED: the id, then one byte
+#define RR_WIRE_MAX_IDENTITY_LEN  255            // ZeroMQ routing ids are at most 255 bytes
+#define RR_WIRE_MAX_CORRELATION   64             // bytes of the correlation frame
+#define RR_WIRE_MAX_USER_ID       64             // ZAP user id: a CURVE key as 40 Z85 characters
+#define RR_WIRE_MAX_BODY_BYTES    65536          // largest request body accepted
+#define RR_WIRE_MAX_MESSAGE_BYTES (1024L * 1024) // ZMQ_MAXMSGSIZE: larger closes the connection
+#define RR_WIRE_MAX_ANSWER_BYTES  (512L * 1024)  // a worker's answer stays under this
 
 // Center <-> broker commands (one byte).
 enum {
