@@ -57,7 +57,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/referral-router.ini
 
 # Documentation and examples, with Debian's copyright and changelog.
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md
-              ${PROJECT_SOURCE_DIR}/docs/PROTOCOL.md ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
+              ${PROJECT_SOURCE_DIR}/docs/PROTOCOL.md ${PROJECT_SOURCE_DIR}/docs/DOMAIN.md
+              ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/referral-router)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/prometheus/alerts.yml
               ${PROJECT_SOURCE_DIR}/deploy/prometheus/prometheus.yml

@@ -10,7 +10,11 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libpq-dev protobuf-c-compiler
           libprotobuf-c-dev libevent-dev libjansson-dev uuid-dev uthash-dev libinih-dev
-          libsystemd-dev libcurl4-openssl-dev postgresql postgresql-client curl acl)
+          libsystemd-dev libcurl4-openssl-dev libicu-dev postgresql postgresql-client curl acl
+          postgresql-server-dev-15)
+# postgresql-server-dev-15: the headers db/ext (referral.canonical_text) is
+# built against. Debian makes it pull clang and LLVM (for PostgreSQL's JIT
+# bitcode), about 450 MB once; no lighter package has the headers.
 case "${1:-}" in
 --test)
     # The package checks are part of the test command, so --test has --package's too.

@@ -162,7 +162,13 @@ if ! "$(pgbin)/psql" -X -qtA -h "$sockdir" -U postgres -d postgres \
     -c "SELECT 1 FROM pg_database WHERE datname = 'referral'" | grep -q 1; then
     "$(pgbin)/psql" -X -q -h "$sockdir" -U postgres -d postgres -c "CREATE DATABASE referral"
 fi
-"$ctl" migrate --db "$db" --dir "$root/db"
+# referral.canonical_text lives in a server module built here (db/ext):
+# the server, running as postgres, loads it from the build tree.
+module=$build/db/ext/referral_text.so
+if [ "$(id -u)" = 0 ]; then
+    reach_for_postgres "$(dirname "$module")"
+fi
+"$ctl" migrate --db "$db" --dir "$root/db" --pg-module "$module"
 
 # For the commands a user types next: ". .run/env" (or source) exports these.
 env_line() { printf 'export %s=%q\n' "$1" "$2"; }

@@ -5,6 +5,7 @@
 
 #include "rr_log.h"
 #include "rr_natid.h"
+#include "rr_text.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 
@@ -63,7 +64,7 @@ SAME(RR_WIRE_MAX_OUTCOME, RR__V1__OUTCOME__OUTCOME_BUSY);
 #undef SAME
 
 // Checks one string field: length within max (and non-empty when required)
-// and clean UTF-8.
+// and clean text (rr_text_check): no NUL, control or bidi override.
 static rr_status
 check_text(const char *value, const char *field, size_t max, bool required, bool multiline,
            rr_wire_error *err)
@@ -79,10 +80,33 @@ check_text(const char *value, const char *field, size_t max, bool required, bool
         return rr_wire_fail(err, RR_ETOOBIG, field,
                             "field \"%s\" is too long: %zu bytes, limit %zu", field, n, max);
     }
-    if (!rr_wire_text_ok(value, n, multiline)) {
-        return rr_wire_fail(err, RR_EINVAL, field,
-                            "field \"%s\" is not valid UTF-8 text or holds control characters",
-                            field);
+    rr_text_fault fault = {0};
+    if (!rr_text_check(value, n, multiline ? RR_TEXT_MULTILINE : RR_TEXT_LINE, &fault)) {
+        return rr_wire_fail(err, RR_EINVAL, field, "field \"%s\" %s (at byte %zu)", field,
+                            fault.why, fault.at);
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_household_canon(const char *value, char out[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1],
+                        rr_wire_error *err)
+{
+    rr_status st = check_text(value, "household_id", RR_WIRE_MAX_HOUSEHOLD_BYTES, true, false, err);
+    if (st != RR_OK) {
+        return st;
+    }
+    size_t len = 0;
+    rr_text_fault fault = {0};
+    st = rr_text_canon(value, strlen(value), out, RR_WIRE_MAX_HOUSEHOLD_BYTES + 1, &len, &fault);
+    if (st == RR_ETOOBIG) {
+        return rr_wire_fail(err, RR_ETOOBIG, "household_id",
+                            "field \"household_id\" is too long once written canonically: %zu "
+                            "bytes, limit %d",
+                            len, RR_WIRE_MAX_HOUSEHOLD_BYTES);
+    }
+    if (st != RR_OK) {
+        return rr_wire_fail(err, st, "household_id", "field \"household_id\" %s", fault.why);
     }
     return RR_OK;
 }
@@ -104,8 +128,8 @@ rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wi
         return rr_wire_fail(err, RR_EINVAL, "center_code",
                             "missing required field \"center_code\"");
     }
-    if ((st = check_text(req->household_id, "household_id", RR_WIRE_MAX_HOUSEHOLD_BYTES, true,
-                         false, err)) != RR_OK) {
+    char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
+    if ((st = rr_wire_household_canon(req->household_id, household, err)) != RR_OK) {
         return st;
     }
     if ((st = check_text(req->service_code, "service_code", RR_WIRE_MAX_SERVICE_BYTES, true, false,
@@ -321,7 +345,15 @@ rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, const void *data, size_t 
                             d->short_name);
     }
     memcpy(out, &m, sizeof m); // NOLINT(bugprone-sizeof-expression): the pointer itself
-    return check != NULL && check->check != NULL ? check->check(m, err) : RR_OK;
+    if (check == NULL) {
+        return RR_OK;
+    }
+    // protobuf-c ends a string at its first NUL: look at the bytes themselves.
+    const char *cut = rr_wire_nul_field(d, data, size);
+    if (cut != NULL) {
+        return rr_wire_fail(err, RR_EINVAL, cut, "field \"%s\" holds a NUL byte", cut);
+    }
+    return check->check != NULL ? check->check(m, err) : RR_OK;
 }
 
 void

@@ -79,6 +79,18 @@ void rr_wire_free(void *msg);
 RR_NODISCARD rr_status rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11],
                                             rr_wire_error *err);
 
+// Checks a household id as rr_wire_submit_check does and writes its
+// canonical form (rr_text_canon: the form the file is kept under) to out.
+RR_NODISCARD rr_status rr_wire_household_canon(const char *value,
+                                               char out[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1],
+                                               rr_wire_error *err);
+
+// The first string field of message type d whose bytes on the wire (data,
+// size: a body that unpacks as d) hold a NUL, or NULL. protobuf-c ends a
+// string at its first NUL, so without this a NUL would silently cut a note,
+// a national id or a household id short.
+const char *rr_wire_nul_field(const ProtobufCMessageDescriptor *d, const void *data, size_t size);
+
 // Unpacks a RiskRules message into at most RR_RISK_MAX_RULES rules (*count);
 // rules with unknown flags or priorities are refused with RR_EINVAL.
 RR_NODISCARD rr_status rr_wire_rules_unpack(const void *data, size_t size, rr_risk_rule *rules,

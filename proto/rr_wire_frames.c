@@ -6,6 +6,7 @@
 
 #include "rr_format.h"
 #include "rr_log.h"
+#include "rr_text.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -174,50 +175,7 @@ rr_wire_get_u64(const uint8_t in[RR_WIRE_DELIVERY_ID_LEN])
 bool
 rr_wire_text_ok(const char *s, size_t n, bool allow_newlines)
 {
-    const unsigned char *p = (const unsigned char *) s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7F) {
-                if (!(allow_newlines && (c == '\n' || c == '\r' || c == '\t'))) {
-                    return false;
-                }
-            }
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n) {
-            return false;
-        }
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-        static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-            return false;
-        }
-        i += len;
-    }
-    return true;
+    return rr_text_check(s, n, allow_newlines ? RR_TEXT_MULTILINE : RR_TEXT_LINE, NULL);
 }
 
 // ---- center <-> broker ------------------------------------------------------

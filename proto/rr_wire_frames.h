@@ -89,8 +89,9 @@ void rr_msg_move(zmq_msg_t *dest, zmq_msg_t *src);
 void rr_wire_put_u64(uint8_t out[RR_WIRE_DELIVERY_ID_LEN], uint64_t value);
 uint64_t rr_wire_get_u64(const uint8_t in[RR_WIRE_DELIVERY_ID_LEN]);
 
-// True when the n bytes at s are valid UTF-8 with no control characters
-// other than tab, newline and carriage return (allow_newlines) or none.
+// rr_text_check: true when the n bytes at s are valid UTF-8 with no NUL,
+// control character (but tab, newline and carriage return when
+// allow_newlines) or bidi override.
 bool rr_wire_text_ok(const char *s, size_t n, bool allow_newlines);
 
 // ---- center <-> broker ------------------------------------------------------

@@ -43,6 +43,8 @@ cp -a /lib/systemd/system "$tmp/lib/systemd/"
 dpkg-deb -x "$deb" "$tmp"
 for f in usr/bin/referral-broker usr/bin/referral-worker usr/bin/referralctl \
     usr/share/referral-router/migrations/0001_core.sql \
+    usr/share/referral-router/migrations/0009_canonical_identities.sql \
+    usr/lib/postgresql/15/lib/referral_text.so \
     usr/share/referral-router/seed/iran_counties.csv usr/share/referral-router/seed/010_geography.sql \
     etc/referral-router/referral-router.ini lib/systemd/system/referral-broker.service \
     lib/systemd/system/referral-worker@.service lib/systemd/system/referral-router.target \

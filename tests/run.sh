@@ -53,7 +53,7 @@ echo "== fuzzing: the decoders peers reach, and a worker's validation (clang lib
 CC=clang-14 cmake -S "$root" -B "$root/build/fuzz" -DRR_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$root/build/fuzz" -j "$jobs" >/dev/null
 fuzz_seconds=${RR_FUZZ_SECONDS:-60}
-for target in wire validate; do
+for target in wire validate text; do
     # Work on a copy: new inputs found here are not written into the repository.
     corpus=$(mktemp -d)
     cp "$root/tests/fuzz/corpus/$target/"* "$corpus/"

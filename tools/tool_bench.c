@@ -130,14 +130,14 @@ reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplica
     rr_format_fits(
         sql, sizeof sql,
         "SELECT (SELECT count(*) FROM (SELECT 1 FROM referral.referral WHERE household_id"
-        " LIKE 'H-%%-%s-%%' GROUP BY household_id, service_code HAVING count(*) > 1) d)"
+        " LIKE 'h-%%-%s-%%' GROUP BY household_id, service_code HAVING count(*) > 1) d)"
         " + (SELECT count(*) FROM (SELECT 1 FROM referral.referral r JOIN bench_acked a"
         " USING (request_id) GROUP BY r.request_id HAVING count(*) > 1) e)",
         b->tag);
     *duplicated = scalar(db, sql);
     rr_format_fits(
         sql, sizeof sql,
-        "SELECT count(*) FROM referral.referral r WHERE household_id LIKE 'H-%%-%s-%%'"
+        "SELECT count(*) FROM referral.referral r WHERE household_id LIKE 'h-%%-%s-%%'"
         " AND NOT EXISTS (SELECT 1 FROM bench_acked a WHERE a.request_id = r.request_id)",
         b->tag);
     *extra = scalar(db, sql);
@@ -238,7 +238,7 @@ tool_bench_main(int argc, char **argv)
     }
     char uuid[RR_UUID_TEXT_LEN + 1];
     rr_uuid_generate(uuid);
-    rr_format_fits(b.tag, sizeof b.tag, "B%.8s", uuid);
+    rr_format_fits(b.tag, sizeof b.tag, "b%.8s", uuid);
 
     double ceiling = 0;
     if (ceiling_s > 0) {

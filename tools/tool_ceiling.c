@@ -114,7 +114,7 @@ run_ceiling(void *arg)
             rr_uuid_generate(id);
             unsigned c = t->codes->centers[next_rand(t) % t->codes->ncenters];
             rr_format_fits(center, sizeof center, "%u", c);
-            rr_format_fits(household, sizeof household, "C-%s-%d-%ld", t->codes->tag, t->index,
+            rr_format_fits(household, sizeof household, "c-%s-%d-%ld", t->codes->tag, t->index,
                            seq);
             // One new person per household, as in the load.
             ceiling_natid(t, seq, natid);

@@ -53,16 +53,18 @@ fill(client *c, slot *s, int64_t sched_us)
         center = c->last_center;
         service = c->last_service;
         rr_format_fits(household, sizeof household, "%s", c->last_household);
+        memcpy(natid, c->last_natid, sizeof natid);
     } else {
         center = b->centers[next_rand(c) % b->ncenters];
         service = b->services[next_rand(c) % b->nservices];
-        rr_format_fits(household, sizeof household, "H-%u-%s-%d-%ld", center, b->tag, c->index,
+        rr_format_fits(household, sizeof household, "h-%u-%s-%d-%ld", center, b->tag, c->index,
                        c->seq++);
         c->last_center = center;
         rr_format_fits(c->last_service, sizeof c->last_service, "%s", service);
         rr_format_fits(c->last_household, sizeof c->last_household, "%s", household);
+        make_natid(c, natid);
+        memcpy(c->last_natid, natid, sizeof natid);
     }
-    make_natid(c, natid);
     req.request_id = s->request_id;
     req.center_code = center;
     req.national_id = natid;

@@ -70,6 +70,7 @@ typedef struct client {
     long rejected, busy, resent, unanswered, errors;
     uint64_t rng;
     char last_household[64];
+    char last_natid[11]; // a duplicate is the same person's same need again
     char last_service[RR_WIRE_MAX_SERVICE_BYTES + 1];
     unsigned last_center;
     long seq;

@@ -195,6 +195,42 @@ done:
     return rc;
 }
 
+// Declares referral.canonical_text(text) from the server module at module
+// before any migration runs (0009 on use it), again on every run so that it
+// follows the module when it moves (a package replacing a build tree).
+// Needs a superuser, as every C function does.
+static bool
+declare_canonical_text(PGconn *conn, const char *module)
+{
+    char *quoted = PQescapeLiteral(conn, module, strlen(module));
+    if (quoted == NULL) {
+        fprintf(stderr, "could not quote --pg-module: %s", PQerrorMessage(conn));
+        return false;
+    }
+    char sql[8192];
+    int n = snprintf(sql, sizeof sql,
+                     "CREATE OR REPLACE FUNCTION referral.canonical_text(text) RETURNS text"
+                     " AS %s, 'referral_canonical_text'"
+                     " LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE",
+                     quoted);
+    PQfreemem(quoted);
+    if (n < 0 || (size_t) n >= sizeof sql) {
+        fprintf(stderr, "--pg-module is too long\n");
+        return false;
+    }
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) {
+        fprintf(stderr,
+                "could not declare referral.canonical_text from \"%s\": %s"
+                "(the module comes with the package, or is db/ext/referral_text.so in a build "
+                "tree: give --pg-module; migrations need a superuser)\n",
+                module, PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return ok;
+}
+
 // Streams a CSV file into the temporary table county_csv with COPY.
 static bool
 copy_csv(PGconn *conn, const char *path)
@@ -286,7 +322,7 @@ load_seeds(PGconn *conn, const char *seed_dir)
 int
 tool_migrate_main(int argc, char **argv)
 {
-    const char *db = NULL, *dir = NULL;
+    const char *db = NULL, *dir = NULL, *module = NULL;
     bool no_seed = false;
     long until = 0;
     rr_opt opts[] = {
@@ -294,6 +330,10 @@ tool_migrate_main(int argc, char **argv)
          0},
         {"dir", RR_OPT_STRING, "REFERRAL_DB_DIR", RR_DB_DIR_DEFAULT,
          "folder holding migrations/ and seed/ (db in a source tree)", &dir, 0, 0},
+        {"pg-module", RR_OPT_STRING, "REFERRAL_PG_MODULE", "$libdir/referral_text",
+         "the server module behind referral.canonical_text (db/ext; a build tree's "
+         "db/ext/referral_text.so)",
+         &module, 0, 0},
         {"no-seed", RR_OPT_FLAG, NULL, "0", "apply migrations only", &no_seed, 0, 0},
         {"until", RR_OPT_INT, NULL, "0", "apply migrations up to this version only (0: all)",
          &until, 0, 9999},
@@ -338,7 +378,8 @@ tool_migrate_main(int argc, char **argv)
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
                     " name text NOT NULL, checksum text NOT NULL,"
                     " applied_at timestamptz NOT NULL DEFAULT now())",
-                    "creating schema_migrations")) {
+                    "creating schema_migrations") ||
+        !declare_canonical_text(conn, module)) {
         goto done;
     }
     char mdir[4096];

@@ -3,6 +3,7 @@
 #include "tool_reports.h"
 
 #include "rr_config.h"
+#include "rr_wire.h"
 #include "tool_db.h"
 
 #include <stdbool.h>
@@ -145,7 +146,9 @@ print_query(PGconn *conn, const char *what, const char *sql, int nparams, const 
 
 // clang-format off
 static const char HOUSEHOLD_SQL[] =
-    "SELECT h.id, h.center_code, c.name, " UTC_TEXT("h.created_at")
+    "SELECT h.id, h.center_code, c.name, " UTC_TEXT("h.created_at") ","
+    "       (SELECT string_agg('\"' || s.spelling || '\"', ', ' ORDER BY s.spelling)"
+    "        FROM household_spelling s WHERE s.household_id = h.id)"
     " FROM household h JOIN center c ON c.code = h.center_code WHERE h.id = $1";
 // clang-format on
 
@@ -161,7 +164,10 @@ static const char MEMBERS_SQL[] =
 
 // clang-format off
 static const char REFERRALS_SQL[] =
-    "SELECT 'R-' || r.id AS referral, r.service_code AS service, r.domain, r.priority,"
+    "SELECT 'R-' || r.id AS referral, r.service_code AS service,"
+    "       CASE WHEN $2::boolean THEN r.national_id"
+    "            ELSE '******' || right(r.national_id, 4) END AS member,"
+    "       r.scope AS \"for\", r.domain, r.priority,"
     "       r.status, r.office_code AS office, o.name_en AS office_name,"
     "       " UTC_TEXT("r.created_at") " AS created_at"
     " FROM referral r JOIN office o ON o.code = r.office_code"
@@ -169,20 +175,35 @@ static const char REFERRALS_SQL[] =
 // clang-format on
 
 static int
-print_household(PGconn *conn, const char *id, bool show_ids)
+print_household(PGconn *conn, const char *typed, bool show_ids)
 {
+    // Found as it is filed: in canonical form, however it was typed.
+    char id[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
+    rr_wire_error err;
+    if (rr_wire_household_canon(typed, id, &err) != RR_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return EXIT_USAGE;
+    }
     const char *params[2] = {id, show_ids ? "true" : "false"};
     PGresult *res = tool_db_query(conn, "read the household", HOUSEHOLD_SQL, 1, params);
     if (res == NULL) {
         return EXIT_FAILED;
     }
     if (PQntuples(res) == 0) {
-        fprintf(stderr, "household \"%s\" does not exist\n", id);
+        if (strcmp(typed, id) != 0) {
+            fprintf(stderr, "household \"%s\" (filed as \"%s\") does not exist\n", typed, id);
+        } else {
+            fprintf(stderr, "household \"%s\" does not exist\n", id);
+        }
         PQclear(res);
         return EXIT_FAILED;
     }
-    printf("household   %s\ncenter      %s %s\ncreated_at  %s\n\nmembers\n", PQgetvalue(res, 0, 0),
-           PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+    printf("household   %s\n", PQgetvalue(res, 0, 0));
+    if (!PQgetisnull(res, 0, 4)) {
+        printf("also typed  %s\n", PQgetvalue(res, 0, 4)); // spellings merged by 0009
+    }
+    printf("opened by   %s %s\ncreated_at  %s\n\nmembers\n", PQgetvalue(res, 0, 1),
+           PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
     PQclear(res);
     int rc =
         print_query(conn, "read the household's members", MEMBERS_SQL, 2, params, TOOL_DB_TABLE);
@@ -190,7 +211,7 @@ print_household(PGconn *conn, const char *id, bool show_ids)
         return rc;
     }
     printf("\nreferrals\n");
-    return print_query(conn, "read the household's referrals", REFERRALS_SQL, 1, params,
+    return print_query(conn, "read the household's referrals", REFERRALS_SQL, 2, params,
                        TOOL_DB_TABLE);
 }
 

@@ -20,6 +20,7 @@ typedef struct wrk_service {
     char code[RR_WIRE_MAX_SERVICE_BYTES + 1];
     rr_domain domain;
     bool active;
+    bool per_household; // scope 'household': one open referral per household, else per person
 } wrk_service;
 
 typedef struct wrk_center {

@@ -251,18 +251,16 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         }
         const wrk_recorded *rec = &recs[k];
         // The same request_id with other content is a client bug: answer it
-        // rather than silently hand back somebody else's referral.
-        if (!rec->duplicate && (rec->center_code != it->req->center_code ||
-                                strcmp(rec->household_id, it->req->household_id) != 0 ||
-                                strcmp(rec->service_code, it->req->service_code) != 0)) {
+        // rather than silently hand back the first request's answer.
+        if (rec->conflict[0] != '\0') {
             // The referral may be another center's: name it only in the log.
             rr_log_warn_id(it->req->request_id,
-                           "request %s reuses the request_id of R-%lld with other content",
-                           it->req->request_id, (long long) rec->referral_id);
+                           "request %s reuses the request_id of R-%lld with another %s",
+                           it->req->request_id, (long long) rec->referral_id, rec->conflict);
             it->st = rr_wire_fail(&it->err, RR_ECONFLICT, "request_id",
                                   "cannot accept request \"%s\": this request_id was already used "
-                                  "for a different request",
-                                  it->req->request_id);
+                                  "for a different request (its %s differs)",
+                                  it->req->request_id, rec->conflict);
             continue;
         }
         Rr__V1__SubmitReply reply = RR__V1__SUBMIT_REPLY__INIT;
@@ -270,6 +268,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         reply.request_id = it->req->request_id;
         reply.outcome =
             rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        reply.shared_file = rec->duplicate; // the center may now read and follow it
         reply.domain = (Rr__V1__Domain) self->domain;
         set_reply_office(&reply, rec, refid);
         jobs[idx[k]].outcome = (uint8_t) reply.outcome;
@@ -331,6 +330,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
     q.center_code = req->center_code; // only the center's own referral answers it
     wrk_status s;
     rr_wire_error lookup;
+    char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
     rr_status found = rr_uuid_is_valid(req->request_id)
                           ? wrk_store_status(self->store, &q, &s, &lookup)
                           : RR_ENOTFOUND;
@@ -340,8 +340,10 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                             "could not record referral for request \"%s\": database unavailable",
                             req->request_id);
         pack_refusal(job, req->request_id, &err, reply);
-    } else if (found == RR_OK && (strcmp(s.household_id, req->household_id) != 0 ||
-                                  strcmp(s.service_code, req->service_code) != 0)) {
+    } else if (found == RR_OK && !s.answered_duplicate &&
+               (rr_wire_household_canon(req->household_id, household, &lookup) != RR_OK ||
+                strcmp(s.household_id, household) != 0 ||
+                strcmp(s.service_code, req->service_code) != 0)) {
         (void) rr_wire_fail(&err, RR_ECONFLICT, "request_id",
                             "cannot accept request \"%s\": this request_id was already used for "
                             "a different request",
@@ -353,7 +355,9 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         char refid[WRK_REFERRAL_ID_CAP];
         wrk_referral_id_format(s.referral_id, refid);
         out.request_id = req->request_id;
-        out.outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        out.outcome = s.answered_duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE
+                                           : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        out.shared_file = s.answered_duplicate;
         out.referral_id = refid;
         out.domain = (Rr__V1__Domain) s.domain;
         out.office_code = s.office_code;
@@ -361,7 +365,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         out.office_name_fa = s.office_name_fa;
         out.referral_status = (Rr__V1__ReferralStatus) s.status;
         out.created_at_ms = s.created_at_ms;
-        job->outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
+        job->outcome = (uint8_t) out.outcome;
         wrk_pack_or_empty(&out.base, reply);
         wrk_status_clear(&s);
     } else {

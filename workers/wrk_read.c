@@ -12,29 +12,48 @@
 #define TEXT_OF(x) #x
 #define TEXT(x)    TEXT_OF(x) // a macro's value as a string literal
 
-// One referral as STATUS shows it, by one of two keys.
+// One referral as STATUS shows it, by one of two keys ($1), to center $2
+// (0: anyone). A request_id answered as a duplicate names the referral its
+// answer named. Column 15: whether $2 may read it (its own, or named by a
+// duplicate answer given to it: the household's file is shared); 16:
+// whether the key was a request answered as a duplicate.
 #define SQL_STATUS                                                                                 \
     "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"          \
     " r.priority, r.status, r.office_code, o.name_en, o.name_fa, r.version,"                       \
     " (extract(epoch FROM r.created_at) * 1000)::bigint,"                                          \
-    " (extract(epoch FROM r.updated_at) * 1000)::bigint, array_to_string(r.risk_flags, ',')"       \
-    " FROM referral r JOIN office o ON o.code = r.office_code WHERE "
+    " (extract(epoch FROM r.updated_at) * 1000)::bigint, array_to_string(r.risk_flags, ','),"      \
+    " $2::integer = 0 OR r.center_code = $2::integer OR EXISTS (SELECT 1 FROM duplicate_answer d"  \
+    "  WHERE d.referral_id = r.id AND d.center_code = $2::integer),"                               \
+    " "
+#define SQL_STATUS_FROM " FROM referral r JOIN office o ON o.code = r.office_code WHERE "
 
 static const wrk_statement STATEMENTS[] = {
-    {"status_by_request", SQL_STATUS "r.request_id = $1::uuid", 1},
-    {"status_by_id", SQL_STATUS "r.id = $1::bigint", 1},
+    {"status_by_request",
+     SQL_STATUS "r.request_id IS DISTINCT FROM $1::uuid" SQL_STATUS_FROM
+                "r.id = coalesce((SELECT id FROM referral WHERE request_id = $1::uuid),"
+                " (SELECT referral_id FROM duplicate_answer WHERE request_id = $1::uuid))",
+     2},
+    {"status_by_id", SQL_STATUS "false" SQL_STATUS_FROM "r.id = $1::bigint", 2},
     {"events",
      "SELECT id, coalesce(from_status, ''), to_status, actor, reason,"
      " (extract(epoch FROM at) * 1000)::bigint, kind, office_code, coalesce(seq, 0)"
      " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id"
      " LIMIT " TEXT(WRK_STATUS_MAX_EVENTS),
      1},
+    // A center's events: its own referrals', and those of referrals a
+    // duplicate answer named to it (another center's, the same file).
     {"follow",
      "SELECT e.seq, e.id, e.referral_id, r.request_id, r.service_code, e.kind,"
      " coalesce(e.from_status, ''), e.to_status, e.actor, e.office_code, e.reason,"
      " (extract(epoch FROM e.at) * 1000)::bigint"
-     " FROM referral_event e JOIN referral r ON r.id = e.referral_id"
-     " WHERE e.center_code = $1::integer AND e.seq > $2::bigint"
+     " FROM ((SELECT * FROM referral_event WHERE center_code = $1::integer AND seq > $2::bigint"
+     "        ORDER BY seq LIMIT $3::integer)"
+     "       UNION ALL"
+     "       (SELECT * FROM referral_event WHERE referral_id IN"
+     "         (SELECT referral_id FROM duplicate_answer WHERE center_code = $1::integer)"
+     "        AND center_code <> $1::integer AND seq > $2::bigint"
+     "        ORDER BY seq LIMIT $3::integer)) e"
+     " JOIN referral r ON r.id = e.referral_id"
      " ORDER BY e.seq LIMIT $3::integer",
      3},
 };
@@ -90,7 +109,10 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
                             shown);
     }
-    PGresult *res = wrk_store_exec(self, stmt, NULL, 1, &key);
+    char center[16];
+    rr_format_fits(center, sizeof center, "%u", q->center_code);
+    const char *params[2] = {key, center};
+    PGresult *res = wrk_store_exec(self, stmt, NULL, 2, params);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
             rr_log_error("status query failed: %s", wrk_store_primary(res));
@@ -99,8 +121,7 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",
                             shown);
     }
-    uint32_t owner = PQntuples(res) == 1 ? (uint32_t) strtoul(PQgetvalue(res, 0, 2), NULL, 10) : 0;
-    if (PQntuples(res) != 1 || (q->center_code != 0 && owner != q->center_code)) {
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 15)[0] != 't') {
         PQclear(res);
         return rr_wire_fail(err, RR_ENOTFOUND,
                             q->key_case == RR__V1__STATUS_QUERY__KEY_REQUEST_ID ? "request_id"
@@ -109,7 +130,9 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
     }
     out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     wrk_store_copy_field(out->request_id, sizeof out->request_id, res, 0, 1);
-    out->center_code = owner;
+    out->center_code = (uint32_t) strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+    out->answered_duplicate = PQgetvalue(res, 0, 16)[0] == 't';
+    out->shared = q->center_code != 0 && out->center_code != q->center_code;
     wrk_store_copy_field(out->household_id, sizeof out->household_id, res, 0, 3);
     wrk_store_copy_field(out->service_code, sizeof out->service_code, res, 0, 4);
     out->domain = rr_domain_parse(PQgetvalue(res, 0, 5));

@@ -1,6 +1,6 @@
 // The store's recording job: submissions through submit_referrals (one
 // statement and one COMMIT for a whole batch; migrations 0006 and 0008),
-// and dead letters. The submission's twelve parameters and thirteen result
+// and dead letters. The submission's thirteen parameters and fourteen result
 // columns are written once here, and once in SQL (submission_result).
 #define RR_LOG_MODULE "store"
 #include "wrk_store_impl.h"
@@ -21,6 +21,7 @@ enum {
     P_HOUSEHOLD,
     P_NATIONAL_ID,
     P_SERVICE,
+    P_SCOPE,
     P_DOMAIN,
     P_PRIORITY,
     P_REQUESTED_PRIORITY,
@@ -47,16 +48,17 @@ enum {
     C_NAME_EN,
     C_NAME_FA,
     C_VERSION,
+    C_CONFLICT,
     C_COUNT
 };
 
 static const wrk_statement STATEMENTS[] = {
     {"record",
      "SELECT ord, id, center_code, household_id, service_code, office_code, status, created_ms,"
-     " inserted, duplicate, office_name_en, office_name_fa, version"
+     " inserted, duplicate, office_name_en, office_name_fa, version, coalesce(conflict, '')"
      " FROM submit_referrals($1::uuid[], $2::integer[], $3::text[], $4::text[],"
      " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
-     " $12::integer[]) ORDER BY ord",
+     " $12::text[], $13::integer[]) ORDER BY ord",
      P_COUNT},
     // See dead_letter_request in migration 0004: false when the referral exists.
     {"dead_letter",
@@ -165,9 +167,11 @@ submission_params(const wrk_submission *subs, size_t n, array_text params[P_COUN
         risk_flags_text(req, flags, sizeof flags);
         array_put(&params[P_REQUEST_ID], req->request_id, true);
         array_put(&params[P_CENTER], center, false);
-        array_put(&params[P_HOUSEHOLD], req->household_id, true);
+        array_put(&params[P_HOUSEHOLD], sub->facts->household, true);
         array_put(&params[P_NATIONAL_ID], sub->facts->natid, true);
         array_put(&params[P_SERVICE], req->service_code, true);
+        array_put(&params[P_SCOPE], sub->facts->service->per_household ? "household" : "person",
+                  true);
         array_put(&params[P_DOMAIN], rr_domain_name(sub->domain), true);
         array_put(&params[P_PRIORITY], rr_priority_name(sub->priority), true);
         array_put(&params[P_REQUESTED_PRIORITY], rr_priority_name(sub->facts->priority), true);
@@ -199,6 +203,7 @@ fill_recorded_row(const PGresult *res, int row, wrk_recorded *out)
     wrk_store_copy_field(out->office_name_en, sizeof out->office_name_en, res, row, C_NAME_EN);
     wrk_store_copy_field(out->office_name_fa, sizeof out->office_name_fa, res, row, C_NAME_FA);
     out->version = (uint32_t) strtoul(PQgetvalue(res, row, C_VERSION), NULL, 10);
+    wrk_store_copy_field(out->conflict, sizeof out->conflict, res, row, C_CONFLICT);
 }
 
 // Records subs[0..n) in one statement. RR_OK with out filled; RR_EAGAIN

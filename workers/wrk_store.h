@@ -66,8 +66,8 @@ typedef struct wrk_submission {
 typedef struct wrk_recorded {
     int64_t referral_id;
     bool inserted;        // false: an earlier attempt recorded it
-    bool duplicate;       // the household's open referral for the service
-    uint32_t center_code; // as stored (to detect a reused request_id)
+    bool duplicate;       // the need's open referral, named by a duplicate answer
+    uint32_t center_code; // as stored
     char household_id[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
     char service_code[RR_WIRE_MAX_SERVICE_BYTES + 1];
     char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
@@ -76,13 +76,18 @@ typedef struct wrk_recorded {
     rr_ref_state status;
     int64_t created_at_ms;
     uint32_t version;
+    // Non-empty: this request_id was answered before for a request that
+    // differed in this field ("national_id", "note", ...): refuse it.
+    char conflict[16];
 } wrk_recorded;
 
 // Records each submission with its household, person and first event, each
 // committed before this returns. item_status[i] is RR_OK with out[i] filled
-// once the row is durably committed (new, found under the same request_id,
-// or, with out[i].duplicate, the household's open referral for the same
-// service, which is not changed); RR_EDB when the
+// once the row is durably committed (new, the stored answer to the same
+// request_id, or, with out[i].duplicate, the open referral for the same
+// person or household and service, which is not changed, the duplicate
+// answer being recorded); out[i].conflict set means the request_id was
+// answered before for other content; RR_EDB when the
 // database was unavailable (nothing to acknowledge: the center retries);
 // another code with item_err[i] set when the row was refused for good.
 // Designed for batches: items are independent.
@@ -124,11 +129,15 @@ typedef struct wrk_status {
     size_t n_risk_flags;
     wrk_event *events; // owned; free with wrk_status_clear
     size_t n_events;
+    bool answered_duplicate; // the key was a request_id answered as a duplicate of this
+    bool shared;             // another center's referral, readable as the same file
 } wrk_status;
 
-// Reads the referral the query names (request_id or "R-<n>"). A center
-// (center_code > 0) sees only its own referrals; another's answers
-// RR_ENOTFOUND just like a missing one. RR_EDB when the database failed.
+// Reads the referral the query names (request_id or "R-<n>"; a request_id
+// answered as a duplicate names the referral its answer named). A center
+// (center_code > 0) sees its own referrals and those a duplicate answer
+// named to it; any other answers RR_ENOTFOUND just like a missing one.
+// RR_EDB when the database failed.
 // On RR_OK the caller clears *out with wrk_status_clear.
 RR_NODISCARD rr_status wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *query,
                                         wrk_status *out, rr_wire_error *err);

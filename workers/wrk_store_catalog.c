@@ -35,7 +35,7 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
         st = RR_ENOMEM;
         goto done;
     }
-    services = query(self, "SELECT code, domain, active FROM service");
+    services = query(self, "SELECT code, domain, active, scope = 'household' FROM service");
     centers = services ? query(self, "SELECT c.code, c.county_code, k.province_code, c.active"
                                      " FROM center c JOIN county k ON k.code = c.county_code")
                        : NULL;
@@ -59,6 +59,7 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
         wrk_store_copy_field(s.code, sizeof s.code, services, i, 0);
         s.domain = rr_domain_parse(PQgetvalue(services, i, 1));
         s.active = PQgetvalue(services, i, 2)[0] == 't';
+        s.per_household = PQgetvalue(services, i, 3)[0] == 't';
         st = wrk_catalog_add_service(cat, &s);
     }
     for (int i = 0; i < PQntuples(centers) && st == RR_OK; i++) {

@@ -13,7 +13,8 @@ typedef struct wrk_submit_facts {
     const wrk_service *service; // borrowed from the catalogue
     const wrk_center *center;   // borrowed from the catalogue
     char natid[RR_NATID_LEN + 1];
-    rr_priority priority; // unspecified resolved to routine
+    char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1]; // canonical (rr_text_canon)
+    rr_priority priority;                            // unspecified resolved to routine
 } wrk_submit_facts;
 
 // Checks req for a worker of domain. RR_OK fills out. Otherwise err names

@@ -44,11 +44,12 @@ batch_sql(char *sql, size_t cap, const item *it, size_t n)
     snprintf(sql, cap,
              "SELECT id, inserted, duplicate, status"
              " FROM referral.submit_referrals('{%s}', array_fill(941, ARRAY[%zu]), '{%s}',"
-             " '{%s}', '{%s}', array_fill('social'::text, ARRAY[%zu]),"
+             " '{%s}', '{%s}', array_fill('household'::text, ARRAY[%zu]),"
+             " array_fill('social'::text, ARRAY[%zu]),"
              " array_fill('routine'::text, ARRAY[%zu]), array_fill('routine'::text, ARRAY[%zu]),"
              " '{%s}', array_fill('x'::text, ARRAY[%zu]), array_fill('CO-2301'::text, ARRAY[%zu]),"
              " array_fill(NULL::integer, ARRAY[%zu])) ORDER BY ord",
-             ids, n, hh, nat, svc, n, n, n, fl, n, n, n);
+             ids, n, hh, nat, svc, n, n, n, n, fl, n, n, n);
 }
 
 static void
@@ -88,13 +89,13 @@ test_a_batch_settles_retries_and_duplicates_within_it(void **state)
 {
     PGconn *db = *state;
     const item it[] = {
-        {"5a000000-0000-4000-8000-000000000001", "H-941-b1", "SOC-04", ""},
+        {"5a000000-0000-4000-8000-000000000001", "h-941-b1", "SOC-04", ""},
         // Another request for the same household and service: a duplicate.
-        {"5a000000-0000-4000-8000-000000000002", "H-941-b1", "SOC-04", ""},
+        {"5a000000-0000-4000-8000-000000000002", "h-941-b1", "SOC-04", ""},
         // The first request again (a center's retry in the same batch).
-        {"5a000000-0000-4000-8000-000000000001", "H-941-b1", "SOC-04", ""},
-        {"5a000000-0000-4000-8000-000000000003", "H-941-b2", "SOC-04", "disability,elderly"},
-        {"5a000000-0000-4000-8000-000000000004", "H-941-b1", "SOC-05", ""},
+        {"5a000000-0000-4000-8000-000000000001", "h-941-b1", "SOC-04", ""},
+        {"5a000000-0000-4000-8000-000000000003", "h-941-b2", "SOC-04", "disability,elderly"},
+        {"5a000000-0000-4000-8000-000000000004", "h-941-b1", "SOC-05", ""},
     };
     row r[5];
     submit(db, it, 5, r);
@@ -119,16 +120,16 @@ test_a_batch_settles_retries_and_duplicates_within_it(void **state)
     assert_true(r[4].inserted);
     assert_true(r[3].id != r[0].id && r[4].id != r[0].id && r[4].id != r[3].id);
     assert_int_equal(count(db, "SELECT count(*) FROM referral.referral"
-                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"),
+                               " WHERE household_id IN ('h-941-b1', 'h-941-b2')"),
                      3);
     // One first event per referral, none for the duplicate or the retry.
     assert_int_equal(count(db, "SELECT count(*) FROM referral.referral_event e"
                                " JOIN referral.referral r ON r.id = e.referral_id"
-                               " WHERE r.household_id IN ('H-941-b1', 'H-941-b2')"
+                               " WHERE r.household_id IN ('h-941-b1', 'h-941-b2')"
                                " AND e.kind = 'submit' AND e.actor = 'center:941'"),
                      3);
     assert_int_equal(count(db, "SELECT count(*) FROM referral.household"
-                               " WHERE id IN ('H-941-b1', 'H-941-b2')"),
+                               " WHERE id IN ('h-941-b1', 'h-941-b2')"),
                      2);
 
     // The whole batch again, as after a lost reply: the same answers, no row.
@@ -140,7 +141,7 @@ test_a_batch_settles_retries_and_duplicates_within_it(void **state)
         assert_int_equal(again[i].duplicate, i == 1);
     }
     assert_int_equal(count(db, "SELECT count(*) FROM referral.referral"
-                               " WHERE household_id IN ('H-941-b1', 'H-941-b2')"),
+                               " WHERE household_id IN ('h-941-b1', 'h-941-b2')"),
                      3);
 }
 
@@ -151,7 +152,7 @@ static void
 test_a_new_request_beside_the_retry_of_a_closed_one_is_recorded(void **state)
 {
     PGconn *db = *state;
-    const item first = {"5a000000-0000-4000-8000-000000000011", "H-941-b3", "SOC-04", ""};
+    const item first = {"5a000000-0000-4000-8000-000000000011", "h-941-b3", "SOC-04", ""};
     row r0;
     submit(db, &first, 1, &r0);
     assert_true(r0.inserted);
@@ -161,7 +162,7 @@ test_a_new_request_beside_the_retry_of_a_closed_one_is_recorded(void **state)
     it_db_exec(db, sql);
     const item it[] = {
         first,
-        {"5a000000-0000-4000-8000-000000000012", "H-941-b3", "SOC-04", ""},
+        {"5a000000-0000-4000-8000-000000000012", "h-941-b3", "SOC-04", ""},
     };
     row r[2];
     submit(db, it, 2, r);
@@ -214,18 +215,18 @@ test_racing_batches_record_each_need_once(void **state)
         const char *end;
         bool theirs_inserted, same_referral;
     } cases[] = {
-        {{"5a000000-0000-4000-8000-000000000021", "H-941-b4", "SOC-04", ""},
-         {"5a000000-0000-4000-8000-000000000022", "H-941-b4", "SOC-04", ""},
+        {{"5a000000-0000-4000-8000-000000000021", "h-941-b4", "SOC-04", ""},
+         {"5a000000-0000-4000-8000-000000000022", "h-941-b4", "SOC-04", ""},
          "COMMIT",
          false,
          true},
-        {{"5a000000-0000-4000-8000-000000000031", "H-941-b5", "SOC-04", ""},
-         {"5a000000-0000-4000-8000-000000000032", "H-941-b5", "SOC-04", ""},
+        {{"5a000000-0000-4000-8000-000000000031", "h-941-b5", "SOC-04", ""},
+         {"5a000000-0000-4000-8000-000000000032", "h-941-b5", "SOC-04", ""},
          "ROLLBACK",
          true,
          false},
-        {{"5a000000-0000-4000-8000-000000000041", "H-941-b6", "SOC-04", ""},
-         {"5a000000-0000-4000-8000-000000000041", "H-941-b6", "SOC-04", ""},
+        {{"5a000000-0000-4000-8000-000000000041", "h-941-b6", "SOC-04", ""},
+         {"5a000000-0000-4000-8000-000000000041", "h-941-b6", "SOC-04", ""},
          "COMMIT",
          false,
          true},
@@ -300,21 +301,21 @@ test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement(void **state
     // Duplicates answered with the open referral: fewer rows than requests.
     long long rows = it_db_scalar(db,
                                   "SELECT count(*) FROM referral.referral"
-                                  " WHERE household_id LIKE 'H-%-%-%-%'",
+                                  " WHERE household_id LIKE 'h-%-%-%-%'",
                                   0, NULL);
     assert_true(rows > 0 && rows < 600);
     // The ceiling wrote the same rows into the same tables, each referral
     // with its event, in whole batches of 100.
     long long ceiling_rows = it_db_scalar(db,
                                           "SELECT count(*) FROM referral.referral"
-                                          " WHERE household_id LIKE 'C-%'",
+                                          " WHERE household_id LIKE 'c-%'",
                                           0, NULL);
     assert_true(ceiling_rows >= 100 && ceiling_rows % 100 == 0);
     assert_int_equal(it_db_scalar(db,
                                   "SELECT count(*) FROM referral.referral r"
                                   " JOIN referral.referral_event e ON e.referral_id = r.id"
                                   " JOIN referral.person p ON p.national_id = r.national_id"
-                                  " WHERE r.household_id LIKE 'C-%'",
+                                  " WHERE r.household_id LIKE 'c-%'",
                                   0, NULL),
                      ceiling_rows);
 }

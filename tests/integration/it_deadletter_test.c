@@ -51,7 +51,7 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     assert_true(it_stack_start(&s, "deadletter", 13, NULL, NULL));
     PGconn *db = it_db(&s);
     it_db_exec(db, "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                   " IF NEW.household_id LIKE 'H-941-POISON%' THEN"
+                   " IF NEW.household_id LIKE 'h-941-poison%' THEN"
                    " RAISE EXCEPTION 'poisoned household'; END IF; RETURN NEW; END $$;"
                    "CREATE TRIGGER poison BEFORE INSERT ON referral FOR EACH ROW"
                    " EXECUTE FUNCTION poison()");
@@ -126,7 +126,7 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     // A constraint violation: PostgreSQL's DETAIL quotes the failing row,
     // national id included; the logs must not.
     it_db_exec(db, "ALTER TABLE referral ADD CONSTRAINT no_poison"
-                   " CHECK (household_id NOT LIKE 'H-941-POISON-2%') NOT VALID");
+                   " CHECK (household_id NOT LIKE 'h-941-poison-2%') NOT VALID");
     it_request check;
     it_request_init(&check, 941, "SOC-07", "POISON-2");
     reply = submit(c, &check.req);

@@ -135,8 +135,9 @@ test_two_centers_racing_one_household_and_service_make_one_open_referral(void **
         racer a = {.outcome = -1}, b = {.outcome = -1};
         char household[40];
         snprintf(household, sizeof household, "H-RACE-%d", round);
-        it_request_init(&a.req, 941, "SOC-09", "x");
-        it_request_init(&b.req, 1924, "SOC-09", "y");
+        // SOC-04, a home visit, is per household (docs/DOMAIN.md).
+        it_request_init(&a.req, 941, "SOC-04", "x");
+        it_request_init(&b.req, 1924, "SOC-04", "y");
         snprintf(a.req.household, sizeof a.req.household, "%s", household);
         snprintf(b.req.household, sizeof b.req.household, "%s", household);
         b.req.req.national_id = "1234567891";
@@ -151,14 +152,25 @@ test_two_centers_racing_one_household_and_service_make_one_open_referral(void **
         assert_string_equal(a.referral_id, b.referral_id);
         const char *p[] = {household};
         assert_int_equal(it_db_scalar(db,
-                                      "SELECT count(*) FROM referral WHERE household_id = $1"
-                                      " AND service_code = 'SOC-09' AND status NOT IN"
+                                      "SELECT count(*) FROM referral WHERE household_id ="
+                                      " canonical_text($1) AND service_code = 'SOC-04'"
+                                      " AND status NOT IN"
                                       " ('completed','rejected','failed','cancelled')",
                                       1, p),
                          1);
-        // Both clients are members of the one household file.
-        assert_int_equal(
-            it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = $1", 1, p), 2);
+        // Only the accepted request's client joins the file: a duplicate
+        // answer writes nothing but itself.
+        assert_int_equal(it_db_scalar(db,
+                                      "SELECT count(*) FROM person WHERE household_id ="
+                                      " canonical_text($1)",
+                                      1, p),
+                         1);
+        assert_int_equal(it_db_scalar(db,
+                                      "SELECT count(*) FROM duplicate_answer d JOIN referral r"
+                                      " ON r.id = d.referral_id WHERE r.household_id ="
+                                      " canonical_text($1)",
+                                      1, p),
+                         1);
     }
 }
 

@@ -1,6 +1,7 @@
 // Upgrading a database that holds referrals: migration 0003 backfills
 // households, persons, deadlines and the new event columns, and history
-// stays append-only afterwards.
+// stays append-only afterwards; 0009 merges the spellings of one household
+// without losing a referral or an event.
 #include "it_harness.h"
 
 #include <setjmp.h>
@@ -23,31 +24,42 @@ migrate(const char *ctl, const char *extra, const char *args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// A new database `name` migrated up to migration `until` (no seeds),
+// connected with search_path referral; args receives the migrate options
+// that name it.
+static PGconn *
+database_at(const char *name, int until, char *args, size_t cap)
+{
+    const char *host = getenv("RR_IT_PGHOST");
+    const char *dbdir = getenv("RR_DB_DIR");
+    assert_non_null(host);
+    assert_non_null(dbdir);
+    char admin[600], conninfo[600], sql[200], extra[64];
+    snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", host);
+    snprintf(conninfo, sizeof conninfo, "host=%s user=postgres dbname=%s", host, name);
+    PGconn *a = PQconnectdb(admin);
+    assert_int_equal(PQstatus(a), CONNECTION_OK);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    it_db_exec(a, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    it_db_exec(a, sql);
+    PQfinish(a);
+    snprintf(args, cap, "--db '%s' --dir %s", conninfo, dbdir);
+    snprintf(extra, sizeof extra, "--until %d --no-seed", until);
+    assert_int_equal(migrate(getenv("RR_CTL_BIN"), extra, args), 0);
+    PGconn *db = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    it_db_exec(db, "SET search_path = referral");
+    return db;
+}
+
 static void
 test_upgrading_a_database_with_referrals_backfills_the_household_files(void **state)
 {
     (void) state;
-    const char *host = getenv("RR_IT_PGHOST");
     const char *ctl = getenv("RR_CTL_BIN");
-    const char *dbdir = getenv("RR_DB_DIR");
-    assert_non_null(host);
-    assert_non_null(ctl);
-    assert_non_null(dbdir);
-    char admin[600], conninfo[600];
-    snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", host);
-    snprintf(conninfo, sizeof conninfo, "host=%s user=postgres dbname=it_upgrade", host);
-    PGconn *a = PQconnectdb(admin);
-    assert_int_equal(PQstatus(a), CONNECTION_OK);
-    it_db_exec(a, "DROP DATABASE IF EXISTS it_upgrade WITH (FORCE)");
-    it_db_exec(a, "CREATE DATABASE it_upgrade");
-    PQfinish(a);
-
     char args[1400];
-    snprintf(args, sizeof args, "--db '%s' --dir %s", conninfo, dbdir);
-    assert_int_equal(migrate(ctl, "--until 2 --no-seed", args), 0);
-    PGconn *db = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(db), CONNECTION_OK);
-    it_db_exec(db, "SET search_path = referral");
+    PGconn *db = database_at("it_upgrade", 2, args, sizeof args);
     // A referral as the spine (migrations 1 and 2) recorded it.
     it_db_exec(db, "INSERT INTO province VALUES ('23', 'تهران', 'Tehran');"
                    "INSERT INTO county VALUES ('2301', '23', 'تهران', 'Tehran');"
@@ -68,13 +80,14 @@ test_upgrading_a_database_with_referrals_backfills_the_household_files(void **st
 
     assert_int_equal(migrate(ctl, "", args), 0);
     it_db_exec(db, "SET search_path = referral");
+    // Household ids are kept canonically since 0009 (Latin case folded).
     assert_int_equal(it_db_scalar(db,
-                                  "SELECT count(*) FROM household WHERE id = 'H-941-1'"
+                                  "SELECT count(*) FROM household WHERE id = 'h-941-1'"
                                   " AND center_code = 941",
                                   0, NULL),
                      1);
     assert_int_equal(
-        it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = 'H-941-1'", 0, NULL), 2);
+        it_db_scalar(db, "SELECT count(*) FROM person WHERE household_id = 'h-941-1'", 0, NULL), 2);
     // Deadlines count from the upgrade, not from creation.
     assert_int_equal(it_db_scalar(db,
                                   "SELECT count(*) FROM referral WHERE accept_deadline >"
@@ -111,6 +124,133 @@ test_upgrading_a_database_with_referrals_backfills_the_household_files(void **st
     PQfinish(db);
 }
 
+// Issue 13's keyboard variants of one household id, as 0.3 stored them: one
+// household each, with parallel open referrals.
+static const char *const VARIANTS[] = {
+    "آرش کریمی ۴۱",
+    "آرش کریمی ۴۱ ",
+    " آرش کریمی ۴۱",
+    "آرش\u00a0کریمی ۴۱",
+    "آرش کريمي ۴۱",
+    "آرش كریمی ۴۱",
+    "آرش کریمی 41",
+    "آرش کریمی ٤١",
+    "آرش کری\u200cمی ۴۱",
+    "\u200bآرش کریمی ۴۱",
+    "\ufeffآرش کریمی ۴۱",
+    "\u200fآرش کریمی ۴۱",
+    "\u0627\u0653رش کریمی ۴۱",
+};
+#define N_VARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
+
+static void
+test_upgrading_variant_spellings_merges_households_and_keeps_every_referral(void **state)
+{
+    (void) state;
+    const char *ctl = getenv("RR_CTL_BIN");
+    char args[1400];
+    PGconn *db = database_at("it_variants", 8, args, sizeof args);
+    it_db_exec(db, "INSERT INTO province VALUES ('23', 'تهران', 'Tehran');"
+                   "INSERT INTO county VALUES ('2301', '23', 'تهران', 'Tehran');"
+                   "INSERT INTO office (code, kind, province_code, county_code, name_fa, name_en)"
+                   " VALUES ('CO-2301', 'county', '23', '2301', 'اداره', 'Tehran office');"
+                   "INSERT INTO service VALUES ('SOC-04', 'social', 'Home visit', 'بازدید'),"
+                   " ('RHB-02', 'rehabilitation', 'Wheelchair', 'ویلچر');"
+                   "INSERT INTO center (code, county_code, name, neighbourhood) VALUES"
+                   " (941, '2301', 'a', 'نارمک'), (942, '2301', 'b', 'نارمك'),"
+                   " (943, '2301', 'c', 'نارمک ');");
+    // One household per spelling, each with an open home visit (0.3 allowed
+    // it: the spellings differed), the first also completed one before; and
+    // one person with an open wheelchair request under two households.
+    for (size_t i = 0; i < N_VARIANTS; i++) {
+        const char *params[2] = {VARIANTS[i], i == 0 ? "completed" : "requested"};
+        assert_int_equal(it_db_scalar(db,
+                                      "SELECT count(*) FROM (SELECT submit_referral("
+                                      "gen_random_uuid(), 941, $1, '0012345679', 'SOC-04',"
+                                      " 'social', 'routine', 'routine', '{}', '', 'CO-2301',"
+                                      " NULL)) x",
+                                      1, params),
+                         1);
+        if (i == 0) {
+            it_db_exec(db, "UPDATE referral SET status = 'completed'");
+        }
+    }
+    it_db_exec(db, "SELECT submit_referral(gen_random_uuid(), 941, 'H-1', '1234567891', 'RHB-02',"
+                   " 'rehabilitation', 'routine', 'routine', '{}', '', 'CO-2301', NULL);"
+                   "SELECT submit_referral(gen_random_uuid(), 941, 'H-2', '1234567891', 'RHB-02',"
+                   " 'rehabilitation', 'routine', 'routine', '{}', '', 'CO-2301', NULL);");
+    long long referrals = it_db_scalar(db, "SELECT count(*) FROM referral", 0, NULL);
+    long long events = it_db_scalar(db, "SELECT count(*) FROM referral_event", 0, NULL);
+    assert_int_equal(referrals, (long long) N_VARIANTS + 2);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM household", 0, NULL),
+                     (long long) N_VARIANTS + 2);
+
+    assert_int_equal(migrate(ctl, "", args), 0);
+    it_db_exec(db, "SET search_path = referral");
+    // Every referral is kept, each spelling is one household now.
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral", 0, NULL), referrals);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE household_id ="
+                                  " 'آرش کریمی 41'",
+                                  0, NULL),
+                     (long long) N_VARIANTS);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM household", 0, NULL), 3);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM household_spelling", 0, NULL),
+                     (long long) N_VARIANTS - 1 + 2); // all but the canonical one; H-1, H-2
+    // No parallel work: one home visit stays open (the oldest open one), and
+    // one wheelchair request; each other is cancelled with an event naming it.
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral WHERE referral_is_open(status)", 0, NULL),
+        2);
+    long long cancelled = (long long) N_VARIANTS - 2 + 1;
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral_event WHERE kind = 'cancel'"
+                                  " AND actor = 'system' AND reason LIKE 'parallel referral: R-%'",
+                                  0, NULL),
+                     cancelled);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_event", 0, NULL),
+                     events + cancelled);
+    // The person's file moved with the household.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM person WHERE national_id = '0012345679'"
+                                  " AND household_id = 'آرش کریمی 41'",
+                                  0, NULL),
+                     1);
+    // Scopes: home visits per household, wheelchairs per person.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE (service_code = 'SOC-04'"
+                                  " AND scope = 'household') OR (service_code = 'RHB-02'"
+                                  " AND scope = 'person')",
+                                  0, NULL),
+                     referrals);
+    // The three spellings of one neighbourhood are one key.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(DISTINCT neighbourhood_key) FROM center"
+                                  " WHERE code IN (941, 942, 943)",
+                                  0, NULL),
+                     1);
+    // A new variant of the household finds the open home visit.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM submit_referral(gen_random_uuid(), 941,"
+                                  " canonical_text('آرش كريمي 41'), '1234567891', 'SOC-04',"
+                                  " 'household', 'social', 'routine', 'routine', '{}', '',"
+                                  " 'CO-2301', NULL) WHERE duplicate",
+                                  0, NULL),
+                     1);
+    // ... and, a duplicate, moves nobody: the person stays in h-2.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM person WHERE national_id = '1234567891'"
+                                  " AND household_id = 'h-2'",
+                                  0, NULL),
+                     1);
+    // A household id that is not canonical cannot be stored.
+    PGresult *res = PQexec(db, "INSERT INTO household (id, center_code) VALUES ('H-9', 941)");
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    assert_int_equal(migrate(ctl, "", args), 0);
+    PQfinish(db);
+}
+
 static void
 test_the_databases_notices_go_through_the_logger_not_raw_to_stderr(void **state)
 {
@@ -135,6 +275,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrading_a_database_with_referrals_backfills_the_household_files),
+        cmocka_unit_test(
+            test_upgrading_variant_spellings_merges_households_and_keeps_every_referral),
         cmocka_unit_test(test_the_databases_notices_go_through_the_logger_not_raw_to_stderr),
     };
     return cmocka_run_group_tests_name("integration.migrate", tests, NULL, NULL);

@@ -635,7 +635,7 @@ test_a_batch_keeps_every_note_exactly(void **state)
     const char *p[] = {note};
     assert_int_equal(it_db_scalar(db,
                                   "SELECT count(*) FROM referral WHERE note = $1"
-                                  " AND household_id LIKE 'H-941-batch-%'",
+                                  " AND household_id LIKE 'h-941-batch-%'",
                                   1, p),
                      N);
     zmq_close(center);

@@ -72,6 +72,22 @@ test_rr_wire_names_the_field_of_each_malformed_submission(void **state)
     req.household_id = "H-\x01";
     expect(&req, RR_EINVAL, "household_id");
     req = valid();
+    req.household_id = "\u200c \u00a0\ufeff"; // nothing left once written canonically
+    expect(&req, RR_EINVAL, "household_id");
+    req = valid();
+    req.household_id = "H-\u202e1-049"; // a right-to-left override
+    expect(&req, RR_EINVAL, "household_id");
+    req = valid();
+    req.household_id = "H-\xc2\x9b"
+                       "1"; // a C1 control character
+    expect(&req, RR_EINVAL, "household_id");
+    req = valid();
+    req.household_id = "\ufdfa\ufdfa\ufdfa\ufdfa"; // 12 bytes, 4 x 18 letters once decomposed
+    expect(&req, RR_ETOOBIG, "household_id");
+    req = valid();
+    req.note = "see \u2066this\u2069";
+    expect(&req, RR_EINVAL, "note");
+    req = valid();
     req.service_code = "";
     expect(&req, RR_EINVAL, "service_code");
     req = valid();
@@ -100,6 +116,78 @@ test_rr_wire_names_the_field_of_each_malformed_submission(void **state)
     req = valid();
     req.national_id = "0012345678";
     expect(&req, RR_EINVAL, "national_id");
+}
+
+// A SubmitRequest written by hand, with a NUL inside field `field` (a string
+// protobuf-c cannot produce: its packer stops at the NUL).
+static size_t
+submit_with_nul(uint8_t field, uint8_t *out)
+{
+    static const char *const TEXT[] = {
+        [1] = "5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59",
+        [3] = "0012345679",
+        [4] = "H-941-0007",
+        [5] = "RHB-02",
+        [8] = "a note",
+    };
+    size_t n = 0;
+    for (uint8_t f = 1; f <= 8; f++) {
+        if (f == 2) {
+            out[n++] = 2 << 3; // center_code = 941, varint
+            out[n++] = 0xAD;
+            out[n++] = 0x07;
+            continue;
+        }
+        if (f == 6 || f == 7 || TEXT[f] == NULL) {
+            continue;
+        }
+        size_t len = strlen(TEXT[f]);
+        out[n++] = (uint8_t) (f << 3 | 2);
+        out[n++] = (uint8_t) (len + (f == field ? 2 : 0));
+        memcpy(out + n, TEXT[f], len);
+        n += len;
+        if (f == field) {
+            out[n++] = '\0';
+            out[n++] = 'X';
+        }
+    }
+    out[n++] = 9 << 3; // consent = true
+    out[n++] = 1;
+    return n;
+}
+
+static void
+test_rr_wire_refuses_a_nul_inside_any_string_field(void **state)
+{
+    (void) state;
+    uint8_t body[128];
+    size_t n = submit_with_nul(0, body);
+    Rr__V1__SubmitRequest *req = NULL;
+    rr_wire_error err;
+    assert_int_equal(rr_wire_unpack(body, n, &req, &err), RR_OK);
+    assert_int_equal(req->center_code, 941);
+    rr_wire_free(req);
+    static const struct {
+        uint8_t field;
+        const char *name;
+    } CASES[] = {{1, "request_id"},
+                 {3, "national_id"},
+                 {4, "household_id"},
+                 {5, "service_code"},
+                 {8, "note"}};
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        n = submit_with_nul(CASES[i].field, body);
+        req = NULL;
+        assert_int_equal(rr_wire_unpack(body, n, &req, &err), RR_EINVAL);
+        assert_string_equal(err.field, CASES[i].name);
+        assert_non_null(strstr(err.message, "holds a NUL byte"));
+        rr_wire_free(req);
+    }
+    // A field longer than the body ends the walk without a finding.
+    assert_null(rr_wire_nul_field(&rr__v1__submit_request__descriptor,
+                                  "\x22\x05"
+                                  "ab",
+                                  4));
 }
 
 static void
@@ -467,6 +555,7 @@ main(void)
         cmocka_unit_test(test_rr_wire_names_the_field_of_each_malformed_submission),
         cmocka_unit_test(test_rr_wire_never_quotes_the_national_id_in_a_message),
         cmocka_unit_test(test_rr_wire_text_ok_rejects_overlongs_surrogates_and_controls),
+        cmocka_unit_test(test_rr_wire_refuses_a_nul_inside_any_string_field),
         cmocka_unit_test(test_rr_wire_delivery_ids_round_trip_big_endian),
         cmocka_unit_test(test_rr_wire_unpack_refuses_garbage_and_oversized_bodies),
         cmocka_unit_test(test_rr_wire_status_query_needs_exactly_one_key),
