@@ -125,9 +125,20 @@ print_cell(FILE *out, const char *text, size_t width, bool right, size_t *pendin
     *pending += COLUMN_GAP_WIDTH;
 }
 
-static rr_status
-print_table(FILE *out, const PGresult *res)
+enum { CELL_CAP = 64 };
+
+// Field (r, c) as printed.
+static const char *
+cell(const PGresult *res, int r, int c, const tool_db_cells *cells, char buf[CELL_CAP])
 {
+    const char *value = PQgetvalue(res, r, c);
+    return cells != NULL ? cells->text(cells->ctx, res, c, value, buf, CELL_CAP) : value;
+}
+
+static rr_status
+print_table(FILE *out, const PGresult *res, const tool_db_cells *cells)
+{
+    char buf[CELL_CAP];
     int ncols = PQnfields(res), nrows = PQntuples(res);
     if (ncols == 0) {
         return RR_OK;
@@ -140,7 +151,7 @@ print_table(FILE *out, const PGresult *res)
     for (int c = 0; c < ncols; c++) {
         width[c] = tool_db_text_width(PQfname(res, c));
         for (int r = 0; r < nrows; r++) {
-            size_t w = tool_db_text_width(PQgetvalue(res, r, c));
+            size_t w = tool_db_text_width(cell(res, r, c, cells, buf));
             width[c] = w > width[c] ? w : width[c];
         }
     }
@@ -159,7 +170,7 @@ print_table(FILE *out, const PGresult *res)
     for (int r = 0; r < nrows; r++) {
         pending = 0;
         for (int c = 0; c < ncols; c++) {
-            print_cell(out, PQgetvalue(res, r, c), width[c], is_number_type(PQftype(res, c)),
+            print_cell(out, cell(res, r, c, cells, buf), width[c], is_number_type(PQftype(res, c)),
                        &pending);
         }
         fputc('\n', out);
@@ -188,8 +199,9 @@ print_csv_field(FILE *out, const char *text)
 }
 
 static void
-print_csv(FILE *out, const PGresult *res)
+print_csv(FILE *out, const PGresult *res, const tool_db_cells *cells)
 {
+    char buf[CELL_CAP];
     int ncols = PQnfields(res), nrows = PQntuples(res);
     for (int c = 0; c < ncols; c++) {
         if (c > 0) {
@@ -203,7 +215,7 @@ print_csv(FILE *out, const PGresult *res)
             if (c > 0) {
                 fputc(',', out);
             }
-            print_csv_field(out, PQgetvalue(res, r, c)); // "" for NULL
+            print_csv_field(out, cell(res, r, c, cells, buf)); // "" for NULL
         }
         fputs("\r\n", out);
     }
@@ -212,10 +224,17 @@ print_csv(FILE *out, const PGresult *res)
 rr_status
 tool_db_print(FILE *out, const PGresult *res, tool_db_format format)
 {
+    return tool_db_print_cells(out, res, format, NULL);
+}
+
+rr_status
+tool_db_print_cells(FILE *out, const PGresult *res, tool_db_format format,
+                    const tool_db_cells *cells)
+{
     if (format == TOOL_DB_CSV) {
-        print_csv(out, res);
+        print_csv(out, res, cells);
     } else {
-        rr_status st = print_table(out, res);
+        rr_status st = print_table(out, res, cells);
         if (st != RR_OK) {
             return st;
         }

@@ -33,6 +33,19 @@ RR_NODISCARD rr_status tool_db_format_parse(const char *name, tool_db_format *fo
 // NULL prints as an empty field. RR_EIO when writing to out failed.
 RR_NODISCARD rr_status tool_db_print(FILE *out, const PGresult *res, tool_db_format format);
 
+// A rewrite of cells as they are printed (a date shown in another
+// calendar): returns the text to print for column c's value, which may be
+// value itself or written into buf (cap bytes).
+typedef struct tool_db_cells {
+    const char *(*text)(void *ctx, const PGresult *res, int c, const char *value, char *buf,
+                        size_t cap);
+    void *ctx;
+} tool_db_cells;
+
+// tool_db_print with cells (NULL: as stored) rewriting each field.
+RR_NODISCARD rr_status tool_db_print_cells(FILE *out, const PGresult *res, tool_db_format format,
+                                           const tool_db_cells *cells);
+
 // The number of UTF-8 code points in s (the bytes that do not continue a
 // sequence): how wide a table cell is, since Persian letters take 2 bytes.
 size_t tool_db_text_width(const char *s);

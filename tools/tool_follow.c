@@ -4,6 +4,7 @@
 #include "cli_center.h"
 #include "tool_client.h"
 #include "rr_config.h"
+#include "rr_text.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 
@@ -86,6 +87,19 @@ tool_update_main(int argc, char **argv)
         return 2;
     }
     const char *referral = argv[first];
+    // Office codes as a person types them ("co-۲۳۰۱") are sent as the codes
+    // they name ("CO-2301"); what cannot be read goes as typed, for the
+    // broker's refusal to name.
+    char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1], forward_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
+    size_t len = 0;
+    if (office[0] != '\0' && rr_text_canon_code(office, strlen(office), office_code,
+                                                sizeof office_code, &len, NULL) == RR_OK) {
+        office = office_code;
+    }
+    if (forward[0] != '\0' && rr_text_canon_code(forward, strlen(forward), forward_code,
+                                                 sizeof forward_code, &len, NULL) == RR_OK) {
+        forward = forward_code;
+    }
     cli_center *client = tool_client_open(broker, key_file, broker_key);
     if (client == NULL) {
         return 2;

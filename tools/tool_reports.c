@@ -4,6 +4,7 @@
 
 #include "rr_config.h"
 #include "rr_wire.h"
+#include "tool_calendar.h"
 #include "tool_db.h"
 
 #include <stdbool.h>
@@ -51,25 +52,6 @@ static bool
 is_digits(const char *s, size_t n)
 {
     return strlen(s) == n && digits_at(s, 0, n);
-}
-
-// True for a real calendar date written YYYY-MM-DD (year 0001 or later).
-static bool
-is_date(const char *s)
-{
-    if (strlen(s) != 10 || !digits_at(s, 0, 4) || s[4] != '-' || !digits_at(s, 5, 2) ||
-        s[7] != '-' || !digits_at(s, 8, 2)) {
-        return false;
-    }
-    int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    int month = (s[5] - '0') * 10 + (s[6] - '0');
-    int day = (s[8] - '0') * 10 + (s[9] - '0');
-    static const int days_in[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1 || month < 1 || month > 12 || day < 1) {
-        return false;
-    }
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return day <= days_in[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
 // Checks --province, --county and --format; "" means the filter is unset.
@@ -315,62 +297,131 @@ tool_overdue_main(int argc, char **argv)
 
 // --- referralctl report needs ---------------------------------------------
 
-// Requests by county, neighbourhood, domain and service, with the median
-// time from creation to the first acceptance. --since is a UTC date.
+// Requests by area (county, then neighbourhood: canonical, so that its
+// spellings are one row, shown by its most common spelling), domain and
+// service: how many, for how many households and persons, in which state
+// (open + completed + rejected + failed + cancelled = requests), the median
+// days from creation to the first acceptance, the first and last request
+// (UTC days, printed in the calendar asked for) and the risk flags carried.
+// $1 province, $2 county (NULL: all), $3 since, $4 until (UTC days, NULL:
+// open-ended).
 // clang-format off
 static const char NEEDS_SQL[] =
-    "SELECT k.code AS county, k.name_en AS county_name, c.neighbourhood, r.domain,"
-    "       r.service_code AS service, count(*) AS requests,"
-    "       count(*) FILTER (WHERE referral_is_open(r.status)) AS open,"
-    "       count(*) FILTER (WHERE r.status = 'completed') AS completed,"
-    "       count(*) FILTER (WHERE r.status = 'rejected') AS rejected,"
-    "       round((percentile_cont(0.5) WITHIN GROUP"
-    "              (ORDER BY extract(epoch FROM a.at - r.created_at)::double precision / 86400)"
-    "             )::numeric, 1) AS median_days_to_accept"
-    " FROM referral r"
-    " JOIN center c ON c.code = r.center_code"
-    " JOIN county k ON k.code = c.county_code"
+    "WITH base AS ("
+    "  SELECT r.id, r.household_id, r.national_id, r.domain, r.service_code, r.status,"
+    "         r.risk_flags, r.created_at, k.province_code, k.code AS county, k.name_en, k.name_fa,"
+    "         c.neighbourhood_key AS area, btrim(c.neighbourhood) AS spelling"
+    "  FROM referral r"
+    "  JOIN center c ON c.code = r.center_code"
+    "  JOIN county k ON k.code = c.county_code"
+    "  WHERE ($1::text IS NULL OR k.province_code = $1)"
+    "    AND ($2::text IS NULL OR k.code = $2)"
+    "    AND ($3::date IS NULL OR r.created_at >= $3::date::timestamp AT TIME ZONE 'UTC')"
+    "    AND ($4::date IS NULL OR r.created_at < ($4::date + 1)::timestamp AT TIME ZONE 'UTC')"
+    "), flags AS ("
+    "  SELECT county, area, domain, service_code,"
+    "         string_agg(flag || ' ' || n, ', ' ORDER BY n DESC, flag) AS risk_flags"
+    "  FROM (SELECT county, area, domain, service_code, flag, count(*) AS n"
+    "        FROM base, unnest(risk_flags) AS flag GROUP BY 1, 2, 3, 4, 5) f"
+    "  GROUP BY 1, 2, 3, 4"
+    ")"
+    " SELECT b.province_code AS province, b.county, b.name_en AS county_name,"
+    "        b.name_fa AS county_name_fa,"
+    "        mode() WITHIN GROUP (ORDER BY b.spelling) AS neighbourhood,"
+    "        b.domain, b.service_code AS service, count(*) AS requests,"
+    "        count(DISTINCT b.household_id) AS households,"
+    "        count(DISTINCT b.national_id) AS persons,"
+    "        count(*) FILTER (WHERE referral_is_open(b.status)) AS open,"
+    "        count(*) FILTER (WHERE b.status = 'completed') AS completed,"
+    "        count(*) FILTER (WHERE b.status = 'rejected') AS rejected,"
+    "        count(*) FILTER (WHERE b.status = 'failed') AS failed,"
+    "        count(*) FILTER (WHERE b.status = 'cancelled') AS cancelled,"
+    "        round((percentile_cont(0.5) WITHIN GROUP"
+    "               (ORDER BY extract(epoch FROM a.at - b.created_at)::double precision / 86400)"
+    "              )::numeric, 1) AS median_days_to_accept,"
+    "        to_char(min(b.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS first_request,"
+    "        to_char(max(b.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS last_request,"
+    "        coalesce(f.risk_flags, '') AS risk_flags"
+    " FROM base b"
     " LEFT JOIN LATERAL (SELECT min(e.at) AS at FROM referral_event e"
-    "                    WHERE e.referral_id = r.id AND e.to_status = 'accepted') a ON true"
-    " WHERE k.province_code = $1"
-    "   AND ($2::text IS NULL OR k.code = $2)"
-    "   AND ($3::date IS NULL OR r.created_at >= $3::date::timestamp AT TIME ZONE 'UTC')"
-    " GROUP BY k.code, k.name_en, c.neighbourhood, r.domain, r.service_code"
-    " ORDER BY k.code, c.neighbourhood, r.domain, r.service_code";
+    "                    WHERE e.referral_id = b.id AND e.to_status = 'accepted') a ON true"
+    " LEFT JOIN flags f ON f.county = b.county AND f.area = b.area AND f.domain = b.domain"
+    "                  AND f.service_code = b.service_code"
+    " GROUP BY b.province_code, b.county, b.name_en, b.name_fa, b.area, b.domain,"
+    "          b.service_code, f.risk_flags"
+    " ORDER BY b.province_code, b.county, b.area, b.domain, b.service_code";
 // clang-format on
+
+// The report's day columns in the calendar asked for.
+static const char *
+needs_cell(void *ctx, const PGresult *res, int c, const char *value, char *buf, size_t cap)
+{
+    const tool_calendar *calendar = ctx;
+    const char *name = PQfname(res, c);
+    bool day = strcmp(name, "first_request") == 0 || strcmp(name, "last_request") == 0;
+    if (!day || cap <= TOOL_DATE_LEN || !tool_calendar_format(value, *calendar, buf)) {
+        return value;
+    }
+    return buf;
+}
+
+// Reads --since or --until (either calendar) into iso; "" stays unset.
+static bool
+read_day(const char *option, const char *text, char iso[TOOL_DATE_LEN + 1])
+{
+    iso[0] = '\0';
+    const char *why = NULL;
+    if (text[0] != '\0' && !tool_calendar_parse(text, iso, &why)) {
+        fprintf(stderr, "invalid value \"%s\" for --%s: %s\n", text, option, why);
+        return false;
+    }
+    return true;
+}
 
 static int
 report_needs_main(int argc, char **argv)
 {
-    const char *db = NULL, *province = NULL, *county = NULL, *since = NULL, *format_name = NULL;
+    const char *db = NULL, *province = NULL, *county = NULL, *since = NULL, *until = NULL,
+               *format_name = NULL, *calendar_name = NULL;
     int rc = EXIT_USAGE;
     rr_opt opts[] = {
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
          0},
-        {"province", RR_OPT_STRING, NULL, "", "province of the centers (two digits; required)",
-         &province, 0, 0},
+        {"province", RR_OPT_STRING, NULL, "",
+         "province of the centers (two digits; default: the whole country)", &province, 0, 0},
         {"county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", &county, 0,
          0},
-        {"since", RR_OPT_STRING, NULL, "", "only referrals created on or after this UTC date",
+        {"since", RR_OPT_STRING, NULL, "",
+         "only referrals created on or after this day (UTC): 1405/09/01 (Solar Hijri) or "
+         "2026-11-22 (Gregorian)",
          &since, 0, 0},
+        {"until", RR_OPT_STRING, NULL, "", "only referrals created on or before this day (UTC)",
+         &until, 0, 0},
+        {"calendar", RR_OPT_STRING, NULL, "jalali", "days printed as jalali or gregorian",
+         &calendar_name, 0, 0},
         {"format", RR_OPT_STRING, NULL, "table", "output: table or csv", &format_name, 0, 0},
     };
     if (!parse_options("referralctl report needs",
-                       "referralctl report needs: requests by county, neighbourhood, domain and "
-                       "service, with outcomes and the median days to acceptance",
+                       "referralctl report needs: requests by area (county and neighbourhood), "
+                       "domain and service, with households, persons, outcomes, the median days "
+                       "to acceptance and risk flags",
                        opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
         return rc;
-    }
-    if (province[0] == '\0') {
-        fprintf(stderr, "option --province is required; try \"referralctl report needs --help\"\n");
-        return EXIT_USAGE;
     }
     tool_db_format format = TOOL_DB_TABLE;
     if (!check_filters(province, county, format_name, &format)) {
         return EXIT_USAGE;
     }
-    if (since[0] != '\0' && !is_date(since)) {
-        fprintf(stderr, "invalid value \"%s\" for --since: expected a date, YYYY-MM-DD\n", since);
+    tool_calendar calendar = TOOL_CALENDAR_JALALI;
+    if (strcmp(calendar_name, "gregorian") == 0) {
+        calendar = TOOL_CALENDAR_GREGORIAN;
+    } else if (strcmp(calendar_name, "jalali") != 0) {
+        fprintf(stderr, "invalid value \"%s\" for --calendar: expected jalali or gregorian\n",
+                calendar_name);
+        return EXIT_USAGE;
+    }
+    char since_iso[TOOL_DATE_LEN + 1], until_iso[TOOL_DATE_LEN + 1];
+    if (!read_day("since", since, since_iso) || !read_day("until", until, until_iso)) {
         return EXIT_USAGE;
     }
     PGconn *conn = tool_db_connect(db);
@@ -379,8 +430,15 @@ report_needs_main(int argc, char **argv)
     }
     rc = EXIT_FAILED;
     if (areas_exist(conn, province, county)) {
-        const char *params[3] = {province, null_if_empty(county), null_if_empty(since)};
-        rc = print_query(conn, "build the needs report", NEEDS_SQL, 3, params, format);
+        const char *params[4] = {null_if_empty(province), null_if_empty(county),
+                                 null_if_empty(since_iso), null_if_empty(until_iso)};
+        PGresult *res = tool_db_query(conn, "build the needs report", NEEDS_SQL, 4, params);
+        if (res != NULL) {
+            tool_db_cells cells = {needs_cell, &calendar};
+            rc =
+                tool_db_print_cells(stdout, res, format, &cells) == RR_OK ? EXIT_DONE : EXIT_FAILED;
+            PQclear(res);
+        }
     }
     PQfinish(conn);
     return rc;

@@ -164,6 +164,7 @@ tool_request_print_reply(FILE *out, const Rr__V1__SubmitReply *reply, bool json)
             json_object_set_new(o, "office_code", json_string(reply->office_code));
             json_object_set_new(o, "office_name", json_string(reply->office_name));
             json_object_set_new(o, "office_name_fa", json_string(reply->office_name_fa));
+            json_object_set_new(o, "shared_file", json_boolean(reply->shared_file));
         }
         if (e != NULL) {
             json_object_set_new(o, "error_code", json_string(rr_status_name((int) e->code)));
@@ -183,8 +184,9 @@ tool_request_print_reply(FILE *out, const Rr__V1__SubmitReply *reply, bool json)
     }
     if (reply->outcome == RR__V1__OUTCOME__OUTCOME_ACCEPTED ||
         reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE) {
-        fprintf(out, "%s %s %s -> %s %s (%s)\n", reply->request_id, outcome, reply->referral_id,
-                reply->office_code, reply->office_name, reply->office_name_fa);
+        fprintf(out, "%s %s %s -> %s %s (%s)%s\n", reply->request_id, outcome, reply->referral_id,
+                reply->office_code, reply->office_name, reply->office_name_fa,
+                reply->shared_file ? "; shared: this center may read and follow it" : "");
     } else {
         fprintf(out, "%s %s %s%s%s: %s\n", reply->request_id, outcome,
                 e ? rr_status_name((int) e->code) : "", e && e->field[0] ? " " : "",

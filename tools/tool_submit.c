@@ -5,6 +5,7 @@
 #include "tool_client.h"
 #include "rr_config.h"
 #include "rr_log.h"
+#include "rr_text.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 #include "tool_request.h"
@@ -18,9 +19,21 @@
 // Submits one request and prints its outcome. Returns 0 for accepted or
 // duplicate, 1 otherwise.
 static int
-submit_one(cli_center *client, const Rr__V1__SubmitRequest *req, long timeout_ms, int attempts,
+submit_one(cli_center *client, const Rr__V1__SubmitRequest *typed, long timeout_ms, int attempts,
            bool json)
 {
+    // A service code as a person may type it ("rhb-۰۲ ") is sent as the
+    // code it names ("RHB-02"); what cannot be read is sent as typed, for
+    // the broker's refusal to name.
+    Rr__V1__SubmitRequest copy = *typed;
+    const Rr__V1__SubmitRequest *req = &copy;
+    char service[RR_WIRE_MAX_SERVICE_BYTES + 1];
+    size_t len = 0;
+    if (typed->service_code != NULL &&
+        rr_text_canon_code(typed->service_code, strlen(typed->service_code), service,
+                           sizeof service, &len, NULL) == RR_OK) {
+        copy.service_code = service;
+    }
     Rr__V1__SubmitReply *reply = NULL;
     rr_wire_error err = {0};
     rr_status st = cli_center_submit(client, req, timeout_ms, attempts, &reply, &err);

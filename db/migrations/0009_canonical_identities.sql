@@ -374,8 +374,9 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 3. The same request earlier in this batch, or the need's open referral.
-    WITH look AS (
+    -- 3. The same request earlier in this batch, or the need's open referral
+    --    (a copy of a request in the batch is compared with its first copy).
+    WITH look0 AS (
         SELECT q.n::integer AS n, q.request_id, q.center, q.household, q.natid, q.service,
                q.requested, q.flags, q.note, a.referral_id AS seen_id, a.conflict,
                open_referral_for(q.scope, q.natid, q.household, q.service) AS open_id
@@ -387,6 +388,20 @@ BEGIN
                                         q.requested, string_to_array(q.flags, ','), q.note) a
             ON true
         WHERE q.n <> ALL (done_n)
+    ), look AS (
+        SELECT l.*,
+               CASE WHEN l.seen_id IS NULL THEN
+                   submission_conflict(first_value(l.center) OVER w, first_value(l.natid) OVER w,
+                                       first_value(l.household) OVER w,
+                                       first_value(l.service) OVER w,
+                                       first_value(l.requested) OVER w,
+                                       string_to_array(first_value(l.flags) OVER w, ','),
+                                       first_value(l.note) OVER w, l.center, l.natid,
+                                       l.household, l.service, l.requested,
+                                       string_to_array(l.flags, ','), l.note)
+               ELSE l.conflict END AS why
+        FROM look0 l
+        WINDOW w AS (PARTITION BY l.request_id ORDER BY l.n)
     ), dup AS (
         INSERT INTO duplicate_answer (request_id, referral_id, center_code, household_id,
                                       national_id, service_code, requested_priority, risk_flags,
@@ -401,7 +416,7 @@ BEGIN
            array_agg(coalesce(l.seen_id, l.open_id))
                FILTER (WHERE coalesce(l.seen_id, l.open_id) IS NOT NULL),
            array_agg(l.seen_id IS NULL) FILTER (WHERE coalesce(l.seen_id, l.open_id) IS NOT NULL),
-           array_agg(l.conflict) FILTER (WHERE coalesce(l.seen_id, l.open_id) IS NOT NULL),
+           array_agg(l.why) FILTER (WHERE coalesce(l.seen_id, l.open_id) IS NOT NULL),
            coalesce(array_agg(l.n) FILTER (WHERE coalesce(l.seen_id, l.open_id) IS NULL), '{}')
     INTO found_n, found_id, found_dup, found_why, unsettled
     FROM look l;

@@ -320,6 +320,58 @@ test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement(void **state
                      ceiling_rows);
 }
 
+// The conflict column of submit_referrals for a batch given as literals:
+// request ids, notes; one household (h-941-b7), service SOC-04, national
+// id 0012345679, routine, no flags.
+static void
+answers(PGconn *db, const char *ids, const char *notes, int n, char conflicts[][16])
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(conflict, '-') FROM referral.submit_referrals('{%s}',"
+             " array_fill(941, ARRAY[%d]), array_fill('h-941-b7'::text, ARRAY[%d]),"
+             " array_fill('0012345679'::text, ARRAY[%d]), array_fill('SOC-04'::text, ARRAY[%d]),"
+             " array_fill('household'::text, ARRAY[%d]), array_fill('social'::text, ARRAY[%d]),"
+             " array_fill('routine'::text, ARRAY[%d]), array_fill('routine'::text, ARRAY[%d]),"
+             " array_fill(''::text, ARRAY[%d]), '{%s}', array_fill('CO-2301'::text, ARRAY[%d]),"
+             " array_fill(NULL::integer, ARRAY[%d])) ORDER BY ord",
+             ids, n, n, n, n, n, n, n, n, n, notes, n, n);
+    PGresult *res = PQexec(db, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != n) {
+        fail_msg("submit_referrals: %s", PQresultErrorMessage(res));
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(conflicts[i], 16, "%s", PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+}
+
+static void
+test_copies_of_one_request_in_a_batch_get_one_answer_or_a_conflict(void **state)
+{
+    PGconn *db = *state;
+    char c[4][16];
+    // A new referral; its request again with another note; a duplicate
+    // request for the need; that request again with another note.
+    answers(db,
+            "5a000000-0000-4000-8000-000000000071,5a000000-0000-4000-8000-000000000071,"
+            "5a000000-0000-4000-8000-000000000072,5a000000-0000-4000-8000-000000000072",
+            "a,b,c,d", 4, c);
+    assert_string_equal(c[0], "-");
+    assert_string_equal(c[1], "note");
+    assert_string_equal(c[2], "-");
+    assert_string_equal(c[3], "note");
+    // Sent again alone, each copy with its first content: no conflict; with
+    // the other content: the same conflict. The answers were recorded once.
+    answers(db, "5a000000-0000-4000-8000-000000000072,5a000000-0000-4000-8000-000000000072", "c,d",
+            2, c);
+    assert_string_equal(c[0], "-");
+    assert_string_equal(c[1], "note");
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.duplicate_answer WHERE request_id ="
+                               " '5a000000-0000-4000-8000-000000000072' AND note = 'c'"),
+                     1);
+}
+
 static int
 setup(void **state)
 {
@@ -343,6 +395,7 @@ main(void)
         cmocka_unit_test(test_a_batch_settles_retries_and_duplicates_within_it),
         cmocka_unit_test(test_a_new_request_beside_the_retry_of_a_closed_one_is_recorded),
         cmocka_unit_test(test_racing_batches_record_each_need_once),
+        cmocka_unit_test(test_copies_of_one_request_in_a_batch_get_one_answer_or_a_conflict),
         cmocka_unit_test(test_the_bench_loads_the_stack_and_reconciles_every_acknowledgement),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

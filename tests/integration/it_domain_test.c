@@ -29,40 +29,21 @@ setup(void **state)
 {
     (void) state;
     const char *opts[] = {"--log-level", "debug", "--escalate-every-ms", "100", NULL};
-    if (!it_stack_start(&stack, "domain", 8, NULL, opts)) {
-        return -1;
-    }
-    const char *eps[] = {stack.frontend};
-    client = cli_center_new(eps, 1);
-    db = it_db(&stack);
-    return client != NULL ? 0 : -1;
+    return it_session_start(&stack, &client, &db, "domain", 8, NULL, opts) ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
     (void) state;
-    cli_center_destroy(&client);
-    PQfinish(db);
-    return it_stack_stop(&stack) ? 0 : -1;
-}
-
-static Rr__V1__SubmitReply *
-submit_on(cli_center *c, const Rr__V1__SubmitRequest *req)
-{
-    Rr__V1__SubmitReply *reply = NULL;
-    rr_wire_error err = {0};
-    if (cli_center_submit(c, req, 10000, 3, &reply, &err) != RR_OK) {
-        fail_msg("submit failed: %s", err.message);
-    }
-    return reply;
+    return it_session_stop(&stack, &client, &db);
 }
 
 // Submits and returns the new referral's id ("R-<n>") into out.
 static void
 submit_ok(const Rr__V1__SubmitRequest *req, char *out, size_t cap)
 {
-    Rr__V1__SubmitReply *reply = submit_on(client, req);
+    Rr__V1__SubmitReply *reply = it_submit(client, req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     snprintf(out, cap, "%s", reply->referral_id);
     rr_wire_free(reply);
@@ -185,7 +166,7 @@ test_once_the_open_referral_is_final_a_new_one_can_be_opened(void **state)
 
     it_request again;
     it_request_init(&again, 941, "PRV-06", "final");
-    Rr__V1__SubmitReply *dup = submit_on(client, &again.req);
+    Rr__V1__SubmitReply *dup = it_submit(client, &again.req);
     assert_int_equal(dup->outcome, RR__V1__OUTCOME__OUTCOME_DUPLICATE);
     assert_string_equal(dup->referral_id, r1);
     assert_string_equal(dup->office_code, "CO-2301");
@@ -621,7 +602,7 @@ test_a_routing_rule_change_takes_effect_without_restarting_workers(void **state)
     (void) state;
     it_request before;
     it_request_init(&before, 4207, "RHB-04", "rule-before");
-    Rr__V1__SubmitReply *reply = submit_on(client, &before.req);
+    Rr__V1__SubmitReply *reply = it_submit(client, &before.req);
     assert_string_equal(reply->office_code, "CO-1105");
     rr_wire_free(reply);
 
@@ -635,7 +616,7 @@ test_a_routing_rule_change_takes_effect_without_restarting_workers(void **state)
         char tag[24];
         snprintf(tag, sizeof tag, "rule-after-%d", i);
         it_request_init(&after, 4207, "RHB-04", tag);
-        reply = submit_on(client, &after.req);
+        reply = it_submit(client, &after.req);
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
         routed = strcmp(reply->office_code, "PO-11") == 0;
         rr_wire_free(reply);

@@ -45,6 +45,17 @@ void it_broker_start(it_stack *s, const char *const *extra);
 bool it_stack_start(it_stack *s, const char *name, int slot, const char *const *broker_extra,
                     const char *const *worker_extra);
 
+// The group fixture most tests share: the usual stack (it_stack_start),
+// a center client for its front end and a connection to its database.
+// False when any of them could not be had.
+typedef struct cli_center cli_center;
+bool it_session_start(it_stack *s, cli_center **client, PGconn **db, const char *name, int slot,
+                      const char *const *broker_extra, const char *const *worker_extra);
+
+// Closes the client and the connection and stops the stack: 0 when every
+// process exited cleanly, -1 otherwise (a cmocka teardown's answer).
+int it_session_stop(it_stack *s, cli_center **client, PGconn **db);
+
 // Starts a worker for domain with extra arguments; returns its index.
 int it_worker_start(it_stack *s, const char *domain, const char *const *extra);
 
@@ -88,6 +99,10 @@ typedef struct it_request {
     char household[64];
     char national_id[11];
 } it_request;
+
+// Submits req through c (retrying as the client library does) and returns
+// the answer (rr_wire_free it); fails the test when none came.
+Rr__V1__SubmitReply *it_submit(cli_center *c, const Rr__V1__SubmitRequest *req);
 
 // A valid request from center for service (new request_id, a random valid
 // national id, household "H-<center>-<tag>", routine, consent given).

@@ -29,7 +29,9 @@ static PGconn *db;
 static const char FIXTURE_SQL[] =
     "INSERT INTO center (code, county_code, neighbourhood, name) VALUES\n"
     "    (942, '2302', 'گیلاوند',\n"
-    "     'Positive Life Center 942 (Damavand, Gilavand)');\n"
+    "     'Positive Life Center 942 (Damavand, Gilavand)'),\n"
+    "    (943, '2303', 'نارمک', 'c943'), (944, '2303', 'نارمك', 'c944'),\n"
+    "    (945, '2303', 'نارمک ', 'c945');\n"
     "INSERT INTO household (id, center_code, created_at) VALUES\n"
     "    ('h-941-a', 941, '2025-01-05T08:00:00Z'),\n"
     "    ('h-941-b', 941, '2025-01-06T08:00:00Z'),\n"
@@ -41,7 +43,10 @@ static const char FIXTURE_SQL[] =
     "    ('h-1924-a', 1924, '2025-05-01T08:00:00Z'),\n"
     "    ('h-1924-b', 1924, '2025-05-01T08:00:00Z'),\n"
     "    ('h-1924-c', 1924, '2025-05-01T08:00:00Z'),\n"
-    "    ('h-1924-d', 1924, '2025-05-01T08:00:00Z');\n"
+    "    ('h-1924-d', 1924, '2025-05-01T08:00:00Z'),\n"
+    "    ('h-943-a', 943, '2025-04-05T08:00:00Z'),\n"
+    "    ('h-944-a', 944, '2025-04-05T08:00:00Z'),\n"
+    "    ('h-945-a', 945, '2025-04-05T08:00:00Z');\n"
     "INSERT INTO person (national_id, household_id, updated_at) VALUES\n"
     "    ('0012345679', 'h-941-a', '2025-03-01T09:00Z'),\n"
     "    ('1234567891', 'h-941-a', '2025-03-01T09:00Z'),\n"
@@ -92,6 +97,20 @@ static const char FIXTURE_SQL[] =
     "    (9104, gen_random_uuid(), 1924, 'h-1924-d', '3000000004',\n"
     "     'SOC-06', 'social', 'urgent', true, 'PO-10', 'completed',\n"
     "     '2025-05-03T08:00Z', '2025-05-06T08:00Z', '2025-05-06T09:00Z');\n"
+    "INSERT INTO referral\n"
+    "    (id, request_id, center_code, household_id, national_id, service_code, domain, priority,\n"
+    "     consent, office_code, status, created_at, accept_deadline, risk_flags)\n"
+    "OVERRIDING SYSTEM VALUE VALUES\n"
+    "    (9201, gen_random_uuid(), 943, 'h-943-a', '4000000001', 'SOC-03', 'social', 'urgent',\n"
+    "     true, 'CO-2303', 'completed', '2025-04-05T08:00Z', '2099-01-01T00:00Z',\n"
+    "     '{addiction,unemployment}'),\n"
+    "    (9202, gen_random_uuid(), 944, 'h-944-a', '4000000002', 'SOC-03', 'social', 'urgent',\n"
+    "     true, 'CO-2303', 'cancelled', '2025-04-06T08:00Z', '2099-01-01T00:00Z', '{addiction}'),\n"
+    "    (9203, gen_random_uuid(), 945, 'h-945-a', '4000000003', 'SOC-03', 'social', 'routine',\n"
+    "     true, 'CO-2303', 'failed', '2025-04-07T08:00Z', '2099-01-01T00:00Z', '{}'),\n"
+    "    (9204, gen_random_uuid(), 943, 'h-943-a', '4000000004', 'SOC-03', 'social', 'urgent',\n"
+    "     true, 'CO-2303', 'requested', '2025-04-08T08:00Z', '2099-01-01T00:00Z',\n"
+    "     '{addiction}');\n"
     "INSERT INTO referral_event (referral_id, from_status, to_status, actor, kind,\n"
     "                            office_code, center_code, at)\n"
     "SELECT v.id, v.from_status, v.to_status, v.actor, v.kind, r.office_code, r.center_code,\n"
@@ -328,8 +347,10 @@ test_overdue_filters_by_the_province_and_county_of_the_center(void **state)
                                  "accept_deadline,escalated_at,overdue\r\n");
 }
 
-static const char NEEDS_CSV_HEADER[] = "county,county_name,neighbourhood,domain,service,requests,"
-                                       "open,completed,rejected,median_days_to_accept\r\n";
+static const char NEEDS_CSV_HEADER[] =
+    "province,county,county_name,county_name_fa,neighbourhood,domain,service,requests,households,"
+    "persons,open,completed,rejected,failed,cancelled,median_days_to_accept,first_request,"
+    "last_request,risk_flags\r\n";
 
 static void
 test_report_needs_csv_counts_outcomes_and_the_median_days_to_first_acceptance(void **state)
@@ -338,15 +359,69 @@ test_report_needs_csv_counts_outcomes_and_the_median_days_to_first_acceptance(vo
     // SOC-03 in Narmak: 4 requests, 2 open (accepted, requested), 1
     // completed, 1 rejected; first acceptances after 1.5 and 3.5 days (the
     // second acceptance of R-9012 does not count): median 2.5. January to
-    // March rows fall before --since.
+    // March rows fall before --since. Days print in the Solar Hijri
+    // calendar: 2025-04-02 is 1404/01/13.
     ctl("report needs --province 23 --since 2025-04-01 --format csv");
     assert_int_equal(run.status, 0);
     assert_string_equal(run.err, "");
+    char expected[2048];
+    snprintf(expected, sizeof expected, "%s%s", NEEDS_CSV_HEADER,
+             "23,2301,Tehran,تهران,Narmak,prevention,PRV-01,1,1,1,1,0,0,0,0,,1404/01/21,"
+             "1404/01/21,\r\n"
+             "23,2301,Tehran,تهران,Narmak,social,SOC-03,4,4,4,2,1,1,0,0,2.5,1404/01/13,"
+             "1404/01/15,\r\n"
+             "23,2302,Damavand,دماوند,گیلاوند,rehabilitation,RHB-01,1,1,1,0,1,0,0,0,1.0,"
+             "1404/01/22,1404/01/22,\r\n"
+             "23,2303,Rey,ری,نارمک,social,SOC-03,4,3,4,1,1,0,1,1,,1404/01/16,1404/01/19,"
+             "\"addiction 3, unemployment 1\"\r\n");
+    assert_string_equal(run.out, expected);
+}
+
+static void
+test_report_needs_groups_the_spellings_of_a_neighbourhood_and_its_columns_add_up(void **state)
+{
+    (void) state;
+    // Centers 943, 944 and 945 wrote their neighbourhood "نارمک", "نارمك"
+    // and "نارمک ": one row, shown as the most common spelling. Four
+    // requests from three households and four persons: one open, one
+    // completed, one failed, one cancelled. --since in the Solar Hijri
+    // calendar is the same day as 2025-04-01.
+    ctl("report needs --province 23 --county 2303 --since 1404/01/12 --format csv");
+    assert_int_equal(run.status, 0);
     char expected[1024];
     snprintf(expected, sizeof expected, "%s%s", NEEDS_CSV_HEADER,
-             "2301,Tehran,Narmak,prevention,PRV-01,1,1,0,0,\r\n"
-             "2301,Tehran,Narmak,social,SOC-03,4,2,1,1,2.5\r\n"
-             "2302,Damavand,گیلاوند,rehabilitation,RHB-01,1,0,1,0,1.0\r\n");
+             "23,2303,Rey,ری,نارمک,social,SOC-03,4,3,4,1,1,0,1,1,,1404/01/16,1404/01/19,"
+             "\"addiction 3, unemployment 1\"\r\n");
+    assert_string_equal(run.out, expected);
+    char gregorian[sizeof run.out];
+    snprintf(gregorian, sizeof gregorian, "%s", run.out);
+    ctl("report needs --province 23 --county 2303 --since ۲۰۲۵-۰۴-۰۱ --format csv");
+    assert_string_equal(run.out, gregorian);
+}
+
+static void
+test_report_needs_without_a_province_is_the_national_view_in_either_calendar(void **state)
+{
+    (void) state;
+    ctl("report needs --since 2025-04-01 --until 1404/10/10 --calendar gregorian --format csv");
+    assert_int_equal(run.status, 0);
+    assert_string_equal(run.err, "");
+    char expected[2048];
+    snprintf(expected, sizeof expected, "%s%s", NEEDS_CSV_HEADER,
+             "10,1002,Isfahan,اصفهان,Jolfa,rehabilitation,RHB-03,1,1,1,1,0,0,0,0,4.0,2025-05-02,"
+             "2025-05-02,\r\n"
+             "10,1002,Isfahan,اصفهان,Jolfa,social,SOC-04,1,1,1,1,0,0,0,0,,2025-05-01,2025-05-01,"
+             "\r\n"
+             "10,1002,Isfahan,اصفهان,Jolfa,social,SOC-06,1,1,1,0,1,0,0,0,3.2,2025-05-03,"
+             "2025-05-03,\r\n"
+             "23,2301,Tehran,تهران,Narmak,prevention,PRV-01,1,1,1,1,0,0,0,0,,2025-04-10,"
+             "2025-04-10,\r\n"
+             "23,2301,Tehran,تهران,Narmak,social,SOC-03,4,4,4,2,1,1,0,0,2.5,2025-04-02,"
+             "2025-04-04,\r\n"
+             "23,2302,Damavand,دماوند,گیلاوند,rehabilitation,RHB-01,1,1,1,0,1,0,0,0,1.0,"
+             "2025-04-11,2025-04-11,\r\n"
+             "23,2303,Rey,ری,نارمک,social,SOC-03,4,3,4,1,1,0,1,1,,2025-04-05,2025-04-08,"
+             "\"addiction 3, unemployment 1\"\r\n");
     assert_string_equal(run.out, expected);
 }
 
@@ -358,13 +433,18 @@ test_report_needs_filters_by_county_and_counts_everything_without_since(void **s
     // median of 1, 1.5, 3.5.
     ctl("report needs --province 23 --county 2301 --format csv");
     assert_int_equal(run.status, 0);
-    char expected[1024];
+    char expected[2048];
     snprintf(expected, sizeof expected, "%s%s", NEEDS_CSV_HEADER,
-             "2301,Tehran,Narmak,prevention,PRV-01,1,1,0,0,\r\n"
-             "2301,Tehran,Narmak,prevention,PRV-04,1,1,0,0,1.0\r\n"
-             "2301,Tehran,Narmak,rehabilitation,RHB-02,1,1,0,0,\r\n"
-             "2301,Tehran,Narmak,social,SOC-03,5,2,2,1,1.5\r\n"
-             "2301,Tehran,Narmak,social,SOC-04,1,0,1,0,\r\n");
+             "23,2301,Tehran,تهران,Narmak,prevention,PRV-01,1,1,1,1,0,0,0,0,,1404/01/21,"
+             "1404/01/21,\r\n"
+             "23,2301,Tehran,تهران,Narmak,prevention,PRV-04,1,1,1,1,0,0,0,0,1.0,1403/11/13,"
+             "1403/11/13,\r\n"
+             "23,2301,Tehran,تهران,Narmak,rehabilitation,RHB-02,1,1,1,1,0,0,0,0,,1403/12/11,"
+             "1403/12/11,\r\n"
+             "23,2301,Tehran,تهران,Narmak,social,SOC-03,5,5,5,2,2,1,0,0,1.5,1403/10/21,"
+             "1404/01/15,\r\n"
+             "23,2301,Tehran,تهران,Narmak,social,SOC-04,1,1,1,0,1,0,0,0,,1403/10/18,1403/10/18,"
+             "\r\n");
     assert_string_equal(run.out, expected);
 }
 
@@ -373,21 +453,20 @@ test_report_needs_table_aligns_persian_names_by_code_points(void **state)
 {
     (void) state;
     // "گیلاوند" is 7 letters in 14 bytes: padded as 7 wide.
-    ctl("report needs --province 23 --since 2025-04-01");
+    ctl("report needs --province 23 --county 2302 --since 2025-04-01");
     assert_int_equal(run.status, 0);
     assert_string_equal(
         run.out,
-        "county  county_name  neighbourhood  domain          service  requests  open  completed"
-        "  rejected  median_days_to_accept\n"
-        "------  -----------  -------------  --------------  -------  --------  ----  ---------"
-        "  --------  ---------------------\n"
-        "2301    Tehran       Narmak         prevention      PRV-01          1     1          0"
-        "         0\n"
-        "2301    Tehran       Narmak         social          SOC-03          4     2          1"
-        "         1                    2.5\n"
-        "2302    Damavand     گیلاوند        rehabilitation  RHB-01          1     0          1"
-        "         0                    1.0\n"
-        "(3 rows)\n");
+        "province  county  county_name  county_name_fa  neighbourhood  domain          service  "
+        "requests  households  persons  open  completed  rejected  failed  cancelled  "
+        "median_days_to_accept  first_request  last_request  risk_flags\n"
+        "--------  ------  -----------  --------------  -------------  --------------  -------  "
+        "--------  ----------  -------  ----  ---------  --------  ------  ---------  "
+        "---------------------  -------------  ------------  ----------\n"
+        "23        2302    Damavand     دماوند          گیلاوند        rehabilitation  RHB-01   "
+        "       1           1        1     0          1         0       0          0  "
+        "                  1.0  1404/01/22     1404/01/22\n"
+        "(1 row)\n");
 }
 
 static void
@@ -407,13 +486,20 @@ test_report_needs_refuses_a_malformed_province_county_or_date_with_exit_2(void *
 
     ctl("report needs --province 23 --since 2025-02-29");
     assert_int_equal(run.status, 2);
-    assert_string_equal(run.err,
-                        "invalid value \"2025-02-29\" for --since: expected a date, YYYY-MM-DD\n");
+    assert_string_equal(
+        run.err,
+        "invalid value \"2025-02-29\" for --since: no such day in the Gregorian calendar\n");
 
-    ctl("report needs");
+    ctl("report needs --province 23 --until 1404/12/30"); // 1404 is not a leap year
+    assert_int_equal(run.status, 2);
+    assert_string_equal(
+        run.err,
+        "invalid value \"1404/12/30\" for --until: no such day in the Solar Hijri calendar\n");
+
+    ctl("report needs --since 2025-04-01 --calendar persian");
     assert_int_equal(run.status, 2);
     assert_string_equal(run.err,
-                        "option --province is required; try \"referralctl report needs --help\"\n");
+                        "invalid value \"persian\" for --calendar: expected jalali or gregorian\n");
 }
 
 static void
@@ -441,6 +527,10 @@ main(void)
         cmocka_unit_test(test_overdue_filters_by_the_province_and_county_of_the_center),
         cmocka_unit_test(
             test_report_needs_csv_counts_outcomes_and_the_median_days_to_first_acceptance),
+        cmocka_unit_test(
+            test_report_needs_groups_the_spellings_of_a_neighbourhood_and_its_columns_add_up),
+        cmocka_unit_test(
+            test_report_needs_without_a_province_is_the_national_view_in_either_calendar),
         cmocka_unit_test(test_report_needs_filters_by_county_and_counts_everything_without_since),
         cmocka_unit_test(test_report_needs_table_aligns_persian_names_by_code_points),
         cmocka_unit_test(test_report_needs_refuses_a_malformed_province_county_or_date_with_exit_2),

@@ -27,34 +27,14 @@ setup(void **state)
     // Reload the catalogue on every unknown center: exercises reloads
     // in the middle of a batch.
     const char *debug[] = {"--log-level", "debug", "--catalog-reload-min-ms", "0", NULL};
-    if (!it_stack_start(&stack, "spine", 0, NULL, debug)) {
-        return -1;
-    }
-    const char *eps[] = {stack.frontend};
-    client = cli_center_new(eps, 1);
-    db = it_db(&stack);
-    return client != NULL ? 0 : -1;
+    return it_session_start(&stack, &client, &db, "spine", 0, NULL, debug) ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
     (void) state;
-    cli_center_destroy(&client);
-    PQfinish(db);
-    return it_stack_stop(&stack) ? 0 : -1;
-}
-
-static Rr__V1__SubmitReply *
-submit(const Rr__V1__SubmitRequest *req)
-{
-    Rr__V1__SubmitReply *reply = NULL;
-    rr_wire_error err = {0};
-    rr_status st = cli_center_submit(client, req, 10000, 3, &reply, &err);
-    if (st != RR_OK) {
-        fail_msg("submit failed: %s", err.message);
-    }
-    return reply;
+    return it_session_stop(&stack, &client, &db);
 }
 
 static long long
@@ -69,7 +49,7 @@ assert_routed(unsigned center, const char *service, const char *domain, const ch
 {
     it_request r;
     it_request_init(&r, center, service, "route");
-    Rr__V1__SubmitReply *reply = submit(&r.req);
+    Rr__V1__SubmitReply *reply = it_submit(client, &r.req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->request_id, r.request_id);
     assert_string_equal(reply->office_code, office);
@@ -131,7 +111,7 @@ test_routing_rule_overrides_the_county_office(void **state)
         char tag[24];
         snprintf(tag, sizeof tag, "rule-%d", i);
         it_request_init(&r, 3102, "RHB-03", tag); // Tabriz, province 03
-        reply = submit(&r.req);
+        reply = it_submit(client, &r.req);
         assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
         if (strcmp(reply->office_code, "PO-03") == 0 || it_now_ms() > deadline) {
             break;
@@ -156,8 +136,8 @@ test_retry_with_same_request_id_returns_the_first_referral_and_no_second_row(voi
     (void) state;
     it_request r;
     it_request_init(&r, 941, "SOC-03", "retry");
-    Rr__V1__SubmitReply *first = submit(&r.req);
-    Rr__V1__SubmitReply *again = submit(&r.req);
+    Rr__V1__SubmitReply *first = it_submit(client, &r.req);
+    Rr__V1__SubmitReply *again = it_submit(client, &r.req);
     assert_int_equal(first->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_int_equal(again->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(again->referral_id, first->referral_id);
@@ -226,10 +206,10 @@ test_reused_request_id_with_other_content_is_refused_as_conflict(void **state)
     (void) state;
     it_request r;
     it_request_init(&r, 941, "SOC-05", "reuse");
-    Rr__V1__SubmitReply *first = submit(&r.req);
+    Rr__V1__SubmitReply *first = it_submit(client, &r.req);
     assert_int_equal(first->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     r.req.service_code = "SOC-06";
-    Rr__V1__SubmitReply *other = submit(&r.req);
+    Rr__V1__SubmitReply *other = it_submit(client, &r.req);
     assert_int_equal(other->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_non_null(other->error);
     assert_int_equal(other->error->code, RR__V1__STATUS__STATUS_ECONFLICT);
@@ -243,7 +223,7 @@ test_reused_request_id_with_other_content_is_refused_as_conflict(void **state)
 static void
 assert_rejected(it_request *r, Rr__V1__Status code, const char *field, const char *needle)
 {
-    Rr__V1__SubmitReply *reply = submit(&r->req);
+    Rr__V1__SubmitReply *reply = it_submit(client, &r->req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_non_null(reply->error);
     assert_int_equal(reply->error->code, code);
@@ -305,7 +285,7 @@ test_invalid_requests_get_typed_errors_and_leave_no_row(void **state)
 
     it_request_init(&r, 941, "SOC-01", "bad");
     r.req.request_id = "not-a-uuid";
-    Rr__V1__SubmitReply *reply = submit(&r.req);
+    Rr__V1__SubmitReply *reply = it_submit(client, &r.req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EINVAL);
     assert_string_equal(reply->error->field, "request_id");
@@ -448,7 +428,7 @@ test_malformed_frames_get_a_typed_protocol_error(void **state)
 
     // Through the client library the same request never leaves: rejected
     // with the broker's own code and field, at once.
-    Rr__V1__SubmitReply *local = submit(&big_req.req);
+    Rr__V1__SubmitReply *local = it_submit(client, &big_req.req);
     assert_int_equal(local->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(local->error->code, RR__V1__STATUS__STATUS_ETOOBIG);
     assert_string_equal(local->error->field, "note");
@@ -460,7 +440,7 @@ test_malformed_frames_get_a_typed_protocol_error(void **state)
     // The broker still serves everyone after all that.
     it_request r;
     it_request_init(&r, 941, "PRV-02", "after-garbage");
-    Rr__V1__SubmitReply *reply = submit(&r.req);
+    Rr__V1__SubmitReply *reply = it_submit(client, &r.req);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     rr_wire_free(reply);
 }
@@ -471,7 +451,7 @@ test_status_query_returns_the_referral_and_its_history(void **state)
     (void) state;
     it_request r;
     it_request_init(&r, 1924, "RHB-01", "status");
-    Rr__V1__SubmitReply *sub = submit(&r.req);
+    Rr__V1__SubmitReply *sub = it_submit(client, &r.req);
     assert_int_equal(sub->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
 
     Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;

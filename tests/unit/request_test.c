@@ -261,14 +261,18 @@ test_tool_request_print_reply_prints_accepted_and_duplicate_with_the_office(void
                               "Tehran County Welfare Office (اداره بهزیستی شهرستان تهران)\n");
     free(text);
     reply.outcome = RR__V1__OUTCOME__OUTCOME_DUPLICATE;
+    reply.shared_file = true;
     text = printed(&reply, false);
     assert_string_equal(text, "0f8e2a4c-1b3d-4e5f-8a9b-0c1d2e3f4a5b duplicate R-1042 -> CO-2301 "
-                              "Tehran County Welfare Office (اداره بهزیستی شهرستان تهران)\n");
+                              "Tehran County Welfare Office (اداره بهزیستی شهرستان تهران); "
+                              "shared: this center may read and follow it\n");
     free(text);
+    reply.shared_file = false;
 
     reply.outcome = RR__V1__OUTCOME__OUTCOME_ACCEPTED;
     json_t *o = printed_json(&reply);
-    assert_int_equal(json_object_size(o), 7);
+    assert_int_equal(json_object_size(o), 8);
+    assert_true(json_is_false(json_object_get(o, "shared_file")));
     assert_string_equal(json_string_value(json_object_get(o, "request_id")),
                         "0f8e2a4c-1b3d-4e5f-8a9b-0c1d2e3f4a5b");
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "accepted");
@@ -281,8 +285,10 @@ test_tool_request_print_reply_prints_accepted_and_duplicate_with_the_office(void
                         "اداره بهزیستی شهرستان تهران");
     json_decref(o);
     reply.outcome = RR__V1__OUTCOME__OUTCOME_DUPLICATE;
+    reply.shared_file = true;
     o = printed_json(&reply);
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "duplicate");
+    assert_true(json_is_true(json_object_get(o, "shared_file")));
     assert_string_equal(json_string_value(json_object_get(o, "referral_id")), "R-1042");
     json_decref(o);
 }
