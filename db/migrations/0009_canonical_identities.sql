@@ -89,8 +89,6 @@ CREATE UNIQUE INDEX referral_open_per_person_service ON referral (national_id, s
     WHERE referral_is_open(status) AND scope = 'person';
 CREATE UNIQUE INDEX referral_open_per_household_service ON referral (household_id, service_code)
     WHERE referral_is_open(status) AND scope = 'household';
--- A person's referrals, for the person-level duplicate look-up and the CLI.
-CREATE INDEX referral_national_id_idx ON referral (national_id);
 
 -- Neighbourhoods as the report groups them (invisible control characters
 -- that canonical_text refuses are dropped first).
@@ -183,14 +181,19 @@ LANGUAGE sql STABLE AS $$
     JOIN referral x ON x.id = v.id JOIN office o ON o.code = x.office_code
 $$;
 
--- The open referral a request for this need would duplicate.
+-- The open referral a request for this need would duplicate. One branch
+-- per scope, each naming its scope as a constant, so that each is answered
+-- by its partial unique index.
 CREATE FUNCTION open_referral_for(p_scope text, p_natid text, p_household text, p_service text)
 RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT x.id FROM referral x
-    WHERE x.service_code = p_service AND referral_is_open(x.status) AND x.scope = p_scope
-      AND CASE p_scope WHEN 'person' THEN x.national_id = p_natid
-                       ELSE x.household_id = p_household END
+    (SELECT x.id FROM referral x
+     WHERE p_scope = 'person' AND x.scope = 'person' AND referral_is_open(x.status)
+       AND x.national_id = p_natid::char(10) AND x.service_code = p_service)
+    UNION ALL
+    (SELECT x.id FROM referral x
+     WHERE p_scope = 'household' AND x.scope = 'household' AND referral_is_open(x.status)
+       AND x.household_id = p_household AND x.service_code = p_service)
     LIMIT 1
 $$;
 
