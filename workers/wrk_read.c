@@ -132,7 +132,6 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
     wrk_store_copy_field(out->request_id, sizeof out->request_id, res, 0, 1);
     out->center_code = (uint32_t) strtoul(PQgetvalue(res, 0, 2), NULL, 10);
     out->answered_duplicate = PQgetvalue(res, 0, 16)[0] == 't';
-    out->shared = q->center_code != 0 && out->center_code != q->center_code;
     wrk_store_copy_field(out->household_id, sizeof out->household_id, res, 0, 3);
     wrk_store_copy_field(out->service_code, sizeof out->service_code, res, 0, 4);
     out->domain = rr_domain_parse(PQgetvalue(res, 0, 5));

@@ -130,7 +130,6 @@ typedef struct wrk_status {
     wrk_event *events; // owned; free with wrk_status_clear
     size_t n_events;
     bool answered_duplicate; // the key was a request_id answered as a duplicate of this
-    bool shared;             // another center's referral, readable as the same file
 } wrk_status;
 
 // Reads the referral the query names (request_id or "R-<n>"; a request_id
