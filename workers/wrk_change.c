@@ -73,3 +73,28 @@ wrk_change_check(const wrk_locked *row, const wrk_update *u, wrk_change *change,
     }
     return RR_OK;
 }
+
+const char *
+wrk_change_differs(const wrk_prior_update *prior, const wrk_update *u, const wrk_change *change)
+{
+    const char *forward_to = u->forward_to != NULL ? u->forward_to : "";
+    if (prior->referral_id != u->referral_id) {
+        return "referral_id";
+    }
+    if (strcmp(prior->actor, change->actor) != 0) {
+        return change->who == RR_ACTOR_OFFICE ? "office_code" : "center_code";
+    }
+    if (prior->to != u->to) {
+        return "to_status";
+    }
+    if (prior->version_before != u->expected_version) {
+        return "expected_version";
+    }
+    if (strcmp(prior->reason, u->reason != NULL ? u->reason : "") != 0) {
+        return "reason";
+    }
+    if (prior->forward ? strcmp(prior->owner_after, forward_to) != 0 : forward_to[0] != '\0') {
+        return "forward_to";
+    }
+    return NULL;
+}

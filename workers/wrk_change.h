@@ -60,4 +60,23 @@ bool wrk_change_visible(const wrk_locked *row, const wrk_update *u, const wrk_ch
 RR_NODISCARD rr_status wrk_change_check(const wrk_locked *row, const wrk_update *u,
                                         wrk_change *change, rr_wire_error *err);
 
+// A change recorded under an update_id, as its event holds it.
+typedef struct wrk_prior_update {
+    int64_t referral_id;
+    char actor[RR_PRINCIPAL_MAX + 1];
+    rr_ref_state to;
+    uint32_t version_before; // the version the change was made at
+    char reason[RR_WIRE_MAX_REASON_BYTES + 1];
+    bool forward;                                   // the event was a forward ...
+    char owner_after[RR_WIRE_MAX_OFFICE_BYTES + 1]; // ... to this office
+} wrk_prior_update;
+
+// The first field, in the request's order, in which u asks for another
+// change than the one prior recorded under the same update_id
+// ("referral_id", "office_code" or "center_code" for another actor,
+// "to_status", "expected_version", "reason", "forward_to"); NULL when u is
+// the same change again.
+const char *wrk_change_differs(const wrk_prior_update *prior, const wrk_update *u,
+                               const wrk_change *change);
+
 #endif

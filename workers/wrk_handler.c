@@ -121,6 +121,7 @@ set_reply_office(Rr__V1__SubmitReply *reply, const wrk_recorded *rec,
     reply->office_name_fa = (char *) rec->office_name_fa;
     reply->referral_status = (Rr__V1__ReferralStatus) rec->status;
     reply->created_at_ms = rec->created_at_ms;
+    reply->version = rec->version;
 }
 
 // A submission's refusal: busy when it may work later, else rejected; the
@@ -365,6 +366,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         out.office_name_fa = s.office_name_fa;
         out.referral_status = (Rr__V1__ReferralStatus) s.status;
         out.created_at_ms = s.created_at_ms;
+        out.version = s.version;
         job->outcome = (uint8_t) out.outcome;
         wrk_pack_or_empty(&out.base, reply);
         wrk_status_clear(&s);

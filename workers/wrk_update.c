@@ -22,7 +22,13 @@ static const wrk_statement STATEMENTS[] = {
     // separate statement after the lock: under READ COMMITTED it gets a
     // fresh snapshot, so it sees an attempt that committed while this one
     // waited on the lock.
-    {"find_update", "SELECT id, referral_id, actor FROM referral_event WHERE update_id = $1::uuid",
+    // An event's version is the count of its referral's events before it
+    // (each change adds one event and one version; the submission is 1).
+    {"find_update",
+     "SELECT e.id, e.referral_id, e.actor, e.to_status, e.reason, e.kind = 'forward',"
+     " e.office_code, (SELECT count(*) FROM referral_event p"
+     "  WHERE p.referral_id = e.referral_id AND p.id < e.id)"
+     " FROM referral_event e WHERE e.update_id = $1::uuid",
      1},
     // A forward gives the new owner the full time to accept (a fresh
     // deadline from priority_sla, migration 0008), and may be escalated again.
@@ -87,11 +93,14 @@ commit(wrk_store *self)
 
 // Whether this update_id was applied before. RR_OK with *earlier 0 when
 // not; RR_OK with *earlier its event when it was, for this same change;
-// RR_ECONFLICT when it named another change; RR_EDB.
+// RR_ECONFLICT with *field the first field that differs when it named
+// another change (wrk_change_differs); RR_EDB.
 static rr_status
-find_update(wrk_store *self, const wrk_update *u, const wrk_change *change, uint64_t *earlier)
+find_update(wrk_store *self, const wrk_update *u, const wrk_change *change, uint64_t *earlier,
+            const char **field)
 {
     *earlier = 0;
+    *field = NULL;
     const char *v[1] = {u->update_id};
     PGresult *res = wrk_store_tx_step(self, "find_update", NULL, 1, v, PGRES_TUPLES_OK);
     if (res == NULL) {
@@ -99,10 +108,17 @@ find_update(wrk_store *self, const wrk_update *u, const wrk_change *change, uint
     }
     rr_status st = RR_OK;
     if (PQntuples(res) == 1) {
-        bool same = strtoll(PQgetvalue(res, 0, 1), NULL, 10) == u->referral_id &&
-                    strcmp(PQgetvalue(res, 0, 2), change->actor) == 0;
+        wrk_prior_update prior = {0};
+        prior.referral_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        wrk_store_copy_field(prior.actor, sizeof prior.actor, res, 0, 2);
+        prior.to = rr_ref_state_parse(PQgetvalue(res, 0, 3));
+        wrk_store_copy_field(prior.reason, sizeof prior.reason, res, 0, 4);
+        prior.forward = PQgetvalue(res, 0, 5)[0] == 't';
+        wrk_store_copy_field(prior.owner_after, sizeof prior.owner_after, res, 0, 6);
+        prior.version_before = (uint32_t) strtoul(PQgetvalue(res, 0, 7), NULL, 10);
         *earlier = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-        st = same ? RR_OK : RR_ECONFLICT;
+        *field = wrk_change_differs(&prior, u, change);
+        st = *field == NULL ? RR_OK : RR_ECONFLICT;
     }
     PQclear(res);
     return st;
@@ -166,14 +182,15 @@ apply(wrk_store *self, const char *ref, const wrk_update *u, uint64_t *event_id,
                             ref);
     }
     uint64_t earlier = 0;
+    const char *differs = NULL;
     if (st == RR_OK) {
-        st = find_update(self, u, &change, &earlier);
+        st = find_update(self, u, &change, &earlier, &differs);
     }
     if (st == RR_ECONFLICT) {
         return rr_wire_fail(err, RR_ECONFLICT, "update_id",
                             "cannot apply update \"%s\": this update_id was already used for "
-                            "another change",
-                            u->update_id);
+                            "another change (its %s differs)",
+                            u->update_id, differs);
     }
     if (st != RR_OK) {
         return rr_wire_fail(err, RR_EDB, "", DB_AWAY, ref);

@@ -330,6 +330,18 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
         rr_wire_free(reply);
     }
     assert_int_equal(events_of(id), 2);
+    // The same update_id with another reason is another change: refused,
+    // naming what differs, and nothing written.
+    u.reason = "the family lives in Varamin";
+    Rr__V1__UpdateReply *changed = NULL;
+    rr_wire_error changed_err;
+    assert_int_equal(cli_center_update(client, &u, 10000, 3, &changed, &changed_err), RR_OK);
+    assert_int_equal(changed->status, RR__V1__STATUS__STATUS_ECONFLICT);
+    assert_string_equal(changed->error->field, "update_id");
+    assert_non_null(strstr(changed->error->message, "(its reason differs)"));
+    rr_wire_free(changed);
+    u.reason = "the family lives in Rey";
+    assert_int_equal(events_of(id), 2);
     // The new owner gets the full time to accept.
     const char *p[] = {id + 2};
     assert_int_equal(it_db_scalar(db,

@@ -213,6 +213,7 @@ test_a_duplicate_stays_a_duplicate_after_its_referral_closes(void **state)
     assert_int_equal(again->outcome, RR__V1__OUTCOME__OUTCOME_DUPLICATE);
     assert_string_equal(again->referral_id, r1);
     assert_int_equal(again->referral_status, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_CANCELLED);
+    assert_int_equal(again->version, 2); // submitted, then withdrawn
     rr_wire_free(again);
     // A new request for the need is a new referral.
     it_request fresh;

@@ -175,6 +175,69 @@ test_forward_to_is_required_for_a_forward_and_only_then(void **state)
            "field \"forward_to\" is only for a forward (to \"requested\")");
 }
 
+// The accept of accept_by_office() as its event recorded it.
+static wrk_prior_update
+recorded_accept(void)
+{
+    wrk_prior_update p = {.referral_id = 7, .to = RR_REF_ACCEPTED, .version_before = 3};
+    strcpy(p.actor, "office:CO-2301");
+    strcpy(p.owner_after, "CO-2301");
+    return p;
+}
+
+static const char *
+differs(const wrk_prior_update *p, const wrk_update *u)
+{
+    wrk_change c;
+    assert_true(wrk_change_actor(u, &c));
+    return wrk_change_differs(p, u, &c);
+}
+
+static void
+test_an_update_id_again_is_the_same_change_only_with_the_same_content(void **state)
+{
+    (void) state;
+    wrk_prior_update p = recorded_accept();
+    wrk_update u = accept_by_office();
+    assert_null(differs(&p, &u));
+    u.reason = ""; // no reason and an empty one are the same
+    assert_null(differs(&p, &u));
+    u = accept_by_office();
+    u.referral_id = 8;
+    assert_string_equal(differs(&p, &u), "referral_id");
+    u = accept_by_office();
+    u.office_code = "CO-2302";
+    assert_string_equal(differs(&p, &u), "office_code");
+    u = accept_by_office();
+    u.office_code = NULL;
+    u.center_code = 941;
+    assert_string_equal(differs(&p, &u), "center_code");
+    u = accept_by_office();
+    u.to = RR_REF_RECEIVED;
+    assert_string_equal(differs(&p, &u), "to_status");
+    u = accept_by_office();
+    u.expected_version = 4;
+    assert_string_equal(differs(&p, &u), "expected_version");
+    u = accept_by_office();
+    u.reason = "another reason";
+    assert_string_equal(differs(&p, &u), "reason");
+    u = accept_by_office();
+    u.forward_to = "CO-2303";
+    assert_string_equal(differs(&p, &u), "forward_to");
+    // A forward: the same target is the same change, another is not.
+    p.to = RR_REF_REQUESTED;
+    p.forward = true;
+    strcpy(p.owner_after, "CO-2303");
+    strcpy(p.reason, "the family moved");
+    u = accept_by_office();
+    u.to = RR_REF_REQUESTED;
+    u.reason = "the family moved";
+    u.forward_to = "CO-2303";
+    assert_null(differs(&p, &u));
+    u.forward_to = "CO-2304";
+    assert_string_equal(differs(&p, &u), "forward_to");
+}
+
 int
 main(void)
 {
@@ -184,6 +247,7 @@ main(void)
         cmocka_unit_test(test_each_rule_refuses_with_its_code_and_field_in_order),
         cmocka_unit_test(test_a_center_may_withdraw_but_not_accept),
         cmocka_unit_test(test_forward_to_is_required_for_a_forward_and_only_then),
+        cmocka_unit_test(test_an_update_id_again_is_the_same_change_only_with_the_same_content),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,6 +162,7 @@ test_the_documented_submit_and_answer_are_what_goes_on_the_wire(void **state)
     reply.office_name_fa = "اداره بهزیستی شهرستان تهران";
     reply.referral_status = RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_REQUESTED;
     reply.created_at_ms = INT64_C(1795680000000); // 2026-11-26T08:00:00Z
+    reply.version = 1;
     zmq_msg_t answer;
     assert_int_equal(rr_wire_pack(&reply.base, &answer), RR_OK);
     assert_int_equal(rr_wire_send_answer(router, &f.part[0], 2, RR_CMD_SUBMIT, REQUEST_ID, &answer),
