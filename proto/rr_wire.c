@@ -187,8 +187,23 @@ check_status(const void *msg, rr_wire_error *err)
     const Rr__V1__StatusQuery *q = msg;
     rr_status st;
     if ((st = check_text(q->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err)) !=
-        RR_OK) {
+            RR_OK ||
+        (st = check_text(q->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false,
+                         err)) != RR_OK) {
         return st;
+    }
+    if (q->office_code != NULL && q->office_code[0] != '\0') {
+        char principal[RR_PRINCIPAL_MAX + 1];
+        if (q->center_code != 0) {
+            return rr_wire_fail(err, RR_EINVAL, "office_code",
+                                "at most one of \"office_code\" or \"center_code\" may name the "
+                                "reader");
+        }
+        if (!rr_principal_of_office(q->office_code, principal)) {
+            return rr_wire_fail(err, RR_EINVAL, "office_code",
+                                "invalid office_code \"%s\": expected a code like \"CO-2301\"",
+                                q->office_code);
+        }
     }
     switch (q->key_case) {
     case RR__V1__STATUS_QUERY__KEY_REQUEST_ID:

@@ -113,6 +113,7 @@ tool_update_main(int argc, char **argv)
         rr_uuid_generate(qid);
         q.query_id = qid;
         q.center_code = (uint32_t) center;
+        q.office_code = (char *) office; // an office reads what it owns, with its own key
         q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
         q.referral_id = (char *) referral;
         Rr__V1__StatusReply *sr = NULL;

@@ -219,7 +219,7 @@ print_time(const char *label, int64_t ms)
 int
 tool_status_main(int argc, char **argv)
 {
-    const char *brokers = NULL, *key_file = NULL, *broker_key = NULL;
+    const char *brokers = NULL, *key_file = NULL, *broker_key = NULL, *office = NULL;
     long center = 0, timeout_ms = 0, attempts = 0;
     int first = 0;
     rr_opt opts[] = {
@@ -228,6 +228,8 @@ tool_status_main(int argc, char **argv)
         TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"center", RR_OPT_INT, NULL, "0", "asking center (0: operator, sees every referral)",
          &center, 0, 4294967295L},
+        {"office", RR_OPT_STRING, NULL, "",
+         "asking office, e.g. CO-2301: what it owns or owned (instead of --center)", &office, 0, 0},
         {"timeout-ms", RR_OPT_INT, "REFERRAL_TIMEOUT_MS", "5000", "wait per attempt, ms",
          &timeout_ms, 10, 600000},
         {"attempts", RR_OPT_INT, "REFERRAL_ATTEMPTS", "3", "attempts", &attempts, 1, 100},
@@ -252,6 +254,13 @@ tool_status_main(int argc, char **argv)
     rr_uuid_generate(qid);
     q.query_id = qid;
     q.center_code = (uint32_t) center;
+    char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
+    size_t len = 0;
+    q.office_code = (char *) office;
+    if (office[0] != '\0' && rr_text_canon_code(office, strlen(office), office_code,
+                                                sizeof office_code, &len, NULL) == RR_OK) {
+        q.office_code = office_code; // "co-۲۳۰۱" as typed: CO-2301
+    }
     if (rr_uuid_is_valid(key)) {
         q.key_case = RR__V1__STATUS_QUERY__KEY_REQUEST_ID;
         q.request_id = (char *) key;

@@ -116,7 +116,7 @@ wrk_query_status(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     const char *qid = q && q->query_id ? q->query_id : "";
     if (st == RR_OK) {
         assert(q != NULL); // unpacked whenever RR_OK
-        st = wrk_check_actor(job, q->center_code, NULL, &err);
+        st = wrk_check_actor(job, q->center_code, q->office_code, &err);
     }
     if (st == RR_OK) {
         wrk_status s;
@@ -185,6 +185,7 @@ wrk_query_update(wrk_store *store, rr_domain domain, wrk_job *job, zmq_msg_t *re
         q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
         q.referral_id = u->referral_id;
         q.center_code = u->center_code;
+        q.office_code = (char *) (u->office_code ? u->office_code : "");
         rr_wire_error ignored;
         have = wrk_store_status(store, &q, &s, &ignored) == RR_OK;
     }

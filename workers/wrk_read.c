@@ -13,17 +13,21 @@
 #define TEXT(x)    TEXT_OF(x) // a macro's value as a string literal
 
 // One referral as STATUS shows it, by one of two keys ($1), to center $2
-// (0: anyone). A request_id answered as a duplicate names the referral its
-// answer named. Column 15: whether $2 may read it (its own, or named by a
-// duplicate answer given to it: the household's file is shared); 16:
-// whether the key was a request answered as a duplicate.
+// or office $3 (neither: the operator's view, anyone). A request_id
+// answered as a duplicate names the referral its answer named. Column 15:
+// whether the reader may see it — a center its own and those a duplicate
+// answer named to it (the household's shared file), an office what it owns
+// or owned; 16: whether the key was a request answered as a duplicate.
 #define SQL_STATUS                                                                                 \
     "SELECT r.id, r.request_id, r.center_code, r.household_id, r.service_code, r.domain,"          \
     " r.priority, r.status, r.office_code, o.name_en, o.name_fa, r.version,"                       \
     " (extract(epoch FROM r.created_at) * 1000)::bigint,"                                          \
     " (extract(epoch FROM r.updated_at) * 1000)::bigint, array_to_string(r.risk_flags, ','),"      \
-    " $2::integer = 0 OR r.center_code = $2::integer OR EXISTS (SELECT 1 FROM duplicate_answer d"  \
-    "  WHERE d.referral_id = r.id AND d.center_code = $2::integer),"                               \
+    " ($2::integer = 0 AND $3::text IS NULL)"                                                      \
+    " OR ($2::integer <> 0 AND (r.center_code = $2::integer OR EXISTS (SELECT 1"                   \
+    "     FROM duplicate_answer d WHERE d.referral_id = r.id AND d.center_code = $2::integer)))"   \
+    " OR ($3::text IS NOT NULL AND (r.office_code = $3::text OR EXISTS (SELECT 1"                  \
+    "     FROM referral_event e WHERE e.referral_id = r.id AND e.office_code = $3::text))),"       \
     " "
 #define SQL_STATUS_FROM " FROM referral r JOIN office o ON o.code = r.office_code WHERE "
 
@@ -32,14 +36,21 @@ static const wrk_statement STATEMENTS[] = {
      SQL_STATUS "r.request_id IS DISTINCT FROM $1::uuid" SQL_STATUS_FROM
                 "r.id = coalesce((SELECT id FROM referral WHERE request_id = $1::uuid),"
                 " (SELECT referral_id FROM duplicate_answer WHERE request_id = $1::uuid))",
-     2},
-    {"status_by_id", SQL_STATUS "false" SQL_STATUS_FROM "r.id = $1::bigint", 2},
+     3},
+    {"status_by_id", SQL_STATUS "false" SQL_STATUS_FROM "r.id = $1::bigint", 3},
+    // A referral's history; for an office that owned it before ($2), up to
+    // the change that took it away (the event after its last as owner).
     {"events",
      "SELECT id, coalesce(from_status, ''), to_status, actor, reason,"
      " (extract(epoch FROM at) * 1000)::bigint, kind, office_code, coalesce(seq, 0)"
-     " FROM referral_event WHERE referral_id = $1::bigint ORDER BY id"
-     " LIMIT " TEXT(WRK_STATUS_MAX_EVENTS),
-     1},
+     " FROM referral_event WHERE referral_id = $1::bigint"
+     " AND ($2::text IS NULL OR id <= coalesce("
+     "  (SELECT min(n.id) FROM referral_event n WHERE n.referral_id = $1::bigint AND n.id >"
+     "   (SELECT max(m.id) FROM referral_event m WHERE m.referral_id = $1::bigint"
+     "    AND m.office_code = $2::text)),"
+     "  (SELECT max(a.id) FROM referral_event a WHERE a.referral_id = $1::bigint)))"
+     " ORDER BY id LIMIT " TEXT(WRK_STATUS_MAX_EVENTS),
+     2},
     // A center's events: its own referrals', and those of referrals a
     // duplicate answer named to it (another center's, the same file).
     {"follow",
@@ -111,8 +122,10 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
     }
     char center[16];
     rr_format_fits(center, sizeof center, "%u", q->center_code);
-    const char *params[2] = {key, center};
-    PGresult *res = wrk_store_exec(self, stmt, NULL, 2, params);
+    const char *office =
+        q->office_code != NULL && q->office_code[0] != '\0' ? q->office_code : NULL;
+    const char *params[3] = {key, center, office};
+    PGresult *res = wrk_store_exec(self, stmt, NULL, 3, params);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
             rr_log_error("status query failed: %s", wrk_store_primary(res));
@@ -147,8 +160,8 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
     PQclear(res);
 
     rr_format_fits(idbuf, sizeof idbuf, "%lld", (long long) out->referral_id);
-    key = idbuf;
-    res = wrk_store_exec(self, "events", NULL, 1, &key);
+    const char *event_params[2] = {idbuf, office};
+    res = wrk_store_exec(self, "events", NULL, 2, event_params);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         PQclear(res);
         return rr_wire_fail(err, RR_EDB, "", "could not read referral \"%s\": database unavailable",

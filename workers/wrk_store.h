@@ -135,7 +135,9 @@ typedef struct wrk_status {
 // Reads the referral the query names (request_id or "R-<n>"; a request_id
 // answered as a duplicate names the referral its answer named). A center
 // (center_code > 0) sees its own referrals and those a duplicate answer
-// named to it; any other answers RR_ENOTFOUND just like a missing one.
+// named to it; an office (office_code) those it owns or owned, a former
+// owner the history up to the change that took the referral away; any
+// other answers RR_ENOTFOUND just like a missing one.
 // RR_EDB when the database failed.
 // On RR_OK the caller clears *out with wrk_status_clear.
 RR_NODISCARD rr_status wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *query,

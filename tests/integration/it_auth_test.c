@@ -183,6 +183,21 @@ test_only_registered_keys_act_and_only_as_themselves(void **state)
     assert_int_equal(cli_center_update(off, &u, 10000, 1, &ur, &err), RR_OK);
     assert_int_equal(ur->status, RR__V1__STATUS__STATUS_OK);
     rr_wire_free(ur);
+    // With its own key alone, through referralctl, the office reads the
+    // referral and moves it on: no version or domain copied from anywhere.
+    char as_office[2048];
+    snprintf(as_office, sizeof as_office,
+             "--broker %s --curve-key-file %s/office.key --broker-key %s", s.frontend, keys,
+             broker_pub);
+    assert_int_equal(ctl("status %s --office %s %s", referral, office, as_office), 0);
+    assert_non_null(strstr(out, "status     received"));
+    assert_non_null(strstr(out, "version    2"));
+    assert_int_equal(
+        ctl("update %s --to accepted --by %s --reason 'seen' %s", referral, office, as_office), 0);
+    assert_non_null(strstr(out, " accepted, owner "));
+    // Its key cannot read as another office.
+    assert_int_equal(ctl("status %s --office CO-9999 %s", referral, as_office), 1);
+    assert_non_null(strstr(out, "EPERM"));
 
     // An unknown key is refused in the handshake: a typed error, at once.
     cli_center *stranger = client_as("stranger");

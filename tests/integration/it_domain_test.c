@@ -75,6 +75,27 @@ update(const char *referral, Rr__V1__Domain domain, Rr__V1__ReferralStatus to, c
     return reply;
 }
 
+// The events office reads of referral with STATUS; -1 when it may not.
+static long
+events_read_by_office(const char *referral, const char *office)
+{
+    Rr__V1__StatusQuery q = RR__V1__STATUS_QUERY__INIT;
+    q.key_case = RR__V1__STATUS_QUERY__KEY_REFERRAL_ID;
+    q.referral_id = (char *) referral;
+    q.office_code = (char *) office;
+    Rr__V1__StatusReply *s = NULL;
+    rr_wire_error err = {0};
+    assert_int_equal(cli_center_status(client, &q, 10000, 3, &s, &err), RR_OK);
+    long n = -1;
+    if (s->status == RR__V1__STATUS__STATUS_OK) {
+        n = (long) s->n_events;
+    } else {
+        assert_int_equal(s->status, RR__V1__STATUS__STATUS_ENOTFOUND);
+    }
+    rr_wire_free(s);
+    return n;
+}
+
 static long long
 events_of(const char *referral)
 {
@@ -370,6 +391,15 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
                "CO-2301", 0, 2, NULL, NULL);
     assert_int_equal(old->status, RR__V1__STATUS__STATUS_EPERM);
     rr_wire_free(old);
+    // The new owner acts on it; each office reads what it owned.
+    Rr__V1__UpdateReply *taken =
+        update(id, RR__V1__DOMAIN__DOMAIN_SOCIAL, RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
+               "CO-2303", 0, 2, NULL, NULL);
+    assert_int_equal(taken->status, RR__V1__STATUS__STATUS_OK);
+    rr_wire_free(taken);
+    assert_int_equal(events_read_by_office(id, "CO-2303"), 3);  // all of it
+    assert_int_equal(events_read_by_office(id, "CO-2301"), 2);  // up to its forward
+    assert_int_equal(events_read_by_office(id, "CO-2302"), -1); // never its
 }
 
 // ---- follow-up ---------------------------------------------------------------------
