@@ -181,6 +181,28 @@ rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wi
     return RR_OK;
 }
 
+// An office named as the reader of a STATUS or FOLLOW: clean text, an
+// office's code, and no center beside it. RR_OK when office is empty.
+static rr_status
+check_office_reader(const char *office, uint32_t center_code, rr_wire_error *err)
+{
+    rr_status st = check_text(office, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false, err);
+    if (st != RR_OK || office == NULL || office[0] == '\0') {
+        return st;
+    }
+    char principal[RR_PRINCIPAL_MAX + 1];
+    if (center_code != 0) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "at most one of \"office_code\" or \"center_code\" may name the "
+                            "reader");
+    }
+    if (!rr_principal_of_office(office, principal)) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "invalid office_code \"%s\": expected a code like \"CO-2301\"", office);
+    }
+    return RR_OK;
+}
+
 static rr_status
 check_status(const void *msg, rr_wire_error *err)
 {
@@ -188,22 +210,8 @@ check_status(const void *msg, rr_wire_error *err)
     rr_status st;
     if ((st = check_text(q->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err)) !=
             RR_OK ||
-        (st = check_text(q->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false,
-                         err)) != RR_OK) {
+        (st = check_office_reader(q->office_code, q->center_code, err)) != RR_OK) {
         return st;
-    }
-    if (q->office_code != NULL && q->office_code[0] != '\0') {
-        char principal[RR_PRINCIPAL_MAX + 1];
-        if (q->center_code != 0) {
-            return rr_wire_fail(err, RR_EINVAL, "office_code",
-                                "at most one of \"office_code\" or \"center_code\" may name the "
-                                "reader");
-        }
-        if (!rr_principal_of_office(q->office_code, principal)) {
-            return rr_wire_fail(err, RR_EINVAL, "office_code",
-                                "invalid office_code \"%s\": expected a code like \"CO-2301\"",
-                                q->office_code);
-        }
     }
     switch (q->key_case) {
     case RR__V1__STATUS_QUERY__KEY_REQUEST_ID:
@@ -281,12 +289,12 @@ check_follow(const void *msg, rr_wire_error *err)
     const Rr__V1__FollowRequest *f = msg;
     rr_status st =
         check_text(f->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err);
-    if (st != RR_OK) {
+    if (st != RR_OK || (st = check_office_reader(f->office_code, f->center_code, err)) != RR_OK) {
         return st;
     }
-    if (f->center_code == 0) {
+    if (f->center_code == 0 && (f->office_code == NULL || f->office_code[0] == '\0')) {
         return rr_wire_fail(err, RR_EINVAL, "center_code",
-                            "missing required field \"center_code\"");
+                            "missing required field \"center_code\" (or \"office_code\")");
     }
     if (f->limit > RR_WIRE_MAX_FOLLOW_LIMIT) {
         return rr_wire_fail(err, RR_ETOOBIG, "limit", "limit %u is over the maximum %d", f->limit,

@@ -208,15 +208,19 @@ print_event(const Rr__V1__Event *e, bool json)
 int
 tool_follow_main(int argc, char **argv)
 {
-    const char *broker = NULL, *after_text = NULL, *key_file = NULL, *broker_key = NULL;
+    const char *broker = NULL, *after_text = NULL, *key_file = NULL, *broker_key = NULL,
+               *office = NULL;
     long center = 0, limit = 0, poll_ms = 0, timeout_ms = 0, attempts = 0;
     bool once = false, json = false;
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
          "broker front-end endpoints, comma-separated", &broker, 0, 0},
         TOOL_CURVE_OPTS(&key_file, &broker_key),
-        {"center", RR_OPT_INT, NULL, "0", "the center whose referrals to follow (required)",
-         &center, 0, 4294967295L},
+        {"center", RR_OPT_INT, NULL, "0", "the center whose referrals to follow", &center, 0,
+         4294967295L},
+        {"office", RR_OPT_STRING, NULL, "",
+         "or the office whose work to follow, e.g. CO-2301: arrivals, changes, moves away", &office,
+         0, 0},
         {"after", RR_OPT_STRING, NULL, "0", "cursor: the last seq already seen", &after_text, 0, 0},
         {"limit", RR_OPT_INT, NULL, "100", "changes per page", &limit, 1, 1000},
         {"poll-ms", RR_OPT_INT, NULL, "1000", "wait between polls once caught up, ms", &poll_ms, 10,
@@ -228,8 +232,9 @@ tool_follow_main(int argc, char **argv)
         {"attempts", RR_OPT_INT, "REFERRAL_ATTEMPTS", "5", "attempts per page", &attempts, 1, 100},
     };
     rr_status st = rr_config_parse("referralctl follow",
-                                   "referralctl follow --center C [--after N]: print every change "
-                                   "to the center's referrals, then keep following",
+                                   "referralctl follow --center C|--office O [--after N]: print "
+                                   "every change to the center's referrals or the office's work, "
+                                   "then keep following",
                                    opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL);
     if (st == RR_ESHUTDOWN) {
         return 0;
@@ -240,8 +245,15 @@ tool_follow_main(int argc, char **argv)
     char *end = NULL;
     errno = 0;
     unsigned long long after = strtoull(after_text, &end, 10);
-    if (center == 0 || errno != 0 || end == after_text || *end != '\0') {
-        fprintf(stderr, "usage: referralctl follow --center C [--after N] [--once]\n");
+    bool bad_after = errno != 0 || end == after_text || *end != '\0';
+    char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
+    size_t len = 0;
+    if (office[0] != '\0' && rr_text_canon_code(office, strlen(office), office_code,
+                                                sizeof office_code, &len, NULL) == RR_OK) {
+        office = office_code; // "co-۲۳۰۱" as typed: CO-2301
+    }
+    if ((center == 0) == (office[0] == '\0') || bad_after) {
+        fprintf(stderr, "usage: referralctl follow --center C|--office O [--after N] [--once]\n");
         return 2;
     }
     cli_center *client = tool_client_open(broker, key_file, broker_key);
@@ -255,6 +267,7 @@ tool_follow_main(int argc, char **argv)
         rr_uuid_generate(qid);
         f.query_id = qid;
         f.center_code = (uint32_t) center;
+        f.office_code = (char *) office;
         f.after_seq = after;
         f.limit = (uint32_t) limit;
         Rr__V1__FollowReply *reply = NULL;

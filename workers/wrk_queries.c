@@ -223,15 +223,15 @@ wrk_query_follow(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     const char *qid = f && f->query_id ? f->query_id : "";
     if (st == RR_OK) {
         assert(f != NULL); // unpacked whenever RR_OK
-        st = wrk_check_actor(job, f->center_code, NULL, &err);
+        st = wrk_check_actor(job, f->center_code, f->office_code, &err);
     }
     wrk_event *events = NULL;
     size_t count = 0;
     bool more = false;
     if (st == RR_OK) {
         uint32_t limit = f->limit ? f->limit : RR_WIRE_DEFAULT_FOLLOW;
-        st = wrk_store_follow(store, f->center_code, f->after_seq, limit, &events, &count, &more,
-                              &err);
+        st = wrk_store_follow(store, f->center_code, f->office_code, f->after_seq, limit, &events,
+                              &count, &more, &err);
     }
     if (st != RR_OK) {
         if (rr_wire_pack_refusal(RR_CMD_FOLLOW, qid, 0, 0, &err, reply) != RR_OK) {

@@ -67,6 +67,24 @@ static const wrk_statement STATEMENTS[] = {
      " JOIN referral r ON r.id = e.referral_id"
      " ORDER BY e.seq LIMIT $3::integer",
      3},
+    // An office's events: those that left a referral with it ($1 is the
+    // owner after each event), and the moves that took one away (a forward
+    // or an escalation whose previous owner it was). Indexes: migration 0010.
+    {"follow_office",
+     "SELECT e.seq, e.id, e.referral_id, r.request_id, r.service_code, e.kind,"
+     " coalesce(e.from_status, ''), e.to_status, e.actor, e.office_code, e.reason,"
+     " (extract(epoch FROM e.at) * 1000)::bigint"
+     " FROM ((SELECT * FROM referral_event WHERE office_code = $1 AND seq > $2::bigint"
+     "        ORDER BY seq LIMIT $3::integer)"
+     "       UNION ALL"
+     "       (SELECT * FROM referral_event m WHERE m.kind IN ('forward', 'escalate')"
+     "        AND m.seq > $2::bigint AND m.office_code <> $1"
+     "        AND (SELECT p.office_code FROM referral_event p WHERE p.referral_id = m.referral_id"
+     "             AND p.id < m.id ORDER BY p.id DESC LIMIT 1) = $1"
+     "        ORDER BY m.seq LIMIT $3::integer)) e"
+     " JOIN referral r ON r.id = e.referral_id"
+     " ORDER BY e.seq LIMIT $3::integer",
+     3},
 };
 
 const wrk_statements wrk_read_statements = {STATEMENTS, sizeof STATEMENTS / sizeof STATEMENTS[0]};
@@ -192,9 +210,11 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
 }
 
 rr_status
-wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limit,
-                 wrk_event **events, size_t *count, bool *has_more, rr_wire_error *err)
+wrk_store_follow(wrk_store *self, uint32_t center, const char *office, uint64_t after,
+                 uint32_t limit, wrk_event **events, size_t *count, bool *has_more,
+                 rr_wire_error *err)
 {
+    bool as_office = office != NULL && office[0] != '\0';
     *events = NULL;
     *count = 0;
     *has_more = false;
@@ -215,8 +235,8 @@ wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after, uint32_t limi
     rr_format_fits(c, sizeof c, "%u", center);
     rr_format_fits(a, sizeof a, "%llu", (unsigned long long) after);
     rr_format_fits(l, sizeof l, "%u", limit + 1); // one more tells whether more are ready
-    const char *v[3] = {c, a, l};
-    res = wrk_store_exec(self, "follow", NULL, 3, v);
+    const char *v[3] = {as_office ? office : c, a, l};
+    res = wrk_store_exec(self, as_office ? "follow_office" : "follow", NULL, 3, v);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res != NULL) {
             rr_log_error("follow query failed: %s", wrk_store_primary(res));

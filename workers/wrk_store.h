@@ -173,11 +173,15 @@ RR_NODISCARD rr_status wrk_store_dead_letter(wrk_store *self, const char *reques
 // many. Safe to run from every worker at once. RR_EDB on failure.
 RR_NODISCARD rr_status wrk_store_escalate(wrk_store *self, int max, int *count);
 
-// One page of changes to center's referrals with seq > after (events
-// committed so far are sequenced first), at most limit; *has_more when
-// another page is ready. The caller frees *events with free().
-RR_NODISCARD rr_status wrk_store_follow(wrk_store *self, uint32_t center, uint64_t after,
-                                        uint32_t limit, wrk_event **events, size_t *count,
-                                        bool *has_more, rr_wire_error *err);
+// One page of changes with seq > after (events committed so far are
+// sequenced first), at most limit; *has_more when another page is ready.
+// For center (office empty or NULL): its referrals' changes and those of
+// referrals shared with it. For office: every change that left a referral
+// in its hands (arrivals by submission, forward or escalation included),
+// and the forward or escalation that took one away. The caller frees
+// *events with free().
+RR_NODISCARD rr_status wrk_store_follow(wrk_store *self, uint32_t center, const char *office,
+                                        uint64_t after, uint32_t limit, wrk_event **events,
+                                        size_t *count, bool *has_more, rr_wire_error *err);
 
 #endif

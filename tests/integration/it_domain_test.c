@@ -96,6 +96,41 @@ events_read_by_office(const char *referral, const char *office)
     return n;
 }
 
+// The kinds of referral's events in office's FOLLOW stream from the start,
+// space-separated, in order (every page read).
+static void
+followed_by_office(const char *office, const char *referral, char *out, size_t cap)
+{
+    out[0] = '\0';
+    size_t len = 0;
+    uint64_t after = 0;
+    for (int page = 0; page < 100; page++) {
+        Rr__V1__FollowRequest f = RR__V1__FOLLOW_REQUEST__INIT;
+        f.office_code = (char *) office;
+        f.after_seq = after;
+        f.limit = 1000;
+        Rr__V1__FollowReply *reply = NULL;
+        rr_wire_error err = {0};
+        assert_int_equal(cli_center_follow(client, &f, 10000, 3, &reply, &err), RR_OK);
+        assert_int_equal(reply->status, RR__V1__STATUS__STATUS_OK);
+        for (size_t i = 0; i < reply->n_events; i++) {
+            const Rr__V1__Event *e = reply->events[i];
+            if (strcmp(e->referral_id, referral) == 0) {
+                int n = snprintf(out + len, cap - len, "%s%s", len ? " " : "", e->kind);
+                assert_true(n > 0 && (size_t) n < cap - len);
+                len += (size_t) n;
+            }
+        }
+        bool more = reply->has_more;
+        after = reply->last_seq;
+        rr_wire_free(reply);
+        if (!more) {
+            return;
+        }
+    }
+    fail_msg("the follow stream of %s did not end", office);
+}
+
 static long long
 events_of(const char *referral)
 {
@@ -400,6 +435,15 @@ test_a_forward_changes_the_owner_and_a_retried_update_is_applied_once(void **sta
     assert_int_equal(events_read_by_office(id, "CO-2303"), 3);  // all of it
     assert_int_equal(events_read_by_office(id, "CO-2301"), 2);  // up to its forward
     assert_int_equal(events_read_by_office(id, "CO-2302"), -1); // never its
+    // Each office's FOLLOW stream: the old owner sees the submission and the
+    // forward that took it away, then nothing; the new one the arrival on.
+    char kinds[64];
+    followed_by_office("CO-2301", id, kinds, sizeof kinds);
+    assert_string_equal(kinds, "submit forward");
+    followed_by_office("CO-2303", id, kinds, sizeof kinds);
+    assert_string_equal(kinds, "forward accept");
+    followed_by_office("CO-2302", id, kinds, sizeof kinds);
+    assert_string_equal(kinds, "");
 }
 
 // ---- follow-up ---------------------------------------------------------------------
