@@ -80,7 +80,10 @@ stack() {
     local name=$1 src=$2 port=$3 bin=$work/$1/build
     local db="host=$pg user=postgres dbname=bench_$name"
     "$pgbin/psql" -X -q -h "$pg" -U postgres -d postgres -c "CREATE DATABASE bench_$name"
-    "$bin/tools/referralctl" migrate --db "$db" --dir "$src/db" >/dev/null
+    # From 0.4, migrate declares referral.canonical_text from the build's
+    # server module (an older referralctl ignores the variable).
+    REFERRAL_PG_MODULE=$bin/db/ext/referral_text.so \
+        "$bin/tools/referralctl" migrate --db "$db" --dir "$src/db" >/dev/null
     "$bin/broker/referral-broker" --frontend "tcp://127.0.0.1:$port" \
         --backend "tcp://127.0.0.1:$((port + 1))" --http off --insecure >"$work/$name/broker.log" 2>&1 &
     pids+=($!)
