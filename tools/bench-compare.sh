@@ -48,6 +48,10 @@ build() {
     cmake -S "$src" -B "$work/$name/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$work/$name/build" -j "$(nproc)" \
         --target referral-broker referral-worker referralctl >/dev/null
+    # From 0.4 on, the PostgreSQL module migrate declares (db/ext).
+    if grep -q referral_text "$src/db/ext/CMakeLists.txt" 2>/dev/null; then
+        cmake --build "$work/$name/build" --target referral_text >/dev/null
+    fi
     echo "$src"
 }
 echo "building A = ${before} and B = ${after:-the checkout}" >&2
