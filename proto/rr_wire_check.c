@@ -1,0 +1,304 @@
+// The field checks every message a peer sends must pass before the rest of
+// the system sees it (one function per message, in one table), and the
+// checks of a submission's fields the client library also runs locally.
+#include "rr_wire_check.h"
+
+#include "rr_natid.h"
+#include "rr_principal.h"
+#include "rr_text.h"
+#include "rr_uuid.h"
+#include "rr_vocab.h"
+
+#include <string.h>
+
+// Checks one string field: length within max (and non-empty when required)
+// and clean text (rr_text_check): no NUL, control or bidi override.
+static rr_status
+check_text(const char *value, const char *field, size_t max, bool required, bool multiline,
+           rr_wire_error *err)
+{
+    size_t n = value ? strlen(value) : 0;
+    if (n == 0) {
+        if (required) {
+            return rr_wire_fail(err, RR_EINVAL, field, "missing required field \"%s\"", field);
+        }
+        return RR_OK;
+    }
+    if (n > max) {
+        return rr_wire_fail(err, RR_ETOOBIG, field,
+                            "field \"%s\" is too long: %zu bytes, limit %zu", field, n, max);
+    }
+    rr_text_fault fault = {0};
+    if (!rr_text_check(value, n, multiline ? RR_TEXT_MULTILINE : RR_TEXT_LINE, &fault)) {
+        return rr_wire_fail(err, RR_EINVAL, field, "field \"%s\" %s (at byte %zu)", field,
+                            fault.why, fault.at);
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_household_canon(const char *value, char out[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1],
+                        rr_wire_error *err)
+{
+    rr_status st = check_text(value, "household_id", RR_WIRE_MAX_HOUSEHOLD_BYTES, true, false, err);
+    if (st != RR_OK) {
+        return st;
+    }
+    size_t len = 0;
+    rr_text_fault fault = {0};
+    st = rr_text_canon(value, strlen(value), out, RR_WIRE_MAX_HOUSEHOLD_BYTES + 1, &len, &fault);
+    if (st == RR_ETOOBIG) {
+        return rr_wire_fail(err, RR_ETOOBIG, "household_id",
+                            "field \"household_id\" is too long once written canonically: %zu "
+                            "bytes, limit %d",
+                            len, RR_WIRE_MAX_HOUSEHOLD_BYTES);
+    }
+    if (st != RR_OK) {
+        return rr_wire_fail(err, st, "household_id", "field \"household_id\" %s", fault.why);
+    }
+    return RR_OK;
+}
+
+rr_status
+rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wire_error *err)
+{
+    rr_status st;
+    if (!rr_uuid_is_valid(req->request_id)) {
+        if (req->request_id == NULL || req->request_id[0] == '\0') {
+            return rr_wire_fail(err, RR_EINVAL, "request_id",
+                                "missing required field \"request_id\"");
+        }
+        return rr_wire_fail(err, RR_EINVAL, "request_id",
+                            "invalid request_id: must be a UUID like "
+                            "\"5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59\"");
+    }
+    if (req->center_code == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code",
+                            "missing required field \"center_code\"");
+    }
+    char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
+    if ((st = rr_wire_household_canon(req->household_id, household, err)) != RR_OK) {
+        return st;
+    }
+    if ((st = check_text(req->service_code, "service_code", RR_WIRE_MAX_SERVICE_BYTES, true, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK) {
+        return st;
+    }
+    if ((int) req->priority < 0 || (int) req->priority > RR_PRIORITY_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "priority", "unrecognized priority value %d",
+                            (int) req->priority);
+    }
+    if ((int) req->domain < 0 || (int) req->domain > RR_DOMAIN_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
+                            (int) req->domain);
+    }
+    if (req->n_risk_flags > RR_WIRE_MAX_RISK_FLAGS) {
+        return rr_wire_fail(err, RR_ETOOBIG, "risk_flags", "too many risk flags: %zu, limit %d",
+                            req->n_risk_flags, RR_WIRE_MAX_RISK_FLAGS);
+    }
+    for (size_t i = 0; i < req->n_risk_flags; i++) {
+        int f = (int) req->risk_flags[i];
+        if (f < 1 || f > RR_RISK_FLAG_COUNT) {
+            return rr_wire_fail(err, RR_EINVAL, "risk_flags", "unrecognized risk flag value %d", f);
+        }
+    }
+    if (!req->consent) {
+        return rr_wire_fail(err, RR_EINVAL, "consent",
+                            "cannot refer without consent: field \"consent\" must be true");
+    }
+    // The national id is personal data: the message never quotes it.
+    size_t nlen = req->national_id ? strlen(req->national_id) : 0;
+    if (nlen == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "national_id",
+                            "missing required field \"national_id\"");
+    }
+    if (nlen > RR_WIRE_MAX_NATID_BYTES) {
+        return rr_wire_fail(err, RR_ETOOBIG, "national_id", "field \"national_id\" is too long");
+    }
+    char natid[RR_NATID_LEN + 1];
+    const char *why = NULL;
+    if (rr_natid_normalize(req->national_id, natid, &why) != RR_OK) {
+        return rr_wire_fail(err, RR_EINVAL, "national_id", "invalid national id: it %s", why);
+    }
+    if (natid_out != NULL) {
+        memcpy(natid_out, natid, sizeof natid);
+    }
+    return RR_OK;
+}
+
+// An office named as the reader of a STATUS or FOLLOW: clean text, an
+// office's code, and no center beside it. RR_OK when office is empty.
+static rr_status
+check_office_reader(const char *office, uint32_t center_code, rr_wire_error *err)
+{
+    rr_status st = check_text(office, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false, err);
+    if (st != RR_OK || office == NULL || office[0] == '\0') {
+        return st;
+    }
+    char principal[RR_PRINCIPAL_MAX + 1];
+    if (center_code != 0) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "at most one of \"office_code\" or \"center_code\" may name the "
+                            "reader");
+    }
+    if (!rr_principal_of_office(office, principal)) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "invalid office_code \"%s\": expected a code like \"CO-2301\"", office);
+    }
+    return RR_OK;
+}
+
+static rr_status
+check_status(const void *msg, rr_wire_error *err)
+{
+    const Rr__V1__StatusQuery *q = msg;
+    rr_status st;
+    if ((st = check_text(q->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err)) !=
+            RR_OK ||
+        (st = check_office_reader(q->office_code, q->center_code, err)) != RR_OK) {
+        return st;
+    }
+    switch (q->key_case) {
+    case RR__V1__STATUS_QUERY__KEY_REQUEST_ID:
+        if (!rr_uuid_is_valid(q->request_id)) {
+            return rr_wire_fail(err, RR_EINVAL, "request_id", "invalid request_id: must be a UUID");
+        }
+        break;
+    case RR__V1__STATUS_QUERY__KEY_REFERRAL_ID:
+        return check_text(q->referral_id, "referral_id", RR_WIRE_MAX_REFERRAL_BYTES, true, false,
+                          err);
+    default:
+        return rr_wire_fail(err, RR_EINVAL, "key",
+                            "missing required field: one of \"request_id\" or \"referral_id\"");
+    }
+    return RR_OK;
+}
+
+static rr_status
+check_update(const void *msg, rr_wire_error *err)
+{
+    const Rr__V1__UpdateRequest *u = msg;
+    rr_status st;
+    if (!rr_uuid_is_valid(u->update_id)) {
+        return rr_wire_fail(err, RR_EINVAL, "update_id", "invalid update_id: must be a UUID");
+    }
+    if ((st = check_text(u->referral_id, "referral_id", RR_WIRE_MAX_REFERRAL_BYTES, true, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if (rr_domain_name((int) u->domain) == NULL) {
+        return rr_wire_fail(err, RR_EINVAL, "domain",
+                            "missing required field \"domain\": the referral's domain");
+    }
+    if (rr_ref_state_name((int) u->to_status) == NULL) {
+        return rr_wire_fail(err, RR_EINVAL, "to_status", "unrecognized status value %d",
+                            (int) u->to_status);
+    }
+    bool office = u->office_code != NULL && u->office_code[0] != '\0';
+    if (office == (u->center_code != 0)) {
+        return rr_wire_fail(
+            err, RR_EINVAL, "office_code",
+            "exactly one of \"office_code\" or \"center_code\" must name the actor");
+    }
+    char principal[RR_PRINCIPAL_MAX + 1];
+    if ((st = check_text(u->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, false, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if (office && !rr_principal_of_office(u->office_code, principal)) {
+        return rr_wire_fail(err, RR_EINVAL, "office_code",
+                            "invalid office_code \"%s\": expected a code like \"CO-2301\"",
+                            u->office_code);
+    }
+    if (!office && !rr_principal_of_center(u->center_code, principal)) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code", "invalid center_code %u: at most %d",
+                            u->center_code, RR_CENTER_CODE_MAX);
+    }
+    if ((st = check_text(u->forward_to, "forward_to", RR_WIRE_MAX_OFFICE_BYTES, false, false,
+                         err)) != RR_OK ||
+        (st = check_text(u->reason, "reason", RR_WIRE_MAX_REASON_BYTES, false, true, err)) !=
+            RR_OK) {
+        return st;
+    }
+    if (u->expected_version == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "expected_version",
+                            "missing required field \"expected_version\": the version you last "
+                            "saw");
+    }
+    return RR_OK;
+}
+
+static rr_status
+check_follow(const void *msg, rr_wire_error *err)
+{
+    const Rr__V1__FollowRequest *f = msg;
+    rr_status st =
+        check_text(f->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err);
+    if (st != RR_OK || (st = check_office_reader(f->office_code, f->center_code, err)) != RR_OK) {
+        return st;
+    }
+    if (f->center_code == 0 && (f->office_code == NULL || f->office_code[0] == '\0')) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code",
+                            "missing required field \"center_code\" (or \"office_code\")");
+    }
+    if (f->limit > RR_WIRE_MAX_FOLLOW_LIMIT) {
+        return rr_wire_fail(err, RR_ETOOBIG, "limit", "limit %u is over the maximum %d", f->limit,
+                            RR_WIRE_MAX_FOLLOW_LIMIT);
+    }
+    return RR_OK;
+}
+
+static rr_status
+check_ready(const void *msg, rr_wire_error *err)
+{
+    const Rr__V1__WorkerReady *r = msg;
+    if (rr_domain_name((int) r->domain) == NULL) {
+        return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
+                            (int) r->domain);
+    }
+    if (r->credit < 1 || r->credit > 1024) {
+        return rr_wire_fail(err, RR_EINVAL, "credit", "credit %u out of range 1..1024", r->credit);
+    }
+    rr_status st = check_text(r->host, "host", RR_WIRE_MAX_HOST_BYTES, false, false, err);
+    return st != RR_OK
+               ? st
+               : check_text(r->version, "version", RR_WIRE_MAX_VERSION_BYTES, false, false, err);
+}
+
+static rr_status
+check_submit(const void *msg, rr_wire_error *err)
+{
+    return rr_wire_submit_check(msg, NULL, err);
+}
+
+// The messages a peer sends, with their field checks (NULL: none).
+typedef struct body_check {
+    const ProtobufCMessageDescriptor *descriptor;
+    rr_wire_check_fn check;
+} body_check;
+
+static const body_check CHECKS[] = {
+    {&rr__v1__submit_request__descriptor, check_submit},
+    {&rr__v1__status_query__descriptor, check_status},
+    {&rr__v1__update_request__descriptor, check_update},
+    {&rr__v1__follow_request__descriptor, check_follow},
+    {&rr__v1__worker_ready__descriptor, check_ready},
+    {&rr__v1__worker_stats__descriptor, NULL},
+    {&rr__v1__risk_rules__descriptor, NULL},
+};
+
+bool
+rr_wire_peer_message(const ProtobufCMessageDescriptor *d, rr_wire_check_fn *check)
+{
+    for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++) {
+        if (CHECKS[i].descriptor == d) {
+            *check = CHECKS[i].check;
+            return true;
+        }
+    }
+    *check = NULL;
+    return false;
+}
