@@ -159,16 +159,21 @@ admit_update(const brk_server *self, const void *data, size_t size, admission *a
     return st;
 }
 
+// A query (STATUS, FOLLOW, INBOX): checked, named by its query_id (field
+// 1 of each), to any worker, as routine.
 static rr_status
-admit_follow(const brk_server *self, const void *data, size_t size, admission *a,
-             rr_wire_error *err)
+admit_query(const ProtobufCMessageDescriptor *d, const void *data, size_t size, admission *a,
+            rr_wire_error *err)
 {
-    (void) self;
-    Rr__V1__FollowRequest *f = NULL;
-    rr_status st = rr_wire_unpack(data, size, &f, err);
-    if (f != NULL) {
-        keep_id(a, f->query_id);
-        rr_wire_free(f);
+    ProtobufCMessage *m = NULL;
+    rr_status st = rr_wire_unpack_as(d, data, size, &m, err);
+    if (m != NULL) {
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, 1);
+        assert(f != NULL && f->type == PROTOBUF_C_TYPE_STRING); // query_id
+        const char *id = NULL;
+        memcpy(&id, (const char *) m + f->offset, sizeof id);
+        keep_id(a, id);
+        rr_wire_free(m);
     }
     a->domain = QUEUE_ANY;
     a->priority = RR_PRIORITY_ROUTINE;
@@ -176,19 +181,26 @@ admit_follow(const brk_server *self, const void *data, size_t size, admission *a
 }
 
 static rr_status
+admit_follow(const brk_server *self, const void *data, size_t size, admission *a,
+             rr_wire_error *err)
+{
+    (void) self;
+    return admit_query(&rr__v1__follow_request__descriptor, data, size, a, err);
+}
+
+static rr_status
+admit_inbox(const brk_server *self, const void *data, size_t size, admission *a, rr_wire_error *err)
+{
+    (void) self;
+    return admit_query(&rr__v1__inbox_request__descriptor, data, size, a, err);
+}
+
+static rr_status
 admit_status(const brk_server *self, const void *data, size_t size, admission *a,
              rr_wire_error *err)
 {
     (void) self;
-    Rr__V1__StatusQuery *q = NULL;
-    rr_status st = rr_wire_unpack(data, size, &q, err);
-    if (q != NULL) {
-        keep_id(a, q->query_id);
-        rr_wire_free(q);
-    }
-    a->domain = QUEUE_ANY;
-    a->priority = RR_PRIORITY_ROUTINE;
-    return st;
+    return admit_query(&rr__v1__status_query__descriptor, data, size, a, err);
 }
 
 static void
@@ -224,7 +236,8 @@ typedef struct front_command {
 static const front_command COMMANDS[] = {
     {RR_CMD_SUBMIT, admit_submit, NULL}, {RR_CMD_STATUS, admit_status, NULL},
     {RR_CMD_UPDATE, admit_update, NULL}, {RR_CMD_FOLLOW, admit_follow, NULL},
-    {RR_CMD_PING, NULL, answer_ping},    {RR_CMD_STATS, NULL, answer_stats},
+    {RR_CMD_INBOX, admit_inbox, NULL},   {RR_CMD_PING, NULL, answer_ping},
+    {RR_CMD_STATS, NULL, answer_stats},
 };
 
 static const front_command *

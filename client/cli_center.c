@@ -414,7 +414,7 @@ cli_center_submit(cli_center *self, const Rr__V1__SubmitRequest *req, long timeo
     return result;
 }
 
-// The status field every StatusReply, UpdateReply and FollowReply carries
+// The status field every StatusReply, UpdateReply, FollowReply and InboxReply carries
 // (their shared ReplyHead).
 static Rr__V1__Status
 reply_status(const ProtobufCMessage *m)
@@ -550,5 +550,16 @@ cli_center_follow(cli_center *self, const Rr__V1__FollowRequest *follow, long ti
     rr_status st = call(self, RR_CMD_FOLLOW, &follow->base, follow->query_id, timeout_ms, attempts,
                         &reply, err);
     *reply_p = (Rr__V1__FollowReply *) reply; // rr_wire_answer_type(RR_CMD_FOLLOW)
+    return st;
+}
+
+rr_status
+cli_center_inbox(cli_center *self, const Rr__V1__InboxRequest *inbox, long timeout_ms, int attempts,
+                 Rr__V1__InboxReply **reply_p, rr_wire_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    rr_status st =
+        call(self, RR_CMD_INBOX, &inbox->base, inbox->query_id, timeout_ms, attempts, &reply, err);
+    *reply_p = (Rr__V1__InboxReply *) reply; // rr_wire_answer_type(RR_CMD_INBOX)
     return st;
 }

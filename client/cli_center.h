@@ -60,6 +60,13 @@ RR_NODISCARD rr_status cli_center_follow(cli_center *self, const Rr__V1__FollowR
                                          long timeout_ms, int attempts,
                                          Rr__V1__FollowReply **reply_p, rr_wire_error *err);
 
+// Fetches one page of an office's inbox (the referrals it owns now, most
+// urgent first). Same retry rules. On RR_OK free *reply_p with
+// rr__v1__inbox_reply__free_unpacked.
+RR_NODISCARD rr_status cli_center_inbox(cli_center *self, const Rr__V1__InboxRequest *inbox,
+                                        long timeout_ms, int attempts,
+                                        Rr__V1__InboxReply **reply_p, rr_wire_error *err);
+
 // Sends one request as it is (no local checks, one attempt), with the
 // correlation given, and waits up to timeout_ms for the answer naming it
 // (for tests and tools that speak the protocol directly). On RR_OK the

@@ -182,6 +182,8 @@ static const body_kind BODIES[] = {
      &rr__v1__update_reply__descriptor},
     {RR_CMD_FOLLOW, &rr__v1__follow_request__descriptor, "query_id",
      &rr__v1__follow_reply__descriptor},
+    {RR_CMD_INBOX, &rr__v1__inbox_request__descriptor, "query_id",
+     &rr__v1__inbox_reply__descriptor},
     {RR_CMD_STATS, NULL, NULL, &rr__v1__broker_stats__descriptor},
     {RR_CMD_ERROR, NULL, NULL, &rr__v1__error_reply__descriptor},
 };
@@ -281,6 +283,7 @@ rr_wire_refusal_command(uint8_t command)
     case RR_CMD_STATUS:
     case RR_CMD_UPDATE:
     case RR_CMD_FOLLOW:
+    case RR_CMD_INBOX:
         return command;
     default:
         return RR_CMD_ERROR;
@@ -309,7 +312,7 @@ rr_wire_pack_refusal(uint8_t command, const char *id, Rr__V1__Outcome outcome,
         reply.error = &pb_err;
         return rr_wire_pack(&reply.base, out);
     }
-    default: { // StatusReply, UpdateReply, FollowReply: their shared head
+    default: { // StatusReply, UpdateReply, FollowReply, InboxReply: their shared head
         Rr__V1__ReplyHead head = RR__V1__REPLY_HEAD__INIT;
         head.id = text_id;
         head.status = (Rr__V1__Status) err->code;

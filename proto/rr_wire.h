@@ -29,6 +29,7 @@
 #define RR_WIRE_MAX_HOST_BYTES        255 // WorkerReady.host: a fully qualified name
 #define RR_WIRE_MAX_VERSION_BYTES     47  // WorkerReady.version
 #define RR_WIRE_DEFAULT_FOLLOW        100
+#define RR_WIRE_MAX_INBOX_CURSOR      63 // InboxRequest.after: "rank:created_us:id"
 #define RR_WIRE_MAX_OFFICE_NAME_BYTES 255 // office_name, office_name_fa (CHECKed in SQL)
 #define RR_WIRE_MAX_KIND_BYTES        15  // Event.kind: "submit", "escalate", ...
 #define RR_WIRE_MAX_ACTOR_BYTES       RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
@@ -60,7 +61,9 @@ RR_NODISCARD rr_status rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, co
              : &rr__v1__update_request__descriptor, Rr__V1__UpdateReply *                          \
              : &rr__v1__update_reply__descriptor, Rr__V1__FollowRequest *                          \
              : &rr__v1__follow_request__descriptor, Rr__V1__FollowReply *                          \
-             : &rr__v1__follow_reply__descriptor, Rr__V1__ReplyHead *                              \
+             : &rr__v1__follow_reply__descriptor, Rr__V1__InboxRequest *                           \
+             : &rr__v1__inbox_request__descriptor, Rr__V1__InboxReply *                            \
+             : &rr__v1__inbox_reply__descriptor, Rr__V1__ReplyHead *                               \
              : &rr__v1__reply_head__descriptor, Rr__V1__ErrorReply *                               \
              : &rr__v1__error_reply__descriptor, Rr__V1__BrokerStats *                             \
              : &rr__v1__broker_stats__descriptor, Rr__V1__WorkerReady *                            \

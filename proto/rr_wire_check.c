@@ -252,6 +252,47 @@ check_follow(const void *msg, rr_wire_error *err)
 }
 
 static rr_status
+check_inbox(const void *msg, rr_wire_error *err)
+{
+    const Rr__V1__InboxRequest *q = msg;
+    rr_status st =
+        check_text(q->query_id, "query_id", RR_WIRE_MAX_QUERY_ID_BYTES, false, false, err);
+    if (st != RR_OK ||
+        (st = check_text(q->office_code, "office_code", RR_WIRE_MAX_OFFICE_BYTES, true, false,
+                         err)) != RR_OK ||
+        (st = check_office_reader(q->office_code, 0, err)) != RR_OK ||
+        (st = check_text(q->service_code, "service_code", RR_WIRE_MAX_SERVICE_BYTES, false, false,
+                         err)) != RR_OK ||
+        (st = check_text(q->after, "after", RR_WIRE_MAX_INBOX_CURSOR, false, false, err)) !=
+            RR_OK) {
+        return st;
+    }
+    if (q->n_statuses > RR_REF_STATE_MAX) {
+        return rr_wire_fail(err, RR_ETOOBIG, "statuses", "too many statuses: %zu, limit %d",
+                            q->n_statuses, (int) RR_REF_STATE_MAX);
+    }
+    for (size_t i = 0; i < q->n_statuses; i++) {
+        if (rr_ref_state_name((int) q->statuses[i]) == NULL) {
+            return rr_wire_fail(err, RR_EINVAL, "statuses", "unrecognized status value %d",
+                                (int) q->statuses[i]);
+        }
+    }
+    if ((int) q->min_priority < 0 || (int) q->min_priority > RR_PRIORITY_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "min_priority", "unrecognized priority value %d",
+                            (int) q->min_priority);
+    }
+    if ((int) q->domain < 0 || (int) q->domain > RR_DOMAIN_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
+                            (int) q->domain);
+    }
+    if (q->limit > RR_WIRE_MAX_FOLLOW_LIMIT) {
+        return rr_wire_fail(err, RR_ETOOBIG, "limit", "limit %u is over the maximum %d", q->limit,
+                            RR_WIRE_MAX_FOLLOW_LIMIT);
+    }
+    return RR_OK;
+}
+
+static rr_status
 check_ready(const void *msg, rr_wire_error *err)
 {
     const Rr__V1__WorkerReady *r = msg;
@@ -285,6 +326,7 @@ static const body_check CHECKS[] = {
     {&rr__v1__status_query__descriptor, check_status},
     {&rr__v1__update_request__descriptor, check_update},
     {&rr__v1__follow_request__descriptor, check_follow},
+    {&rr__v1__inbox_request__descriptor, check_inbox},
     {&rr__v1__worker_ready__descriptor, check_ready},
     {&rr__v1__worker_stats__descriptor, NULL},
     {&rr__v1__risk_rules__descriptor, NULL},

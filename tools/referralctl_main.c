@@ -5,6 +5,7 @@
 #include "tool_bench.h"
 #include "tool_deadletters.h"
 #include "tool_follow.h"
+#include "tool_inbox.h"
 #include "tool_keys.h"
 #include "tool_migrate.h"
 #include "tool_queues.h"
@@ -25,7 +26,9 @@ static const struct {
     {"submit", tool_submit_main, "submit requests (flags, or --file of JSON lines)"},
     {"status", tool_status_main, "show a referral and its history"},
     {"update", tool_update_main, "change a referral's status (an office, or a center cancelling)"},
-    {"follow", tool_follow_main, "print every change to a center's referrals, and keep following"},
+    {"follow", tool_follow_main,
+     "print every change to a center's referrals or an office's work, and keep following"},
+    {"inbox", tool_inbox_main, "an office's inbox: the referrals it owns now, most urgent first"},
     {"queues", tool_queues_main, "show a broker's queues and counters (from its HTTP API)"},
     {"workers", tool_workers_main, "show a broker's live workers (from its HTTP API)"},
     {"household", tool_household_main, "show a household's members and referrals"},

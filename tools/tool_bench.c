@@ -239,6 +239,7 @@ tool_bench_main(int argc, char **argv)
     char uuid[RR_UUID_TEXT_LEN + 1];
     rr_uuid_generate(uuid);
     rr_format_fits(b.tag, sizeof b.tag, "b%.8s", uuid);
+    b.natid_base = (uint32_t) (strtoul(uuid, NULL, 16) % 1000000000u); // its first 8 hex digits
 
     double ceiling = 0;
     if (ceiling_s > 0) {
@@ -262,6 +263,7 @@ tool_bench_main(int argc, char **argv)
     fprintf(stderr, "bench: %ld clients, window %ld, %s %ld%s\n", b.clients, b.window,
             b.count ? "count" : "duration", b.count ? b.count : b.duration_s, b.count ? "" : " s");
     atomic_init(&b.issued, 0);
+    atomic_init(&b.natid_next, 0);
     b.start_us = rr_clock_mono_us();
     b.stop_us = b.count ? INT64_MAX : b.start_us + b.duration_s * 1000000;
     for (long i = 0; i < b.clients; i++) {

@@ -25,15 +25,17 @@ static void
 make_natid(client *c, char out[11])
 {
     for (;;) {
-        bool same = true;
-        for (int i = 0; i < 9; i++) {
-            out[i] = (char) ('0' + next_rand(c) % 10);
-            same &= out[i] == out[0];
-        }
+        unsigned n = atomic_fetch_add(&c->b->natid_next, 1);
+        unsigned v = (unsigned) ((c->b->natid_base + (uint64_t) n) % 1000000000u);
+        rr_format_fits(out, 11, "%09u", v);
         out[9] = rr_natid_check_digit(out);
         out[10] = '\0';
-        if (!(same && out[9] == out[0])) {
-            return;
+        bool same = true;
+        for (int i = 1; i < 10; i++) {
+            same &= out[i] == out[0];
+        }
+        if (!same) {
+            return; // the ten all-same-digit ids are refused
         }
     }
 }

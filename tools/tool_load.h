@@ -35,6 +35,12 @@ typedef struct bench {
     char services[MAX_CODES][RR_WIRE_MAX_SERVICE_BYTES + 1];
     size_t nservices;
     atomic_long issued; // requests started (for --count)
+    // People: national ids natid_base + 0, + 1, ... (mod 10^9, with their
+    // check digit), one per new request, so that no two requests of a run
+    // are the same person by chance (a per-person service would call the
+    // second one a duplicate); the base is random per run.
+    uint32_t natid_base;
+    atomic_uint natid_next;
     int64_t start_us, stop_us;
     void *ctx;
 } bench;

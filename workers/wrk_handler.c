@@ -424,6 +424,8 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
             wrk_query_update(self->store, self->domain, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_FOLLOW) {
             wrk_query_follow(self->store, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_INBOX) {
+            wrk_query_inbox(self->store, &jobs[i], &replies[i]);
         } else if (is_submit[i] && jobs[i].dead) {
             is_submit[i] = false;
             process_dead_submit(self, &jobs[i], &replies[i]);

@@ -285,3 +285,76 @@ wrk_query_follow(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
 // A submission whose earlier deliveries all died with their workers: if one
 // of them committed it, answer with that referral; otherwise record it as a
 // dead letter, untouched, and refuse it with why.
+
+void
+wrk_query_inbox(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
+{
+    Rr__V1__InboxRequest *q = NULL;
+    rr_wire_error err;
+    rr_status st = rr_wire_unpack(zmq_msg_data(&job->body), zmq_msg_size(&job->body), &q, &err);
+    const char *qid = q && q->query_id ? q->query_id : "";
+    if (st == RR_OK) {
+        assert(q != NULL); // unpacked whenever RR_OK
+        st = wrk_check_actor(job, 0, q->office_code, &err);
+    }
+    wrk_inbox inbox;
+    memset(&inbox, 0, sizeof inbox);
+    if (st == RR_OK) {
+        st = wrk_store_inbox(store, q, &inbox, &err);
+    }
+    Rr__V1__InboxItem *items = inbox.n_items ? calloc(inbox.n_items, sizeof *items) : NULL;
+    Rr__V1__InboxItem **itemp =
+        inbox.n_items ? calloc(inbox.n_items, sizeof(Rr__V1__InboxItem *)) : NULL;
+    Rr__V1__Referral *refs = inbox.n_items ? calloc(inbox.n_items, sizeof *refs) : NULL;
+    char(*ids)[WRK_REFERRAL_ID_CAP] = inbox.n_items ? calloc(inbox.n_items, sizeof *ids) : NULL;
+    Rr__V1__RiskFlag(*flags)[RR_WIRE_MAX_RISK_FLAGS] =
+        inbox.n_items ? calloc(inbox.n_items, sizeof *flags) : NULL;
+    if (st == RR_OK && inbox.n_items &&
+        (items == NULL || itemp == NULL || refs == NULL || ids == NULL || flags == NULL)) {
+        st = rr_wire_fail(&err, RR_ENOMEM, "", "could not read the inbox: out of memory");
+    }
+    if (st == RR_OK) {
+        Rr__V1__InboxReply out = RR__V1__INBOX_REPLY__INIT;
+        Rr__V1__StatusCount counts[RR_REF_STATE_MAX + 1];
+        Rr__V1__StatusCount *countp[RR_REF_STATE_MAX + 1];
+        size_t ncounts = 0;
+        for (int s = RR_REF_NONE + 1; s <= RR_REF_STATE_MAX; s++) {
+            if (inbox.counts[s] > 0) {
+                rr__v1__status_count__init(&counts[ncounts]);
+                counts[ncounts].status = (Rr__V1__ReferralStatus) s;
+                counts[ncounts].count = inbox.counts[s];
+                countp[ncounts] = &counts[ncounts];
+                ncounts++;
+            }
+        }
+        for (size_t i = 0; i < inbox.n_items; i++) {
+            rr__v1__inbox_item__init(&items[i]);
+            fill_referral(&refs[i], &inbox.items[i].referral, ids[i], flags[i]);
+            items[i].referral = &refs[i];
+            items[i].accept_deadline_ms = inbox.items[i].accept_deadline_ms;
+            items[i].overdue = inbox.items[i].overdue;
+            itemp[i] = &items[i];
+        }
+        out.query_id = (char *) qid;
+        out.status = RR__V1__STATUS__STATUS_OK;
+        out.items = itemp;
+        out.n_items = inbox.n_items;
+        out.next = inbox.next;
+        out.counts = countp;
+        out.n_counts = ncounts;
+        wrk_pack_or_empty(&out.base, reply);
+    } else if (rr_wire_pack_refusal(RR_CMD_INBOX, qid, 0, 0, &err, reply) != RR_OK) {
+        int rc = zmq_msg_init(reply);
+        assert(rc == 0);
+        (void) rc;
+    }
+    free(items);
+    free(itemp);
+    free(refs);
+    free(ids);
+    free(flags);
+    wrk_inbox_clear(&inbox);
+    if (q != NULL) {
+        rr_wire_free(q);
+    }
+}

@@ -16,6 +16,10 @@ void wrk_query_status(wrk_store *store, wrk_job *job, zmq_msg_t *reply);
 void wrk_query_update(wrk_store *store, rr_domain domain, wrk_job *job, zmq_msg_t *reply);
 void wrk_query_follow(wrk_store *store, wrk_job *job, zmq_msg_t *reply);
 
+// INBOX: an office's page of the referrals it owns (wrk_store_inbox), as
+// the sender's key allows (office:<office_code>).
+void wrk_query_inbox(wrk_store *store, wrk_job *job, zmq_msg_t *reply);
+
 // The sender may act as the request says (wrk_validate_actor), or the
 // refusal is logged: a spoofing attempt is worth an operator's look.
 RR_NODISCARD rr_status wrk_check_actor(const wrk_job *job, uint32_t center_code,

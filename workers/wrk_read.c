@@ -111,6 +111,27 @@ parse_flags(const char *csv, wrk_status *out)
     }
 }
 
+void
+wrk_read_referral_row(const PGresult *res, int row, wrk_status *out)
+{
+    out->referral_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    wrk_store_copy_field(out->request_id, sizeof out->request_id, res, row, 1);
+    out->center_code = (uint32_t) strtoul(PQgetvalue(res, row, 2), NULL, 10);
+    wrk_store_copy_field(out->household_id, sizeof out->household_id, res, row, 3);
+    wrk_store_copy_field(out->service_code, sizeof out->service_code, res, row, 4);
+    out->domain = rr_domain_parse(PQgetvalue(res, row, 5));
+    out->priority = rr_priority_parse(PQgetvalue(res, row, 6));
+    out->status = rr_ref_state_parse(PQgetvalue(res, row, 7));
+    wrk_store_copy_field(out->office_code, sizeof out->office_code, res, row, 8);
+    wrk_store_copy_field(out->office_name_en, sizeof out->office_name_en, res, row, 9);
+    wrk_store_copy_field(out->office_name_fa, sizeof out->office_name_fa, res, row, 10);
+    out->version = (uint32_t) strtoul(PQgetvalue(res, row, 11), NULL, 10);
+    out->created_at_ms = strtoll(PQgetvalue(res, row, 12), NULL, 10);
+    out->updated_at_ms = strtoll(PQgetvalue(res, row, 13), NULL, 10);
+    out->n_risk_flags = 0;
+    parse_flags(PQgetvalue(res, row, 14), out);
+}
+
 rr_status
 wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out, rr_wire_error *err)
 {
@@ -159,22 +180,8 @@ wrk_store_status(wrk_store *self, const Rr__V1__StatusQuery *q, wrk_status *out,
                                                                                 : "referral_id",
                             "referral \"%s\" does not exist", shown);
     }
-    out->referral_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    wrk_store_copy_field(out->request_id, sizeof out->request_id, res, 0, 1);
-    out->center_code = (uint32_t) strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+    wrk_read_referral_row(res, 0, out);
     out->answered_duplicate = PQgetvalue(res, 0, 16)[0] == 't';
-    wrk_store_copy_field(out->household_id, sizeof out->household_id, res, 0, 3);
-    wrk_store_copy_field(out->service_code, sizeof out->service_code, res, 0, 4);
-    out->domain = rr_domain_parse(PQgetvalue(res, 0, 5));
-    out->priority = rr_priority_parse(PQgetvalue(res, 0, 6));
-    out->status = rr_ref_state_parse(PQgetvalue(res, 0, 7));
-    wrk_store_copy_field(out->office_code, sizeof out->office_code, res, 0, 8);
-    wrk_store_copy_field(out->office_name_en, sizeof out->office_name_en, res, 0, 9);
-    wrk_store_copy_field(out->office_name_fa, sizeof out->office_name_fa, res, 0, 10);
-    out->version = (uint32_t) strtoul(PQgetvalue(res, 0, 11), NULL, 10);
-    out->created_at_ms = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
-    out->updated_at_ms = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
-    parse_flags(PQgetvalue(res, 0, 14), out);
     PQclear(res);
 
     rr_format_fits(idbuf, sizeof idbuf, "%lld", (long long) out->referral_id);

@@ -43,6 +43,7 @@ static const wrk_statements *const STATEMENTS[] = {
     &wrk_record_statements,
     &wrk_read_statements,
     &wrk_update_statements,
+    &wrk_inbox_statements,
 };
 
 wrk_store *

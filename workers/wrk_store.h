@@ -180,6 +180,27 @@ RR_NODISCARD rr_status wrk_store_escalate(wrk_store *self, int max, int *count);
 // in its hands (arrivals by submission, forward or escalation included),
 // and the forward or escalation that took one away. The caller frees
 // *events with free().
+// An office's inbox page (InboxRequest): the referrals it owns now,
+// filtered, most urgent first (priority, then oldest, then id).
+typedef struct wrk_inbox_item {
+    wrk_status referral; // no events
+    int64_t accept_deadline_ms;
+    bool overdue;
+} wrk_inbox_item;
+
+typedef struct wrk_inbox {
+    wrk_inbox_item *items; // owned; wrk_inbox_clear
+    size_t n_items;
+    char next[RR_WIRE_MAX_INBOX_CURSOR + 1]; // "" when no page follows
+    uint32_t counts[RR_REF_STATE_MAX + 1];   // every referral it owns, by state
+} wrk_inbox;
+
+// Reads the page q asks for. RR_EINVAL "after" for a cursor this did not
+// write; RR_EDB; RR_ENOMEM. On RR_OK the caller clears *out.
+RR_NODISCARD rr_status wrk_store_inbox(wrk_store *self, const Rr__V1__InboxRequest *q,
+                                       wrk_inbox *out, rr_wire_error *err);
+void wrk_inbox_clear(wrk_inbox *inbox);
+
 RR_NODISCARD rr_status wrk_store_follow(wrk_store *self, uint32_t center, const char *office,
                                         uint64_t after, uint32_t limit, wrk_event **events,
                                         size_t *count, bool *has_more, rr_wire_error *err);

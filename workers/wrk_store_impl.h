@@ -26,6 +26,11 @@ typedef struct wrk_statements {
 extern const wrk_statements wrk_record_statements;
 extern const wrk_statements wrk_read_statements;
 extern const wrk_statements wrk_update_statements;
+extern const wrk_statements wrk_inbox_statements;
+
+// A referral row's first fifteen columns, in the order wrk_read.c's
+// SQL_REFERRAL names them, into out (its events untouched).
+void wrk_read_referral_row(const PGresult *res, int row, wrk_status *out);
 
 // Runs the prepared statement name (or, with name NULL, sql as a one-off)
 // with a deadline, returning its last result, or NULL when the connection

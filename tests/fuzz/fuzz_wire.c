@@ -92,6 +92,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 3: {
+        if (data[0] & 0x40) { // an office's INBOX
+            Rr__V1__InboxRequest *m = NULL;
+            (void) rr_wire_unpack(body, n, &m, &err);
+            rr_wire_free(m);
+            break;
+        }
         Rr__V1__FollowRequest *m = NULL;
         (void) rr_wire_unpack(body, n, &m, &err);
         if (m != NULL) {

@@ -6,8 +6,11 @@
 #include "cli_center.h"
 #include "rr_natid.h"
 
+#include <pthread.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -386,6 +389,16 @@ it_stack_stop(it_stack *s)
 
 #include "rr_uuid.h"
 
+static uint32_t natid_base; // set once (choose_natid_base), then read only
+
+static void
+choose_natid_base(void)
+{
+    char idtext[RR_UUID_TEXT_LEN + 1];
+    rr_uuid_generate(idtext);
+    natid_base = (uint32_t) (strtoul(idtext, NULL, 16) % 1000000000u); // its first 8 hex digits
+}
+
 void
 it_request_init(it_request *r, unsigned center, const char *service, const char *tag)
 {
@@ -395,20 +408,27 @@ it_request_init(it_request *r, unsigned center, const char *service, const char 
     snprintf(r->household, sizeof r->household, "H-%u-%s", center, tag);
     r->req.request_id = r->request_id;
     r->req.center_code = center;
-    // A random national id with a correct check digit: distinct people.
-    char idtext[RR_UUID_TEXT_LEN + 1];
-    rr_uuid_generate(idtext); // 122 random bits; take digits from its hex
-    for (int i = 0; i < 9; i++) {
-        r->national_id[i] = (char) ('0' + idtext[i < 8 ? i : 9] % 10);
-    }
-    r->national_id[9] = rr_natid_check_digit(r->national_id);
-    r->national_id[10] = '\0';
-    bool same = true;
-    for (int i = 1; i < 10; i++) {
-        same &= r->national_id[i] == r->national_id[0];
-    }
-    if (same) {
-        memcpy(r->national_id, "0012345679", 11); // ten identical digits are refused
+    // A national id with a correct check digit, never the same twice in a
+    // process (per-person services would call a second request of the same
+    // person a duplicate): a random base, then one after the other.
+    static atomic_uint next;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    int rc = pthread_once(&once, choose_natid_base);
+    assert(rc == 0);
+    (void) rc;
+    for (;;) {
+        unsigned n = atomic_fetch_add(&next, 1);
+        snprintf(r->national_id, sizeof r->national_id, "%09u",
+                 (unsigned) ((natid_base + (uint64_t) n) % 1000000000u));
+        r->national_id[9] = rr_natid_check_digit(r->national_id);
+        r->national_id[10] = '\0';
+        bool same = true;
+        for (int i = 1; i < 10; i++) {
+            same &= r->national_id[i] == r->national_id[0];
+        }
+        if (!same) {
+            break; // ten identical digits are refused
+        }
     }
     r->req.national_id = r->national_id;
     r->req.household_id = r->household;

@@ -1,4 +1,5 @@
 // rr_wire: field checks, text checks, delivery ids and refusals round trip.
+// Long on purpose: every message's refusals, one table-like test each.
 #include "rr_wire.h"
 
 #include <setjmp.h>
@@ -188,6 +189,49 @@ test_rr_wire_refuses_a_nul_inside_any_string_field(void **state)
                                   "\x22\x05"
                                   "ab",
                                   4));
+}
+
+// An InboxRequest's checks, through rr_wire_unpack as a worker reads it.
+static rr_status
+inbox_check(const Rr__V1__InboxRequest *q, rr_wire_error *err)
+{
+    uint8_t buf[512];
+    size_t n = rr__v1__inbox_request__pack(q, buf);
+    Rr__V1__InboxRequest *back = NULL;
+    rr_status st = rr_wire_unpack(buf, n, &back, err);
+    rr_wire_free(back);
+    return st;
+}
+
+static void
+test_rr_wire_an_inbox_names_an_office_and_sane_filters(void **state)
+{
+    (void) state;
+    Rr__V1__InboxRequest q = RR__V1__INBOX_REQUEST__INIT;
+    rr_wire_error err;
+    q.office_code = "CO-2301";
+    assert_int_equal(inbox_check(&q, &err), RR_OK);
+    q.office_code = "";
+    assert_int_equal(inbox_check(&q, &err), RR_EINVAL);
+    assert_string_equal(err.field, "office_code");
+    q.office_code = "941";
+    assert_int_equal(inbox_check(&q, &err), RR_EINVAL);
+    assert_string_equal(err.field, "office_code");
+    q.office_code = "CO-2301";
+    Rr__V1__ReferralStatus states[2] = {RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_RECEIVED,
+                                        (Rr__V1__ReferralStatus) 42};
+    q.statuses = states;
+    q.n_statuses = 2;
+    assert_int_equal(inbox_check(&q, &err), RR_EINVAL);
+    assert_string_equal(err.field, "statuses");
+    q.n_statuses = 1;
+    q.limit = 1001;
+    assert_int_equal(inbox_check(&q, &err), RR_ETOOBIG);
+    assert_string_equal(err.field, "limit");
+    q.limit = 0;
+    q.min_priority = (Rr__V1__Priority) 9;
+    assert_int_equal(inbox_check(&q, &err), RR_EINVAL);
+    assert_string_equal(err.field, "min_priority");
 }
 
 static void
@@ -556,6 +600,7 @@ main(void)
         cmocka_unit_test(test_rr_wire_never_quotes_the_national_id_in_a_message),
         cmocka_unit_test(test_rr_wire_text_ok_rejects_overlongs_surrogates_and_controls),
         cmocka_unit_test(test_rr_wire_refuses_a_nul_inside_any_string_field),
+        cmocka_unit_test(test_rr_wire_an_inbox_names_an_office_and_sane_filters),
         cmocka_unit_test(test_rr_wire_delivery_ids_round_trip_big_endian),
         cmocka_unit_test(test_rr_wire_unpack_refuses_garbage_and_oversized_bodies),
         cmocka_unit_test(test_rr_wire_status_query_needs_exactly_one_key),
