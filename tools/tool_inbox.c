@@ -9,6 +9,7 @@
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 #include "tool_client.h"
+#include "tool_db.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -71,9 +72,12 @@ print_item(const Rr__V1__InboxItem *it, bool json)
         json_decref(o);
         return;
     }
-    printf("%-10s %-8s %-11s %-7s %-6u %-20s v%-3u %s%s\n", r->referral_id,
+    // Household ids may be Persian: padded by letters, not bytes.
+    size_t width = tool_db_text_width(r->household_id);
+    printf("%-10s %-8s %-11s %-7s %-6u %s%*s v%-3u %s%s\n", r->referral_id,
            priority ? priority : "?", status ? status : "?", r->service_code, r->center_code,
-           r->household_id, r->version, deadline, it->overdue ? " OVERDUE" : "");
+           r->household_id, width < 20 ? (int) (20 - width) : 0, "", r->version, deadline,
+           it->overdue ? " OVERDUE" : "");
 }
 
 int
