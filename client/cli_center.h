@@ -64,8 +64,8 @@ RR_NODISCARD rr_status cli_center_follow(cli_center *self, const Rr__V1__FollowR
 // urgent first). Same retry rules. On RR_OK free *reply_p with
 // rr__v1__inbox_reply__free_unpacked.
 RR_NODISCARD rr_status cli_center_inbox(cli_center *self, const Rr__V1__InboxRequest *inbox,
-                                        long timeout_ms, int attempts,
-                                        Rr__V1__InboxReply **reply_p, rr_wire_error *err);
+                                        long timeout_ms, int attempts, Rr__V1__InboxReply **reply_p,
+                                        rr_wire_error *err);
 
 // Sends one request as it is (no local checks, one attempt), with the
 // correlation given, and waits up to timeout_ms for the answer naming it

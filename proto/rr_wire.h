@@ -29,7 +29,7 @@
 #define RR_WIRE_MAX_HOST_BYTES        255 // WorkerReady.host: a fully qualified name
 #define RR_WIRE_MAX_VERSION_BYTES     47  // WorkerReady.version
 #define RR_WIRE_DEFAULT_FOLLOW        100
-#define RR_WIRE_MAX_INBOX_CURSOR      63 // InboxRequest.after: "rank:created_us:id"
+#define RR_WIRE_MAX_INBOX_CURSOR      63  // InboxRequest.after: "rank:created_us:id"
 #define RR_WIRE_MAX_OFFICE_NAME_BYTES 255 // office_name, office_name_fa (CHECKed in SQL)
 #define RR_WIRE_MAX_KIND_BYTES        15  // Event.kind: "submit", "escalate", ...
 #define RR_WIRE_MAX_ACTOR_BYTES       RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
