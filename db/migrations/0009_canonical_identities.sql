@@ -118,6 +118,29 @@ GRANT SELECT, INSERT ON duplicate_answer TO referral_worker;
 GRANT SELECT ON duplicate_answer, household_spelling TO referral_reporting;
 GRANT SELECT ON household_spelling TO referral_worker;
 
+-- A request is recorded, answered as a duplicate, or dead-lettered, never
+-- two of these (as 0004, the duplicate answer added).
+CREATE OR REPLACE FUNCTION dead_letter_request(
+    p_request_id uuid, p_center integer, p_domain text, p_service text, p_body bytea,
+    p_code text, p_message text)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext(p_request_id::text));
+    IF EXISTS (SELECT 1 FROM referral WHERE request_id = p_request_id)
+       OR EXISTS (SELECT 1 FROM duplicate_answer WHERE request_id = p_request_id) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO dead_letter (request_id, center_code, domain, service_code, body, error_code,
+                             error_message)
+    VALUES (p_request_id, p_center, p_domain, p_service, p_body, p_code, p_message)
+    ON CONFLICT (request_id) WHERE state = 'open' DO UPDATE
+        SET attempts = dead_letter.attempts + 1, error_code = EXCLUDED.error_code,
+            error_message = EXCLUDED.error_message, updated_at = now();
+    RETURN true;
+END
+$$;
+
 -- The first field, in the request's order, in which a stored submission
 -- differs from a request under the same request_id; NULL when none does.
 -- Risk flags compare as a set.

@@ -370,6 +370,14 @@ test_copies_of_one_request_in_a_batch_get_one_answer_or_a_conflict(void **state)
     assert_int_equal(count(db, "SELECT count(*) FROM referral.duplicate_answer WHERE request_id ="
                                " '5a000000-0000-4000-8000-000000000072' AND note = 'c'"),
                      1);
+    // A request answered as a duplicate is never dead-lettered as well.
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.dead_letter_request("
+                               "'5a000000-0000-4000-8000-000000000072', 941, 'social', 'SOC-04',"
+                               " '\\x00', 'EINTERNAL', 'test') r WHERE NOT r"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM referral.dead_letter WHERE request_id ="
+                               " '5a000000-0000-4000-8000-000000000072'"),
+                     0);
 }
 
 static int
