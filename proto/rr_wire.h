@@ -82,6 +82,12 @@ void rr_wire_free(void *msg);
 RR_NODISCARD rr_status rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11],
                                             rr_wire_error *err);
 
+// rr_wire_submit_check that also writes the household id's canonical form
+// (rr_wire_household_canon) into household.
+RR_NODISCARD rr_status rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, char natid_out[11],
+                                            char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1],
+                                            rr_wire_error *err);
+
 // Checks a household id as rr_wire_submit_check does and writes its
 // canonical form (rr_text_canon: the form the file is kept under) to out.
 RR_NODISCARD rr_status rr_wire_household_canon(const char *value,

@@ -62,6 +62,14 @@ rr_wire_household_canon(const char *value, char out[RR_WIRE_MAX_HOUSEHOLD_BYTES 
 rr_status
 rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wire_error *err)
 {
+    char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
+    return rr_wire_submit_canon(req, natid_out, household, err);
+}
+
+rr_status
+rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, char natid_out[11],
+                     char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1], rr_wire_error *err)
+{
     rr_status st;
     if (!rr_uuid_is_valid(req->request_id)) {
         if (req->request_id == NULL || req->request_id[0] == '\0') {
@@ -76,7 +84,6 @@ rr_wire_submit_check(const Rr__V1__SubmitRequest *req, char natid_out[11], rr_wi
         return rr_wire_fail(err, RR_EINVAL, "center_code",
                             "missing required field \"center_code\"");
     }
-    char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1];
     if ((st = rr_wire_household_canon(req->household_id, household, err)) != RR_OK) {
         return st;
     }

@@ -1,5 +1,7 @@
 #include "tool_client.h"
 
+#include "rr_text.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,4 +40,15 @@ tool_client_open(const char *brokers, const char *key_file, const char *broker_k
     memset(&curve, 0, sizeof curve);
     free(copy);
     return c;
+}
+
+const char *
+tool_code(const char *typed, char *buf, size_t cap)
+{
+    size_t len = 0;
+    if (typed == NULL || typed[0] == '\0' ||
+        rr_text_canon_code(typed, strlen(typed), buf, cap, &len, NULL) != RR_OK) {
+        return typed;
+    }
+    return buf;
 }

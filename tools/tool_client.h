@@ -26,4 +26,9 @@
 // stderr) on failure. Caller frees with cli_center_destroy.
 cli_center *tool_client_open(const char *brokers, const char *key_file, const char *broker_key);
 
+// A code as a person types it ("co-۲۳۰۱ ", "rhb-02") as the code it names
+// ("CO-2301", "RHB-02"), written into buf (cap bytes); typed itself when
+// empty, NULL or not readable as a code, for the broker's refusal to name.
+const char *tool_code(const char *typed, char *buf, size_t cap);
+
 #endif

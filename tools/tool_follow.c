@@ -4,7 +4,6 @@
 #include "cli_center.h"
 #include "tool_client.h"
 #include "rr_config.h"
-#include "rr_text.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 
@@ -91,15 +90,8 @@ tool_update_main(int argc, char **argv)
     // they name ("CO-2301"); what cannot be read goes as typed, for the
     // broker's refusal to name.
     char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1], forward_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
-    size_t len = 0;
-    if (office[0] != '\0' && rr_text_canon_code(office, strlen(office), office_code,
-                                                sizeof office_code, &len, NULL) == RR_OK) {
-        office = office_code;
-    }
-    if (forward[0] != '\0' && rr_text_canon_code(forward, strlen(forward), forward_code,
-                                                 sizeof forward_code, &len, NULL) == RR_OK) {
-        forward = forward_code;
-    }
+    office = tool_code(office, office_code, sizeof office_code);
+    forward = tool_code(forward, forward_code, sizeof forward_code);
     cli_center *client = tool_client_open(broker, key_file, broker_key);
     if (client == NULL) {
         return 2;
@@ -247,11 +239,7 @@ tool_follow_main(int argc, char **argv)
     unsigned long long after = strtoull(after_text, &end, 10);
     bool bad_after = errno != 0 || end == after_text || *end != '\0';
     char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
-    size_t len = 0;
-    if (office[0] != '\0' && rr_text_canon_code(office, strlen(office), office_code,
-                                                sizeof office_code, &len, NULL) == RR_OK) {
-        office = office_code; // "co-۲۳۰۱" as typed: CO-2301
-    }
+    office = tool_code(office, office_code, sizeof office_code);
     if ((center == 0) == (office[0] == '\0') || bad_after) {
         fprintf(stderr, "usage: referralctl follow --center C|--office O [--after N] [--once]\n");
         return 2;

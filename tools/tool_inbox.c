@@ -5,7 +5,6 @@
 #include "cli_center.h"
 #include "rr_config.h"
 #include "rr_format.h"
-#include "rr_text.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 #include "tool_client.h"
@@ -121,17 +120,8 @@ tool_inbox_main(int argc, char **argv)
     }
     Rr__V1__InboxRequest q = RR__V1__INBOX_REQUEST__INIT;
     char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1], service_code[RR_WIRE_MAX_SERVICE_BYTES + 1];
-    size_t len = 0;
-    q.office_code = (char *) office;
-    if (rr_text_canon_code(office, strlen(office), office_code, sizeof office_code, &len, NULL) ==
-        RR_OK) {
-        q.office_code = office_code; // "co-۲۳۰۱" as typed: CO-2301
-    }
-    q.service_code = (char *) service;
-    if (service[0] != '\0' && rr_text_canon_code(service, strlen(service), service_code,
-                                                 sizeof service_code, &len, NULL) == RR_OK) {
-        q.service_code = service_code;
-    }
+    q.office_code = (char *) tool_code(office, office_code, sizeof office_code);
+    q.service_code = (char *) tool_code(service, service_code, sizeof service_code);
     Rr__V1__ReferralStatus states[RR_REF_STATE_MAX];
     if (office[0] == '\0' || !read_states(statuses, states, &q.n_statuses)) {
         fprintf(stderr, "usage: referralctl inbox --office O [--status S,...] [--priority P] "

@@ -5,7 +5,6 @@
 #include "tool_client.h"
 #include "rr_config.h"
 #include "rr_log.h"
-#include "rr_text.h"
 #include "rr_uuid.h"
 #include "rr_vocab.h"
 #include "tool_request.h"
@@ -28,12 +27,7 @@ submit_one(cli_center *client, const Rr__V1__SubmitRequest *typed, long timeout_
     Rr__V1__SubmitRequest copy = *typed;
     const Rr__V1__SubmitRequest *req = &copy;
     char service[RR_WIRE_MAX_SERVICE_BYTES + 1];
-    size_t len = 0;
-    if (typed->service_code != NULL &&
-        rr_text_canon_code(typed->service_code, strlen(typed->service_code), service,
-                           sizeof service, &len, NULL) == RR_OK) {
-        copy.service_code = service;
-    }
+    copy.service_code = (char *) tool_code(typed->service_code, service, sizeof service);
     Rr__V1__SubmitReply *reply = NULL;
     rr_wire_error err = {0};
     rr_status st = cli_center_submit(client, req, timeout_ms, attempts, &reply, &err);
@@ -255,12 +249,7 @@ tool_status_main(int argc, char **argv)
     q.query_id = qid;
     q.center_code = (uint32_t) center;
     char office_code[RR_WIRE_MAX_OFFICE_BYTES + 1];
-    size_t len = 0;
-    q.office_code = (char *) office;
-    if (office[0] != '\0' && rr_text_canon_code(office, strlen(office), office_code,
-                                                sizeof office_code, &len, NULL) == RR_OK) {
-        q.office_code = office_code; // "co-۲۳۰۱" as typed: CO-2301
-    }
+    q.office_code = (char *) tool_code(office, office_code, sizeof office_code);
     if (rr_uuid_is_valid(key)) {
         q.key_case = RR__V1__STATUS_QUERY__KEY_REQUEST_ID;
         q.request_id = (char *) key;

@@ -12,10 +12,7 @@ rr_status
 wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__SubmitRequest *req,
                     wrk_submit_facts *out, rr_wire_error *err)
 {
-    rr_status st = rr_wire_submit_check(req, out->natid, err);
-    if (st == RR_OK) {
-        st = rr_wire_household_canon(req->household_id, out->household, err);
-    }
+    rr_status st = rr_wire_submit_canon(req, out->natid, out->household, err);
     if (st != RR_OK) {
         return st;
     }
