@@ -240,12 +240,70 @@ canon_units(const char *s, size_t n, ubuf *result, ubuf *scratch, rr_text_fault 
     return RR_OK;
 }
 
+// Printable ASCII (what most ids are) written canonically without ICU: for
+// ASCII, NFKC with case folding is lower case, no character is ignorable,
+// '-' is the only dash, the digits are ASCII and the space the only white
+// space rr_text_check lets through. The same answer as the full path (the
+// unit tests and fuzz_text compare the two), without touching ICU's data.
+static rr_status
+canon_ascii(const char *s, size_t n, char *out, size_t cap, size_t *out_len, rr_text_fault *fault)
+{
+    size_t len = 0;
+    bool pending_space = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ') {
+            pending_space = len > 0;
+            continue;
+        }
+        if (pending_space) {
+            len++; // the space is written below, once room is known
+            pending_space = false;
+            if (len <= cap) {
+                out[len - 1] = ' ';
+            }
+        }
+        len++;
+        if (len <= cap) {
+            out[len - 1] = c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+        }
+    }
+    *out_len = len;
+    if (len == 0) {
+        (void) fail(fault, "is empty once spaces and invisible characters are removed", 0);
+        return RR_EINVAL;
+    }
+    if (len >= cap) {
+        if (cap > 0) {
+            out[0] = '\0';
+        }
+        (void) fail(fault, "is too long", 0);
+        return RR_ETOOBIG;
+    }
+    out[len] = '\0';
+    return RR_OK;
+}
+
+static bool
+printable_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] >= 0x7F) {
+            return false;
+        }
+    }
+    return true;
+}
+
 rr_status
 rr_text_canon(const char *s, size_t n, char *out, size_t cap, size_t *out_len, rr_text_fault *fault)
 {
     *out_len = 0;
     if (cap > 0) {
         out[0] = '\0';
+    }
+    if (printable_ascii(s, n)) {
+        return canon_ascii(s, n, out, cap, out_len, fault);
     }
     UChar stack_a[STACK_UNITS];
     UChar stack_b[STACK_UNITS];
