@@ -8,6 +8,7 @@
 #include "rr_clock.h"
 #include "rr_format.h"
 #include "rr_log.h"
+#include "rr_principal.h"
 
 #include <assert.h>
 #include <string.h>
@@ -269,6 +270,13 @@ principal_of(brk_server *self, const rr_wire_call *call, char principal[RR_PRINC
     return true;
 }
 
+static bool
+operator_key(const char *principal)
+{
+    rr_principal who;
+    return rr_principal_parse(principal, &who) && who.kind == RR_PRINCIPAL_OPERATOR;
+}
+
 // ---- one message ------------------------------------------------------------------
 
 void
@@ -314,6 +322,18 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
         }
         refuse(self, &call->peer, 2, cmd->admit ? call->command : RR_CMD_ERROR, call->correlation,
                a.id, 0, &e, false);
+        return;
+    }
+    if (call->command == RR_CMD_STATS && self->auth != NULL && !operator_key(principal)) {
+        // The service's own figures are for the people who run it.
+        (void) rr_wire_fail(&e, RR_EPERM, "",
+                            "not permitted: STATS is for operator keys; this key belongs to %s",
+                            principal);
+        if (brk_noisy_ok(&self->noisy, now_ms)) {
+            rr_log_warn("refused STATS to %s: not an operator", principal);
+        }
+        self->stats.unauthorized++;
+        refuse(self, &call->peer, 2, RR_CMD_ERROR, call->correlation, "", 0, &e, false);
         return;
     }
     if (cmd->now != NULL) {

@@ -14,6 +14,7 @@ static const principal_prefix PREFIXES[] = {
     {"center:", RR_PRINCIPAL_CENTER},
     {"office:", RR_PRINCIPAL_OFFICE},
     {"worker:", RR_PRINCIPAL_WORKER},
+    {"operator:", RR_PRINCIPAL_OPERATOR},
 };
 
 // A center code: digits, no leading zero, 1..RR_CENTER_CODE_MAX.
@@ -55,6 +56,25 @@ office_code_ok(const char *c)
     return true;
 }
 
+// An operator's name: 1..14 of [a-z0-9._-], starting with a letter or a
+// digit (a file name and a log word, never a path).
+static bool
+operator_name_ok(const char *c)
+{
+    size_t n = strlen(c);
+    if (n < 1 || n > RR_PRINCIPAL_MAX - strlen("operator:") || c[0] == '.' || c[0] == '_' ||
+        c[0] == '-') {
+        return false;
+    }
+    for (; *c; c++) {
+        bool lower = *c >= 'a' && *c <= 'z';
+        if (!lower && !isdigit((unsigned char) *c) && *c != '.' && *c != '_' && *c != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool
 rr_principal_parse(const char *text, rr_principal *out)
 {
@@ -79,6 +99,9 @@ rr_principal_parse(const char *text, rr_principal *out)
         case RR_PRINCIPAL_WORKER:
             out->domain = rr_domain_parse(code);
             ok = out->domain != RR_DOMAIN_NONE || strcmp(code, "any") == 0;
+            break;
+        case RR_PRINCIPAL_OPERATOR:
+            ok = operator_name_ok(code);
             break;
         case RR_PRINCIPAL_NONE:
             break;

@@ -5,9 +5,12 @@
 //   office:<code>    a welfare office ("office:CO-2301", "office:PO-11")
 //   worker:<domain>  a worker pool's key: prevention, rehabilitation,
 //                    social, or "any" (serves every domain)
+//   operator:<name>  a person running the service ("operator:maryam"): a
+//                    name of 1..14 lower-case letters, digits, '.', '_' or
+//                    '-', starting with a letter or digit
 //
 // at most RR_PRINCIPAL_MAX bytes. Events name their actor the same way
-// ("center:941", "office:CO-2301"), or "system".
+// ("center:941", "office:CO-2301", "operator:maryam"), or "system".
 #ifndef RR_PRINCIPAL_H
 #define RR_PRINCIPAL_H
 
@@ -24,6 +27,7 @@ typedef enum rr_principal_kind {
     RR_PRINCIPAL_CENTER,
     RR_PRINCIPAL_OFFICE,
     RR_PRINCIPAL_WORKER,
+    RR_PRINCIPAL_OPERATOR, // reads anything; changes nothing as a center or office
 } rr_principal_kind;
 
 typedef struct rr_principal {
@@ -34,7 +38,7 @@ typedef struct rr_principal {
 } rr_principal;
 
 // Parses and checks text. False (out->kind RR_PRINCIPAL_NONE) for NULL, ""
-// and anything that is not one of the three forms above.
+// and anything that is not one of the four forms above.
 bool rr_principal_parse(const char *text, rr_principal *out);
 
 // True when text parses.

@@ -8,8 +8,11 @@
 #                                 next start begins empty, as for a benchmark)
 #   deploy/quickstart.sh status   show what runs and the broker's queues
 #   deploy/quickstart.sh keys     make CURVE keys under .run/keys (the broker's,
-#                                 a worker's, one per demo center): the next
-#                                 start authenticates instead of --insecure
+#                                 a worker's, one per demo center, one per demo
+#                                 office, an operator's): the next start
+#                                 authenticates instead of --insecure, and its
+#                                 demo shows an office working its inbox while
+#                                 the center follows
 # Idempotent: running it again restarts the processes on the same data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,10 @@ http=${REFERRAL_HTTP:-127.0.0.1:8080}
 domains=(prevention rehabilitation social)
 keys=$run/keys
 demo_centers=(941 1924 2441 5165 3102 4207 6010)
+# The demo centers' county offices, and their province offices (escalations).
+demo_offices=(CO-2301 CO-1002 CO-0916 CO-0707 CO-0303 CO-1105 CO-0105
+    PO-23 PO-10 PO-09 PO-07 PO-03 PO-11 PO-01)
+demo_operator=operator:demo
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -99,11 +106,15 @@ keys)
         "$ctl" keys generate --out "$keys/worker" >/dev/null
         "$ctl" keys register --dir "$keys/registry" --principal worker:any "$keys/worker.pub"
     fi
-    for c in "${demo_centers[@]}"; do
-        [ -f "$keys/center-$c.key" ] && continue
-        "$ctl" keys generate --out "$keys/center-$c" >/dev/null
-        "$ctl" keys register --dir "$keys/registry" --principal "center:$c" "$keys/center-$c.pub"
-    done
+    # A key per principal: NAME.key/.pub, registered unless it exists.
+    make_key() { # name principal
+        [ -f "$keys/$1.key" ] && return 0
+        "$ctl" keys generate --out "$keys/$1" >/dev/null
+        "$ctl" keys register --dir "$keys/registry" --principal "$2" "$keys/$1.pub"
+    }
+    for c in "${demo_centers[@]}"; do make_key "center-$c" "center:$c"; done
+    for o in "${demo_offices[@]}"; do make_key "office-$o" "office:$o"; done
+    make_key operator "$demo_operator"
     echo "keys in $keys; the next '$0' authenticates with them"
     exit 0
     ;;
@@ -226,6 +237,43 @@ else
     "$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
 fi
 
+if [ -f "$keys/broker.key" ]; then
+    echo "== the loop, authenticated: center 941 refers, office CO-2301 works it from its inbox,"
+    echo "   the center follows every change (each with its own key alone)"
+    as_key() { echo --broker "$frontend" --curve-key-file "$keys/$1.key" --broker-key "$keys/broker.pub"; }
+    # A new referral each run (a new request_id; the last run's is closed).
+    out=$("$ctl" submit $(as_key center-941) --center 941 --national-id 9876543210 \
+        --household H-941-0099 --service SOC-09 --note "quickstart loop")
+    echo "$out"
+    ref=$(grep -oE 'R-[0-9]+' <<<"$out" | head -n 1)
+    cursor=$("$ctl" follow $(as_key center-941) --center 941 --once 2>&1 >/dev/null |
+        grep -oE '[0-9]+$' || echo 0)
+    "$ctl" follow $(as_key center-941) --center 941 --after "$cursor" --poll-ms 100 \
+        >"$run/follow-941.out" 2>&1 &
+    follower=$!
+    trap 'kill "$follower" 2>/dev/null || true' EXIT # also when a step below fails
+    echo "-- office CO-2301: referralctl inbox --office CO-2301"
+    "$ctl" inbox $(as_key office-CO-2301) --office CO-2301
+    # From where it stands (a run stopped half-way left it open: the submit
+    # above was then answered with it, as a duplicate).
+    steps=(received accepted in-progress completed)
+    now=$("$ctl" status $(as_key office-CO-2301) "$ref" --office CO-2301 | awk '/^status/ {print $2}')
+    first=0
+    for i in "${!steps[@]}"; do [ "${steps[$i]}" = "$now" ] && first=$((i + 1)); done
+    for to in "${steps[@]:$first}"; do
+        echo "-- office CO-2301: referralctl update $ref --to $to --by CO-2301"
+        "$ctl" update $(as_key office-CO-2301) "$ref" --to "$to" --by CO-2301 --reason "quickstart"
+    done
+    sleep 0.5
+    kill "$follower" 2>/dev/null || true
+    wait "$follower" 2>/dev/null || true
+    trap - EXIT
+    echo "-- center 941: referralctl follow --center 941 (what it saw, as it happened)"
+    grep " $ref " "$run/follow-941.out" || cat "$run/follow-941.out"
+    echo "-- operator: referralctl status $ref (operator key: reads any referral, changes none)"
+    "$ctl" status $(as_key operator) "$ref"
+fi
+
 echo "== queue state"
 sleep 0.5 # the monitor publishes a fresh snapshot every 250 ms
 "$ctl" queues --http "$http"
@@ -242,5 +290,6 @@ The referral router is running.
   stop:      deploy/quickstart.sh stop
 DONE
 if [ -f "$keys/broker.key" ]; then
-    echo "  (authenticated: add --curve-key-file $keys/center-941.key --broker-key $keys/broker.pub)"
+    echo "  (authenticated: add --curve-key-file $keys/center-941.key --broker-key $keys/broker.pub;"
+    echo "   offices use $keys/office-CO-2301.key and the like, operators $keys/operator.key)"
 fi

@@ -151,6 +151,7 @@ typedef struct rr_wire_work {
     uint8_t flags;        // REQUEST: RR_CMD_DEAD_LETTER_FLAG, RR_CMD_LAST_ATTEMPT_FLAG
     uint8_t outcome;      // REPLY, FAILED
     char principal[RR_PRINCIPAL_MAX + 1];  // REQUEST: who sent it (CURVE), or ""
+    uint16_t earlier;                      // REQUEST: earlier deliveries of it (0 when absent)
     char user_id[RR_WIRE_MAX_USER_ID + 1]; // the sender's key (ZAP "User-Id"), "" without CURVE
     bool has_body; // READY, RULES, REQUEST, REPLY, FAILED; HEARTBEAT with stats
     zmq_msg_t body;
@@ -177,10 +178,13 @@ RR_NODISCARD rr_status rr_wire_parse_work(rr_frames *f, bool from_router, rr_wir
                                           rr_wire_error *err);
 
 // Broker -> worker: a REQUEST. body is copied by reference (the broker keeps
-// it to redeliver); principal may be "".
+// it to redeliver); principal may be ""; earlier: how many deliveries of it
+// came before this one and brought no answer (frame 7, 2 bytes big-endian;
+// a dead letter counts them as attempts).
 RR_NODISCARD rr_status rr_wire_send_request(void *router, const void *worker_id, size_t id_len,
                                             uint64_t delivery_id, uint8_t command, uint8_t flags,
-                                            zmq_msg_t *body, const char *principal);
+                                            zmq_msg_t *body, const char *principal,
+                                            unsigned earlier);
 
 // Broker -> worker: a command without frames of its own (HEARTBEAT, DISCONNECT).
 RR_NODISCARD rr_status rr_wire_send_to_worker(void *router, const void *worker_id, size_t id_len,

@@ -39,7 +39,7 @@ frames_after(uint8_t command, int *max)
         *max = 1;
         return 1;
     case RR_WCMD_REQUEST:
-        *max = 3; // delivery (id and command), body, principal
+        *max = 4; // delivery (id and command), body, principal, earlier deliveries (0.5.0 on)
         return 3;
     case RR_WCMD_REPLY:
     case RR_WCMD_FAILED:
@@ -111,6 +111,14 @@ parse_work(rr_frames *f, size_t base, rr_wire_work *w, rr_wire_error *err)
                 w->principal[0] = '\0';
                 return rr_wire_fail(err, RR_EPROTO, "", "malformed principal in a REQUEST");
             }
+            if (at + 3 < f->count) {
+                if (rr_frames_size(f, at + 3) != 2) {
+                    return rr_wire_fail(err, RR_EPROTO, "",
+                                        "a REQUEST's earlier-deliveries frame must be 2 bytes");
+                }
+                const uint8_t *e = rr_frames_data(f, at + 3);
+                w->earlier = (uint16_t) (e[0] << 8 | e[1]);
+            }
         } else if (b > RR_WIRE_MAX_OUTCOME) {
             return rr_wire_fail(err, RR_EPROTO, "", "unrecognized outcome %u in a %s", b,
                                 w->command == RR_WCMD_REPLY ? "REPLY" : "FAILED");
@@ -180,7 +188,8 @@ rr_wire_send_to_worker(void *router, const void *worker_id, size_t id_len, uint8
 
 rr_status
 rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_t delivery_id,
-                     uint8_t command, uint8_t flags, zmq_msg_t *body, const char *principal)
+                     uint8_t command, uint8_t flags, zmq_msg_t *body, const char *principal,
+                     unsigned earlier)
 {
     rr_status st = send_worker_head(router, worker_id, id_len, RR_WCMD_REQUEST, true);
     if (st != RR_OK) {
@@ -189,6 +198,8 @@ rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_
     uint8_t delivery[RR_WIRE_DELIVERY_LEN];
     rr_wire_put_u64(delivery, delivery_id);
     delivery[RR_WIRE_DELIVERY_ID_LEN] = (uint8_t) (command | flags);
+    unsigned capped = earlier > UINT16_MAX ? UINT16_MAX : earlier;
+    uint8_t count[2] = {(uint8_t) (capped >> 8), (uint8_t) (capped & 0xFF)};
     zmq_msg_t copy; // a reference-counted copy: the broker keeps the body to redeliver
     int rc = zmq_msg_init(&copy);
     assert(rc == 0);
@@ -197,7 +208,8 @@ rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_
     (void) rc;
     if (rr_wire_send_bytes(router, delivery, sizeof delivery, true) != RR_OK ||
         rr_wire_send_msg(router, &copy, true) != RR_OK ||
-        rr_wire_send_bytes(router, principal, strlen(principal), false) != RR_OK) {
+        rr_wire_send_bytes(router, principal, strlen(principal), true) != RR_OK ||
+        rr_wire_send_bytes(router, count, sizeof count, false) != RR_OK) {
         rr_msg_close(&copy);
         rr_log_error("request to a worker cut short");
         return RR_EIO;

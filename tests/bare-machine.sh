@@ -110,6 +110,21 @@ inside env.log 'source .run/env && referralctl household H-941-0007 && referralc
     tail -n 12
 grep -q 'RHB-02' "$logs/env.log" && grep -q '^office  *CO-2301' "$logs/env.log" ||
     { echo "FAILED: referralctl after source .run/env" >&2; exit 1; }
+echo "== deploy/quickstart.sh keys, then the authenticated demo (log: $logs/quickstart-keys.log)"
+inside keys.log deploy/quickstart.sh keys >/dev/null &&
+    inside quickstart-keys.log deploy/quickstart.sh >/dev/null || {
+    tail -n 30 "$logs/quickstart-keys.log"
+    echo "FAILED: the authenticated quickstart on a bare tree" >&2
+    exit 1
+}
+sed -n '/== the loop/,/== queue state/p' "$logs/quickstart-keys.log" | head -n 24
+# The office took the new referral through to completed, the center saw
+# each change as the office's, and the operator read it.
+for want in ' received, owner CO-2301' ' accepted, owner CO-2301' ' completed, owner CO-2301' \
+    'complete in-progress -> completed by office:CO-2301' '^status     completed'; do
+    grep -qE -- "$want" "$logs/quickstart-keys.log" ||
+        { echo "FAILED: the authenticated demo printed no \"$want\"" >&2; exit 1; }
+done
 inside stop.log deploy/quickstart.sh stop >/dev/null
 
 if $with_tests; then

@@ -20,7 +20,7 @@
 
 static const char LIST_SQL[] =
     "SELECT id, request_id, center_code AS center, domain, service_code AS service,"
-    " error_code, attempts, state,"
+    " error_code, coalesce(sqlstate, '') AS sqlstate, attempts, state,"
     " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_failed"
     " FROM dead_letter WHERE $1 = 'all' OR state = $1 ORDER BY id";
 
@@ -28,7 +28,9 @@ static const char SHOW_SQL[] =
     "SELECT id, request_id, center_code, domain, service_code, error_code, error_message,"
     " attempts, state, encode(body, 'hex'),"
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " cause, coalesce(retried_by, ''),"
+    " coalesce(to_char(retried_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
     " FROM dead_letter WHERE id = $1::bigint";
 
 // Decodes the stored request; NULL when it is not a SubmitRequest. The
@@ -79,12 +81,17 @@ show(PGconn *conn, const char *id)
         return 1;
     }
     printf("dead letter  %s (%s)\nrequest_id   %s\ncenter       %s\ndomain       %s\n"
-           "service      %s\nerror        %s: %s\nattempts     %s\nfirst failed %s\n"
-           "last failed  %s\n",
+           "service      %s\nerror        %s: %s\ncause        %s\nattempts     %s\n"
+           "first failed %s\nlast failed  %s\n",
            PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 8), PQgetvalue(res, 0, 1),
            PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
-           PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7),
-           PQgetvalue(res, 0, 10), PQgetvalue(res, 0, 11));
+           PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
+           PQgetvalue(res, 0, 12)[0] ? PQgetvalue(res, 0, 12)
+                                     : "not the database's: the workers that took it died",
+           PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 10), PQgetvalue(res, 0, 11));
+    if (PQgetvalue(res, 0, 13)[0] != '\0') {
+        printf("retried      by %s at %s\n", PQgetvalue(res, 0, 13), PQgetvalue(res, 0, 14));
+    }
     Rr__V1__SubmitRequest *req = decode_body(PQgetvalue(res, 0, 9));
     if (req != NULL) {
         size_t nid = req->national_id ? strlen(req->national_id) : 0;
@@ -98,6 +105,25 @@ show(PGconn *conn, const char *id)
     }
     PQclear(res);
     return 0;
+}
+
+// True when the dead letter is marked retried (by the worker that recorded
+// an operator's retry).
+static bool
+already_retried(PGconn *conn, const char *id)
+{
+    const char *p[1] = {id};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT retried_by FROM referral.dead_letter"
+                                 " WHERE id = $1::bigint AND state = 'retried'",
+                                 1, NULL, p, NULL, NULL, 0);
+    bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (yes) {
+        printf("dead letter %s retried by %s\n", id,
+               PQgetisnull(res, 0, 0) ? "its center" : PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return yes;
 }
 
 // Marks a dead letter; false (printed) when it is not open any more.
@@ -116,12 +142,13 @@ mark(const char *conninfo, const char *id, const char *state)
                          "UPDATE referral.dead_letter SET state = $2, updated_at = now()"
                          " WHERE id = $1::bigint AND state = 'open'",
                          2, NULL, p, NULL, NULL, 0);
+        bool marked = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0;
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             fprintf(stderr, "could not mark dead letter \"%s\": %s", id, PQresultErrorMessage(res));
-        } else if (strcmp(PQcmdTuples(res), "1") != 0) {
-            fprintf(stderr, "cannot mark dead letter \"%s\" %s: it is not open\n", id, state);
+        } else if (marked || (strcmp(state, "retried") == 0 && already_retried(conn, id))) {
+            ok = true; // or an operator's retry, which the worker marked naming them
         } else {
-            ok = true;
+            fprintf(stderr, "cannot mark dead letter \"%s\" %s: it is not open\n", id, state);
         }
         PQclear(res);
     }

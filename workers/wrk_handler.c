@@ -150,6 +150,45 @@ typedef struct submit_item {
     rr_priority priority; // effective
 } submit_item;
 
+// Records subs[0..n) (subs[k] is jobs[idx[k]]'s): an operator's retry of a
+// dead letter alone, in its own transaction (wrk_store_retry), the others
+// in one batch.
+static void
+record_all(wrk_handler *self, const wrk_job *jobs, const size_t *idx, const wrk_submission *subs,
+           size_t n, wrk_recorded *recs, rr_status *st, rr_wire_error *err)
+{
+    size_t retries = 0;
+    for (size_t k = 0; k < n; k++) {
+        retries += wrk_is_operator(jobs[idx[k]].principal);
+    }
+    if (retries == 0) {
+        wrk_store_record(self->store, subs, n, recs, st, err);
+        return;
+    }
+    wrk_submission batch[WRK_MAX_BATCH];
+    wrk_recorded brecs[WRK_MAX_BATCH];
+    rr_status bst[WRK_MAX_BATCH];
+    rr_wire_error berr[WRK_MAX_BATCH];
+    size_t at[WRK_MAX_BATCH], nb = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *who = jobs[idx[k]].principal;
+        if (wrk_is_operator(who)) {
+            st[k] = wrk_store_retry(self->store, &subs[k], who, &recs[k], &err[k]);
+        } else {
+            batch[nb] = subs[k];
+            at[nb++] = k;
+        }
+    }
+    if (nb > 0) {
+        wrk_store_record(self->store, batch, nb, brecs, bst, berr);
+    }
+    for (size_t j = 0; j < nb; j++) {
+        recs[at[j]] = brecs[j];
+        st[at[j]] = bst[j];
+        err[at[j]] = berr[j];
+    }
+}
+
 static void
 process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, bool *is_submit)
 {
@@ -174,7 +213,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         it->st = rr_wire_unpack(zmq_msg_data(&jobs[i].body), zmq_msg_size(&jobs[i].body), &it->req,
                                 &it->err);
         if (it->st == RR_OK) {
-            it->st = wrk_check_actor(&jobs[i], it->req->center_code, NULL, &it->err);
+            it->st =
+                wrk_check_actor(&jobs[i], WRK_ACTION_SUBMIT, it->req->center_code, NULL, &it->err);
         }
         if (it->st != RR_OK) {
             continue;
@@ -217,7 +257,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
     }
 
     if (nsubs > 0) {
-        wrk_store_record(self->store, subs, nsubs, recs, rec_st, rec_err);
+        record_all(self, jobs, idx, subs, nsubs, recs, rec_st, rec_err);
     }
     for (size_t k = 0; k < nsubs; k++) {
         submit_item *it = &items[idx[k]];
@@ -233,10 +273,17 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                 job->failed = true;
             } else if (it->st == RR_EINTERNAL) {
                 // Refused on every attempt: keep it for an operator.
-                rr_status dl = wrk_store_dead_letter(
-                    self->store, it->req->request_id, it->req->center_code, self->domain,
-                    it->req->service_code, zmq_msg_data(&job->body), zmq_msg_size(&job->body),
-                    &it->err);
+                wrk_dead_letter d = {it->req->request_id,
+                                     it->req->center_code,
+                                     self->domain,
+                                     it->req->service_code,
+                                     zmq_msg_data(&job->body),
+                                     zmq_msg_size(&job->body),
+                                     &it->err,
+                                     job->earlier + 1, // the earlier failures, and this one
+                                     recs[k].sqlstate,
+                                     recs[k].cause};
+                rr_status dl = wrk_store_dead_letter(self->store, &d);
                 if (dl == RR_OK) {
                     rr_log_warn_id(it->req->request_id, "request %s dead-lettered: %s",
                                    it->req->request_id, it->err.message);
@@ -320,7 +367,7 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         pack_refusal(job, NULL, &err, reply);
         return;
     }
-    if (wrk_check_actor(job, req->center_code, NULL, &err) != RR_OK) {
+    if (wrk_check_actor(job, WRK_ACTION_SUBMIT, req->center_code, NULL, &err) != RR_OK) {
         pack_refusal(job, req->request_id, &err, reply);
         rr_wire_free(req);
         return;
@@ -375,8 +422,18 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
                             "could not process request \"%s\": the workers that took it failed; "
                             "it is kept as a dead letter",
                             req->request_id);
-        rr_status st = wrk_store_dead_letter(self->store, req->request_id, req->center_code,
-                                             self->domain, req->service_code, data, size, &err);
+        // Its deliveries all died with their workers: each was an attempt.
+        wrk_dead_letter d = {req->request_id,
+                             req->center_code,
+                             self->domain,
+                             req->service_code,
+                             data,
+                             size,
+                             &err,
+                             job->earlier,
+                             NULL,
+                             ""};
+        rr_status st = wrk_store_dead_letter(self->store, &d);
         if (st == RR_ECONFLICT) {
             // Recorded after all, between our look and our lock: retrying finds it.
             (void) rr_wire_fail(&err, RR_EAGAIN, "", "could not answer request \"%s\" yet: retry",

@@ -11,10 +11,10 @@
 #include <string.h>
 
 rr_status
-wrk_check_actor(const wrk_job *job, uint32_t center_code, const char *office_code,
-                rr_wire_error *err)
+wrk_check_actor(const wrk_job *job, wrk_action action, uint32_t center_code,
+                const char *office_code, rr_wire_error *err)
 {
-    rr_status st = wrk_validate_actor(job->principal, center_code, office_code, err);
+    rr_status st = wrk_validate_actor(job->principal, action, center_code, office_code, err);
     if (st != RR_OK) {
         rr_log_warn("request refused (delivery %llu): %s", (unsigned long long) job->delivery_id,
                     err->message);
@@ -116,7 +116,7 @@ wrk_query_status(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     const char *qid = q && q->query_id ? q->query_id : "";
     if (st == RR_OK) {
         assert(q != NULL); // unpacked whenever RR_OK
-        st = wrk_check_actor(job, q->center_code, q->office_code, &err);
+        st = wrk_check_actor(job, WRK_ACTION_READ, q->center_code, q->office_code, &err);
     }
     if (st == RR_OK) {
         wrk_status s;
@@ -146,7 +146,7 @@ wrk_query_update(wrk_store *store, rr_domain domain, wrk_job *job, zmq_msg_t *re
     wrk_update w = {0};
     if (st == RR_OK) {
         assert(u != NULL); // unpacked whenever RR_OK
-        st = wrk_check_actor(job, u->center_code, u->office_code, &err);
+        st = wrk_check_actor(job, WRK_ACTION_CHANGE, u->center_code, u->office_code, &err);
     }
     if (st == RR_OK && !wrk_referral_id_parse(u->referral_id, &w.referral_id)) {
         st = rr_wire_fail(&err, RR_EINVAL, "referral_id",
@@ -223,7 +223,7 @@ wrk_query_follow(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     const char *qid = f && f->query_id ? f->query_id : "";
     if (st == RR_OK) {
         assert(f != NULL); // unpacked whenever RR_OK
-        st = wrk_check_actor(job, f->center_code, f->office_code, &err);
+        st = wrk_check_actor(job, WRK_ACTION_READ, f->center_code, f->office_code, &err);
     }
     wrk_event *events = NULL;
     size_t count = 0;
@@ -295,7 +295,7 @@ wrk_query_inbox(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     const char *qid = q && q->query_id ? q->query_id : "";
     if (st == RR_OK) {
         assert(q != NULL); // unpacked whenever RR_OK
-        st = wrk_check_actor(job, 0, q->office_code, &err);
+        st = wrk_check_actor(job, WRK_ACTION_READ, 0, q->office_code, &err);
     }
     wrk_inbox inbox;
     memset(&inbox, 0, sizeof inbox);

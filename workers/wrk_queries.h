@@ -7,6 +7,7 @@
 #include "rr_wire.h"
 #include "wrk_session.h"
 #include "wrk_store.h"
+#include "wrk_validate.h"
 
 #include <zmq.h>
 
@@ -22,7 +23,7 @@ void wrk_query_inbox(wrk_store *store, wrk_job *job, zmq_msg_t *reply);
 
 // The sender may act as the request says (wrk_validate_actor), or the
 // refusal is logged: a spoofing attempt is worth an operator's look.
-RR_NODISCARD rr_status wrk_check_actor(const wrk_job *job, uint32_t center_code,
+RR_NODISCARD rr_status wrk_check_actor(const wrk_job *job, wrk_action action, uint32_t center_code,
                                        const char *office_code, rr_wire_error *err);
 
 // Packs msg into *out, or initialises *out empty when it cannot (an empty

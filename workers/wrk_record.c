@@ -60,11 +60,26 @@ static const wrk_statement STATEMENTS[] = {
      " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
      " $12::text[], $13::integer[]) ORDER BY ord",
      P_COUNT},
-    // See dead_letter_request in migration 0004: false when the referral exists.
+    // See dead_letter_request in migration 0013: false when the referral exists.
     {"dead_letter",
      "SELECT dead_letter_request($1::uuid, nullif($2, '0')::integer, $3, $4, decode($5, 'hex'),"
-     " $6, $7)",
-     7},
+     " $6, $7, $8::integer, nullif($9, ''), $10)",
+     10},
+    // An operator's retry (wrk_store_retry): the dead letter it retries
+    // (open, or retried before: a retry of the retry gets its answer), held
+    // against a concurrent retry or drop.
+    {"retry_find",
+     "SELECT encode(body, 'hex'), state FROM dead_letter"
+     " WHERE request_id = $1::uuid AND center_code = $2::integer AND state IN ('open', 'retried')"
+     " ORDER BY state = 'open' DESC, id DESC LIMIT 1 FOR UPDATE",
+     2},
+    // Names the operator as the submission's actor (migration 0013's
+    // trigger), for this transaction only.
+    {"retry_actor", "SELECT set_config('referral.retry_actor', $1, true)", 1},
+    {"retry_mark",
+     "UPDATE dead_letter SET state = 'retried', retried_by = $2, retried_at = now(),"
+     " updated_at = now() WHERE request_id = $1::uuid AND state = 'open'",
+     2},
 };
 
 const wrk_statements wrk_record_statements = {STATEMENTS, sizeof STATEMENTS / sizeof STATEMENTS[0]};
@@ -249,6 +264,23 @@ run(wrk_store *self, const wrk_submission *subs, size_t n, wrk_recorded *out, PG
     return st;
 }
 
+// Keeps why the database refused a request, for its dead letter.
+static void
+describe_refusal(const PGresult *res, wrk_recorded *out)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    rr_format_fits(out->sqlstate, sizeof out->sqlstate, "%s", state ? state : "");
+    const char *names[] = {
+        PQresultErrorField(res, PG_DIAG_SCHEMA_NAME),
+        PQresultErrorField(res, PG_DIAG_TABLE_NAME),
+        PQresultErrorField(res, PG_DIAG_COLUMN_NAME),
+        PQresultErrorField(res, PG_DIAG_DATATYPE_NAME),
+        PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME),
+    };
+    wrk_pgcause_format(state, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), names,
+                       sizeof names / sizeof names[0], out->cause, sizeof out->cause);
+}
+
 // One request alone, retried while the database may cure it.
 static rr_status
 record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wire_error *err)
@@ -302,6 +334,9 @@ record_one(wrk_store *self, const wrk_submission *sub, wrk_recorded *out, rr_wir
         bool permanent = refused_for_good(state);
         rr_log_error_id(id, "could not record request %s: SQLSTATE %s: %s", id, state ? state : "?",
                         wrk_store_primary(res));
+        if (permanent) {
+            describe_refusal(res, out);
+        }
         PQclear(res);
         if (!permanent) {
             // Timeouts, lack of resources, a read-only server after a
@@ -346,43 +381,176 @@ wrk_store_record(wrk_store *self, const wrk_submission *subs, size_t n, wrk_reco
 }
 
 rr_status
-wrk_store_dead_letter(wrk_store *self, const char *request_id, uint32_t center, rr_domain domain,
-                      const char *service, const void *body, size_t size,
-                      const rr_wire_error *error)
+wrk_store_dead_letter(wrk_store *self, const wrk_dead_letter *dl)
 {
     if (wrk_store_ensure(self) != RR_OK) {
         return RR_EDB;
     }
     static const char hex[] = "0123456789abcdef";
-    char *text = malloc(size * 2 + 1);
+    char *text = malloc(dl->size * 2 + 1);
     if (text == NULL) {
         return RR_ENOMEM;
     }
-    const uint8_t *b = body;
-    for (size_t i = 0; i < size; i++) {
+    const uint8_t *b = dl->body;
+    for (size_t i = 0; i < dl->size; i++) {
         text[2 * i] = hex[b[i] >> 4];
         text[2 * i + 1] = hex[b[i] & 0xF];
     }
-    text[size * 2] = '\0';
-    char c[16];
-    rr_format_fits(c, sizeof c, "%u", center);
-    const char *v[7] = {request_id,
-                        c,
-                        rr_domain_name(domain),
-                        service ? service : "",
-                        text,
-                        rr_status_name(error->code),
-                        error->message};
-    PGresult *res = wrk_store_exec(self, "dead_letter", NULL, 7, v);
+    text[dl->size * 2] = '\0';
+    char c[16], attempts[16];
+    rr_format_fits(c, sizeof c, "%u", dl->center);
+    rr_format_fits(attempts, sizeof attempts, "%u", dl->attempts);
+    const char *v[10] = {dl->request_id,
+                         c,
+                         rr_domain_name(dl->domain),
+                         dl->service ? dl->service : "",
+                         text,
+                         rr_status_name(dl->error->code),
+                         dl->error->message,
+                         attempts,
+                         dl->sqlstate ? dl->sqlstate : "",
+                         dl->cause ? dl->cause : ""};
+    PGresult *res = wrk_store_exec(self, "dead_letter", NULL, 10, v);
     free(text);
     rr_status st = RR_OK;
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        rr_log_error_id(request_id, "could not store a dead letter for request %s: %s", request_id,
-                        res ? wrk_store_primary(res) : "connection lost");
+        rr_log_error_id(dl->request_id, "could not store a dead letter for request %s: %s",
+                        dl->request_id, res ? wrk_store_primary(res) : "connection lost");
         st = RR_EDB;
     } else if (PQgetvalue(res, 0, 0)[0] != 't') {
         st = RR_ECONFLICT; // its referral was recorded after all
     }
     PQclear(res);
+    return st;
+}
+
+// True when two SubmitRequest encodings carry the same request: each is
+// decoded and encoded again by protobuf-c (field order and defaults made
+// canonical), then compared byte for byte.
+static bool
+same_request(const Rr__V1__SubmitRequest *req, const char *stored_hex)
+{
+    size_t n = strlen(stored_hex) / 2;
+    uint8_t *stored = malloc(n ? n : 1);
+    if (stored == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char byte[3] = {stored_hex[2 * i], stored_hex[2 * i + 1], '\0'};
+        stored[i] = (uint8_t) strtoul(byte, NULL, 16); // hex from encode(): always valid
+    }
+    Rr__V1__SubmitRequest *was = rr__v1__submit_request__unpack(NULL, n, stored);
+    free(stored);
+    if (was == NULL) {
+        return false;
+    }
+    size_t a = rr__v1__submit_request__get_packed_size(req);
+    size_t b = rr__v1__submit_request__get_packed_size(was);
+    uint8_t *pa = malloc(a ? a : 1), *pb = malloc(b ? b : 1);
+    bool same = pa != NULL && pb != NULL && a == b && rr__v1__submit_request__pack(req, pa) == a &&
+                rr__v1__submit_request__pack(was, pb) == b && memcmp(pa, pb, a) == 0;
+    free(pa);
+    free(pb);
+    rr__v1__submit_request__free_unpacked(was, NULL);
+    return same;
+}
+
+// wrk_store_retry's steps after BEGIN; the caller rolls back unless
+// *committed.
+static rr_status
+retry_steps(wrk_store *self, const wrk_submission *sub, const char *operator_principal,
+            wrk_recorded *out, bool *committed, rr_wire_error *err)
+{
+    const Rr__V1__SubmitRequest *req = sub->req;
+    const char *id = req->request_id;
+    char center[16];
+    rr_format_fits(center, sizeof center, "%u", req->center_code);
+    const char *find[2] = {id, center};
+    PGresult *res = wrk_store_tx_step(self, "retry_find", NULL, 2, find, PGRES_TUPLES_OK);
+    if (res == NULL) {
+        return rr_wire_fail(err, RR_EDB, "", "could not retry request \"%s\": database unavailable",
+                            id);
+    }
+    bool found = PQntuples(res) == 1;
+    bool same = found && same_request(req, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!found) {
+        return rr_wire_fail(err, RR_EPERM, "request_id",
+                            "cannot submit request \"%s\" as %s: operators submit only to retry "
+                            "a dead letter, and center %u has none with this request_id",
+                            id, operator_principal, req->center_code);
+    }
+    if (!same) {
+        return rr_wire_fail(err, RR_EPERM, "request_id",
+                            "cannot retry request \"%s\" as %s: it differs from its dead letter "
+                            "(an operator retries a request as the center sent it)",
+                            id, operator_principal);
+    }
+    const char *actor[1] = {operator_principal};
+    res = wrk_store_tx_step(self, "retry_actor", NULL, 1, actor, PGRES_TUPLES_OK);
+    PQclear(res);
+    if (res == NULL) {
+        return rr_wire_fail(err, RR_EDB, "", "could not retry request \"%s\": database unavailable",
+                            id);
+    }
+    rr_status st = run(self, sub, 1, out, &res);
+    if (st != RR_OK) {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        bool permanent = res != NULL && refused_for_good(state);
+        rr_log_error_id(id, "could not record retried request %s: SQLSTATE %s: %s", id,
+                        state ? state : "?", res ? wrk_store_primary(res) : "connection lost");
+        if (permanent) {
+            describe_refusal(res, out);
+        }
+        PQclear(res);
+        return permanent ? rr_wire_fail(err, RR_EINTERNAL, "",
+                                        "could not record referral for request \"%s\": the "
+                                        "database refused it",
+                                        id)
+                         : rr_wire_fail(err, RR_EDB, "",
+                                        "could not record referral for request \"%s\": database "
+                                        "unavailable",
+                                        id);
+    }
+    const char *mark[2] = {id, operator_principal};
+    res = wrk_store_tx_step(self, "retry_mark", NULL, 2, mark, PGRES_COMMAND_OK);
+    PQclear(res);
+    if (res != NULL) {
+        res = wrk_store_tx_step(self, NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+        PQclear(res);
+        *committed = res != NULL;
+    }
+    if (!*committed) {
+        // A COMMIT lost in flight may have happened: the retry finds the
+        // dead letter retried and the referral recorded, and answers it.
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not record referral for request \"%s\": database unavailable",
+                            id);
+    }
+    return RR_OK;
+}
+
+rr_status
+wrk_store_retry(wrk_store *self, const wrk_submission *sub, const char *operator_principal,
+                wrk_recorded *out, rr_wire_error *err)
+{
+    const char *id = sub->req->request_id;
+    if (wrk_store_ensure(self) != RR_OK) {
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not record referral for request \"%s\": database unavailable",
+                            id);
+    }
+    PGresult *res = wrk_store_tx_step(self, NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK);
+    PQclear(res);
+    if (res == NULL) {
+        return rr_wire_fail(err, RR_EDB, "",
+                            "could not record referral for request \"%s\": database unavailable",
+                            id);
+    }
+    bool committed = false;
+    rr_status st = retry_steps(self, sub, operator_principal, out, &committed, err);
+    if (!committed) {
+        wrk_store_rollback(self);
+    }
     return st;
 }

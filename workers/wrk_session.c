@@ -206,6 +206,7 @@ on_message(wrk_session *self, rr_wire_work *m, wrk_job *jobs, size_t max, size_t
         job->command = m->request;
         job->dead = (m->flags & RR_CMD_DEAD_LETTER_FLAG) != 0;
         job->last_attempt = (m->flags & RR_CMD_LAST_ATTEMPT_FLAG) != 0;
+        job->earlier = m->earlier;
         job->failed = false;
         job->outcome = RR_WIRE_NO_OUTCOME;
         memcpy(job->principal, m->principal, sizeof job->principal);

@@ -21,6 +21,7 @@ typedef struct wrk_job {
     uint8_t command;   // RR_CMD_SUBMIT, _STATUS, _UPDATE or _FOLLOW (flags cleared)
     bool dead;         // RR_CMD_DEAD_LETTER_FLAG: record it as a dead letter
     bool last_attempt; // RR_CMD_LAST_ATTEMPT_FLAG: no retry follows a failure
+    unsigned earlier;  // deliveries of it before this one that brought no answer
     bool failed;       // set by the handler: answer FAILED, the broker retries
     uint8_t outcome;   // set by the handler: a SubmitReply's outcome, RR_WIRE_NO_OUTCOME otherwise
     char principal[RR_PRINCIPAL_MAX + 1]; // who sent it (CURVE), or "" (insecure)

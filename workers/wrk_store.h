@@ -13,6 +13,7 @@
 #include "rr_wire.h"
 #include "wrk_catalog.h"
 #include "wrk_change.h"
+#include "wrk_pgcause.h"
 #include "wrk_route.h"
 #include "wrk_validate.h"
 
@@ -79,6 +80,10 @@ typedef struct wrk_recorded {
     // Non-empty: this request_id was answered before for a request that
     // differed in this field ("national_id", "note", ...): refuse it.
     char conflict[16];
+    // When the database refused it for good (item_status RR_EINTERNAL):
+    // the SQLSTATE and wrk_pgcause's text, for its dead letter.
+    char sqlstate[6];
+    char cause[WRK_PGCAUSE_CAP];
 } wrk_recorded;
 
 // Records each submission with its household, person and first event, each
@@ -157,16 +162,39 @@ void wrk_status_clear(wrk_status *status);
 RR_NODISCARD rr_status wrk_store_update(wrk_store *self, const wrk_update *u, uint64_t *event_id,
                                         rr_wire_error *err);
 
-// Records a request that could not be processed in the dead-letter table
-// with the error it hit (a retry of the same request_id adds an attempt to
-// the open dead letter). body is the center's request as received.
+// An operator's retry of a dead letter (wrk_validate_actor lets operators
+// submit for nothing else): in one transaction, finds the center's dead
+// letter with this request_id (open, or retried before, whose retry then
+// gets its answer again) carrying the same request, records the submission
+// as wrk_store_record does with operator_principal as the actor of its
+// first event (migration 0013), and marks the dead letter retried by them.
+// RR_EPERM (field request_id) when there is no such dead letter or the
+// request differs from it; RR_EINTERNAL (out->sqlstate and cause set) when
+// the database refuses it again; RR_EDB when it is unavailable (retry).
+RR_NODISCARD rr_status wrk_store_retry(wrk_store *self, const wrk_submission *sub,
+                                       const char *operator_principal, wrk_recorded *out,
+                                       rr_wire_error *err);
+
+// A request that could not be processed, as a dead letter keeps it.
+typedef struct wrk_dead_letter {
+    const char *request_id;
+    uint32_t center;
+    rr_domain domain;
+    const char *service;
+    const void *body; // the center's request as received
+    size_t size;
+    const rr_wire_error *error; // what the center was answered
+    unsigned attempts;          // the failed deliveries this accounts for
+    const char *sqlstate;       // the database's refusal, or NULL (the workers died)
+    const char *cause;          // wrk_pgcause's text, or ""
+} wrk_dead_letter;
+
+// Records dl in the dead-letter table (a retry of the same request_id adds
+// its attempts to the open dead letter and replaces the cause).
 // RR_ECONFLICT, storing nothing, when a referral with this request_id exists
 // (the check and the insert hold the request's lock, as submit_referral
 // does, so the two cannot both happen). RR_EDB when the database failed.
-RR_NODISCARD rr_status wrk_store_dead_letter(wrk_store *self, const char *request_id,
-                                             uint32_t center, rr_domain domain, const char *service,
-                                             const void *body, size_t size,
-                                             const rr_wire_error *error);
+RR_NODISCARD rr_status wrk_store_dead_letter(wrk_store *self, const wrk_dead_letter *dl);
 
 // Escalates up to max referrals past their acceptance deadline to their
 // province office (see escalate_overdue in migration 0003); *count is how

@@ -48,8 +48,8 @@ wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__
 }
 
 rr_status
-wrk_validate_actor(const char *principal, uint32_t center_code, const char *office_code,
-                   rr_wire_error *err)
+wrk_validate_actor(const char *principal, wrk_action action, uint32_t center_code,
+                   const char *office_code, rr_wire_error *err)
 {
     if (principal == NULL || principal[0] == '\0') {
         return RR_OK;
@@ -57,6 +57,15 @@ wrk_validate_actor(const char *principal, uint32_t center_code, const char *offi
     bool as_office = office_code != NULL && office_code[0] != '\0';
     rr_principal who;
     if (rr_principal_parse(principal, &who)) {
+        if (who.kind == RR_PRINCIPAL_OPERATOR && action != WRK_ACTION_CHANGE) {
+            return RR_OK;
+        }
+        if (who.kind == RR_PRINCIPAL_OPERATOR) {
+            return rr_wire_fail(err, RR_EPERM, as_office ? "office_code" : "center_code",
+                                "cannot change a referral as %s: operators read and retry dead "
+                                "letters; changes come from the owning office or the center",
+                                principal);
+        }
         if (who.kind == RR_PRINCIPAL_CENTER && !as_office && who.center == center_code) {
             return RR_OK;
         }
@@ -72,6 +81,13 @@ wrk_validate_actor(const char *principal, uint32_t center_code, const char *offi
     return rr_wire_fail(err, RR_EPERM, "center_code",
                         "cannot act for center \"%u\": this key belongs to %s", center_code,
                         principal);
+}
+
+bool
+wrk_is_operator(const char *principal)
+{
+    rr_principal who;
+    return rr_principal_parse(principal, &who) && who.kind == RR_PRINCIPAL_OPERATOR;
 }
 
 bool

@@ -25,13 +25,27 @@ RR_NODISCARD rr_status wrk_validate_submit(const wrk_catalog *catalog, rr_domain
                                            const Rr__V1__SubmitRequest *req, wrk_submit_facts *out,
                                            rr_wire_error *err);
 
+// What a request asks to do, for wrk_validate_actor.
+typedef enum wrk_action {
+    WRK_ACTION_READ,   // STATUS, FOLLOW, INBOX
+    WRK_ACTION_CHANGE, // UPDATE
+    WRK_ACTION_SUBMIT, // SUBMIT
+} wrk_action;
+
 // Checks that the sender the broker authenticated may act as the request's
 // sender: principal "center:N" for center_code N (office_code empty),
-// "office:X" for office_code X. An empty principal means the broker runs
-// without authentication (--insecure): anything goes. RR_EPERM otherwise,
-// with err saying whose key it is.
-RR_NODISCARD rr_status wrk_validate_actor(const char *principal, uint32_t center_code,
-                                          const char *office_code, rr_wire_error *err);
+// "office:X" for office_code X. An operator ("operator:<name>") reads
+// anything, as any center or office or neither (center_code 0), changes
+// nothing, and submits only to retry a dead letter (RR_OK here: the store
+// checks that the request is one, wrk_store_retry). An empty principal
+// means the broker runs without authentication (--insecure): anything
+// goes. RR_EPERM otherwise, with err saying whose key it is.
+RR_NODISCARD rr_status wrk_validate_actor(const char *principal, wrk_action action,
+                                          uint32_t center_code, const char *office_code,
+                                          rr_wire_error *err);
+
+// True for an operator's principal.
+bool wrk_is_operator(const char *principal);
 
 // Room for a referral id's text, "R-<digits>".
 #define WRK_REFERRAL_ID_CAP (RR_WIRE_MAX_REFERRAL_BYTES + 1)

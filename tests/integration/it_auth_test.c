@@ -43,33 +43,18 @@ ctl(const char *fmt, ...)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Generates NAME.key/.pub under keys; registers it as principal unless NULL.
+// NAME.key/.pub under keys, registered as principal unless NULL; a client
+// authenticating with NAME.key.
 static void
 make_key(const char *name, const char *principal)
 {
-    assert_int_equal(ctl("keys generate --out %s/%s", keys, name), 0);
-    if (principal != NULL) {
-        assert_int_equal(
-            ctl("keys register --dir %s --principal %s %s/%s.pub", registry, principal, keys, name),
-            0);
-        assert_non_null(strstr(out, "registered"));
-    }
+    it_key_make(keys, name, registry, principal);
 }
 
-// A client authenticating with NAME.key.
 static cli_center *
 client_as(const char *name)
 {
-    const char *eps[] = {s.frontend};
-    cli_center *c = cli_center_new(eps, 1);
-    assert_non_null(c);
-    char key[700];
-    snprintf(key, sizeof key, "%s/%s.key", keys, name);
-    rr_curve_client curve;
-    char why[512];
-    assert_int_equal(rr_curve_client_load(key, broker_pub, &curve, why, sizeof why), RR_OK);
-    assert_int_equal(cli_center_set_curve(c, &curve), RR_OK);
-    return c;
+    return it_client_with_key(&s, keys, name, broker_pub);
 }
 
 static rr_status

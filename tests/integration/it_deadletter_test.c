@@ -72,7 +72,8 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
         assert_true(it_wait_metric(&s, "referral_retried_total", 2.0 * (i + 1), 5000));
     }
     // Each request failed twice and was retried; its third attempt was kept
-    // (no more retries: attempts = 2 below counts the center's two tries).
+    // (no more retries). attempts = 6 below counts every failed delivery:
+    // three for each of the center's two tries.
     assert_true(it_metric(&s, "referral_retried_total") == 4);
     // It does not hold up the requests behind it.
     it_request good;
@@ -84,7 +85,8 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     assert_int_equal(
         it_db_scalar(db,
                      "SELECT count(*) FROM dead_letter WHERE request_id = $1::uuid"
-                     " AND state = 'open' AND attempts = 2 AND error_code = 'EINTERNAL'"
+                     " AND state = 'open' AND attempts = 6 AND error_code = 'EINTERNAL'"
+                     " AND sqlstate = 'P0001'"
                      " AND domain = 'social' AND service_code = 'SOC-08'",
                      1, p),
         1);
@@ -100,6 +102,10 @@ test_a_request_the_database_refuses_is_dead_lettered_listed_retried_and_dropped(
     snprintf(args, sizeof args, "dead-letters show %s --db '%s'", id, s.conninfo);
     assert_int_equal(ctl(args), 0);
     assert_non_null(strstr(out, "EINTERNAL: could not record referral"));
+    // The cause, as PostgreSQL gave it, and every attempt.
+    assert_non_null(
+        strstr(out, "cause        SQLSTATE P0001 (PL/pgSQL error): poisoned household\n"));
+    assert_non_null(strstr(out, "attempts     6\n"));
     char masked[16];
     snprintf(masked, sizeof masked, "******%s", bad.national_id + 6);
     assert_non_null(strstr(out, masked));

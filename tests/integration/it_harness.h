@@ -100,6 +100,16 @@ typedef struct it_request {
     char national_id[11];
 } it_request;
 
+// Generates dir/name.key and .pub with referralctl and, unless principal is
+// NULL, registers the public key in the broker's key directory registry;
+// fails the test when a step fails.
+void it_key_make(const char *dir, const char *name, const char *registry, const char *principal);
+
+// A client of s's front end authenticating with dir/name.key to the broker
+// whose public key file is broker_pub (cli_center_destroy it).
+cli_center *it_client_with_key(const it_stack *s, const char *dir, const char *name,
+                               const char *broker_pub);
+
 // Submits req through c (retrying as the client library does) and returns
 // the answer (rr_wire_free it); fails the test when none came.
 Rr__V1__SubmitReply *it_submit(cli_center *c, const Rr__V1__SubmitRequest *req);

@@ -169,7 +169,7 @@ test_rr_wire_worker_messages_round_trip_with_their_fields(void **state)
     memcpy(zmq_msg_data(&body), "subm", 4);
     assert_int_equal(rr_wire_send_request(router, zmq_msg_data(&id), zmq_msg_size(&id),
                                           0x0102030405060708ull, RR_CMD_SUBMIT,
-                                          RR_CMD_LAST_ATTEMPT_FLAG, &body, "center:941"),
+                                          RR_CMD_LAST_ATTEMPT_FLAG, &body, "center:941", 258),
                      RR_OK);
     assert_int_equal(zmq_msg_size(&body), 4); // the broker keeps its body
     zmq_msg_close(&body);
@@ -179,6 +179,7 @@ test_rr_wire_worker_messages_round_trip_with_their_fields(void **state)
     assert_int_equal(w.request, RR_CMD_SUBMIT);
     assert_int_equal(w.flags, RR_CMD_LAST_ATTEMPT_FLAG);
     assert_string_equal(w.principal, "center:941");
+    assert_int_equal(w.earlier, 258); // frame 7, big-endian
     assert_memory_equal(zmq_msg_data(&w.body), "subm", 4);
     rr_wire_work_close(&w);
     // Its REPLY with the outcome in the envelope.
@@ -244,11 +245,19 @@ test_rr_wire_malformed_worker_messages_are_refused_with_the_reason(void **state)
     assert_string_equal(err.message, "unrecognized outcome 5 in a REPLY");
     rr_wire_work_close(&w);
     const char *bad_principal[] = {"",     RR_WIRE_WORKER_PROTO, "\x02", "12345678\x01",
-                                   "body", "operator:root"};
+                                   "body", "operator:Root"};
     const size_t s4[] = {0, 4, 1, 9, 4, 13};
     send_frames(bad_principal, s4, 6);
     assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
     assert_string_equal(err.message, "malformed principal in a REQUEST");
+    rr_wire_work_close(&w);
+    // A REQUEST whose earlier-deliveries frame is not two bytes.
+    const char *bad_earlier[] = {"",     RR_WIRE_WORKER_PROTO, "\x02",        "12345678\x01",
+                                 "body", "center:941",         "\x00\x01\x02"};
+    const size_t s7[] = {0, 4, 1, 9, 4, 10, 3};
+    send_frames(bad_earlier, s7, 7);
+    assert_int_equal(rr_wire_recv_work(router, true, 0, &w, &err), RR_EPROTO);
+    assert_string_equal(err.message, "a REQUEST's earlier-deliveries frame must be 2 bytes");
     rr_wire_work_close(&w);
     // A READY without its body.
     const char *bare_ready[] = {"", RR_WIRE_WORKER_PROTO, "\x01"};

@@ -33,7 +33,7 @@ teardown(void **state)
 }
 
 static void
-test_rr_principal_valid_accepts_only_the_three_kinds(void **state)
+test_rr_principal_valid_accepts_only_the_four_kinds(void **state)
 {
     (void) state;
     assert_true(rr_principal_valid("center:941"));
@@ -51,7 +51,17 @@ test_rr_principal_valid_accepts_only_the_three_kinds(void **state)
     assert_false(rr_principal_valid("office:CO"));
     assert_false(rr_principal_valid("office:CO-2301/../x"));
     assert_false(rr_principal_valid("worker:all"));
-    assert_false(rr_principal_valid("operator:root"));
+    assert_true(rr_principal_valid("operator:root"));
+    assert_true(rr_principal_valid("operator:maryam.k"));
+    assert_true(rr_principal_valid("operator:ops-2"));
+    assert_true(rr_principal_valid("operator:abcdefghijklmn")); // 14: the longest name
+    assert_false(rr_principal_valid("operator:abcdefghijklmno"));
+    assert_false(rr_principal_valid("operator:"));
+    assert_false(rr_principal_valid("operator:Maryam"));
+    assert_false(rr_principal_valid("operator:-x"));
+    assert_false(rr_principal_valid("operator:a/b"));
+    assert_false(rr_principal_valid("operator:a b"));
+    assert_false(rr_principal_valid("operators:x"));
     assert_false(rr_principal_valid(""));
     assert_false(rr_principal_valid(NULL));
 }
@@ -201,7 +211,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rr_principal_valid_accepts_only_the_three_kinds),
+        cmocka_unit_test(test_rr_principal_valid_accepts_only_the_four_kinds),
         cmocka_unit_test(test_rr_principal_parse_gives_kind_and_code),
         cmocka_unit_test(test_rr_principal_formats_what_it_parses),
         cmocka_unit_test(test_rr_keys_write_and_read_round_trip_with_modes),

@@ -94,19 +94,51 @@ test_wrk_validate_actor_lets_a_key_act_only_as_itself(void **state)
 {
     (void) state;
     rr_wire_error err;
-    assert_int_equal(wrk_validate_actor("", 941, NULL, &err), RR_OK); // --insecure
-    assert_int_equal(wrk_validate_actor("center:941", 941, NULL, &err), RR_OK);
-    assert_int_equal(wrk_validate_actor("center:941", 941, "", &err), RR_OK);
-    assert_int_equal(wrk_validate_actor("center:941", 1924, NULL, &err), RR_EPERM);
+    const wrk_action R = WRK_ACTION_READ;
+    assert_int_equal(wrk_validate_actor("", R, 941, NULL, &err), RR_OK); // --insecure
+    assert_int_equal(wrk_validate_actor("center:941", R, 941, NULL, &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("center:941", R, 941, "", &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("center:941", R, 1924, NULL, &err), RR_EPERM);
     assert_string_equal(err.field, "center_code");
     assert_non_null(strstr(err.message, "belongs to center:941"));
-    assert_int_equal(wrk_validate_actor("center:94", 941, NULL, &err), RR_EPERM); // not a prefix
-    assert_int_equal(wrk_validate_actor("center:941", 941, "CO-2301", &err), RR_EPERM);
+    assert_int_equal(wrk_validate_actor("center:94", R, 941, NULL, &err), RR_EPERM); // not a prefix
+    assert_int_equal(wrk_validate_actor("center:941", R, 941, "CO-2301", &err), RR_EPERM);
     assert_string_equal(err.field, "office_code");
-    assert_int_equal(wrk_validate_actor("office:CO-2301", 0, "CO-2301", &err), RR_OK);
-    assert_int_equal(wrk_validate_actor("office:CO-2301", 0, "CO-2302", &err), RR_EPERM);
-    assert_int_equal(wrk_validate_actor("office:CO-2301", 941, NULL, &err), RR_EPERM);
-    assert_int_equal(wrk_validate_actor("worker:social", 941, NULL, &err), RR_EPERM);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", R, 0, "CO-2301", &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", R, 0, "CO-2302", &err), RR_EPERM);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", R, 941, NULL, &err), RR_EPERM);
+    assert_int_equal(wrk_validate_actor("worker:social", R, 941, NULL, &err), RR_EPERM);
+    // The same rules for changes and submissions.
+    assert_int_equal(wrk_validate_actor("center:941", WRK_ACTION_SUBMIT, 941, NULL, &err), RR_OK);
+    assert_int_equal(wrk_validate_actor("center:941", WRK_ACTION_SUBMIT, 942, NULL, &err),
+                     RR_EPERM);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", WRK_ACTION_CHANGE, 0, "CO-2301", &err),
+                     RR_OK);
+    assert_int_equal(wrk_validate_actor("office:CO-2301", WRK_ACTION_CHANGE, 0, "CO-2302", &err),
+                     RR_EPERM);
+}
+
+// An operator reads as anyone (or as no one: center 0, no office), never
+// changes a referral, and submits only as a dead-letter retry (checked by
+// the store, so allowed here).
+static void
+test_wrk_validate_actor_lets_an_operator_read_and_retry_but_not_change(void **state)
+{
+    (void) state;
+    rr_wire_error err;
+    const char *op = "operator:maryam";
+    assert_int_equal(wrk_validate_actor(op, WRK_ACTION_READ, 0, NULL, &err), RR_OK);
+    assert_int_equal(wrk_validate_actor(op, WRK_ACTION_READ, 941, NULL, &err), RR_OK);
+    assert_int_equal(wrk_validate_actor(op, WRK_ACTION_READ, 0, "CO-2301", &err), RR_OK);
+    assert_int_equal(wrk_validate_actor(op, WRK_ACTION_SUBMIT, 941, NULL, &err), RR_OK);
+    assert_int_equal(wrk_validate_actor(op, WRK_ACTION_CHANGE, 0, "CO-2301", &err), RR_EPERM);
+    assert_string_equal(err.field, "office_code");
+    assert_non_null(strstr(err.message, "cannot change a referral as operator:maryam"));
+    assert_int_equal(wrk_validate_actor(op, WRK_ACTION_CHANGE, 941, NULL, &err), RR_EPERM);
+    assert_string_equal(err.field, "center_code");
+    assert_true(wrk_is_operator(op));
+    assert_false(wrk_is_operator("center:941"));
+    assert_false(wrk_is_operator(""));
 }
 
 int
@@ -117,6 +149,7 @@ main(void)
         cmocka_unit_test(test_wrk_validate_refuses_each_catalogue_problem_with_its_field),
         cmocka_unit_test(test_wrk_validate_applies_the_wire_field_checks_first),
         cmocka_unit_test(test_wrk_validate_actor_lets_a_key_act_only_as_itself),
+        cmocka_unit_test(test_wrk_validate_actor_lets_an_operator_read_and_retry_but_not_change),
     };
     return cmocka_run_group_tests_name("unit.validate", tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+// Why the database refused a request, as a dead letter keeps it: the
+// SQLSTATE, its class's name and PostgreSQL's primary message with every
+// value taken out. A primary message may quote the data that failed
+// ('invalid input syntax for type uuid: "…"'); a dead letter is read by
+// operators, and a row's personal data (national ids, names, household
+// ids) never goes there. Schema names the server reports in the error's
+// own fields (table, column, constraint, type) are kept: they say where.
+#ifndef WRK_PGCAUSE_H
+#define WRK_PGCAUSE_H
+
+#include <stddef.h>
+
+#define WRK_PGCAUSE_CAP 256
+
+// The name of a SQLSTATE's class ("23" → "integrity constraint
+// violation"); "unknown class" for one not in the table, or for NULL.
+const char *wrk_pgcause_class(const char *sqlstate);
+
+// Writes into out (cap bytes, cut at a character boundary):
+//   "SQLSTATE 23514 (integrity constraint violation): new row for relation
+//    "referral" violates check constraint "referral_household_canonical""
+// primary's double-quoted parts become "…" unless they equal one of
+// names[0..n) (NULL entries skipped); runs of five or more digits, quoted
+// or not, become "…" too (a national id or a phone number in a message of
+// our own).
+void wrk_pgcause_format(const char *sqlstate, const char *primary, const char *const *names,
+                        size_t n, char *out, size_t cap);
+
+#endif
