@@ -6,6 +6,8 @@
 #include "tool_filter.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +70,11 @@ static const char SLA_SQL[] =
     " ORDER BY o.province_code, m.service_code, m.office_code";
 // clang-format on
 
-bool
-tool_report_sla_duration(int64_t seconds, char *out, size_t cap)
+// Writes seconds as days and hours:minutes, rounded down to the minute
+// ("2d 03:15", "0d 00:45") into out. False when seconds is negative or the
+// text does not fit in cap bytes.
+static bool
+duration_text(int64_t seconds, char *out, size_t cap)
 {
     if (seconds < 0) {
         return false;
@@ -94,7 +99,7 @@ duration_cell(void *ctx, const PGresult *res, int c, const char *value, char *bu
     }
     char *end = NULL;
     long long seconds = strtoll(value, &end, 10);
-    if (end == value || *end != '\0' || !tool_report_sla_duration(seconds, buf, cap)) {
+    if (end == value || *end != '\0' || !duration_text(seconds, buf, cap)) {
         return value;
     }
     return buf;

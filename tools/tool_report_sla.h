@@ -5,17 +5,8 @@
 #ifndef TOOL_REPORT_SLA_H
 #define TOOL_REPORT_SLA_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
 // The process exit status: 0 done, 1 the database failed or the province
 // does not exist, 2 a usage error. argv[0] is "sla".
 int tool_report_sla_main(int argc, char **argv);
-
-// Writes seconds as days and hours:minutes, rounded down to the minute
-// ("2d 03:15", "0d 00:04") into out. False when it does not fit in cap
-// bytes or seconds is negative. Pure.
-bool tool_report_sla_duration(int64_t seconds, char *out, size_t cap);
 
 #endif
