@@ -32,7 +32,7 @@ static const struct {
     {"queues", tool_queues_main, "show a broker's queues and counters (from its HTTP API)"},
     {"workers", tool_workers_main, "show a broker's live workers (from its HTTP API)"},
     {"household", tool_household_main, "show a household's members and referrals"},
-    {"overdue", tool_overdue_main, "list referrals past their acceptance deadline or escalated"},
+    {"overdue", tool_overdue_main, "list referrals past their current owner's acceptance deadline"},
     {"dead-letters", tool_deadletters_main,
      "requests that could not be processed: list, show ID, retry ID, drop ID"},
     {"route", tool_route_main, "\"route explain\": the office a request goes to, and why"},
@@ -40,7 +40,9 @@ static const struct {
      "load a running stack; referrals/s and latency against PostgreSQL's own ceiling"},
     {"keys", tool_keys_main,
      "CURVE keys: generate, and register, revoke or list in the broker's key directory"},
-    {"report", tool_report_main, "reports from the database: \"report needs\" (need-finding)"},
+    {"report", tool_report_main,
+     "reports from the database: \"report needs\" (need-finding), \"report sla\" (time to "
+     "acceptance, on hold, to completion)"},
 };
 
 static void

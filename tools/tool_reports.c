@@ -1,114 +1,15 @@
-// The operator reports: options and their checks, the SQL of each report
-// (parameters only), and its layout. Printing goes through tool_db.
+// The operator reports: household, overdue and need-finding, the SQL of
+// each (parameters only) and its layout; `report sla` is tool_report_sla.
+// Options are checked by tool_filter; printing goes through tool_db.
 #include "tool_reports.h"
 
-#include "rr_config.h"
 #include "rr_wire.h"
-#include "tool_calendar.h"
-#include "tool_db.h"
+#include "tool_filter.h"
+#include "tool_report_sla.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-#define EXIT_DONE   0
-#define EXIT_FAILED 1
-#define EXIT_USAGE  2
-
-// A timestamptz column as UTC ISO 8601, e.g. 2025-03-01T13:00:00Z.
-#define UTC_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-// Parses options; false when the command ends here with *exit_code (after
-// --help, or a usage error already printed).
-static bool
-parse_options(const char *program, const char *summary, rr_opt *opts, int count, int argc,
-              char **argv, int *first_arg, int *exit_code)
-{
-    rr_status st = rr_config_parse(program, summary, opts, count, argc, argv, first_arg);
-    if (st == RR_ESHUTDOWN) {
-        *exit_code = EXIT_DONE;
-        return false;
-    }
-    if (st != RR_OK) {
-        *exit_code = EXIT_USAGE;
-        return false;
-    }
-    return true;
-}
-
-// True when s[from..from+n) are all ASCII digits.
-static bool
-digits_at(const char *s, size_t from, size_t n)
-{
-    for (size_t i = from; i < from + n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool
-is_digits(const char *s, size_t n)
-{
-    return strlen(s) == n && digits_at(s, 0, n);
-}
-
-// Checks --province, --county and --format; "" means the filter is unset.
-static bool
-check_filters(const char *province, const char *county, const char *format_name,
-              tool_db_format *format)
-{
-    if (province[0] != '\0' && !is_digits(province, 2)) {
-        fprintf(stderr, "invalid value \"%s\" for --province: expected a two-digit province code\n",
-                province);
-        return false;
-    }
-    if (county[0] != '\0' && !is_digits(county, 4)) {
-        fprintf(stderr, "invalid value \"%s\" for --county: expected a four-digit county code\n",
-                county);
-        return false;
-    }
-    if (tool_db_format_parse(format_name, format) != RR_OK) {
-        fprintf(stderr, "invalid value \"%s\" for --format: expected table or csv\n", format_name);
-        return false;
-    }
-    return true;
-}
-
-static const char *
-null_if_empty(const char *s)
-{
-    return s[0] == '\0' ? NULL : s;
-}
-
-// Refuses a province or county that does not exist, or a county outside the
-// province: without this, a typo would print an empty report.
-static bool
-areas_exist(PGconn *conn, const char *province, const char *county)
-{
-    const char *params[2] = {null_if_empty(province), null_if_empty(county)};
-    PGresult *res = tool_db_query(conn, "look up the province and county",
-                                  "SELECT (SELECT count(*) FROM province WHERE code = $1),"
-                                  " (SELECT province_code FROM county WHERE code = $2)",
-                                  2, params);
-    if (res == NULL) {
-        return false;
-    }
-    bool ok = false;
-    if (params[0] != NULL && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-        fprintf(stderr, "province \"%s\" does not exist\n", province);
-    } else if (params[1] != NULL && PQgetisnull(res, 0, 1)) {
-        fprintf(stderr, "county \"%s\" does not exist\n", county);
-    } else if (params[0] != NULL && params[1] != NULL &&
-               strcmp(PQgetvalue(res, 0, 1), province) != 0) {
-        fprintf(stderr, "county \"%s\" is not in province \"%s\"\n", county, province);
-    } else {
-        ok = true;
-    }
-    PQclear(res);
-    return ok;
-}
 
 // Runs a report query and prints its rows; the exit status.
 static int
@@ -117,18 +18,18 @@ print_query(PGconn *conn, const char *what, const char *sql, int nparams, const 
 {
     PGresult *res = tool_db_query(conn, what, sql, nparams, params);
     if (res == NULL) {
-        return EXIT_FAILED;
+        return TOOL_EXIT_FAILED;
     }
     rr_status st = tool_db_print(stdout, res, format);
     PQclear(res);
-    return st == RR_OK ? EXIT_DONE : EXIT_FAILED;
+    return st == RR_OK ? TOOL_EXIT_DONE : TOOL_EXIT_FAILED;
 }
 
 // --- referralctl household ------------------------------------------------
 
 // clang-format off
 static const char HOUSEHOLD_SQL[] =
-    "SELECT h.id, h.center_code, c.name, " UTC_TEXT("h.created_at") ","
+    "SELECT h.id, h.center_code, c.name, " TOOL_UTC_TEXT("h.created_at") ","
     "       (SELECT string_agg('\"' || s.spelling || '\"', ', ' ORDER BY s.spelling)"
     "        FROM household_spelling s WHERE s.household_id = h.id)"
     " FROM household h JOIN center c ON c.code = h.center_code WHERE h.id = $1";
@@ -140,7 +41,7 @@ static const char HOUSEHOLD_SQL[] =
 static const char MEMBERS_SQL[] =
     "SELECT CASE WHEN $2::boolean THEN p.national_id"
     "            ELSE '******' || right(p.national_id, 4) END AS national_id,"
-    "       " UTC_TEXT("p.updated_at") " AS member_since"
+    "       " TOOL_UTC_TEXT("p.updated_at") " AS member_since"
     " FROM person p WHERE p.household_id = $1 ORDER BY p.national_id";
 // clang-format on
 
@@ -151,7 +52,7 @@ static const char REFERRALS_SQL[] =
     "            ELSE '******' || right(r.national_id, 4) END AS member,"
     "       r.scope AS \"for\", r.domain, r.priority,"
     "       r.status, r.office_code AS office, o.name_en AS office_name,"
-    "       " UTC_TEXT("r.created_at") " AS created_at"
+    "       " TOOL_UTC_TEXT("r.created_at") " AS created_at"
     " FROM referral r JOIN office o ON o.code = r.office_code"
     " WHERE r.household_id = $1 ORDER BY r.created_at DESC, r.id DESC";
 // clang-format on
@@ -164,12 +65,12 @@ print_household(PGconn *conn, const char *typed, bool show_ids)
     rr_wire_error err;
     if (rr_wire_household_canon(typed, id, &err) != RR_OK) {
         fprintf(stderr, "%s\n", err.message);
-        return EXIT_USAGE;
+        return TOOL_EXIT_USAGE;
     }
     const char *params[2] = {id, show_ids ? "true" : "false"};
     PGresult *res = tool_db_query(conn, "read the household", HOUSEHOLD_SQL, 1, params);
     if (res == NULL) {
-        return EXIT_FAILED;
+        return TOOL_EXIT_FAILED;
     }
     if (PQntuples(res) == 0) {
         if (strcmp(typed, id) != 0) {
@@ -178,7 +79,7 @@ print_household(PGconn *conn, const char *typed, bool show_ids)
             fprintf(stderr, "household \"%s\" does not exist\n", id);
         }
         PQclear(res);
-        return EXIT_FAILED;
+        return TOOL_EXIT_FAILED;
     }
     printf("household   %s\n", PQgetvalue(res, 0, 0));
     if (!PQgetisnull(res, 0, 4)) {
@@ -189,7 +90,7 @@ print_household(PGconn *conn, const char *typed, bool show_ids)
     PQclear(res);
     int rc =
         print_query(conn, "read the household's members", MEMBERS_SQL, 2, params, TOOL_DB_TABLE);
-    if (rc != EXIT_DONE) {
+    if (rc != TOOL_EXIT_DONE) {
         return rc;
     }
     printf("\nreferrals\n");
@@ -202,32 +103,31 @@ tool_household_main(int argc, char **argv)
 {
     const char *db = NULL;
     bool show_ids = false;
-    int first = 0, rc = EXIT_USAGE;
+    int first = 0, rc = TOOL_EXIT_USAGE;
     rr_opt opts[] = {
-        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
-         0},
+        TOOL_FILTER_DB_OPT(&db),
         {"show-ids", RR_OPT_FLAG, NULL, "0",
          "print national ids in full (otherwise only their last 4 digits)", &show_ids, 0, 0},
     };
     const char *program = "referralctl household";
     const char *summary = "referralctl household ID: a household's file, its members and its "
                           "referrals, newest first";
-    if (!parse_options(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc, argv,
-                       &first, &rc)) {
+    if (!tool_filter_options(program, summary, opts, (int) (sizeof opts / sizeof opts[0]), argc,
+                             argv, &first, &rc)) {
         return rc;
     }
     if (first >= argc) {
         fprintf(stderr, "usage: referralctl household ID [--show-ids] [--db CONNINFO]\n");
-        return EXIT_USAGE;
+        return TOOL_EXIT_USAGE;
     }
     if (first != argc - 1) {
         fprintf(stderr, "usage: referralctl household ID [--show-ids] [--db CONNINFO]\n");
-        return EXIT_USAGE;
+        return TOOL_EXIT_USAGE;
     }
     const char *id = argv[first];
     PGconn *conn = tool_db_connect(db);
     if (conn == NULL) {
-        return EXIT_FAILED;
+        return TOOL_EXIT_FAILED;
     }
     rc = print_household(conn, id, show_ids);
     PQfinish(conn);
@@ -236,63 +136,63 @@ tool_household_main(int argc, char **argv)
 
 // --- referralctl overdue --------------------------------------------------
 
-// Open referrals nobody accepted before the deadline, and escalated ones
-// still open, most overdue first. The province and county are the center's.
+// Referrals past their current owner's deadline to accept (a county
+// office's, or after an escalation or a forward the new owner's own, from
+// priority_sla by its level), most overdue first. The province and county
+// are the center's; the office is the owner now.
 // clang-format off
 static const char OVERDUE_SQL[] =
     "SELECT 'R-' || r.id AS referral, r.center_code AS center, c.county_code AS county,"
     "       r.service_code AS service, r.priority, r.status, r.office_code,"
-    "       " UTC_TEXT("r.accept_deadline") " AS accept_deadline,"
-    "       " UTC_TEXT("r.escalated_at") " AS escalated_at,"
+    "       " TOOL_UTC_TEXT("r.accept_deadline") " AS accept_deadline,"
+    "       " TOOL_UTC_TEXT("r.escalated_at") " AS escalated_at,"
     "       (s.late / 86400) || 'd ' || lpad((s.late % 86400 / 3600)::text, 2, '0') || 'h '"
     "           || lpad((s.late % 3600 / 60)::text, 2, '0') || 'm' AS overdue"
     " FROM referral r"
     " JOIN center c ON c.code = r.center_code"
     " JOIN county k ON k.code = c.county_code"
-    " CROSS JOIN LATERAL (SELECT CASE WHEN r.accept_deadline < now() THEN"
-    "     floor(extract(epoch FROM now() - r.accept_deadline))::bigint END AS late) s"
-    " WHERE ((r.status IN ('requested', 'received') AND r.accept_deadline < now())"
-    "        OR (r.escalated_at IS NOT NULL AND referral_is_open(r.status)))"
+    " CROSS JOIN LATERAL (SELECT"
+    "     floor(extract(epoch FROM now() - r.accept_deadline))::bigint AS late) s"
+    " WHERE r.status IN ('requested', 'received') AND r.accept_deadline < now()"
     "   AND ($1::text IS NULL OR k.province_code = $1)"
     "   AND ($2::text IS NULL OR c.county_code = $2)"
-    " ORDER BY r.accept_deadline NULLS LAST, r.id";
+    "   AND ($3::text IS NULL OR r.office_code = $3)"
+    " ORDER BY r.accept_deadline, r.id";
 // clang-format on
 
 int
 tool_overdue_main(int argc, char **argv)
 {
-    const char *db = NULL, *province = NULL, *county = NULL, *format_name = NULL;
-    int rc = EXIT_USAGE;
+    const char *db = NULL, *province = NULL, *county = NULL, *office = NULL, *format_name = NULL;
+    int rc = TOOL_EXIT_USAGE;
     rr_opt opts[] = {
-        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
-         0},
+        TOOL_FILTER_DB_OPT(&db),
         {"province", RR_OPT_STRING, NULL, "", "only centers in this province (two digits)",
          &province, 0, 0},
         {"county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", &county, 0,
          0},
+        {"office", RR_OPT_STRING, NULL, "",
+         "only referrals this office owns now (CO-2301, or PO-23 for what was escalated to the "
+         "province office)",
+         &office, 0, 0},
         {"format", RR_OPT_STRING, NULL, "table", "output: table or csv", &format_name, 0, 0},
     };
-    if (!parse_options("referralctl overdue",
-                       "referralctl overdue: open referrals past their acceptance deadline, and "
-                       "escalated ones still open",
-                       opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
+    if (!tool_filter_options("referralctl overdue",
+                             "referralctl overdue: open referrals past their current owner's "
+                             "deadline to accept",
+                             opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
         return rc;
     }
     tool_db_format format = TOOL_DB_TABLE;
-    if (!check_filters(province, county, format_name, &format)) {
-        return EXIT_USAGE;
+    char office_code[32];
+    if (!tool_filter_check(province, county, format_name, &format) ||
+        !tool_filter_office(office, office_code, sizeof office_code)) {
+        return TOOL_EXIT_USAGE;
     }
-    PGconn *conn = tool_db_connect(db);
-    if (conn == NULL) {
-        return EXIT_FAILED;
-    }
-    rc = EXIT_FAILED;
-    if (areas_exist(conn, province, county)) {
-        const char *params[2] = {null_if_empty(province), null_if_empty(county)};
-        rc = print_query(conn, "list overdue referrals", OVERDUE_SQL, 2, params, format);
-    }
-    PQfinish(conn);
-    return rc;
+    const char *params[3] = {tool_filter_or_null(province), tool_filter_or_null(county),
+                             tool_filter_or_null(office_code)};
+    return tool_filter_report(db, province, county, office_code, "list overdue referrals",
+                              OVERDUE_SQL, 3, params, format, NULL);
 }
 
 // --- referralctl report needs ---------------------------------------------
@@ -365,52 +265,34 @@ needs_cell(void *ctx, const PGresult *res, int c, const char *value, char *buf, 
     return buf;
 }
 
-// Reads --since or --until (either calendar) into iso; "" stays unset.
-static bool
-read_day(const char *option, const char *text, char iso[TOOL_DATE_LEN + 1])
-{
-    iso[0] = '\0';
-    const char *why = NULL;
-    if (text[0] != '\0' && !tool_calendar_parse(text, iso, &why)) {
-        fprintf(stderr, "invalid value \"%s\" for --%s: %s\n", text, option, why);
-        return false;
-    }
-    return true;
-}
-
 static int
 report_needs_main(int argc, char **argv)
 {
     const char *db = NULL, *province = NULL, *county = NULL, *since = NULL, *until = NULL,
                *format_name = NULL, *calendar_name = NULL;
-    int rc = EXIT_USAGE;
+    int rc = TOOL_EXIT_USAGE;
     rr_opt opts[] = {
-        {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
-         0},
+        TOOL_FILTER_DB_OPT(&db),
         {"province", RR_OPT_STRING, NULL, "",
          "province of the centers (two digits; default: the whole country)", &province, 0, 0},
         {"county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", &county, 0,
          0},
-        {"since", RR_OPT_STRING, NULL, "",
-         "only referrals created on or after this day (UTC): 1405/09/01 (Solar Hijri) or "
-         "2026-11-22 (Gregorian)",
-         &since, 0, 0},
-        {"until", RR_OPT_STRING, NULL, "", "only referrals created on or before this day (UTC)",
-         &until, 0, 0},
+        TOOL_FILTER_DAY_OPTS(&since, &until),
         {"calendar", RR_OPT_STRING, NULL, "jalali", "days printed as jalali or gregorian",
          &calendar_name, 0, 0},
         {"format", RR_OPT_STRING, NULL, "table", "output: table or csv", &format_name, 0, 0},
     };
-    if (!parse_options("referralctl report needs",
-                       "referralctl report needs: requests by area (county and neighbourhood), "
-                       "domain and service, with households, persons, outcomes, the median days "
-                       "to acceptance and risk flags",
-                       opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
+    if (!tool_filter_options(
+            "referralctl report needs",
+            "referralctl report needs: requests by area (county and neighbourhood), "
+            "domain and service, with households, persons, outcomes, the median days "
+            "to acceptance and risk flags",
+            opts, (int) (sizeof opts / sizeof opts[0]), argc, argv, NULL, &rc)) {
         return rc;
     }
     tool_db_format format = TOOL_DB_TABLE;
-    if (!check_filters(province, county, format_name, &format)) {
-        return EXIT_USAGE;
+    if (!tool_filter_check(province, county, format_name, &format)) {
+        return TOOL_EXIT_USAGE;
     }
     tool_calendar calendar = TOOL_CALENDAR_JALALI;
     if (strcmp(calendar_name, "gregorian") == 0) {
@@ -418,30 +300,18 @@ report_needs_main(int argc, char **argv)
     } else if (strcmp(calendar_name, "jalali") != 0) {
         fprintf(stderr, "invalid value \"%s\" for --calendar: expected jalali or gregorian\n",
                 calendar_name);
-        return EXIT_USAGE;
+        return TOOL_EXIT_USAGE;
     }
     char since_iso[TOOL_DATE_LEN + 1], until_iso[TOOL_DATE_LEN + 1];
-    if (!read_day("since", since, since_iso) || !read_day("until", until, until_iso)) {
-        return EXIT_USAGE;
+    if (!tool_filter_day("since", since, since_iso) ||
+        !tool_filter_day("until", until, until_iso)) {
+        return TOOL_EXIT_USAGE;
     }
-    PGconn *conn = tool_db_connect(db);
-    if (conn == NULL) {
-        return EXIT_FAILED;
-    }
-    rc = EXIT_FAILED;
-    if (areas_exist(conn, province, county)) {
-        const char *params[4] = {null_if_empty(province), null_if_empty(county),
-                                 null_if_empty(since_iso), null_if_empty(until_iso)};
-        PGresult *res = tool_db_query(conn, "build the needs report", NEEDS_SQL, 4, params);
-        if (res != NULL) {
-            tool_db_cells cells = {needs_cell, &calendar};
-            rc =
-                tool_db_print_cells(stdout, res, format, &cells) == RR_OK ? EXIT_DONE : EXIT_FAILED;
-            PQclear(res);
-        }
-    }
-    PQfinish(conn);
-    return rc;
+    const char *params[4] = {tool_filter_or_null(province), tool_filter_or_null(county),
+                             tool_filter_or_null(since_iso), tool_filter_or_null(until_iso)};
+    tool_db_cells cells = {needs_cell, &calendar};
+    return tool_filter_report(db, province, county, "", "build the needs report", NEEDS_SQL, 4,
+                              params, format, &cells);
 }
 
 static void
@@ -449,7 +319,9 @@ report_usage(FILE *out)
 {
     fprintf(out, "usage: referralctl report REPORT [options]\n\n"
                  "reports:\n"
-                 "  needs   requests by county, neighbourhood, domain and service\n\n"
+                 "  needs   requests by county, neighbourhood, domain and service\n"
+                 "  sla     time to acceptance, on hold and to completion, per service and "
+                 "office\n\n"
                  "\"referralctl report REPORT --help\" lists a report's options.\n");
 }
 
@@ -458,17 +330,20 @@ tool_report_main(int argc, char **argv)
 {
     if (argc < 2) {
         report_usage(stderr);
-        return EXIT_USAGE;
+        return TOOL_EXIT_USAGE;
     }
     const char *name = argv[1];
     if (strcmp(name, "needs") == 0) {
         return report_needs_main(argc - 1, argv + 1);
     }
+    if (strcmp(name, "sla") == 0) {
+        return tool_report_sla_main(argc - 1, argv + 1);
+    }
     if (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         report_usage(stdout);
-        return EXIT_DONE;
+        return TOOL_EXIT_DONE;
     }
     fprintf(stderr, "unrecognized report \"%s\"\n", name);
     report_usage(stderr);
-    return EXIT_USAGE;
+    return TOOL_EXIT_USAGE;
 }

@@ -1,7 +1,7 @@
 // Operator reports over PostgreSQL, read-only: `referralctl household`
 // (one household's file), `referralctl overdue` (referrals past their
-// acceptance deadline or escalated) and `referralctl report needs`
-// (need-finding by county, neighbourhood and service).
+// current owner's deadline to accept) and `referralctl report` (needs:
+// need-finding by county, neighbourhood and service; sla: tool_report_sla).
 #ifndef TOOL_REPORTS_H
 #define TOOL_REPORTS_H
 

@@ -30,14 +30,15 @@ static const wrk_statement STATEMENTS[] = {
      "  WHERE p.referral_id = e.referral_id AND p.id < e.id)"
      " FROM referral_event e WHERE e.update_id = $1::uuid",
      1},
-    // A forward gives the new owner the full time to accept (a fresh
-    // deadline from priority_sla, migration 0008), and may be escalated again.
+    // A forward gives the new owner the full time to accept, by its own
+    // level (a county or province office's row of priority_sla, migration
+    // 0012), counted from now, and may be escalated again.
     {"change",
      "WITH u AS ("
      " UPDATE referral SET status = $2, version = version + 1, updated_at = now(),"
      "  office_code = coalesce($3, office_code),"
      "  accept_deadline = CASE WHEN $3 IS NULL THEN accept_deadline"
-     "   ELSE accept_deadline_for(referral.priority) END,"
+     "   ELSE accept_deadline_for(referral.priority, $3) END,"
      "  escalated_at = CASE WHEN $3 IS NULL THEN escalated_at END"
      " WHERE id = $1::bigint RETURNING id, office_code, center_code"
      ")"

@@ -457,6 +457,51 @@ it_pg_ctl(const char *action)
     return system(cmd) == 0;
 }
 
+// Reads f to its end into buf (cap bytes, NUL-terminated; the rest is
+// dropped).
+static void
+read_all(FILE *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        if (got == 0) {
+            break;
+        }
+        n += got;
+    }
+    buf[n] = '\0';
+}
+
+void
+it_ctl(const it_stack *s, const char *conninfo, const char *args, it_ctl_run *run)
+{
+    const char *bin = getenv("RR_CTL_BIN");
+    char errpath[600], cmd[2048];
+    int e = snprintf(errpath, sizeof errpath, "%s/ctl.stderr", s->logdir);
+    int n = snprintf(cmd, sizeof cmd, "'%s' %s --db '%s' 2>'%s'", bin ? bin : "", args, conninfo,
+                     errpath);
+    if (bin == NULL || e < 0 || (size_t) e >= sizeof errpath || n < 0 || (size_t) n >= sizeof cmd) {
+        fprintf(stderr, "it_ctl: RR_CTL_BIN unset or command too long\n");
+        abort();
+    }
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        fprintf(stderr, "it_ctl: cannot run %s: %s\n", bin, strerror(errno));
+        abort();
+    }
+    read_all(p, run->out, sizeof run->out);
+    int ws = pclose(p);
+    run->status = ws != -1 && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    FILE *f = fopen(errpath, "r");
+    if (f == NULL) {
+        fprintf(stderr, "it_ctl: cannot read %s: %s\n", errpath, strerror(errno));
+        abort();
+    }
+    read_all(f, run->err, sizeof run->err);
+    (void) fclose(f); // read only
+}
+
 int
 it_run(char *out, size_t cap, const char *fmt, ...)
 {

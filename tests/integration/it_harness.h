@@ -153,6 +153,18 @@ bool it_chromium(const it_stack *s, const char *path, int width, int height, con
 // not exit normally.
 int it_run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+// What one run of referralctl printed and how it ended.
+typedef struct it_ctl_run {
+    int status; // exit status, or -1 when it did not exit normally
+    char out[16384];
+    char err[4096];
+} it_ctl_run;
+
+// Runs "referralctl ARGS --db 'CONNINFO'" (the binary RR_CTL_BIN) and
+// fills run: its stdout, its stderr (through a file in s's log folder) and
+// its exit status. Aborts when it cannot be run (a precondition).
+void it_ctl(const it_stack *s, const char *conninfo, const char *args, it_ctl_run *run);
+
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.
 bool it_pg_ctl(const char *action);

@@ -1,7 +1,8 @@
 // Upgrading a database that holds referrals: migration 0003 backfills
 // households, persons, deadlines and the new event columns, and history
 // stays append-only afterwards; 0009 merges the spellings of one household
-// without losing a referral or an event.
+// without losing a referral or an event; 0012 keeps the organisation's
+// deadlines as the county level and copies them for province offices.
 #include "it_harness.h"
 
 #include <setjmp.h>
@@ -251,6 +252,56 @@ test_upgrading_variant_spellings_merges_households_and_keeps_every_referral(void
     PQfinish(db);
 }
 
+// Migration 0012 keys priority_sla by owner level: the organisation's rows
+// (edited, or partly missing) become the county level, the province level
+// starts as a copy of them, and the seed fills only what is missing.
+static void
+test_upgrading_keeps_the_organisations_deadlines_for_county_and_province_offices(void **state)
+{
+    (void) state;
+    const char *ctl = getenv("RR_CTL_BIN");
+    char args[1400];
+    PGconn *db = database_at("it_owner_sla", 10, args, sizeof args);
+    it_db_exec(db, "INSERT INTO priority_sla (priority, accept_within) VALUES"
+                   " ('stat', interval '2 hours'), ('routine', interval '12 days')");
+    assert_int_equal(migrate(ctl, "", args), 0);
+    it_db_exec(db, "SET search_path = referral");
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM priority_sla WHERE"
+                                  " (priority, accept_within) IN (('stat', interval '2 hours'),"
+                                  " ('routine', interval '12 days'), ('asap', interval '24 hours'),"
+                                  " ('urgent', interval '3 days'))",
+                                  0, NULL),
+                     8); // four priorities at both levels, the edits at both
+    assert_int_equal(it_db_scalar(db, "SELECT count(DISTINCT level) FROM priority_sla", 0, NULL),
+                     2);
+    // An office's level chooses its row; the old one-argument form is the
+    // county's.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) WHERE accept_deadline_for('stat', 'PO-23') ="
+                                  " now() + interval '2 hours' AND accept_deadline_for('stat')"
+                                  " = now() + interval '2 hours' AND accept_deadline_for("
+                                  "'routine', 'CO-2301') = now() + interval '12 days'",
+                                  0, NULL),
+                     1);
+    // A province's edit is its own; re-seeding keeps it.
+    it_db_exec(db, "UPDATE priority_sla SET accept_within = interval '1 hour'"
+                   " WHERE priority = 'stat' AND level = 'province'");
+    assert_int_equal(migrate(ctl, "", args), 0);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) WHERE accept_deadline_for('stat', 'PO-23') ="
+                                  " now() + interval '1 hour' AND accept_deadline_for('stat',"
+                                  " 'CO-2301') = now() + interval '2 hours'",
+                                  0, NULL),
+                     1);
+    // A level that is not an office's is refused.
+    PGresult *res = PQexec(db, "INSERT INTO priority_sla (priority, level, accept_within)"
+                               " VALUES ('stat', 'national', interval '1 hour')");
+    assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    PQfinish(db);
+}
+
 static void
 test_the_databases_notices_go_through_the_logger_not_raw_to_stderr(void **state)
 {
@@ -277,6 +328,8 @@ main(void)
         cmocka_unit_test(test_upgrading_a_database_with_referrals_backfills_the_household_files),
         cmocka_unit_test(
             test_upgrading_variant_spellings_merges_households_and_keeps_every_referral),
+        cmocka_unit_test(
+            test_upgrading_keeps_the_organisations_deadlines_for_county_and_province_offices),
         cmocka_unit_test(test_the_databases_notices_go_through_the_logger_not_raw_to_stderr),
     };
     return cmocka_run_group_tests_name("integration.migrate", tests, NULL, NULL);
