@@ -18,8 +18,8 @@
 
 #define COLUMN_GAP_WIDTH 2
 
-PGconn *
-tool_db_connect(const char *conninfo)
+static PGconn *
+connect_session(const char *conninfo, bool read_only)
 {
     // expand_dbname: conninfo may be a whole connection string; the
     // fallback application name shows referralctl in pg_stat_activity
@@ -34,9 +34,12 @@ tool_db_connect(const char *conninfo)
         PQfinish(conn);
         return NULL;
     }
+    const char *params[1] = {read_only ? "on" : "off"};
     PGresult *res =
-        PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'referral', false),"
-                     " pg_catalog.set_config('default_transaction_read_only', 'on', false)");
+        PQexecParams(conn,
+                     "SELECT pg_catalog.set_config('search_path', 'referral', false),"
+                     " pg_catalog.set_config('default_transaction_read_only', $1, false)",
+                     1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     if (!ok) {
         fprintf(stderr, "could not set up the database session: %s", PQresultErrorMessage(res));
@@ -47,6 +50,18 @@ tool_db_connect(const char *conninfo)
         return NULL;
     }
     return conn;
+}
+
+PGconn *
+tool_db_connect(const char *conninfo)
+{
+    return connect_session(conninfo, true);
+}
+
+PGconn *
+tool_db_connect_writable(const char *conninfo)
+{
+    return connect_session(conninfo, false);
 }
 
 PGresult *
@@ -244,4 +259,72 @@ tool_db_print_cells(FILE *out, const PGresult *res, tool_db_format format,
         return RR_EIO;
     }
     return RR_OK;
+}
+
+// True when s is exactly n ASCII digits.
+static bool
+is_digits(const char *s, size_t n)
+{
+    if (strlen(s) != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+tool_db_check_filters(const char *province, const char *county, const char *format_name,
+                      tool_db_format *format)
+{
+    if (province[0] != '\0' && !is_digits(province, 2)) {
+        fprintf(stderr, "invalid value \"%s\" for --province: expected a two-digit province code\n",
+                province);
+        return false;
+    }
+    if (county[0] != '\0' && !is_digits(county, 4)) {
+        fprintf(stderr, "invalid value \"%s\" for --county: expected a four-digit county code\n",
+                county);
+        return false;
+    }
+    if (tool_db_format_parse(format_name, format) != RR_OK) {
+        fprintf(stderr, "invalid value \"%s\" for --format: expected table or csv\n", format_name);
+        return false;
+    }
+    return true;
+}
+
+static const char *
+null_if_empty(const char *s)
+{
+    return s[0] == '\0' ? NULL : s;
+}
+
+bool
+tool_db_areas_exist(PGconn *conn, const char *province, const char *county)
+{
+    const char *params[2] = {null_if_empty(province), null_if_empty(county)};
+    PGresult *res = tool_db_query(conn, "look up the province and county",
+                                  "SELECT (SELECT count(*) FROM province WHERE code = $1),"
+                                  " (SELECT province_code FROM county WHERE code = $2)",
+                                  2, params);
+    if (res == NULL) {
+        return false;
+    }
+    bool ok = false;
+    if (params[0] != NULL && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+        fprintf(stderr, "province \"%s\" does not exist\n", province);
+    } else if (params[1] != NULL && PQgetisnull(res, 0, 1)) {
+        fprintf(stderr, "county \"%s\" does not exist\n", county);
+    } else if (params[0] != NULL && params[1] != NULL &&
+               strcmp(PQgetvalue(res, 0, 1), province) != 0) {
+        fprintf(stderr, "county \"%s\" is not in province \"%s\"\n", county, province);
+    } else {
+        ok = true;
+    }
+    PQclear(res);
+    return ok;
 }

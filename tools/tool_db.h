@@ -1,12 +1,14 @@
-// Read-only PostgreSQL access for referralctl's reports: a connection with a
-// pinned search_path, checked parameterised queries, and printing a result
-// as an aligned text table or as RFC 4180 CSV.
+// PostgreSQL access for referralctl's reports and reference-data commands: a
+// connection with a pinned search_path (read-only unless asked), checked
+// parameterised queries, and printing a result as an aligned text table or
+// as RFC 4180 CSV.
 #ifndef TOOL_DB_H
 #define TOOL_DB_H
 
 #include "rr_status.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -20,11 +22,26 @@ typedef enum tool_db_format {
 // caller PQfinish-es it), or NULL after printing why to stderr.
 PGconn *tool_db_connect(const char *conninfo);
 
+// tool_db_connect for the commands that change reference data: the same
+// session, read-write.
+PGconn *tool_db_connect_writable(const char *conninfo);
+
 // Runs sql with nparams text parameters ($1..$n; a NULL entry is SQL NULL).
 // Returns the PGRES_TUPLES_OK result, which the caller PQclear-s, or NULL
 // after printing "could not WHAT: <libpq message>" to stderr.
 PGresult *tool_db_query(PGconn *conn, const char *what, const char *sql, int nparams,
                         const char *const *params);
+
+// Checks the filters --province (two digits) and --county (four digits),
+// "" meaning unset, and sets *format from --format. False after printing
+// the usage error.
+bool tool_db_check_filters(const char *province, const char *county, const char *format_name,
+                           tool_db_format *format);
+
+// Refuses a province or county that does not exist, or a county outside the
+// province ("" for unset): without this, a typo would print an empty list.
+// False after printing why (or the query's failure).
+bool tool_db_areas_exist(PGconn *conn, const char *province, const char *county);
 
 // Sets *format from "table" or "csv". RR_EINVAL for anything else.
 RR_NODISCARD rr_status tool_db_format_parse(const char *name, tool_db_format *format);

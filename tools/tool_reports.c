@@ -36,78 +36,10 @@ parse_options(const char *program, const char *summary, rr_opt *opts, int count,
     return true;
 }
 
-// True when s[from..from+n) are all ASCII digits.
-static bool
-digits_at(const char *s, size_t from, size_t n)
-{
-    for (size_t i = from; i < from + n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool
-is_digits(const char *s, size_t n)
-{
-    return strlen(s) == n && digits_at(s, 0, n);
-}
-
-// Checks --province, --county and --format; "" means the filter is unset.
-static bool
-check_filters(const char *province, const char *county, const char *format_name,
-              tool_db_format *format)
-{
-    if (province[0] != '\0' && !is_digits(province, 2)) {
-        fprintf(stderr, "invalid value \"%s\" for --province: expected a two-digit province code\n",
-                province);
-        return false;
-    }
-    if (county[0] != '\0' && !is_digits(county, 4)) {
-        fprintf(stderr, "invalid value \"%s\" for --county: expected a four-digit county code\n",
-                county);
-        return false;
-    }
-    if (tool_db_format_parse(format_name, format) != RR_OK) {
-        fprintf(stderr, "invalid value \"%s\" for --format: expected table or csv\n", format_name);
-        return false;
-    }
-    return true;
-}
-
 static const char *
 null_if_empty(const char *s)
 {
     return s[0] == '\0' ? NULL : s;
-}
-
-// Refuses a province or county that does not exist, or a county outside the
-// province: without this, a typo would print an empty report.
-static bool
-areas_exist(PGconn *conn, const char *province, const char *county)
-{
-    const char *params[2] = {null_if_empty(province), null_if_empty(county)};
-    PGresult *res = tool_db_query(conn, "look up the province and county",
-                                  "SELECT (SELECT count(*) FROM province WHERE code = $1),"
-                                  " (SELECT province_code FROM county WHERE code = $2)",
-                                  2, params);
-    if (res == NULL) {
-        return false;
-    }
-    bool ok = false;
-    if (params[0] != NULL && strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-        fprintf(stderr, "province \"%s\" does not exist\n", province);
-    } else if (params[1] != NULL && PQgetisnull(res, 0, 1)) {
-        fprintf(stderr, "county \"%s\" does not exist\n", county);
-    } else if (params[0] != NULL && params[1] != NULL &&
-               strcmp(PQgetvalue(res, 0, 1), province) != 0) {
-        fprintf(stderr, "county \"%s\" is not in province \"%s\"\n", county, province);
-    } else {
-        ok = true;
-    }
-    PQclear(res);
-    return ok;
 }
 
 // Runs a report query and prints its rows; the exit status.
@@ -279,7 +211,7 @@ tool_overdue_main(int argc, char **argv)
         return rc;
     }
     tool_db_format format = TOOL_DB_TABLE;
-    if (!check_filters(province, county, format_name, &format)) {
+    if (!tool_db_check_filters(province, county, format_name, &format)) {
         return EXIT_USAGE;
     }
     PGconn *conn = tool_db_connect(db);
@@ -287,7 +219,7 @@ tool_overdue_main(int argc, char **argv)
         return EXIT_FAILED;
     }
     rc = EXIT_FAILED;
-    if (areas_exist(conn, province, county)) {
+    if (tool_db_areas_exist(conn, province, county)) {
         const char *params[2] = {null_if_empty(province), null_if_empty(county)};
         rc = print_query(conn, "list overdue referrals", OVERDUE_SQL, 2, params, format);
     }
@@ -409,7 +341,7 @@ report_needs_main(int argc, char **argv)
         return rc;
     }
     tool_db_format format = TOOL_DB_TABLE;
-    if (!check_filters(province, county, format_name, &format)) {
+    if (!tool_db_check_filters(province, county, format_name, &format)) {
         return EXIT_USAGE;
     }
     tool_calendar calendar = TOOL_CALENDAR_JALALI;
@@ -429,7 +361,7 @@ report_needs_main(int argc, char **argv)
         return EXIT_FAILED;
     }
     rc = EXIT_FAILED;
-    if (areas_exist(conn, province, county)) {
+    if (tool_db_areas_exist(conn, province, county)) {
         const char *params[4] = {null_if_empty(province), null_if_empty(county),
                                  null_if_empty(since_iso), null_if_empty(until_iso)};
         PGresult *res = tool_db_query(conn, "build the needs report", NEEDS_SQL, 4, params);
