@@ -3,14 +3,19 @@
 #include "rr_log.h"
 #include "rr_version.h"
 #include "tool_bench.h"
+#include "tool_centers.h"
 #include "tool_deadletters.h"
 #include "tool_follow.h"
 #include "tool_inbox.h"
 #include "tool_keys.h"
 #include "tool_migrate.h"
+#include "tool_offices.h"
 #include "tool_queues.h"
+#include "tool_reflog.h"
 #include "tool_reports.h"
 #include "tool_route.h"
+#include "tool_rules.h"
+#include "tool_services.h"
 #include "tool_submit.h"
 
 #include <stdio.h>
@@ -43,6 +48,14 @@ static const struct {
     {"report", tool_report_main,
      "reports from the database: \"report needs\" (need-finding), \"report sla\" (time to "
      "acceptance, on hold, to completion)"},
+    {"centers", tool_centers_main,
+     "Positive Life centers: list, add, activate, deactivate, import FILE.csv"},
+    {"offices", tool_offices_main, "welfare offices: list, add, activate, deactivate"},
+    {"services", tool_services_main,
+     "the service catalogue: list, add, activate, deactivate, scope"},
+    {"rules", tool_rules_main, "routing rules and risk rules: list, add, remove"},
+    {"reference-log", tool_reflog_main,
+     "who changed centers, offices, services and rules, when, and how"},
 };
 
 static void

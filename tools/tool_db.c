@@ -18,8 +18,8 @@
 
 #define COLUMN_GAP_WIDTH 2
 
-PGconn *
-tool_db_connect(const char *conninfo)
+static PGconn *
+connect_session(const char *conninfo, bool read_only)
 {
     // expand_dbname: conninfo may be a whole connection string; the
     // fallback application name shows referralctl in pg_stat_activity
@@ -34,9 +34,12 @@ tool_db_connect(const char *conninfo)
         PQfinish(conn);
         return NULL;
     }
+    const char *params[1] = {read_only ? "on" : "off"};
     PGresult *res =
-        PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'referral', false),"
-                     " pg_catalog.set_config('default_transaction_read_only', 'on', false)");
+        PQexecParams(conn,
+                     "SELECT pg_catalog.set_config('search_path', 'referral', false),"
+                     " pg_catalog.set_config('default_transaction_read_only', $1, false)",
+                     1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     if (!ok) {
         fprintf(stderr, "could not set up the database session: %s", PQresultErrorMessage(res));
@@ -47,6 +50,18 @@ tool_db_connect(const char *conninfo)
         return NULL;
     }
     return conn;
+}
+
+PGconn *
+tool_db_connect(const char *conninfo)
+{
+    return connect_session(conninfo, true);
+}
+
+PGconn *
+tool_db_connect_writable(const char *conninfo)
+{
+    return connect_session(conninfo, false);
 }
 
 PGresult *

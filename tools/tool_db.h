@@ -1,12 +1,14 @@
-// Read-only PostgreSQL access for referralctl's reports: a connection with a
-// pinned search_path, checked parameterised queries, and printing a result
-// as an aligned text table or as RFC 4180 CSV.
+// PostgreSQL access for referralctl's reports and reference-data commands: a
+// connection with a pinned search_path (read-only unless asked), checked
+// parameterised queries, and printing a result as an aligned text table or
+// as RFC 4180 CSV.
 #ifndef TOOL_DB_H
 #define TOOL_DB_H
 
 #include "rr_status.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -19,6 +21,10 @@ typedef enum tool_db_format {
 // "referral" and makes the session read-only. Returns the connection (the
 // caller PQfinish-es it), or NULL after printing why to stderr.
 PGconn *tool_db_connect(const char *conninfo);
+
+// tool_db_connect for the commands that change reference data: the same
+// session, read-write.
+PGconn *tool_db_connect_writable(const char *conninfo);
 
 // Runs sql with nparams text parameters ($1..$n; a NULL entry is SQL NULL).
 // Returns the PGRES_TUPLES_OK result, which the caller PQclear-s, or NULL

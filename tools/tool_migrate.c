@@ -19,9 +19,8 @@
 #define MAX_FILE_BYTES (64L * 1024 * 1024)
 #define LOCK_KEY       "7240115" // pg_advisory_lock key of referralctl migrate
 
-// Reads a whole file into a NUL-terminated buffer the caller frees.
-static char *
-read_file(const char *path, size_t *len)
+char *
+tool_migrate_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -124,7 +123,7 @@ apply_migration(PGconn *conn, const char *dir, const char *name, int *applied)
         fprintf(stderr, "migration \"%s\" must be named NNNN_what.sql\n", name);
         return -1;
     }
-    char *sql = read_file(path, NULL);
+    char *sql = tool_migrate_read_file(path, NULL);
     if (sql == NULL) {
         return -1;
     }
@@ -236,7 +235,7 @@ static bool
 copy_csv(PGconn *conn, const char *path)
 {
     size_t len = 0;
-    char *data = read_file(path, &len);
+    char *data = tool_migrate_read_file(path, &len);
     if (data == NULL) {
         return false;
     }
@@ -254,7 +253,7 @@ copy_csv(PGconn *conn, const char *path)
         PQclear(res);
     }
     if (ok) {
-        // len fits an int: read_file refuses files over MAX_FILE_BYTES.
+        // len fits an int: tool_migrate_read_file refuses files over MAX_FILE_BYTES.
         bool sent = PQputCopyData(conn, data, (int) len) == 1;
         // End the COPY in every case, or the connection stays in COPY_IN.
         if (PQputCopyEnd(conn, sent ? NULL : "could not send the file") != 1 || !sent) {
@@ -285,13 +284,18 @@ load_seeds(PGconn *conn, const char *seed_dir)
     if (!command_ok(conn, "BEGIN", "BEGIN")) {
         return false;
     }
-    bool ok = copy_csv(conn, path);
+    // The reference-data audit (0011) records seeded rows as the seed's.
+    bool ok =
+        command_ok(conn, "SELECT set_config('referral.actor', 'referralctl migrate (seed)', true)",
+                   "naming the seed's changes") &&
+        copy_csv(conn, path);
     struct dirent **names = NULL;
     int n = ok ? list_sql(seed_dir, &names) : -1;
     ok = ok && n >= 0;
     for (int i = 0; ok && i < n; i++) {
         pn = snprintf(path, sizeof path, "%s/%s", seed_dir, names[i]->d_name);
-        char *sql = (pn > 0 && (size_t) pn < sizeof path) ? read_file(path, NULL) : NULL;
+        char *sql =
+            (pn > 0 && (size_t) pn < sizeof path) ? tool_migrate_read_file(path, NULL) : NULL;
         ok = sql != NULL && command_ok(conn, sql, names[i]->d_name);
         free(sql);
     }

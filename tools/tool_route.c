@@ -6,6 +6,7 @@
 #include "rr_risk.h"
 #include "rr_vocab.h"
 #include "wrk_route.h"
+#include "wrk_validate.h"
 #include "wrk_store.h"
 
 #include <stdio.h>
@@ -64,12 +65,14 @@ tool_route_main(int argc, char **argv)
         return 1;
     }
     int rc = 1;
-    const wrk_center *c = wrk_catalog_center(cat, (uint32_t) center);
-    const wrk_service *s = wrk_catalog_service(cat, service);
-    if (c == NULL) {
-        fprintf(stderr, "unrecognized center \"%ld\"\n", center);
-    } else if (s == NULL) {
-        fprintf(stderr, "unrecognized service \"%s\"\n", service);
+    // The checks and words of a submission (wrk_validate): a withdrawn
+    // service or an inactive center is refused here as it would be there.
+    const wrk_center *c = NULL;
+    const wrk_service *s = NULL;
+    rr_wire_error err;
+    if (wrk_validate_service(cat, service, &s, &err) != RR_OK ||
+        wrk_validate_center(cat, (uint32_t) center, &c, &err) != RR_OK) {
+        fprintf(stderr, "%s %s: %s\n", rr_status_name(err.code), err.field, err.message);
     } else {
         size_t nrisk = 0;
         const rr_risk_rule *rules = wrk_catalog_risk_rules(cat, &nrisk);

@@ -17,6 +17,17 @@ typedef struct wrk_submit_facts {
     rr_priority priority;                            // unspecified resolved to routine
 } wrk_submit_facts;
 
+// The service a request names, as a submission checks it: RR_ENOTFOUND for
+// an unknown one, RR_ESTATE for one withdrawn from the catalogue (err says
+// so in the words a center gets); RR_OK sets *out (borrowed).
+RR_NODISCARD rr_status wrk_validate_service(const wrk_catalog *catalog, const char *code,
+                                            const wrk_service **out, rr_wire_error *err);
+
+// The center a request comes from, as a submission checks it: RR_ENOTFOUND
+// for an unknown one, RR_ESTATE for an inactive one; RR_OK sets *out.
+RR_NODISCARD rr_status wrk_validate_center(const wrk_catalog *catalog, uint32_t code,
+                                           const wrk_center **out, rr_wire_error *err);
+
 // Checks req for a worker of domain. RR_OK fills out. Otherwise err names
 // the field and the reason: RR_EINVAL/RR_ETOOBIG for a malformed field,
 // RR_ENOTFOUND for an unknown service or center (the caller may reload the
