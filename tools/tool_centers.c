@@ -5,6 +5,7 @@
 
 #include "tool_import.h"
 #include "tool_refcsv.h"
+#include "tool_filter.h"
 #include "tool_refdb.h"
 
 #include <stdio.h>

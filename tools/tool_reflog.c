@@ -3,6 +3,7 @@
 #include "tool_reflog.h"
 
 #include "tool_refdb.h"
+#include "tool_filter.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,6 +6,7 @@
 
 #include "tool_client.h"
 #include "tool_refdb.h"
+#include "tool_filter.h"
 
 #include <stdarg.h>
 #include <stdio.h>

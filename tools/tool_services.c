@@ -4,6 +4,7 @@
 
 #include "tool_client.h"
 #include "tool_refdb.h"
+#include "tool_filter.h"
 
 #include <stdio.h>
 #include <string.h>
