@@ -6,6 +6,7 @@
 
 #include "rr_clock.h"
 #include "rr_log.h"
+#include "rr_version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +121,8 @@ on_ready(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
     if (st == RR_OK) {
         int n = snprintf(w->version, sizeof w->version, "%s", ready->version);
         (void) n; // rr_wire_ready_unpack bounds it to fit
+        // REQUEST's frame 7 is 0.5's: an older worker refuses a frame too many.
+        w->counts_deliveries = rr_version_at_least(w->version, 0, 5);
     }
     rr_wire_free(ready);
     if (st != RR_OK) {

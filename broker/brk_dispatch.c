@@ -85,7 +85,8 @@ brk_dispatch(brk_server *self, int queue_index)
         uint64_t did = self->next_delivery_id++;
         rr_status st = rr_wire_send_request(self->backend, w->id, w->id_len, did, req->command,
                                             brk_policy_delivery_flags(&self->policy, &req->tries),
-                                            &req->body, req->principal, req->tries.attempts);
+                                            &req->body, req->principal,
+                                            w->counts_deliveries ? (int) req->tries.attempts : -1);
         if (st != RR_OK) {
             brk_queue_push_front(q, req);
             brk_dispatch_worker_lost(self, &w, "cannot be reached", true);

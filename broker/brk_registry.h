@@ -26,6 +26,7 @@ typedef struct brk_worker {
     int64_t registered_ms;
     char host[RR_WIRE_MAX_HOST_BYTES + 1];
     char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as it reported it in READY
+    bool counts_deliveries; // 0.5 or later: its REQUESTs carry the earlier deliveries
     uint32_t pid;
     uint64_t replies;                 // replies received from it
     int64_t last_seen_ms;             // anything heard from it (monotonic)

@@ -179,12 +179,12 @@ RR_NODISCARD rr_status rr_wire_parse_work(rr_frames *f, bool from_router, rr_wir
 
 // Broker -> worker: a REQUEST. body is copied by reference (the broker keeps
 // it to redeliver); principal may be ""; earlier: how many deliveries of it
-// came before this one and brought no answer (frame 7, 2 bytes big-endian;
-// a dead letter counts them as attempts).
+// came before this one and brought no answer (frame 7, 2 bytes big-endian,
+// capped at 65535; a dead letter counts them as attempts), or -1 for no
+// frame 7 (a worker older than 0.5 refuses it).
 RR_NODISCARD rr_status rr_wire_send_request(void *router, const void *worker_id, size_t id_len,
                                             uint64_t delivery_id, uint8_t command, uint8_t flags,
-                                            zmq_msg_t *body, const char *principal,
-                                            unsigned earlier);
+                                            zmq_msg_t *body, const char *principal, int earlier);
 
 // Broker -> worker: a command without frames of its own (HEARTBEAT, DISCONNECT).
 RR_NODISCARD rr_status rr_wire_send_to_worker(void *router, const void *worker_id, size_t id_len,

@@ -189,7 +189,7 @@ rr_wire_send_to_worker(void *router, const void *worker_id, size_t id_len, uint8
 rr_status
 rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_t delivery_id,
                      uint8_t command, uint8_t flags, zmq_msg_t *body, const char *principal,
-                     unsigned earlier)
+                     int earlier)
 {
     rr_status st = send_worker_head(router, worker_id, id_len, RR_WCMD_REQUEST, true);
     if (st != RR_OK) {
@@ -198,7 +198,7 @@ rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_
     uint8_t delivery[RR_WIRE_DELIVERY_LEN];
     rr_wire_put_u64(delivery, delivery_id);
     delivery[RR_WIRE_DELIVERY_ID_LEN] = (uint8_t) (command | flags);
-    unsigned capped = earlier > UINT16_MAX ? UINT16_MAX : earlier;
+    unsigned capped = earlier > UINT16_MAX ? UINT16_MAX : (unsigned) (earlier < 0 ? 0 : earlier);
     uint8_t count[2] = {(uint8_t) (capped >> 8), (uint8_t) (capped & 0xFF)};
     zmq_msg_t copy; // a reference-counted copy: the broker keeps the body to redeliver
     int rc = zmq_msg_init(&copy);
@@ -208,8 +208,8 @@ rr_wire_send_request(void *router, const void *worker_id, size_t id_len, uint64_
     (void) rc;
     if (rr_wire_send_bytes(router, delivery, sizeof delivery, true) != RR_OK ||
         rr_wire_send_msg(router, &copy, true) != RR_OK ||
-        rr_wire_send_bytes(router, principal, strlen(principal), true) != RR_OK ||
-        rr_wire_send_bytes(router, count, sizeof count, false) != RR_OK) {
+        rr_wire_send_bytes(router, principal, strlen(principal), earlier >= 0) != RR_OK ||
+        (earlier >= 0 && rr_wire_send_bytes(router, count, sizeof count, false) != RR_OK)) {
         rr_msg_close(&copy);
         rr_log_error("request to a worker cut short");
         return RR_EIO;

@@ -142,11 +142,10 @@ mark(const char *conninfo, const char *id, const char *state)
                          "UPDATE referral.dead_letter SET state = $2, updated_at = now()"
                          " WHERE id = $1::bigint AND state = 'open'",
                          2, NULL, p, NULL, NULL, 0);
-        bool marked = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0;
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             fprintf(stderr, "could not mark dead letter \"%s\": %s", id, PQresultErrorMessage(res));
-        } else if (marked || (strcmp(state, "retried") == 0 && already_retried(conn, id))) {
-            ok = true; // or an operator's retry, which the worker marked naming them
+        } else if (strcmp(PQcmdTuples(res), "1") == 0) {
+            ok = true;
         } else {
             fprintf(stderr, "cannot mark dead letter \"%s\" %s: it is not open\n", id, state);
         }
@@ -183,7 +182,9 @@ retry(PGconn *conn, const char *conninfo, const char *id, const char *broker, co
         tool_request_print_reply(stdout, reply, false);
         if (reply->outcome == RR__V1__OUTCOME__OUTCOME_ACCEPTED ||
             reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE) {
-            rc = mark(conninfo, id, "retried") ? 0 : 1;
+            // An operator's retry was marked by the worker, naming them (a
+            // read is enough to see it); a center's key leaves it to us.
+            rc = already_retried(conn, id) || mark(conninfo, id, "retried") ? 0 : 1;
         }
         rr_wire_free(reply);
     } else {

@@ -41,6 +41,12 @@ static bool
 still_used(PGconn *conn, const char *code, void *ctx)
 {
     bool force = *(const bool *) ctx;
+    // Until this transaction ends, no rule or center can start sending work
+    // to the office behind the check's back (workers only read: not held up).
+    if (!tool_refdb_command(conn, "lock the rules and centers",
+                            "LOCK TABLE routing_rule, center IN SHARE MODE", 0, NULL)) {
+        return false;
+    }
     const char *params[1] = {code};
     PGresult *res = tool_db_query(conn, "look up what the office serves", USERS_SQL, 1, params);
     if (res == NULL) {

@@ -417,6 +417,17 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         job->outcome = (uint8_t) out.outcome;
         wrk_pack_or_empty(&out.base, reply);
         wrk_status_clear(&s);
+    } else if (wrk_is_operator(job->principal)) {
+        // An operator's retry that killed its workers: its center's dead
+        // letter stays as it was. Keeping the operator's copy instead would
+        // let an operator write a request for a center.
+        (void) rr_wire_fail(&err, RR_EINTERNAL, "",
+                            "could not process request \"%s\": the workers that took it failed; "
+                            "its dead letter is kept as it was",
+                            req->request_id);
+        rr_log_warn_id(req->request_id, "retry of request %s by %s failed with its workers",
+                       req->request_id, job->principal);
+        self->failed++;
     } else {
         (void) rr_wire_fail(&err, RR_EINTERNAL, "",
                             "could not process request \"%s\": the workers that took it failed; "

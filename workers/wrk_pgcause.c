@@ -82,6 +82,46 @@ put(char *out, size_t cap, size_t *at, const char *text, size_t len)
 
 #define HIDDEN "\xE2\x80\xA6" // U+2026, "…"
 
+// The bytes of the digit at p (ASCII, or Persian or Arabic-Indic: U+06F0-9,
+// U+0660-9, two bytes each); 0 when p is not at a digit.
+static size_t
+digit_at(const char *p)
+{
+    const unsigned char *u = (const unsigned char *) p;
+    if (isdigit(u[0])) {
+        return 1;
+    }
+    if ((u[0] == 0xDB && u[1] >= 0xB0 && u[1] <= 0xB9) ||
+        (u[0] == 0xD9 && u[1] >= 0xA0 && u[1] <= 0xA9)) {
+        return 2;
+    }
+    return 0;
+}
+
+// The length of the number at p: digits, joined by single '-', '/', '.'
+// or spaces between digits ("0912-345 6789" is one number); *digits, how
+// many digits it holds. 0 when p is not at a digit.
+static size_t
+number_length(const char *p, size_t *digits)
+{
+    size_t len = 0;
+    *digits = 0;
+    for (;;) {
+        size_t d = digit_at(p + len);
+        if (d > 0) {
+            len += d;
+            (*digits)++;
+            continue;
+        }
+        bool joiner = p[len] == '-' || p[len] == '/' || p[len] == '.' || p[len] == ' ';
+        if (*digits > 0 && joiner && digit_at(p + len + 1) > 0) {
+            len++;
+            continue;
+        }
+        return len;
+    }
+}
+
 void
 wrk_pgcause_format(const char *sqlstate, const char *primary, const char *const *names, size_t n,
                    char *out, size_t cap)
@@ -93,24 +133,22 @@ wrk_pgcause_format(const char *sqlstate, const char *primary, const char *const 
     bool fits = true;
     while (*p != '\0' && fits) {
         if (*p == '"') {
+            // PostgreSQL does not escape a quote inside a quoted value: once
+            // a quoted part is not a known name, nothing after it can be
+            // told apart from the value, so the rest is hidden.
             const char *end = strchr(p + 1, '"');
-            if (end == NULL) { // unbalanced: hide the rest
+            size_t len = end ? (size_t) (end - p - 1) : 0;
+            if (end == NULL || !is_name(p + 1, len, names, n)) {
                 (void) put(out, cap, &at, "\"" HIDDEN, 4);
                 break;
             }
-            size_t len = (size_t) (end - p - 1);
-            bool name = is_name(p + 1, len, names, n);
-            fits = put(out, cap, &at, "\"", 1) &&
-                   (name ? put(out, cap, &at, p + 1, len) : put(out, cap, &at, HIDDEN, 3)) &&
-                   put(out, cap, &at, "\"", 1);
+            fits = put(out, cap, &at, p, len + 2);
             p = end + 1;
             continue;
         }
-        size_t len = 0;
-        while (isdigit((unsigned char) p[len])) {
-            len++;
-        }
-        if (len >= 5) {
+        size_t digits = 0;
+        size_t len = number_length(p, &digits);
+        if (digits >= 5) {
             fits = put(out, cap, &at, HIDDEN, 3);
         } else {
             if (len == 0) { // one character, whole

@@ -19,10 +19,12 @@ const char *wrk_pgcause_class(const char *sqlstate);
 // Writes into out (cap bytes, cut at a character boundary):
 //   "SQLSTATE 23514 (integrity constraint violation): new row for relation
 //    "referral" violates check constraint "referral_household_canonical""
-// primary's double-quoted parts become "…" unless they equal one of
-// names[0..n) (NULL entries skipped); runs of five or more digits, quoted
-// or not, become "…" too (a national id or a phone number in a message of
-// our own).
+// primary's double-quoted parts are kept when they equal one of
+// names[0..n) (NULL entries skipped); from the first that does not, the
+// rest of the message is hidden ("…": PostgreSQL does not escape quotes
+// inside a value, so nothing after it is safe). Numbers with five or more
+// digits (ASCII, Persian or Arabic-Indic, joined by '-', '/', '.' or
+// spaces: "0912-345 6789") become "…" too.
 void wrk_pgcause_format(const char *sqlstate, const char *primary, const char *const *names,
                         size_t n, char *out, size_t cap);
 

@@ -68,6 +68,10 @@ static const wrk_statement STATEMENTS[] = {
     // An operator's retry (wrk_store_retry): the dead letter it retries
     // (open, or retried before: a retry of the retry gets its answer), held
     // against a concurrent retry or drop.
+    // The request's lock first, as submit_referrals and dead_letter_request
+    // take it: the same order everywhere, so no deadlock with a center's
+    // resend of the same request.
+    {"retry_lock", "SELECT pg_advisory_xact_lock(hashtext($1::uuid::text))", 1},
     {"retry_find",
      "SELECT encode(body, 'hex'), state FROM dead_letter"
      " WHERE request_id = $1::uuid AND center_code = $2::integer AND state IN ('open', 'retried')"
@@ -466,7 +470,11 @@ retry_steps(wrk_store *self, const wrk_submission *sub, const char *operator_pri
     char center[16];
     rr_format_fits(center, sizeof center, "%u", req->center_code);
     const char *find[2] = {id, center};
-    PGresult *res = wrk_store_tx_step(self, "retry_find", NULL, 2, find, PGRES_TUPLES_OK);
+    PGresult *res = wrk_store_tx_step(self, "retry_lock", NULL, 1, find, PGRES_TUPLES_OK);
+    if (res != NULL) {
+        PQclear(res);
+        res = wrk_store_tx_step(self, "retry_find", NULL, 2, find, PGRES_TUPLES_OK);
+    }
     if (res == NULL) {
         return rr_wire_fail(err, RR_EDB, "", "could not retry request \"%s\": database unavailable",
                             id);
@@ -488,11 +496,11 @@ retry_steps(wrk_store *self, const wrk_submission *sub, const char *operator_pri
     }
     const char *actor[1] = {operator_principal};
     res = wrk_store_tx_step(self, "retry_actor", NULL, 1, actor, PGRES_TUPLES_OK);
-    PQclear(res);
     if (res == NULL) {
         return rr_wire_fail(err, RR_EDB, "", "could not retry request \"%s\": database unavailable",
                             id);
     }
+    PQclear(res);
     rr_status st = run(self, sub, 1, out, &res);
     if (st != RR_OK) {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -514,11 +522,11 @@ retry_steps(wrk_store *self, const wrk_submission *sub, const char *operator_pri
     }
     const char *mark[2] = {id, operator_principal};
     res = wrk_store_tx_step(self, "retry_mark", NULL, 2, mark, PGRES_COMMAND_OK);
-    PQclear(res);
     if (res != NULL) {
-        res = wrk_store_tx_step(self, NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
         PQclear(res);
+        res = wrk_store_tx_step(self, NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
         *committed = res != NULL;
+        PQclear(res);
     }
     if (!*committed) {
         // A COMMIT lost in flight may have happened: the retry finds the
@@ -541,12 +549,12 @@ wrk_store_retry(wrk_store *self, const wrk_submission *sub, const char *operator
                             id);
     }
     PGresult *res = wrk_store_tx_step(self, NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK);
-    PQclear(res);
     if (res == NULL) {
         return rr_wire_fail(err, RR_EDB, "",
                             "could not record referral for request \"%s\": database unavailable",
                             id);
     }
+    PQclear(res);
     bool committed = false;
     rr_status st = retry_steps(self, sub, operator_principal, out, &committed, err);
     if (!committed) {

@@ -265,10 +265,13 @@ wrk_store_ensure(wrk_store *self)
     // Generic plans: the batch statements take arrays, whose length a
     // custom plan would be tuned to, and planning them again for every
     // batch cost more than running them. (Set here, not on the function:
-    // a function's own SET clauses cost about 0.3 ms per call.)
+    // a function's own SET clauses cost about 0.3 ms per call.) An operator
+    // is named only by a retry's own SET LOCAL (migration 0013): a value
+    // from the role, the database or PGOPTIONS is cleared for the session.
     if (!setup_step(self, EXEC_QUERY, NULL,
                     "SELECT pg_catalog.set_config('search_path', 'referral', false),"
-                    " pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+                    " pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false),"
+                    " pg_catalog.set_config('referral.retry_actor', '', false)",
                     0, PGRES_TUPLES_OK) ||
         !setup_step(self, EXEC_QUERY, NULL, "LISTEN referral_catalog", 0, PGRES_COMMAND_OK)) {
         goto fail;

@@ -7,7 +7,10 @@
 --     re-seed. An UPDATE that changes nothing writes nothing. Append-only.
 --   * Who: referralctl sets the transaction setting referral.actor (--by,
 --     REFERRAL_ACTOR or the operating-system user); a change made another
---     way is recorded as actor 'sql'. db_role is the database role.
+--     way is recorded as actor 'sql'. The actor is what the changer says;
+--     db_role, the database login (session_user), is what the server knows.
+--     Only the trigger writes the table (SECURITY DEFINER): no role can
+--     insert a row of its own, with another db_role.
 --   * referral_admin: the group role of the people who run these commands.
 --   * Every catalogue table the commands change already notifies the
 --     workers (0002: service, center, office, routing_rule; 0003:
@@ -17,7 +20,7 @@ CREATE TABLE reference_change (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at      timestamptz NOT NULL DEFAULT now(),
     actor   text NOT NULL,
-    db_role text NOT NULL DEFAULT current_user,
+    db_role text NOT NULL DEFAULT session_user,
     entity  text NOT NULL CHECK (entity IN ('center', 'office', 'service', 'routing_rule',
                                             'risk_priority_rule')),
     key     text NOT NULL,
@@ -41,7 +44,7 @@ CREATE TRIGGER reference_change_no_truncate BEFORE TRUNCATE ON reference_change
 
 -- The key of a row: its code, or its id for the rule tables.
 CREATE FUNCTION record_reference_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = referral, pg_temp AS $$
 DECLARE
     old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
     new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
@@ -53,9 +56,9 @@ BEGIN
     row_key := coalesce(new_row, old_row) ->> (CASE WHEN TG_TABLE_NAME IN ('routing_rule',
                                                                            'risk_priority_rule')
                                                     THEN 'id' ELSE 'code' END);
-    INSERT INTO reference_change (actor, entity, key, action, before, after)
-    VALUES (coalesce(nullif(current_setting('referral.actor', true), ''), 'sql'), TG_TABLE_NAME,
-            row_key, lower(TG_OP), old_row, new_row);
+    INSERT INTO reference_change (actor, db_role, entity, key, action, before, after)
+    VALUES (coalesce(nullif(current_setting('referral.actor', true), ''), 'sql'), session_user,
+            TG_TABLE_NAME, row_key, lower(TG_OP), old_row, new_row);
     RETURN NULL;
 END
 $$;
@@ -75,7 +78,8 @@ CREATE TRIGGER risk_priority_rule_audit AFTER INSERT OR UPDATE OR DELETE ON risk
 -- Read the geography and the catalogue; add and change centers, offices and
 -- services (no DELETE: codes are never reused, rows are deactivated);
 -- add routing rules and deactivate them (referrals name the rule that
--- routed them); add and delete risk rules; append to and read the audit.
+-- routed them); add and delete risk rules; read the audit (the triggers
+-- write it).
 -- No access to referrals, households or persons.
 DO $$
 BEGIN
@@ -88,7 +92,6 @@ GRANT USAGE ON SCHEMA referral TO referral_admin;
 GRANT SELECT ON province, county TO referral_admin;
 GRANT SELECT, INSERT, UPDATE ON center, office, service, routing_rule TO referral_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON risk_priority_rule TO referral_admin;
-GRANT SELECT, INSERT ON reference_change TO referral_admin;
-GRANT USAGE ON SEQUENCE routing_rule_id_seq, risk_priority_rule_id_seq, reference_change_id_seq
-    TO referral_admin;
+GRANT SELECT ON reference_change TO referral_admin;
+GRANT USAGE ON SEQUENCE routing_rule_id_seq, risk_priority_rule_id_seq TO referral_admin;
 GRANT SELECT ON reference_change TO referral_reporting;

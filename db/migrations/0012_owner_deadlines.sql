@@ -56,6 +56,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                       WHERE o.code = accept_deadline_for.owner))
 $$;
 
+-- Referrals escalated before this migration and still waiting carry the
+-- county's passed deadline: every one would be overdue for its province
+-- office at once. They get the province's own, counted from the escalation.
+UPDATE referral SET accept_deadline = escalated_at + accept_within_for(priority, 'province')
+WHERE status IN ('requested', 'received') AND escalated_at IS NOT NULL;
+
 -- 0008's one-argument form stays for callers that do not know the owner
 -- (a worker of an older version during an upgrade): the county level.
 CREATE OR REPLACE FUNCTION accept_deadline_for(priority text) RETURNS timestamptz

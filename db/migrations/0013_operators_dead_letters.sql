@@ -50,7 +50,7 @@ DECLARE
 BEGIN
     IF who !~ '^operator:[a-z0-9][a-z0-9._-]{0,13}$' THEN
         RAISE EXCEPTION 'referral.retry_actor must name an operator'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'object_not_in_prerequisite_state'; -- a setup fault: not a dead letter
     END IF;
     NEW.actor := who;
     NEW.reason := 'submitted: dead letter retried on behalf of center:' || NEW.center_code;

@@ -302,6 +302,61 @@ test_upgrading_keeps_the_organisations_deadlines_for_county_and_province_offices
     PQfinish(db);
 }
 
+// Upgrading a database that holds work through 0011 to 0013: a referral
+// escalated before 0012 and still waiting gets the province office's own
+// deadline, counted from its escalation (not the county's passed one); an
+// open dead letter keeps its attempts and gains an empty cause.
+static void
+test_upgrading_gives_waiting_escalated_referrals_the_province_deadline(void **state)
+{
+    (void) state;
+    char args[1400];
+    PGconn *db = database_at("it_upgrade_work", 10, args, sizeof args);
+    it_db_exec(db, "INSERT INTO province (code, name_fa, name_en) VALUES ('23', 't', 'Tehran');"
+                   "INSERT INTO county (code, province_code, name_fa, name_en)"
+                   " VALUES ('2301', '23', 't', 'Tehran');"
+                   "INSERT INTO office (code, kind, province_code, county_code, name_fa, name_en)"
+                   " VALUES ('CO-2301', 'county', '23', '2301', 'c', 'c'),"
+                   " ('PO-23', 'province', '23', NULL, 'p', 'p');"
+                   "INSERT INTO service (code, domain, name_en, name_fa)"
+                   " VALUES ('SOC-03', 'social', 's', 's');"
+                   "INSERT INTO center (code, county_code, name) VALUES (941, '2301', 'c941');"
+                   "INSERT INTO household (id, center_code) VALUES ('h-941-a', 941);"
+                   "INSERT INTO referral (id, request_id, center_code, household_id, national_id,"
+                   " service_code, domain, priority, consent, office_code, status, created_at,"
+                   " accept_deadline, escalated_at) OVERRIDING SYSTEM VALUE VALUES"
+                   " (1, gen_random_uuid(), 941, 'h-941-a', '0012345679', 'SOC-03', 'social',"
+                   " 'routine', true, 'PO-23', 'requested', now() - interval '12 days',"
+                   " now() - interval '2 days', now() - interval '1 day'),"
+                   " (2, gen_random_uuid(), 941, 'h-941-a', '1234567891', 'SOC-03', 'social',"
+                   " 'routine', true, 'PO-23', 'accepted', now() - interval '12 days',"
+                   " now() - interval '2 days', now() - interval '1 day');"
+                   "INSERT INTO dead_letter (request_id, center_code, domain, service_code, body,"
+                   " error_code, error_message, attempts)"
+                   " VALUES (gen_random_uuid(), 941, 'social', 'SOC-03', '\\x00', 'EINTERNAL',"
+                   " 'refused', 4)");
+    assert_int_equal(migrate(getenv("RR_CTL_BIN"), "", args), 0);
+    it_db_exec(db, "SET search_path = referral");
+    // Waiting: ten days (routine, province level) from the escalation.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE id = 1"
+                                  " AND accept_deadline = escalated_at + interval '10 days'",
+                                  0, NULL),
+                     1);
+    // Accepted: nothing to wait for, left alone.
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM referral WHERE id = 2"
+                                  " AND accept_deadline < now() - interval '1 day'",
+                                  0, NULL),
+                     1);
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM dead_letter WHERE attempts = 4"
+                                  " AND cause = '' AND sqlstate IS NULL AND retried_by IS NULL",
+                                  0, NULL),
+                     1);
+    PQfinish(db);
+}
+
 static void
 test_the_databases_notices_go_through_the_logger_not_raw_to_stderr(void **state)
 {
@@ -330,6 +385,7 @@ main(void)
             test_upgrading_variant_spellings_merges_households_and_keeps_every_referral),
         cmocka_unit_test(
             test_upgrading_keeps_the_organisations_deadlines_for_county_and_province_offices),
+        cmocka_unit_test(test_upgrading_gives_waiting_escalated_referrals_the_province_deadline),
         cmocka_unit_test(test_the_databases_notices_go_through_the_logger_not_raw_to_stderr),
     };
     return cmocka_run_group_tests_name("integration.migrate", tests, NULL, NULL);

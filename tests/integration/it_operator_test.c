@@ -75,7 +75,7 @@ setup(void **state)
         "--curve-key-file",   bkey,  "--keys-dir", registry, "--max-failures", "2",
         "--retry-backoff-ms", "100", NULL};
     const char *worker_opts[] = {"--curve-key-file", wkey, "--broker-key", broker_pub, NULL};
-    if (!it_stack_start(&s, "operator", 18, broker_opts, worker_opts)) {
+    if (!it_stack_start(&s, "operator", 19, broker_opts, worker_opts)) {
         return -1;
     }
     db = it_db(&s);
@@ -208,17 +208,30 @@ test_an_operator_retries_a_dead_letter_as_the_center_sent_it(void **state)
     assert_non_null(strstr(out, "attempts     2\n"));
 
     it_db_exec(db, "DROP TRIGGER poison ON referral");
+    // A retry is of the center's own dead letter: not for another center.
+    Rr__V1__SubmitRequest elsewhere = bad.req;
+    elsewhere.center_code = 1924;
+    Rr__V1__SubmitReply *reply = it_submit(op, &elsewhere);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EPERM);
+    assert_non_null(strstr(reply->error->message, "center 1924 has none with this request_id"));
+    rr_wire_free(reply);
     // A retry must be the request as the center sent it.
     Rr__V1__SubmitRequest changed = other.req;
     changed.note = "an operator's edit";
-    Rr__V1__SubmitReply *reply = it_submit(op, &changed);
+    reply = it_submit(op, &changed);
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EPERM);
     assert_non_null(strstr(reply->error->message, "differs from its dead letter"));
     rr_wire_free(reply);
 
-    // Retried with the operator's key alone: no center's secret key.
-    snprintf(args, sizeof args, "dead-letters retry %s --db '%s'", id, s.conninfo);
+    // Retried with the operator's key alone, no center's secret key, and a
+    // database role that may only read (the worker marks the dead letter).
+    it_db_exec(db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname ="
+                   " 'rr_test_reader') THEN CREATE ROLE rr_test_reader LOGIN IN ROLE"
+                   " referral_reporting; END IF; END $$");
+    snprintf(args, sizeof args, "dead-letters retry %s --db '%s user=rr_test_reader'", id,
+             s.conninfo);
     assert_int_equal(ctl_as("operator", args), 0);
     assert_non_null(strstr(out, "accepted R-"));
     assert_non_null(strstr(out, "retried by operator:maryam"));

@@ -121,6 +121,24 @@ test_rr_config_version_prints_the_build_and_stops(void **state)
     assert_memory_equal(rr_version_string(), rr_version_number(), strlen(rr_version_number()));
 }
 
+// Which peers get what 0.5 added: the version's first two numbers decide.
+static void
+test_rr_version_at_least_reads_major_and_minor(void **state)
+{
+    (void) state;
+    assert_true(rr_version_at_least("0.5.0", 0, 5));
+    assert_true(rr_version_at_least("0.5.0 (git d13a9e1c0b2f-dirty)", 0, 5));
+    assert_true(rr_version_at_least("0.12.1", 0, 5));
+    assert_true(rr_version_at_least("1.0.0", 0, 5));
+    assert_false(rr_version_at_least("0.4.0 (git 71d35a7)", 0, 5));
+    assert_false(rr_version_at_least("0.4", 0, 5));
+    assert_false(rr_version_at_least("", 0, 5));
+    assert_false(rr_version_at_least("dev", 0, 5));
+    assert_false(rr_version_at_least("5", 0, 5));
+    assert_false(rr_version_at_least(NULL, 0, 5));
+    assert_true(rr_version_at_least(rr_version_number(), 0, 5)); // this build
+}
+
 static const char *own_version;
 
 static void
@@ -140,6 +158,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rr_config_version_prints_the_build_and_stops),
+        cmocka_unit_test(test_rr_version_at_least_reads_major_and_minor),
         cmocka_unit_test(test_rr_config_a_command_keeps_its_own_version_option),
         cmocka_unit_test(test_rr_config_file_then_environment_then_flag),
         cmocka_unit_test(test_rr_config_refuses_unknown_settings_and_bad_values),

@@ -182,6 +182,21 @@ test_rr_wire_worker_messages_round_trip_with_their_fields(void **state)
     assert_int_equal(w.earlier, 258); // frame 7, big-endian
     assert_memory_equal(zmq_msg_data(&w.body), "subm", 4);
     rr_wire_work_close(&w);
+    // For a worker older than 0.5: six frames, read as no earlier delivery.
+    assert_int_equal(zmq_msg_init_size(&body, 4), 0);
+    memcpy(zmq_msg_data(&body), "subm", 4);
+    assert_int_equal(rr_wire_send_request(router, zmq_msg_data(&id), zmq_msg_size(&id), 7,
+                                          RR_CMD_SUBMIT, 0, &body, "center:941", -1),
+                     RR_OK);
+    zmq_msg_close(&body);
+    rr_frames frames;
+    assert_int_equal(rr_frames_recv(dealer, &frames, 0), RR_OK);
+    assert_int_equal(frames.count, 6);
+    assert_int_equal(rr_wire_parse_work(&frames, false, &w, &err), RR_OK);
+    assert_int_equal(w.earlier, 0);
+    assert_string_equal(w.principal, "center:941");
+    rr_frames_close(&frames);
+    rr_wire_work_close(&w);
     // Its REPLY with the outcome in the envelope.
     zmq_msg_t reply;
     assert_int_equal(zmq_msg_init_size(&reply, 1), 0);

@@ -42,17 +42,33 @@ static const cause_case CASES[] = {
     {"22P02",
      "invalid input syntax for type uuid: \"0012345679\"",
      {NULL, NULL, NULL},
-     "SQLSTATE 22P02 (data exception): invalid input syntax for type uuid: \"\xE2\x80\xA6\""},
+     "SQLSTATE 22P02 (data exception): invalid input syntax for type uuid: \"\xE2\x80\xA6"},
     {"22P02",
      "invalid input value for enum status: \"\xD8\xB9\xD9\x84\xDB\x8C\"",
      {"status", NULL, NULL},
-     "SQLSTATE 22P02 (data exception): invalid input value for enum status: \"\xE2\x80\xA6\""},
-    // A quoted word that is not one of the names goes too.
+     "SQLSTATE 22P02 (data exception): invalid input value for enum status: \"\xE2\x80\xA6"},
+    // A quoted word that is not one of the names goes too, and all after
+    // it: a value may hold quotes PostgreSQL did not escape.
     {"23505",
-     "duplicate key value violates unique constraint \"x\" on \"h-941-a\"",
+     "duplicate key value violates unique constraint \"x\" on \"h-941-a\" of \"x\"",
      {"x", NULL, NULL},
      "SQLSTATE 23505 (integrity constraint violation): duplicate key value violates unique "
-     "constraint \"x\" on \"\xE2\x80\xA6\""},
+     "constraint \"x\" on \"\xE2\x80\xA6"},
+    {"22P02",
+     "invalid input: \"ab\"cd\" for \"referral\"",
+     {"referral", NULL, NULL},
+     "SQLSTATE 22P02 (data exception): invalid input: \"\xE2\x80\xA6"},
+    // Numbers joined by dashes, slashes, dots or spaces are one number;
+    // Persian and Arabic-Indic digits count.
+    {"P0001",
+     "phone 0912-345 6789, date 1403/05/12, step 42 of 7 1",
+     {NULL, NULL, NULL},
+     "SQLSTATE P0001 (PL/pgSQL error): phone \xE2\x80\xA6, date \xE2\x80\xA6, step 42 of 7 1"},
+    {"P0001",
+     "\xDA\xA9\xD8\xAF \xDB\xB0\xDB\xB0\xDB\xB1\xDB\xB2\xDB\xB3 "
+     "\xD9\xA1\xD9\xA2",
+     {NULL, NULL, NULL},
+     "SQLSTATE P0001 (PL/pgSQL error): \xDA\xA9\xD8\xAF \xE2\x80\xA6"},
     // Long digit runs go, quoted or not; short numbers stay.
     {"P0001",
      "poisoned household 0012345679 at step 42",
@@ -80,26 +96,39 @@ test_wrk_pgcause_format_keeps_names_and_hides_values(void **state)
     }
 }
 
-// A long message is cut at a character boundary, never inside one.
+// A long message is cut at a character boundary, never inside one: two-,
+// three- and four-byte characters, and the three-byte "…" itself.
 static void
 test_wrk_pgcause_format_cuts_at_a_character(void **state)
 {
     (void) state;
-    char primary[600];
-    size_t at = 0;
-    while (at + 2 < sizeof primary) {
-        memcpy(primary + at, "\xD8\xB3", 2); // "س", two bytes
-        at += 2;
+    static const char *const CHARS[] = {"\xD8\xB3", "\xE2\x80\xA6", "\xF0\x9F\x99\x82"};
+    for (size_t c = 0; c < sizeof CHARS / sizeof CHARS[0]; c++) {
+        size_t w = strlen(CHARS[c]);
+        char primary[600];
+        size_t at = 0;
+        while (at + w < sizeof primary) {
+            memcpy(primary + at, CHARS[c], w);
+            at += w;
+        }
+        primary[at] = '\0';
+        for (size_t cap = 40; cap <= 60; cap++) {
+            char out[64];
+            wrk_pgcause_format("P0001", primary, NULL, 0, out, cap);
+            size_t len = strlen(out);
+            assert_true(len < cap);
+            size_t head = strlen("SQLSTATE P0001 (PL/pgSQL error): ");
+            assert_true(len >= head);
+            assert_int_equal((len - head) % w, 0); // whole characters only
+            assert_true(cap - 1 - len < w);        // and as many as fit
+        }
     }
-    primary[at] = '\0';
-    for (size_t cap = 40; cap <= 60; cap++) {
+    // A hidden number at the cut: "…" whole or not at all.
+    for (size_t cap = 34; cap <= 40; cap++) {
         char out[64];
-        wrk_pgcause_format("P0001", primary, NULL, 0, out, cap);
+        wrk_pgcause_format("P0001", "0012345679", NULL, 0, out, cap);
         size_t len = strlen(out);
-        assert_true(len < cap);
-        size_t head = strlen("SQLSTATE P0001 (PL/pgSQL error): ");
-        assert_true(len >= head);
-        assert_int_equal((len - head) % 2, 0); // whole two-byte characters only
+        assert_true(len == 33 || (len == 36 && strcmp(out + 33, "\xE2\x80\xA6") == 0));
     }
 }
 
