@@ -39,7 +39,7 @@ typedef struct ceiling_thread {
 
 // Every row a submission writes (its household, the person, the referral
 // and its first event), as plain multi-row INSERTs in one statement, into
-// the stack's own tables: the same sizes, indexes, checks and foreign keys.
+// the stack's own tables: the same sizes, indexes, checks and triggers.
 static const char CEILING_SQL[] =
     "WITH u AS (SELECT u.a, u.b, u.c, u.d, u.e, s.domain"
     " FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u(a, b, c, d, e)"

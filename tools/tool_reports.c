@@ -42,7 +42,11 @@ static const char MEMBERS_SQL[] =
     "SELECT CASE WHEN $2::boolean THEN p.national_id"
     "            ELSE '******' || right(p.national_id, 4) END AS national_id,"
     "       " TOOL_UTC_TEXT("p.updated_at") " AS member_since"
-    " FROM person p WHERE p.household_id = $1 ORDER BY p.national_id";
+    " FROM person p WHERE p.household_id = $1"
+    // A member has a referral in the household (their latest): found by
+    // the household's referrals, then each person's row (migration 0014).
+    "  AND p.national_id IN (SELECT r.national_id FROM referral r WHERE r.household_id = $1)"
+    " ORDER BY p.national_id";
 // clang-format on
 
 // clang-format off
