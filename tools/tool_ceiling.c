@@ -37,15 +37,14 @@ typedef struct ceiling_thread {
 
 #define CEILING_BATCH 100
 
-// Every row a submission writes (its household, the person, the referral
-// and its first event), as plain multi-row INSERTs in one statement, into
+// Every row a submission writes (the referral and its first event; the
+// household and the person are views of referrals since migration 0015), as
+// plain multi-row INSERTs in one statement, into
 // the stack's own tables: the same sizes, indexes, checks and triggers.
 static const char CEILING_SQL[] =
     "WITH u AS (SELECT u.a, u.b, u.c, u.d, u.e, s.domain"
     " FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u(a, b, c, d, e)"
     " JOIN referral.service s ON s.code = u.e),"
-    " h AS (INSERT INTO referral.household (id, center_code) SELECT c, b FROM u),"
-    " p AS (INSERT INTO referral.person (national_id, household_id) SELECT d, c FROM u),"
     " r AS (INSERT INTO referral.referral (request_id, center_code, household_id,"
     " national_id, service_code, domain, priority, consent, office_code)"
     " SELECT a, b, c, d, e, domain, 'routine', true, 'CO-2301' FROM u RETURNING id, center_code)"

@@ -31,25 +31,6 @@ static const char FIXTURE_SQL[] =
     "     'Positive Life Center 942 (Damavand, Gilavand)'),\n"
     "    (943, '2303', 'نارمک', 'c943'), (944, '2303', 'نارمك', 'c944'),\n"
     "    (945, '2303', 'نارمک ', 'c945');\n"
-    "INSERT INTO household (id, center_code, created_at) VALUES\n"
-    "    ('h-941-a', 941, '2025-01-05T08:00:00Z'),\n"
-    "    ('h-941-b', 941, '2025-01-06T08:00:00Z'),\n"
-    "    ('h-941-n1', 941, '2025-04-01T08:00:00Z'),\n"
-    "    ('h-941-n2', 941, '2025-04-01T08:00:00Z'),\n"
-    "    ('h-941-n3', 941, '2025-04-01T08:00:00Z'),\n"
-    "    ('h-941-n4', 941, '2025-04-01T08:00:00Z'),\n"
-    "    ('h-942-n6', 942, '2025-04-01T08:00:00Z'),\n"
-    "    ('h-1924-a', 1924, '2025-05-01T08:00:00Z'),\n"
-    "    ('h-1924-b', 1924, '2025-05-01T08:00:00Z'),\n"
-    "    ('h-1924-c', 1924, '2025-05-01T08:00:00Z'),\n"
-    "    ('h-1924-d', 1924, '2025-05-01T08:00:00Z'),\n"
-    "    ('h-943-a', 943, '2025-04-05T08:00:00Z'),\n"
-    "    ('h-944-a', 944, '2025-04-05T08:00:00Z'),\n"
-    "    ('h-945-a', 945, '2025-04-05T08:00:00Z');\n"
-    "INSERT INTO person (national_id, household_id, updated_at) VALUES\n"
-    "    ('0012345679', 'h-941-a', '2025-03-01T09:00Z'),\n"
-    "    ('1234567891', 'h-941-a', '2025-03-01T09:00Z'),\n"
-    "    ('5555555555', 'h-941-b', '2025-01-07T09:00Z');\n"
     "INSERT INTO referral\n"
     "    (id, request_id, center_code, household_id, national_id, service_code, domain, priority,\n"
     "     consent, office_code, status, created_at, accept_deadline, escalated_at)\n"
@@ -190,13 +171,13 @@ test_household_prints_its_members_masked_and_its_referrals_newest_first(void **s
         run.out,
         "household   h-941-a\n" // filed canonically: Latin case folded (docs/DOMAIN.md)
         "opened by   941 Positive Life Center 941 (Tehran, Narmak)\n"
-        "created_at  2025-01-05T08:00:00Z\n"
+        "created_at  2025-01-10T09:00:00Z\n" // its first referral (migration 0015)
         "\n"
         "members\n"
         "national_id  member_since\n"
         "-----------  --------------------\n"
-        "******5679   2025-03-01T09:00:00Z\n"
-        "******7891   2025-03-01T09:00:00Z\n"
+        "******5679   2025-01-10T09:00:00Z\n" // each member since their first referral in it
+        "******7891   2025-02-01T09:00:00Z\n"
         "(2 rows)\n"
         "\n"
         "referrals\n"
@@ -222,8 +203,8 @@ test_household_with_show_ids_prints_national_ids_in_full(void **state)
     for (size_t i = 0; i < 2; i++) {
         ctl(forms[i]);
         assert_int_equal(run.status, 0);
-        assert_non_null(strstr(run.out, "\n0012345679   2025-03-01T09:00:00Z\n"
-                                        "1234567891   2025-03-01T09:00:00Z\n(2 rows)\n"));
+        assert_non_null(strstr(run.out, "\n0012345679   2025-01-10T09:00:00Z\n"
+                                        "1234567891   2025-02-01T09:00:00Z\n(2 rows)\n"));
         assert_null(strstr(run.out, "******"));
     }
 }
