@@ -11,7 +11,10 @@
 # (26121-26122, 26131-26132: the broker and the protocol alone). Each round
 # runs, for each side (A B in odd rounds, B A in even ones, after a
 # CHECKPOINT): the default closed-loop bench (32 clients x 16) for S
-# seconds (20), the open loop at 1,000 requests/s for 10 s, and the broker
+# seconds (20) after a 3 s measure of PostgreSQL's ceiling for the same
+# rows (its ratio); the open loop at 1,000 and at 4,000 requests/s for 10 s
+# each, the second with PostgreSQL's CPU, WAL and new MultiXacts per
+# acknowledged referral (the cluster's, while only that side runs); and the broker
 # alone (4 clients x 128, 8 s). Prints every run's JSON, then per figure
 # the median and min-max of each side and the ratio of the medians B/A.
 # Exits non-zero when a run reports a lost, duplicated or rejected request.
@@ -123,6 +126,22 @@ bench() {
     "$work/$name/build/tools/referralctl" bench --broker "tcp://127.0.0.1:$port" \
         --db "host=$pg user=postgres dbname=bench_$name" --ceiling-seconds 0 --json "$@" 2>/dev/null
 }
+sql() { "$pgbin/psql" -X -qAt -h "$pg" -U postgres -d postgres -c "$1"; }
+# The CPU (clock ticks) every PostgreSQL process of the cluster has used.
+pg_ticks() {
+    local t=0 pid f
+    for pid in $(pgrep -u postgres -f "postgres|postgres:"); do
+        f=$(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null) || continue
+        t=$((t + ${f% *} + ${f#* }))
+    done
+    echo "$t"
+}
+# The cluster's WAL position (bytes) and next MultiXact id, after a CHECKPOINT.
+pg_marks() {
+    sql CHECKPOINT >/dev/null
+    sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint || ' ' ||
+         next_multixact_id::text::bigint FROM pg_control_checkpoint()"
+}
 field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
@@ -135,19 +154,33 @@ for s in a b; do
     "$pgbin/psql" -X -q -h "$pg" -U postgres -d "bench_$s" -c "VACUUM ANALYZE" -c CHECKPOINT
 done
 
-declare -A rate p50 p99 alone
+declare -A rate ratio cpu wal mxact p50 p99 p99k4 alone
+hz=$(getconf CLK_TCK)
 for r in $(seq "$rounds"); do
     order="a b"
     [ $((r % 2)) = 1 ] || order="b a"
     for s in $order; do
-        "$pgbin/psql" -X -q -h "$pg" -U postgres -d postgres -c CHECKPOINT
-        out=$(bench "$s" --duration "$duration") || bad=1
+        sql CHECKPOINT >/dev/null
+        out=$(bench "$s" --duration "$duration" --ceiling-seconds 3) || bad=1
         echo "round $r $s closed loop: $out"
         rate[$s]+=" $(field acked_per_s "$out")"
+        ratio[$s]+=" $(field ratio "$out")"
         out=$(bench "$s" --rate 1000 --duration 10) || bad=1
         echo "round $r $s open loop 1000/s: $out"
         p50[$s]+=" $(field p50_ms "$out")"
         p99[$s]+=" $(field p99_ms "$out")"
+        # PostgreSQL's cost per referral, at 4,000/s (no ceiling run in it).
+        read -r wal0 mx0 <<<"$(pg_marks)"
+        t0=$(pg_ticks)
+        out=$(bench "$s" --rate 4000 --duration 10) || bad=1
+        t1=$(pg_ticks)
+        read -r wal1 mx1 <<<"$(pg_marks)"
+        echo "round $r $s open loop 4000/s: $out"
+        p99k4[$s]+=" $(field p99_ms "$out")"
+        acked=$(field acked "$out")
+        cpu[$s]+=" $(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$acked" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
+        wal[$s]+=" $(awk -v b=$((wal1 - wal0)) -v n="$acked" 'BEGIN {printf "%.0f", b / n}')"
+        mxact[$s]+=" $(awk -v m=$((mx1 - mx0)) -v n="$acked" 'BEGIN {printf "%.4f", m / n}')"
         [ "$s" = a ] && port=26121 || port=26131
         out=$("$work/$s/build/tools/referralctl" bench --broker "tcp://127.0.0.1:$port" --no-db \
             --clients 4 --window 128 --duration 8 --json 2>/dev/null) || bad=1
@@ -168,9 +201,18 @@ report() { # figure "A values" "B values" (space-separated: split on purpose)
     echo "  $1: A median $ma (min-max $(range $2)), B median $mb (min-max $(range $3)), B/A $(awk -v a="$ma" -v b="$mb" 'BEGIN {printf "%.3f", b / a}')"
 }
 report rate "${rate[a]}" "${rate[b]}"
+report ratio "${ratio[a]}" "${ratio[b]}"
+report pg_cpu_us "${cpu[a]}" "${cpu[b]}"
+report wal_bytes "${wal[a]}" "${wal[b]}"
+report multixacts "${mxact[a]}" "${mxact[b]}"
 report p50 "${p50[a]}" "${p50[b]}"
 report p99 "${p99[a]}" "${p99[b]}"
+report p99_4000 "${p99k4[a]}" "${p99k4[b]}"
 report alone "${alone[a]}" "${alone[b]}"
-echo "  (rate: acknowledged/s, closed loop; p50, p99: ms at 1,000 requests/s; alone: requests/s"
-echo "   through the broker to workers that do not record them)"
+echo "  (rate: acknowledged/s, closed loop; ratio: to PostgreSQL's ceiling for the same rows;"
+echo "   pg_cpu_us, wal_bytes: PostgreSQL's CPU time and WAL per referral at 4,000/s (the"
+echo "   checkpoints around the run included);"
+echo "   multixacts: new MultiXacts per acknowledged referral; p50, p99: ms at 1,000 requests/s;"
+echo "   p99_4000: ms at 4,000 requests/s; alone: requests/s through the broker to workers that"
+echo "   do not record them)"
 [ "$bad" = 0 ] || { echo "a run reported lost, duplicated or rejected requests" >&2; exit 1; }
