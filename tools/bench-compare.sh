@@ -15,7 +15,9 @@
 # rows (its ratio); the open loop at 1,000 and at 4,000 requests/s for 10 s
 # each, the second with PostgreSQL's CPU, WAL and new MultiXacts per
 # acknowledged referral (the cluster's, while only that side runs); and the broker
-# alone (4 clients x 128, 8 s). Prints every run's JSON, then per figure
+# alone (4 clients x 128, 8 s); and once per round a bare ZeroMQ relay with
+# echo threads (referralctl relay, B's build, port 26141) under the same
+# client as the broker alone. Prints every run's JSON, then per figure
 # the median and min-max of each side and the ratio of the medians B/A.
 # Exits non-zero when a run reports a lost, duplicated or rejected request.
 set -euo pipefail
@@ -116,6 +118,10 @@ nodb() {
 }
 nodb a 26121
 nodb b 26131
+# The wire's limit: a bare relay with echo threads (B's referralctl relay),
+# measured with the same client as the broker alone, once per round.
+"$work/b/build/tools/referralctl" relay --frontend tcp://127.0.0.1:26141 >"$work/b/relay.log" 2>&1 &
+pids+=($!)
 sleep 3
 
 # bench NAME ARGS...: one run of NAME's bench against NAME's stack.
@@ -155,6 +161,7 @@ for s in a b; do
 done
 
 declare -A rate ratio cpu wal mxact p50 p99 p99k4 alone
+relay_rates=""
 hz=$(getconf CLK_TCK)
 for r in $(seq "$rounds"); do
     order="a b"
@@ -187,6 +194,10 @@ for r in $(seq "$rounds"); do
         echo "round $r $s broker alone: $out"
         alone[$s]+=" $(field acked_per_s "$out")"
     done
+    out=$("$work/b/build/tools/referralctl" bench --broker tcp://127.0.0.1:26141 --no-db \
+        --clients 4 --window 128 --duration 8 --json 2>/dev/null) || bad=1
+    echo "round $r raw relay: $out"
+    relay_rates+=" $(field acked_per_s "$out")"
 done
 
 echo
@@ -209,10 +220,14 @@ report p50 "${p50[a]}" "${p50[b]}"
 report p99 "${p99[a]}" "${p99[b]}"
 report p99_4000 "${p99k4[a]}" "${p99k4[b]}"
 report alone "${alone[a]}" "${alone[b]}"
+# shellcheck disable=SC2086
+relay_median=$(median $relay_rates)
+echo "  relay: median $relay_median (min-max $(range $relay_rates)); broker alone / relay: A $(awk -v a="$(median ${alone[a]})" -v r="$relay_median" 'BEGIN {printf "%.3f", a / r}'), B $(awk -v b="$(median ${alone[b]})" -v r="$relay_median" 'BEGIN {printf "%.3f", b / r}')"
 echo "  (rate: acknowledged/s, closed loop; ratio: to PostgreSQL's ceiling for the same rows;"
 echo "   pg_cpu_us, wal_bytes: PostgreSQL's CPU time and WAL per referral at 4,000/s (WAL"
 echo "   includes the checkpoint after the run; CPU does not);"
 echo "   multixacts: new MultiXacts per acknowledged referral; p50, p99: ms at 1,000 requests/s;"
 echo "   p99_4000: ms at 4,000 requests/s; alone: requests/s through the broker to workers that"
-echo "   do not record them)"
+echo "   do not record them; relay: the same through referralctl relay, a bare ZeroMQ relay with"
+echo "   echo threads)"
 [ "$bad" = 0 ] || { echo "a run reported lost, duplicated or rejected requests" >&2; exit 1; }

@@ -12,6 +12,7 @@
 #include "tool_offices.h"
 #include "tool_queues.h"
 #include "tool_reflog.h"
+#include "tool_relay.h"
 #include "tool_reports.h"
 #include "tool_route.h"
 #include "tool_rules.h"
@@ -43,6 +44,8 @@ static const struct {
     {"route", tool_route_main, "\"route explain\": the office a request goes to, and why"},
     {"bench", tool_bench_main,
      "load a running stack; referrals/s and latency against PostgreSQL's own ceiling"},
+    {"relay", tool_relay_main,
+     "a bare ZeroMQ relay with echo threads: the wire's limit, for bench --no-db"},
     {"keys", tool_keys_main,
      "CURVE keys: generate, and register, revoke or list in the broker's key directory"},
     {"report", tool_report_main,
