@@ -137,7 +137,7 @@ on_ready(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
         self->tick_ms = worker_hb;
     }
     rr_log_info("worker pid %u on \"%s\" registered for %s with credit %u (%zu in the pool)",
-                w->pid, w->host, rr_domain_name(w->domain), w->credit,
+                w->pid, w->host, rr_domain_or_any(w->domain), w->credit,
                 brk_registry_count(self->registry, w->domain));
     brk_dispatch_for(self, w->domain);
 }
@@ -194,7 +194,8 @@ on_reply(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
         w->replies++;
         self->stats.replied++;
         if (req->command == RR_CMD_SUBMIT) {
-            count_outcome(self, w->domain, work->outcome, req->received_us, req->tries.dead);
+            count_outcome(self, (rr_domain) req->domain, work->outcome, req->received_us,
+                          req->tries.dead);
         }
         brk_front_deliver(self, req, &work->body);
         rr_log_debug("reply for %s delivered", req->correlation);

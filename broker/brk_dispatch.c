@@ -100,10 +100,50 @@ brk_dispatch(brk_server *self, int queue_index)
     }
 }
 
+// The rank of a queue's most urgent request: its priority, then its age
+// (lower is more urgent); false when the queue is empty.
+static bool
+head_rank(const brk_queue *q, int *priority, int64_t *enqueued_us)
+{
+    for (int p = RR_PRIORITY_COUNT; p >= 1; p--) { // stat first
+        const brk_request *r = brk_queue_peek_oldest(q, p);
+        if (r != NULL) {
+            *priority = p;
+            *enqueued_us = r->enqueued_us;
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 brk_dispatch_for(brk_server *self, rr_domain domain)
 {
-    brk_dispatch(self, domain);
+    if (domain != RR_DOMAIN_NONE) {
+        brk_dispatch(self, domain);
+        brk_dispatch(self, QUEUE_ANY);
+        return;
+    }
+    // A worker of every domain had credit freed: the domains' queues in
+    // the order of their most urgent requests, then the queries.
+    int order[RR_DOMAIN_COUNT], prio[RR_DOMAIN_COUNT + 1];
+    int64_t age[RR_DOMAIN_COUNT + 1];
+    int n = 0;
+    for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
+        if (!head_rank(self->queue[d], &prio[d], &age[d])) {
+            continue;
+        }
+        int at = n++;
+        while (at > 0 && (prio[order[at - 1]] < prio[d] ||
+                          (prio[order[at - 1]] == prio[d] && age[order[at - 1]] > age[d]))) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = d;
+    }
+    for (int i = 0; i < n; i++) {
+        brk_dispatch(self, order[i]);
+    }
     brk_dispatch(self, QUEUE_ANY);
 }
 
@@ -178,7 +218,7 @@ brk_dispatch_worker_lost(brk_server *self, brk_worker **worker_p, const char *wh
     rr_domain domain = w->domain;
     unsigned held = w->inflight;
     rr_log_warn("worker pid %u on \"%s\" (%s) %s: requeueing %u request(s)", w->pid, w->host,
-                rr_domain_name(domain), why, held);
+                rr_domain_or_any(domain), why, held);
     brk_request *orphans = NULL;
     brk_registry_remove(self->registry, worker_p, &orphans);
     brk_request *r, *tmp;

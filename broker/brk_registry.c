@@ -1,6 +1,8 @@
 // Worker registry over uthash (routing ids, delivery ids) and utlist (ready
 // lists). A worker sits in its domain's ready list exactly while it has
-// spare credit; dispatch takes the head and rotates it to the tail.
+// spare credit; dispatch takes the head and rotates it to the tail. A worker
+// of every domain ("any") has list 0, which every domain falls back on when
+// its own list is empty: its own domain's workers go first.
 #include "brk_registry.h"
 
 #include <assert.h>
@@ -12,7 +14,7 @@
 struct brk_registry {
     brk_worker *by_id;                      // hash by routing id
     brk_request *inflight;                  // hash by delivery_id
-    brk_worker *ready[RR_DOMAIN_COUNT + 1]; // per domain; index 0 unused
+    brk_worker *ready[RR_DOMAIN_COUNT + 1]; // per domain; [RR_DOMAIN_NONE]: "any" workers
     size_t count[RR_DOMAIN_COUNT + 1];
     size_t ready_count[RR_DOMAIN_COUNT + 1];
     size_t inflight_count;
@@ -82,7 +84,7 @@ rr_status
 brk_registry_add(brk_registry *self, const void *id, size_t id_len, rr_domain domain,
                  uint32_t credit, const char *host, uint32_t pid, int64_t now_ms, brk_worker **out)
 {
-    assert(domain >= 1 && domain <= RR_DOMAIN_COUNT && credit >= 1);
+    assert(domain >= RR_DOMAIN_NONE && domain <= RR_DOMAIN_COUNT && credit >= 1);
     assert(brk_registry_find(self, id, id_len) == NULL);
     *out = NULL;
     if (id_len == 0 || id_len > BRK_MAX_ID_BYTES) {
@@ -140,10 +142,10 @@ brk_registry_next_ready(brk_registry *self, rr_domain domain)
                 return self->ready[d];
             }
         }
-        return NULL;
+        return self->ready[RR_DOMAIN_NONE];
     }
     assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
-    return self->ready[domain];
+    return self->ready[domain] != NULL ? self->ready[domain] : self->ready[RR_DOMAIN_NONE];
 }
 
 brk_worker *
@@ -152,6 +154,12 @@ brk_registry_next_idle(brk_registry *self, rr_domain domain)
     assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
     brk_worker *w;
     DL_FOREACH2(self->ready[domain], w, rnext)
+    {
+        if (w->inflight == 0) {
+            return w;
+        }
+    }
+    DL_FOREACH2(self->ready[RR_DOMAIN_NONE], w, rnext)
     {
         if (w->inflight == 0) {
             return w;
@@ -234,15 +242,17 @@ brk_registry_foreach(brk_registry *self, void (*fn)(brk_worker *, void *), void 
 size_t
 brk_registry_count(const brk_registry *self, rr_domain domain)
 {
-    assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
-    return self->count[domain];
+    assert(domain >= RR_DOMAIN_NONE && domain <= RR_DOMAIN_COUNT);
+    return domain == RR_DOMAIN_NONE ? self->count[domain]
+                                    : self->count[domain] + self->count[RR_DOMAIN_NONE];
 }
 
 size_t
 brk_registry_ready_count(const brk_registry *self, rr_domain domain)
 {
-    assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
-    return self->ready_count[domain];
+    assert(domain >= RR_DOMAIN_NONE && domain <= RR_DOMAIN_COUNT);
+    return domain == RR_DOMAIN_NONE ? self->ready_count[domain]
+                                    : self->ready_count[domain] + self->ready_count[RR_DOMAIN_NONE];
 }
 
 size_t

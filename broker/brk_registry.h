@@ -60,11 +60,13 @@ RR_NODISCARD rr_status brk_registry_add(brk_registry *self, const void *id, size
 // caller as a list (through next/prev, *orphans_p) to requeue or answer.
 void brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request **orphans_p);
 
-// The next worker of domain with spare credit, round robin, or NULL. With
-// RR_DOMAIN_NONE, any domain's (round robin over domains).
+// The next worker of domain with spare credit, round robin, else the next
+// worker of every domain ("any", registered with RR_DOMAIN_NONE), or NULL.
+// With RR_DOMAIN_NONE, any worker (round robin over domains, then "any").
 brk_worker *brk_registry_next_ready(brk_registry *self, rr_domain domain);
 
-// The next worker of domain (1..RR_DOMAIN_COUNT) holding nothing, or NULL.
+// The next worker of domain (1..RR_DOMAIN_COUNT) holding nothing, else an
+// "any" worker holding nothing, or NULL.
 brk_worker *brk_registry_next_idle(brk_registry *self, rr_domain domain);
 
 // Records that req was delivered to worker under delivery_id. With solo the
@@ -87,6 +89,9 @@ brk_worker *brk_registry_expired(brk_registry *self, int64_t now_ms);
 // Calls fn for every worker (fn must not add or remove workers).
 void brk_registry_foreach(brk_registry *self, void (*fn)(brk_worker *, void *), void *arg);
 
+// The workers that serve domain (1..RR_DOMAIN_COUNT), "any" ones included,
+// or with RR_DOMAIN_NONE the "any" ones alone; and those of them with spare
+// credit.
 size_t brk_registry_count(const brk_registry *self, rr_domain domain);
 size_t brk_registry_ready_count(const brk_registry *self, rr_domain domain);
 size_t brk_registry_inflight(const brk_registry *self);

@@ -43,7 +43,7 @@ head(FILE *out, const char *name, const char *type, const char *help)
 static void
 worker_labels(FILE *out, const brk_worker_view *w)
 {
-    fprintf(out, "{domain=\"%s\",host=\"", rr_domain_name(w->domain));
+    fprintf(out, "{domain=\"%s\",host=\"", rr_domain_or_any(w->domain));
     label_value(out, w->host);
     fprintf(out, "\",pid=\"%u\"}", w->pid);
 }
@@ -111,7 +111,8 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         fprintf(out, "referral_queue_inflight_requests{domain=\"%s\"} %u\n", queue_name(d),
                 snap->queue[d].inflight);
     }
-    head(out, "referral_workers_registered", "gauge", "Live workers, by domain.");
+    head(out, "referral_workers_registered", "gauge",
+         "Live workers serving each domain (a worker of every domain counts in each).");
     for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {
         fprintf(out, "referral_workers_registered{domain=\"%s\"} %u\n", queue_name(d),
                 snap->queue[d].workers);
@@ -265,7 +266,8 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
          "Always 1; each live worker's version as a label.");
     for (size_t i = 0; i < snap->nworkers; i++) {
         const brk_worker_view *w = &snap->workers[i];
-        fprintf(out, "referral_worker_build_info{domain=\"%s\",host=\"", rr_domain_name(w->domain));
+        fprintf(out, "referral_worker_build_info{domain=\"%s\",host=\"",
+                rr_domain_or_any(w->domain));
         label_value(out, w->host);
         fprintf(out, "\",pid=\"%u\",version=\"", w->pid);
         label_value(out, w->version);
@@ -381,7 +383,7 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
         const brk_worker_view *w = &snap->workers[i];
         json_t *item = json_pack(
             "{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-            "domain", rr_domain_name(w->domain), "host", w->host, "version", w->version, "pid",
+            "domain", rr_domain_or_any(w->domain), "host", w->host, "version", w->version, "pid",
             (json_int_t) w->pid, "credit", (json_int_t) w->credit, "inflight",
             (json_int_t) w->inflight, "last_heartbeat_age_seconds", w->last_heartbeat_age_s,
             "registered_age_seconds", w->registered_age_s, "replies_total", (json_int_t) w->replies,

@@ -6,6 +6,7 @@
 #include "rr_clock.h"
 
 #include <string.h>
+#include <utlist.h>
 
 static void
 view_worker(brk_worker *w, void *arg)
@@ -13,14 +14,27 @@ view_worker(brk_worker *w, void *arg)
     void **ctx = arg;
     brk_snapshot *snap = ctx[0];
     const int64_t *now = ctx[1];
-    brk_queue_view *q = &snap->queue[w->domain];
-    q->workers++;
-    q->inflight += w->inflight;
-    if (w->inflight == 0) {
-        q->workers_idle++;
+    // A worker of every domain counts in each: it serves each of them.
+    int first = w->domain == RR_DOMAIN_NONE ? 1 : w->domain;
+    int last = w->domain == RR_DOMAIN_NONE ? RR_DOMAIN_COUNT : w->domain;
+    for (int d = first; d <= last; d++) {
+        brk_queue_view *q = &snap->queue[d];
+        q->workers++;
+        if (w->inflight == 0) {
+            q->workers_idle++;
+        }
+        if (w->inflight < w->credit) {
+            q->workers_ready++;
+        }
     }
-    if (w->inflight < w->credit) {
-        q->workers_ready++;
+    if (w->domain != RR_DOMAIN_NONE) {
+        snap->queue[w->domain].inflight += w->inflight;
+    } else {
+        const brk_request *r;
+        DL_FOREACH(w->deliveries, r) // each in its own domain's row
+        {
+            snap->queue[r->domain].inflight++;
+        }
     }
     if (snap->nworkers == BRK_SNAP_MAX_WORKERS) {
         return; // the list is capped; the per-domain sums above are not

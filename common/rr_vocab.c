@@ -56,30 +56,54 @@ rr_domain_parse(const char *name)
     return (rr_domain) index_of(domain_names, COUNT_OF(domain_names), name);
 }
 
+// Splits an instance name ("social-2") into its base ("social") in base
+// (cap bytes); false when the suffix is malformed or the base too long.
+static bool
+instance_base(const char *name, char *base, size_t cap)
+{
+    const char *dash = strchr(name, '-');
+    size_t n = dash ? (size_t) (dash - name) : strlen(name);
+    if (dash != NULL) {
+        if (dash[1] == '\0') {
+            return false;
+        }
+        for (const char *p = dash + 1; *p; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_')) {
+                return false;
+            }
+        }
+    }
+    if (n >= cap) {
+        return false;
+    }
+    memcpy(base, name, n);
+    base[n] = '\0';
+    return true;
+}
+
 rr_domain
 rr_domain_parse_instance(const char *name)
 {
-    const char *dash = strchr(name, '-');
-    if (dash == NULL) {
-        return rr_domain_parse(name);
+    char base[32];
+    return instance_base(name, base, sizeof base) ? rr_domain_parse(base) : RR_DOMAIN_NONE;
+}
+
+bool
+rr_domain_parse_worker(const char *name, rr_domain *out)
+{
+    char base[32];
+    if (!instance_base(name, base, sizeof base)) {
+        return false;
     }
-    if (dash[1] == '\0') {
-        return RR_DOMAIN_NONE;
-    }
-    for (const char *p = dash + 1; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_')) {
-            return RR_DOMAIN_NONE;
-        }
-    }
-    char domain[32];
-    size_t n = (size_t) (dash - name);
-    if (n >= sizeof domain) {
-        return RR_DOMAIN_NONE;
-    }
-    memcpy(domain, name, n);
-    domain[n] = '\0';
-    return rr_domain_parse(domain);
+    *out = strcmp(base, "any") == 0 ? RR_DOMAIN_NONE : rr_domain_parse(base);
+    return strcmp(base, "any") == 0 || *out != RR_DOMAIN_NONE;
+}
+
+const char *
+rr_domain_or_any(int domain)
+{
+    return domain == RR_DOMAIN_NONE ? "any" : rr_domain_name(domain);
 }
 
 rr_domain

@@ -51,6 +51,13 @@ rr_domain rr_domain_parse(const char *name);
 // instances of one domain apart ("social-2", as in the systemd unit
 // referral-worker@social-2). RR_DOMAIN_NONE for anything else.
 rr_domain rr_domain_parse_instance(const char *name);
+// A worker's --domain: an instance name as above, or "any" (optionally
+// with a suffix: "any-2"), a worker that serves every domain (*out
+// RR_DOMAIN_NONE). False for anything else.
+bool rr_domain_parse_worker(const char *name, rr_domain *out);
+// rr_domain_name, and "any" for RR_DOMAIN_NONE: a worker's domain as logs
+// and the monitor show it.
+const char *rr_domain_or_any(int domain);
 // The domain a service code's prefix names by convention ("PRV-", "RHB-",
 // "SOC-"); RR_DOMAIN_NONE when the prefix is none of them. The catalogue in
 // the database stays the authority: workers check the service exists.

@@ -303,7 +303,7 @@ static rr_status
 check_ready(const void *msg, rr_wire_error *err)
 {
     const Rr__V1__WorkerReady *r = msg;
-    if (rr_domain_name((int) r->domain) == NULL) {
+    if (rr_domain_or_any((int) r->domain) == NULL) { // 0: a worker of every domain
         return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
                             (int) r->domain);
     }

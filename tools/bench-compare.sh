@@ -1,7 +1,7 @@
 #!/bin/bash
 # Compares the stack at two git revisions on this machine, interleaved
 # (A B A B ...) in one session so that the machine's noise falls on both:
-#   tools/bench-compare.sh [--rounds N] [--duration S] BEFORE [AFTER]
+#   tools/bench-compare.sh [--rounds N] [--duration S] [--b-workers "D D D"] BEFORE [AFTER]
 # BEFORE and AFTER are git revisions (AFTER defaults to the checkout as it
 # is, uncommitted changes included). Each is built (RelWithDebInfo) in
 # build/bench-compare/<name>, with its own database (its own migrations)
@@ -19,16 +19,21 @@
 # echo threads (referralctl relay, B's build, port 26141) under the same
 # client as the broker alone. Prints every run's JSON, then per figure
 # the median and min-max of each side and the ratio of the medians B/A.
+# --b-workers gives B's workers' domains (default "prevention rehabilitation
+# social"; e.g. "any any any": three workers of every domain, to compare
+# with pools per domain at the same revision).
 # Exits non-zero when a run reports a lost, duplicated or rejected request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 rounds=3 duration=20
+b_workers="prevention rehabilitation social"
 while [ $# -gt 0 ]; do
     case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --b-workers) b_workers=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -84,9 +89,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# stack NAME SRC PORT: its database, broker and three workers.
+# stack NAME SRC PORT DOMAINS: its database, broker and a worker per domain.
 stack() {
-    local name=$1 src=$2 port=$3 bin=$work/$1/build
+    local name=$1 src=$2 port=$3 domains=$4 bin=$work/$1/build
     local db="host=$pg user=postgres dbname=bench_$name"
     "$pgbin/psql" -X -q -h "$pg" -U postgres -d postgres -c "CREATE DATABASE bench_$name"
     # From 0.4, migrate declares referral.canonical_text from the build's
@@ -96,14 +101,16 @@ stack() {
     "$bin/broker/referral-broker" --frontend "tcp://127.0.0.1:$port" \
         --backend "tcp://127.0.0.1:$((port + 1))" --http off --insecure >"$work/$name/broker.log" 2>&1 &
     pids+=($!)
-    for d in prevention rehabilitation social; do
-        "$bin/workers/referral-worker" --domain $d --broker "tcp://127.0.0.1:$((port + 1))" \
-            --db "$db" >"$work/$name/worker-$d.log" 2>&1 &
+    local i=0 d
+    for d in $domains; do
+        i=$((i + 1))
+        "$bin/workers/referral-worker" --domain "$d-$i" --broker "tcp://127.0.0.1:$((port + 1))" \
+            --db "$db" >"$work/$name/worker-$d-$i.log" 2>&1 &
         pids+=($!)
     done
 }
-stack a "$src_a" 26101
-stack b "$src_b" 26111
+stack a "$src_a" 26101 "prevention rehabilitation social"
+stack b "$src_b" 26111 "$b_workers"
 # nodb NAME PORT: a broker with three workers that answer without the database.
 nodb() {
     local name=$1 port=$2 bin=$work/$1/build

@@ -24,7 +24,8 @@ main(int argc, char **argv)
     bool no_db = false;
     rr_opt opts[] = {
         {"domain", RR_OPT_STRING, "REFERRAL_DOMAIN", "",
-         "domain served: prevention, rehabilitation or social (required); a suffix after \"-\" "
+         "domain served: prevention, rehabilitation, social, or any (every domain: the broker "
+         "offers it each domain's queue, most urgent first) (required); a suffix after \"-\" "
          "names one of several instances (social-2, as in referral-worker@social-2)",
          &domain_name, 0, 0},
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER_BACKEND", "tcp://127.0.0.1:5556",
@@ -71,10 +72,10 @@ main(int argc, char **argv)
     if (st != RR_OK) {
         return 2;
     }
-    rr_domain domain = rr_domain_parse_instance(domain_name);
-    if (domain == RR_DOMAIN_NONE) {
+    rr_domain domain = RR_DOMAIN_NONE;
+    if (!rr_domain_parse_worker(domain_name, &domain)) {
         fprintf(stderr,
-                "invalid --domain \"%s\": expected prevention, rehabilitation or social, "
+                "invalid --domain \"%s\": expected prevention, rehabilitation, social or any, "
                 "optionally with a suffix such as \"social-2\"\n",
                 domain_name);
         return 2;
@@ -89,7 +90,7 @@ main(int argc, char **argv)
         return 2;
     }
     rr_log_info("referral-worker %s starting for the %s domain", rr_version_string(),
-                rr_domain_name(domain));
+                rr_domain_or_any(domain));
     rr_curve_client curve;
     char why[512];
     if (rr_curve_client_load(key_file, broker_key, &curve, why, sizeof why) != RR_OK) {

@@ -252,7 +252,8 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                                   it->req->request_id, it->req->center_code);
             continue;
         }
-        subs[nsubs] = (wrk_submission){it->req, &it->facts, &it->route, self->domain, it->priority};
+        subs[nsubs] = (wrk_submission){it->req, &it->facts, &it->route, it->facts.service->domain,
+                                       it->priority};
         idx[nsubs++] = i;
     }
 
@@ -275,7 +276,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
                 // Refused on every attempt: keep it for an operator.
                 wrk_dead_letter d = {it->req->request_id,
                                      it->req->center_code,
-                                     self->domain,
+                                     it->facts.service->domain,
                                      it->req->service_code,
                                      zmq_msg_data(&job->body),
                                      zmq_msg_size(&job->body),
@@ -317,7 +318,7 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
         reply.outcome =
             rec->duplicate ? RR__V1__OUTCOME__OUTCOME_DUPLICATE : RR__V1__OUTCOME__OUTCOME_ACCEPTED;
         reply.shared_file = rec->duplicate; // the center may now read and follow it
-        reply.domain = (Rr__V1__Domain) self->domain;
+        reply.domain = (Rr__V1__Domain) it->facts.service->domain;
         set_reply_office(&reply, rec, refid);
         jobs[idx[k]].outcome = (uint8_t) reply.outcome;
         if (rr_wire_pack(&reply.base, &replies[idx[k]]) != RR_OK) {
@@ -436,7 +437,8 @@ process_dead_submit(wrk_handler *self, wrk_job *job, zmq_msg_t *reply)
         // Its deliveries all died with their workers: each was an attempt.
         wrk_dead_letter d = {req->request_id,
                              req->center_code,
-                             self->domain,
+                             self->domain != RR_DOMAIN_NONE ? self->domain
+                                                            : wrk_request_domain(req),
                              req->service_code,
                              data,
                              size,

@@ -153,14 +153,14 @@ wrk_query_update(wrk_store *store, rr_domain domain, wrk_job *job, zmq_msg_t *re
                           "invalid referral id \"%s\": expected \"R-\" and a number",
                           u->referral_id);
     }
-    if (st == RR_OK && u->domain != (Rr__V1__Domain) domain) {
+    if (st == RR_OK && domain != RR_DOMAIN_NONE && u->domain != (Rr__V1__Domain) domain) {
         st = rr_wire_fail(&err, RR_EINVAL, "domain", "this worker serves \"%s\", not \"%s\"",
                           rr_domain_name(domain), rr_domain_name((int) u->domain));
     }
     uint64_t event_id = 0;
     if (st == RR_OK) {
         w.update_id = u->update_id;
-        w.domain = domain;
+        w.domain = domain != RR_DOMAIN_NONE ? domain : (rr_domain) u->domain; // "any" serves all
         w.to = (rr_ref_state) u->to_status;
         w.office_code = u->office_code && u->office_code[0] ? u->office_code : NULL;
         w.center_code = u->center_code;

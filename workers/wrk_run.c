@@ -106,7 +106,7 @@ wrk_run(const wrk_run_config *cfg)
     }
     wrk_store_set_keepalive(store, wrk_session_keepalive, session);
     report_stats(session, handler, store); // the first heartbeat tells the truth too
-    rr_service_status("serving %s requests", rr_domain_name(domain));
+    rr_service_status("serving %s requests", rr_domain_or_any(domain));
     if (wrk_handler_prepare(handler) != RR_OK) {
         rr_log_warn("catalogue not loaded yet: it will be at the first request");
     }
@@ -161,7 +161,7 @@ wrk_run(const wrk_run_config *cfg)
             }
             wrk_store_set_keepalive(store, wrk_session_keepalive, session);
             report_stats(session, handler, store);
-            rr_service_status("serving %s requests", rr_domain_name(domain));
+            rr_service_status("serving %s requests", rr_domain_or_any(domain));
             rules_pushed = 0;
             continue;
         }

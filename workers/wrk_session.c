@@ -163,7 +163,7 @@ wrk_session_new(void *ctx, const wrk_session_config *config)
         free(self);
         return NULL;
     }
-    rr_log_info("serving %s for broker %s with credit %u", rr_domain_name(config->domain),
+    rr_log_info("serving %s for broker %s with credit %u", rr_domain_or_any(config->domain),
                 config->endpoint, config->credit);
     return self;
 }

@@ -48,6 +48,13 @@ wrk_validate_center(const wrk_catalog *catalog, uint32_t code, const wrk_center 
     return RR_OK;
 }
 
+rr_domain
+wrk_request_domain(const Rr__V1__SubmitRequest *req)
+{
+    return req->domain != 0 ? (rr_domain) req->domain
+                            : rr_domain_of_service_code(req->service_code);
+}
+
 rr_status
 wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__SubmitRequest *req,
                     wrk_submit_facts *out, rr_wire_error *err)
@@ -61,10 +68,14 @@ wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__
     if ((st = wrk_validate_service(catalog, req->service_code, &service, err)) != RR_OK) {
         return st;
     }
+    if (domain == RR_DOMAIN_NONE) {
+        // A worker of every domain: the one the broker queued it under.
+        domain = wrk_request_domain(req);
+    }
     if (service->domain != domain) {
         return rr_wire_fail(
             err, RR_EINVAL, "service_code", "service \"%s\" belongs to domain \"%s\", not \"%s\"",
-            req->service_code, rr_domain_name(service->domain), rr_domain_name(domain));
+            req->service_code, rr_domain_name(service->domain), rr_domain_or_any(domain));
     }
     if ((st = wrk_validate_center(catalog, req->center_code, &center, err)) != RR_OK) {
         return st;

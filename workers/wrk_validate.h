@@ -28,7 +28,12 @@ RR_NODISCARD rr_status wrk_validate_service(const wrk_catalog *catalog, const ch
 RR_NODISCARD rr_status wrk_validate_center(const wrk_catalog *catalog, uint32_t code,
                                            const wrk_center **out, rr_wire_error *err);
 
-// Checks req for a worker of domain. RR_OK fills out. Otherwise err names
+// The domain the broker queued a submission under: its domain field, else
+// its service code's prefix (RR_DOMAIN_NONE when neither names one).
+rr_domain wrk_request_domain(const Rr__V1__SubmitRequest *req);
+
+// Checks req for a worker of domain (RR_DOMAIN_NONE: a worker of every
+// domain, checking against wrk_request_domain). RR_OK fills out. Otherwise err names
 // the field and the reason: RR_EINVAL/RR_ETOOBIG for a malformed field,
 // RR_ENOTFOUND for an unknown service or center (the caller may reload the
 // catalogue once and ask again), RR_ESTATE for an inactive one.

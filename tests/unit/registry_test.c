@@ -135,6 +135,32 @@ test_brk_registry_any_domain_picks_a_ready_worker_of_any_domain(void **state)
                      RR_EINVAL);
 }
 
+// A worker of every domain serves each domain whose own workers are all
+// busy (or absent), after them, and counts in every domain.
+static void
+test_brk_registry_a_worker_of_every_domain_backs_each_domain_up(void **state)
+{
+    fixture *f = *state;
+    brk_worker *social = add(f, "s", RR_DOMAIN_SOCIAL, 1);
+    brk_worker *any = add(f, "any", RR_DOMAIN_NONE, 2);
+    assert_int_equal(brk_registry_count(f->reg, RR_DOMAIN_SOCIAL), 2);
+    assert_int_equal(brk_registry_count(f->reg, RR_DOMAIN_PREVENTION), 1);
+    assert_int_equal(brk_registry_count(f->reg, RR_DOMAIN_NONE), 1);
+    // Its own domain's worker first; the "any" worker once that one is full.
+    assert_ptr_equal(brk_registry_next_ready(f->reg, RR_DOMAIN_SOCIAL), social);
+    assert_ptr_equal(brk_registry_next_ready(f->reg, RR_DOMAIN_PREVENTION), any);
+    assert_ptr_equal(brk_registry_next_idle(f->reg, RR_DOMAIN_REHABILITATION), any);
+    brk_request *r = brk_pool_get(f->pool);
+    brk_registry_assign(f->reg, social, r, 1, false);
+    assert_ptr_equal(brk_registry_next_ready(f->reg, RR_DOMAIN_SOCIAL), any);
+    assert_int_equal(brk_registry_ready_count(f->reg, RR_DOMAIN_SOCIAL), 1);
+    // Queries (no domain): any worker at all, the "any" one included.
+    assert_ptr_equal(brk_registry_next_ready(f->reg, RR_DOMAIN_NONE), any);
+    brk_request *done = brk_registry_complete(f->reg, social, 1);
+    assert_ptr_equal(done, r);
+    brk_pool_put(f->pool, &done);
+}
+
 static void
 test_brk_registry_a_solo_delivery_keeps_the_worker_to_itself(void **state)
 {
@@ -169,6 +195,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_brk_registry_remove_hands_back_the_workers_requests,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_brk_registry_finds_expired_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_brk_registry_a_worker_of_every_domain_backs_each_domain_up, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_brk_registry_any_domain_picks_a_ready_worker_of_any_domain, setup, teardown),
         cmocka_unit_test_setup_teardown(
