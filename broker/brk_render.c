@@ -158,6 +158,9 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         fprintf(out, "referral_workers_expired_total{domain=\"%s\"} %llu\n", queue_name(d),
                 (unsigned long long) snap->totals[d].workers_expired);
     }
+    // Workers of every domain (brk_server counts them at RR_DOMAIN_NONE).
+    fprintf(out, "referral_workers_expired_total{domain=\"any\"} %llu\n",
+            (unsigned long long) snap->totals[RR_DOMAIN_NONE].workers_expired);
     const struct {
         const char *name, *help;
         uint64_t value;

@@ -52,6 +52,15 @@ build() {
         rm -rf "$src"
         mkdir -p "$src"
         git archive "$rev" | tar -x -C "$src"
+        # git archive gives files their commit's time, which can be older
+        # than objects another revision left in the build: start afresh
+        # whenever the revision changes.
+        local id
+        id=$(git rev-parse "$rev^{commit}")
+        if [ "$(cat "$work/$name/built" 2>/dev/null)" != "$id" ]; then
+            rm -rf "$work/$name/build"
+        fi
+        echo "$id" >"$work/$name/built"
     else
         src=$root
     fi
@@ -137,7 +146,8 @@ bench() {
     shift
     [ "$name" = a ] && port=26101 || port=26111
     "$work/$name/build/tools/referralctl" bench --broker "tcp://127.0.0.1:$port" \
-        --db "host=$pg user=postgres dbname=bench_$name" --ceiling-seconds 0 --json "$@" 2>/dev/null
+        --db "host=$pg user=postgres dbname=bench_$name" --ceiling-seconds 0 --json "$@" \
+        2>>"$work/$name/bench.err"
 }
 sql() { "$pgbin/psql" -X -qAt -h "$pg" -U postgres -d postgres -c "$1"; }
 # The CPU (clock ticks) every PostgreSQL process of the cluster has used.
