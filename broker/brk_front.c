@@ -229,16 +229,21 @@ answer_stats(brk_server *self, rr_wire_call *call, int64_t now_us)
 // answered by the broker at once (now).
 typedef struct front_command {
     uint8_t command;
+    const char *name;
     rr_status (*admit)(const brk_server *self, const void *data, size_t size, admission *a,
                        rr_wire_error *err);
     void (*now)(brk_server *self, rr_wire_call *call, int64_t now_us);
+    bool operators_only; // with authentication: the service's own figures
 } front_command;
 
 static const front_command COMMANDS[] = {
-    {RR_CMD_SUBMIT, admit_submit, NULL}, {RR_CMD_STATUS, admit_status, NULL},
-    {RR_CMD_UPDATE, admit_update, NULL}, {RR_CMD_FOLLOW, admit_follow, NULL},
-    {RR_CMD_INBOX, admit_inbox, NULL},   {RR_CMD_PING, NULL, answer_ping},
-    {RR_CMD_STATS, NULL, answer_stats},
+    {RR_CMD_SUBMIT, "SUBMIT", admit_submit, NULL, false},
+    {RR_CMD_STATUS, "STATUS", admit_status, NULL, false},
+    {RR_CMD_UPDATE, "UPDATE", admit_update, NULL, false},
+    {RR_CMD_FOLLOW, "FOLLOW", admit_follow, NULL, false},
+    {RR_CMD_INBOX, "INBOX", admit_inbox, NULL, false},
+    {RR_CMD_PING, "PING", NULL, answer_ping, false},
+    {RR_CMD_STATS, "STATS", NULL, answer_stats, true},
 };
 
 static const front_command *
@@ -324,13 +329,12 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
                a.id, 0, &e, false);
         return;
     }
-    if (call->command == RR_CMD_STATS && self->auth != NULL && !operator_key(principal)) {
-        // The service's own figures are for the people who run it.
+    if (cmd->operators_only && self->auth != NULL && !operator_key(principal)) {
         (void) rr_wire_fail(&e, RR_EPERM, "",
-                            "not permitted: STATS is for operator keys; this key belongs to %s",
-                            principal);
+                            "not permitted: %s is for operator keys; this key belongs to %s",
+                            cmd->name, principal);
         if (brk_noisy_ok(&self->noisy, now_ms)) {
-            rr_log_warn("refused STATS to %s: not an operator", principal);
+            rr_log_warn("refused %s to %s: not an operator", cmd->name, principal);
         }
         self->stats.unauthorized++;
         refuse(self, &call->peer, 2, RR_CMD_ERROR, call->correlation, "", 0, &e, false);

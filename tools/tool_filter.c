@@ -3,6 +3,7 @@
 
 #include "rr_principal.h"
 #include "tool_client.h"
+#include "tool_refcheck.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,31 +24,16 @@ tool_filter_options(const char *program, const char *summary, rr_opt *opts, int 
     return true;
 }
 
-// True when s is exactly n ASCII digits.
-static bool
-is_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool
 tool_filter_check(const char *province, const char *county, const char *format_name,
                   tool_db_format *format)
 {
-    if (province[0] != '\0' && !is_digits(province, 2)) {
+    if (province[0] != '\0' && !tool_refcheck_digits(province, 2)) {
         fprintf(stderr, "invalid value \"%s\" for --province: expected a two-digit province code\n",
                 province);
         return false;
     }
-    if (county[0] != '\0' && !is_digits(county, 4)) {
+    if (county[0] != '\0' && !tool_refcheck_digits(county, 4)) {
         fprintf(stderr, "invalid value \"%s\" for --county: expected a four-digit county code\n",
                 county);
         return false;

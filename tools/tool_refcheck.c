@@ -44,8 +44,8 @@ tool_actor_choose(const char *by, const char *env, const char *os_user,
     return true;
 }
 
-static bool
-digits(const char *s, size_t n)
+bool
+tool_refcheck_digits(const char *s, size_t n)
 {
     if (strlen(s) != n) {
         return false;
@@ -62,9 +62,9 @@ bool
 tool_office_code_parse(const char *code, tool_office_code *out)
 {
     memset(out, 0, sizeof *out);
-    if (strncmp(code, "CO-", 3) == 0 && digits(code + 3, 4)) {
+    if (strncmp(code, "CO-", 3) == 0 && tool_refcheck_digits(code + 3, 4)) {
         out->kind = TOOL_OFFICE_COUNTY;
-    } else if (strncmp(code, "PO-", 3) == 0 && digits(code + 3, 2)) {
+    } else if (strncmp(code, "PO-", 3) == 0 && tool_refcheck_digits(code + 3, 2)) {
         out->kind = TOOL_OFFICE_PROVINCE;
     } else {
         return false;
@@ -82,7 +82,7 @@ tool_office_kind_name(tool_office_kind kind)
 bool
 tool_service_code_check(const char *code, rr_domain domain, char why[TOOL_WHY_BYTES])
 {
-    bool shape = strlen(code) == 6 && code[3] == '-' && digits(code + 4, 2);
+    bool shape = strlen(code) == 6 && code[3] == '-' && tool_refcheck_digits(code + 4, 2);
     for (size_t i = 0; shape && i < 3; i++) {
         shape = code[i] >= 'A' && code[i] <= 'Z';
     }

@@ -69,4 +69,7 @@ bool tool_rule_area_check(const tool_rule_area *a, const char **field, char why[
 bool tool_risk_flags_parse(const char *text, char out[TOOL_RISK_FLAGS_BYTES],
                            char why[TOOL_WHY_BYTES]);
 
+// True when s is exactly n ASCII digits (a province's 2, a county's 4).
+bool tool_refcheck_digits(const char *s, size_t n);
+
 #endif

@@ -84,13 +84,13 @@ valid_scope(const char *scope)
     return false;
 }
 
-static const char USAGE[] =
-    "usage: referralctl services list [--all] [--format table|csv]\n"
-    "       referralctl services add --code XXX-NN [--domain D] --name-en TEXT --name-fa TEXT "
-    "[--scope person|household]\n"
-    "       referralctl services activate|deactivate CODE\n"
-    "       referralctl services scope CODE household|person\n"
-    "(each with [--db CONNINFO] [--by NAME])\n";
+static const char USAGE[] = "usage: referralctl services list [--all] [--format table|csv]\n"
+                            "       referralctl services add --code PRV-NN|RHB-NN|SOC-NN [--domain "
+                            "D] --name-en TEXT --name-fa TEXT "
+                            "[--scope person|household]\n"
+                            "       referralctl services activate|deactivate CODE\n"
+                            "       referralctl services scope CODE household|person\n"
+                            "(each with [--db CONNINFO] [--by NAME])\n";
 
 int
 tool_services_main(int argc, char **argv)

@@ -3,6 +3,7 @@
 // command and each of its refusals, the audit with its actor, the
 // referral_admin role, a 2,400-row register imported twice, catalogue
 // notifications, and route explain refusing what a submission refuses.
+// Long on purpose: one case per command, all on one seeded database.
 #include "it_harness.h"
 
 // cmocka.h needs these first.
