@@ -12,12 +12,14 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uthash.h>
 #include <zmq.h>
 
@@ -29,6 +31,8 @@ typedef struct brk_key {
     UT_hash_handle hh;
 } brk_key;
 
+#define SPARE_FDS 2 // the directory and one key file at a time
+
 struct brk_auth {
     void *zap; // REP
     char dir[PATH_MAX];
@@ -37,6 +41,10 @@ struct brk_auth {
     uint64_t admitted, refused;
     struct timespec loaded_at; // monotonic: reloads at least every FORCE_RELOAD_S
     brk_noisy *noisy;          // borrowed: the broker's limit on lines peers cause
+    // Descriptors kept for reading the directory (-1 when not held): a
+    // flood of connections can take every other one, and a re-read that
+    // could not open the files would miss a revocation.
+    int spare[SPARE_FDS];
 };
 
 // The directory's mtime catches registrations and revocations made with
@@ -60,8 +68,41 @@ free_keys(brk_key **keys)
 // Loads every *.pub file of the directory. A bad file is skipped with a
 // warning (the others still load); an unreadable directory keeps the old
 // table. RR_OK when the directory was read.
+static void
+spares_release(brk_auth *self)
+{
+    for (int i = 0; i < SPARE_FDS; i++) {
+        if (self->spare[i] >= 0) {
+            close(self->spare[i]);
+            self->spare[i] = -1;
+        }
+    }
+}
+
+static void
+spares_take(brk_auth *self)
+{
+    for (int i = 0; i < SPARE_FDS; i++) {
+        if (self->spare[i] < 0) {
+            self->spare[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+    }
+}
+
+static rr_status load_dir(brk_auth *self);
+
+// load_dir with the spare descriptors released for it, and taken back.
 static rr_status
 load(brk_auth *self)
+{
+    spares_release(self);
+    rr_status st = load_dir(self);
+    spares_take(self);
+    return st;
+}
+
+static rr_status
+load_dir(brk_auth *self)
 {
     struct stat st;
     DIR *d = opendir(self->dir);
@@ -86,7 +127,15 @@ load(brk_auth *self)
         }
         rr_key_file kf;
         char why[512];
+        errno = 0;
         if (rr_keys_read(path, &kf, why, sizeof why) != RR_OK) {
+            if (errno == EMFILE || errno == ENFILE) {
+                // Not the file's fault: keep the table as it was.
+                rr_log_error("key directory not re-read: out of descriptors (%s)", why);
+                free_keys(&keys);
+                closedir(d);
+                return RR_EIO;
+            }
             rr_log_warn("key skipped: %s", why);
             continue;
         }
@@ -132,6 +181,9 @@ brk_auth_new(void *ctx, const char *keys_dir, brk_noisy *noisy)
         return NULL;
     }
     self->noisy = noisy;
+    for (int i = 0; i < SPARE_FDS; i++) {
+        self->spare[i] = -1;
+    }
     if (snprintf(self->dir, sizeof self->dir, "%s", keys_dir) >= (int) sizeof self->dir) {
         rr_log_error("key directory path too long");
         brk_auth_destroy(&self);
@@ -169,6 +221,7 @@ brk_auth_destroy(brk_auth **self_p)
         zmq_close(self->zap);
     }
     free_keys(&self->keys);
+    spares_release(self);
     free(self);
     *self_p = NULL;
 }

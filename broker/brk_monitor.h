@@ -80,6 +80,9 @@ typedef struct brk_snapshot {
     uint64_t replied;
     uint64_t refused_busy, refused_rejected; // answers the broker made itself
     uint32_t risk_rules; // the risk rules it queues by, as the workers last sent them
+    // Connections per socket ([0] centers, [1] workers): open now, and
+    // shut at the total and at the per-address cap since start (brk_conns).
+    uint64_t conns_open[2], conns_refused_total[2], conns_refused_addr[2];
     brk_worker_view workers[BRK_SNAP_MAX_WORKERS];
     size_t nworkers;
 } brk_snapshot;

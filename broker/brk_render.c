@@ -185,6 +185,20 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
+    static const char *const sockets[2] = {"centers", "workers"};
+    head(out, "referral_connections", "gauge", "TCP connections open, by socket.");
+    for (int i = 0; i < 2; i++) {
+        fprintf(out, "referral_connections{socket=\"%s\"} %llu\n", sockets[i],
+                (unsigned long long) snap->conns_open[i]);
+    }
+    head(out, "referral_connections_refused_total", "counter",
+         "Connections closed at once for a cap: in all (total) or from one address (address).");
+    for (int i = 0; i < 2; i++) {
+        fprintf(out, "referral_connections_refused_total{socket=\"%s\",cap=\"total\"} %llu\n",
+                sockets[i], (unsigned long long) snap->conns_refused_total[i]);
+        fprintf(out, "referral_connections_refused_total{socket=\"%s\",cap=\"address\"} %llu\n",
+                sockets[i], (unsigned long long) snap->conns_refused_addr[i]);
+    }
     head(out, "referral_ack_latency_seconds", "histogram",
          "Time from the broker reading a submission to its acceptance going back, by domain.");
     for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {

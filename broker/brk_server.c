@@ -40,7 +40,7 @@ set_int_opt(void *socket, int option, int value, const char *name)
 // A ROUTER bound to endpoint; with secret_key a CURVE server whose peers
 // the ZAP handler admits under zap_domain.
 static void *
-open_router(void *ctx, const char *endpoint, long hwm, const char *secret_key,
+open_router(void *ctx, const char *endpoint, long hwm, long handshake_ms, const char *secret_key,
             const char *zap_domain)
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
@@ -54,7 +54,10 @@ open_router(void *ctx, const char *endpoint, long hwm, const char *secret_key,
     if (set_int_opt(s, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY") != RR_OK ||
         set_int_opt(s, ZMQ_LINGER, 1000, "ZMQ_LINGER") != RR_OK ||
         set_int_opt(s, ZMQ_SNDHWM, (int) hwm, "ZMQ_SNDHWM") != RR_OK ||
-        set_int_opt(s, ZMQ_RCVHWM, (int) hwm, "ZMQ_RCVHWM") != RR_OK) {
+        set_int_opt(s, ZMQ_RCVHWM, (int) hwm, "ZMQ_RCVHWM") != RR_OK ||
+        // A connection that never greets holds a descriptor only this long
+        // (libzmq's default is 30 s).
+        set_int_opt(s, ZMQ_HANDSHAKE_IVL, (int) handshake_ms, "ZMQ_HANDSHAKE_IVL") != RR_OK) {
         zmq_close(s);
         return NULL;
     }
@@ -142,14 +145,25 @@ brk_server_new(const brk_config *config)
             goto fail;
         }
     }
-    self->frontend =
-        open_router(self->ctx, config->frontend, config->hwm, secret, BRK_ZAP_DOMAIN_CENTERS);
+    self->frontend = open_router(self->ctx, config->frontend, config->hwm, config->handshake_ms,
+                                 secret, BRK_ZAP_DOMAIN_CENTERS);
     if (self->frontend == NULL) {
         goto fail;
     }
-    self->backend =
-        open_router(self->ctx, config->backend, config->hwm, secret, BRK_ZAP_DOMAIN_WORKERS);
+    self->backend = open_router(self->ctx, config->backend, config->hwm, config->handshake_ms,
+                                secret, BRK_ZAP_DOMAIN_WORKERS);
     if (self->backend == NULL) {
+        goto fail;
+    }
+    self->front_conns = brk_conns_new(
+        self->ctx, self->frontend, "centers",
+        (brk_conns_limits){(size_t) config->max_centers, (size_t) config->max_per_address},
+        &self->noisy);
+    self->back_conns = brk_conns_new(
+        self->ctx, self->backend, "workers",
+        (brk_conns_limits){(size_t) config->max_workers, (size_t) config->max_per_address},
+        &self->noisy);
+    if (self->front_conns == NULL || self->back_conns == NULL) {
         goto fail;
     }
     if (self->auth != NULL) {
@@ -159,8 +173,11 @@ brk_server_new(const brk_config *config)
         rr_log_warn("INSECURE: no authentication; any peer may act as any center, office or "
                     "worker. For local development only");
     }
-    rr_log_info("listening for centers on %s and workers on %s (queue bound %ld per domain)",
-                config->frontend, config->backend, config->queue_max);
+    rr_log_info("listening for centers on %s and workers on %s (queue bound %ld per domain; "
+                "at most %ld center and %ld worker connections, %ld per address, handshakes "
+                "within %ld ms)",
+                config->frontend, config->backend, config->queue_max, config->max_centers,
+                config->max_workers, config->max_per_address, config->handshake_ms);
     return self;
 fail:
     brk_server_destroy(&self);
@@ -188,6 +205,8 @@ brk_server_destroy(brk_server **self_p)
     }
     brk_pool_destroy(&self->pool);
     free(self->snap);
+    brk_conns_destroy(&self->front_conns);
+    brk_conns_destroy(&self->back_conns);
     if (self->frontend != NULL) {
         zmq_close(self->frontend);
     }
@@ -377,9 +396,11 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
         zmq_pollitem_t items[] = {
             {self->frontend, 0, ZMQ_POLLIN, 0},
             {self->backend, 0, ZMQ_POLLIN, 0},
+            {brk_conns_socket(self->front_conns), 0, ZMQ_POLLIN, 0},
+            {brk_conns_socket(self->back_conns), 0, ZMQ_POLLIN, 0},
             {self->auth ? brk_auth_socket(self->auth) : NULL, 0, ZMQ_POLLIN, 0},
         };
-        int rc = zmq_poll(items, self->auth ? 3 : 2, timeout);
+        int rc = zmq_poll(items, self->auth ? 5 : 4, timeout);
         if (rc < 0) {
             if (errno == EINTR) {
                 continue; // a signal: the loop head looks at *stop
@@ -390,7 +411,15 @@ brk_server_run(brk_server *self, volatile sig_atomic_t *stop)
             rr_log_error("zmq_poll failed: %s", zmq_strerror(errno));
             return RR_EIO;
         }
-        if (self->auth != NULL && (items[2].revents & ZMQ_POLLIN)) {
+        // New connections first: one over a cap is shut down before its
+        // handshake costs anything.
+        if (items[2].revents & ZMQ_POLLIN) {
+            brk_conns_handle(self->front_conns, now);
+        }
+        if (items[3].revents & ZMQ_POLLIN) {
+            brk_conns_handle(self->back_conns, now);
+        }
+        if (self->auth != NULL && (items[4].revents & ZMQ_POLLIN)) {
             brk_auth_handle(self->auth); // handshakes wait on it: answer first
         }
         // Workers first: replies free credit for the requests behind them.

@@ -28,6 +28,10 @@ typedef struct brk_config {
     long hwm;              // ZeroMQ high-water mark on both sockets, messages
     long fair_every;       // every n-th dispatch serves the longest-waiting request
     long max_body_bytes;   // larger request bodies are refused ETOOBIG (<= RR_WIRE_MAX_BODY_BYTES)
+    long handshake_ms;     // a connection that has not finished its ZeroMQ handshake by then goes
+    long max_centers;      // connections open at once on the front end (after brk_conns_fit)
+    long max_workers;      // on the back end
+    long max_per_address;  // on either, from one source address
     const char *curve_key_file; // the broker's CURVE key file (with its secret key)
     const char *keys_dir;       // registered public keys (brk_auth.h)
     bool insecure;              // no authentication (development only)

@@ -10,6 +10,7 @@
 
 #include "brk_auth.h"
 #include "brk_monitor.h"
+#include "brk_conns.h"
 #include "brk_noisy.h"
 #include "brk_policy.h"
 #include "brk_queue.h"
@@ -28,9 +29,10 @@ struct brk_server {
     brk_config cfg;
     brk_policy policy; // retry and blame limits, from cfg
     void *ctx;
-    void *frontend; // ROUTER, centers
-    void *backend;  // ROUTER, workers
-    brk_auth *auth; // NULL: --insecure
+    void *frontend;                      // ROUTER, centers
+    void *backend;                       // ROUTER, workers
+    brk_auth *auth;                      // NULL: --insecure
+    brk_conns *front_conns, *back_conns; // connection caps (brk_conns.h)
     brk_pool *pool;
     brk_queue *queue[RR_DOMAIN_COUNT + 1]; // [QUEUE_ANY] = status and follow-up queries
     brk_registry *registry;

@@ -1,6 +1,7 @@
 // referral-broker: reads its configuration, installs signal handlers and
 // runs the broker loop until SIGTERM or SIGINT.
 #define RR_LOG_MODULE "main"
+#include "brk_conns.h"
 #include "brk_http.h"
 #include "brk_monitor.h"
 #include "brk_server.h"
@@ -10,9 +11,41 @@
 #include "rr_service.h"
 #include "rr_version.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+// The descriptor limit (RLIMIT_NOFILE's soft limit) set to want when it is
+// not 0, within the hard limit; the limit in force is returned. systemd's
+// default soft limit (1,024) would let a flood of connections take every
+// descriptor long before the connection caps apply.
+static uint64_t
+set_open_files(long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        rr_log_warn("cannot read the descriptor limit: %s; assuming 1024", strerror(errno));
+        return 1024;
+    }
+    if (want > 0 && (rlim_t) want != rl.rlim_cur) {
+        rlim_t target = (rlim_t) want;
+        if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max) {
+            rr_log_warn("--open-files %ld is above the hard limit %llu: using that", want,
+                        (unsigned long long) rl.rlim_max);
+            target = rl.rlim_max;
+        }
+        struct rlimit next = {target, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &next) != 0) {
+            rr_log_warn("cannot set the descriptor limit to %llu: %s", (unsigned long long) target,
+                        strerror(errno));
+        } else {
+            rl = next;
+        }
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t) rl.rlim_cur;
+}
 
 int
 main(int argc, char **argv)
@@ -20,7 +53,7 @@ main(int argc, char **argv)
     brk_config cfg = {0};
     const char *log_level = NULL, *http_address = NULL;
     const char *log_format = NULL, *expected = NULL;
-    long history_step_ms = 0, history_samples = 0;
+    long history_step_ms = 0, history_samples = 0, open_files = 0;
     rr_opt opts[] = {
         {"frontend", RR_OPT_STRING, "REFERRAL_BROKER_FRONTEND", "tcp://127.0.0.1:5555",
          "endpoint centers connect to", &cfg.frontend, 0, 0},
@@ -58,6 +91,23 @@ main(int argc, char **argv)
         {"max-body-bytes", RR_OPT_INT, "REFERRAL_MAX_BODY_BYTES", "65536",
          "largest request body accepted; larger ones are answered ETOOBIG", &cfg.max_body_bytes,
          256, 65536},
+        {"handshake-ms", RR_OPT_INT, "REFERRAL_HANDSHAKE_MS", "5000",
+         "a connection that has not finished its ZeroMQ handshake within this many ms is closed",
+         &cfg.handshake_ms, 100, 60000},
+        {"max-center-connections", RR_OPT_INT, "REFERRAL_MAX_CENTER_CONNECTIONS", "8192",
+         "connections open at once on the front end; more are closed at once", &cfg.max_centers, 1,
+         1000000},
+        {"max-worker-connections", RR_OPT_INT, "REFERRAL_MAX_WORKER_CONNECTIONS", "1024",
+         "connections open at once on the back end; more are closed at once", &cfg.max_workers, 1,
+         1000000},
+        {"max-connections-per-address", RR_OPT_INT, "REFERRAL_MAX_CONNECTIONS_PER_ADDRESS", "256",
+         "connections open at once from one source address, on each socket (raise it for many "
+         "centers behind one NAT)",
+         &cfg.max_per_address, 1, 1000000},
+        {"open-files", RR_OPT_INT, "REFERRAL_OPEN_FILES", "65536",
+         "descriptor limit set at start (within the hard limit; 0: leave it); the connection "
+         "caps are lowered to fit it",
+         &open_files, 0, 16777216},
         {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",
          "the broker's CURVE key file, with its secret key (referralctl keys generate)",
          &cfg.curve_key_file, 0, 0},
@@ -104,6 +154,16 @@ main(int argc, char **argv)
         return 2;
     }
     rr_log_info("referral-broker %s starting", rr_version_string());
+    uint64_t fd_limit = set_open_files(open_files);
+    brk_conns_plan plan = brk_conns_fit(fd_limit, (size_t) cfg.max_centers,
+                                        (size_t) cfg.max_workers, BRK_MONITOR_MAX_CONNECTIONS);
+    if (plan.lowered) {
+        rr_log_warn("descriptor limit %llu: connection caps lowered to fit it (centers %zu, "
+                    "workers %zu, monitor %zu); raise --open-files or LimitNOFILE",
+                    (unsigned long long) fd_limit, plan.centers, plan.workers, plan.monitor);
+    }
+    cfg.max_centers = (long) plan.centers;
+    cfg.max_workers = (long) plan.workers;
 
     brk_server *server = brk_server_new(&cfg);
     if (server == NULL) {
