@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define OPEN_FILES       1024             // the broker's descriptor limit (systemd's default)
@@ -34,23 +33,6 @@
 #define LATENCY_BOUND_MS 2000 // what a served center may wait during the flood
 
 static char keys[600], registry[700], broker_pub[700], out[65536];
-
-static int
-ctl(const char *fmt, ...)
-{
-    char args[2048], cmd[2600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", getenv("RR_CTL_BIN"), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 typedef struct flood {
     int port[2]; // front end, back end
@@ -230,7 +212,9 @@ test_connection_flood(void **state)
     rr_wire_free(it_submit(late, &r.req));
     long late_ms = (long) (it_now_ms() - tc);
     // A key revoked during the flood stops working.
-    assert_int_equal(ctl("keys revoke --dir %s --principal center:1924", registry), 0);
+    assert_int_equal(it_run(out, sizeof out, "%s keys revoke --dir %s --principal center:1924",
+                            getenv("RR_CTL_BIN"), registry),
+                     0);
     it_sleep_ms(1500);
     it_request_init(&r, 1924, "RHB-02", "conns-revoked");
     Rr__V1__SubmitReply *reply = NULL;
