@@ -12,7 +12,8 @@
 # runs, for each side (A B in odd rounds, B A in even ones, after a
 # CHECKPOINT): the default closed-loop bench (32 clients x 16) for S
 # seconds (20) after a 3 s measure of PostgreSQL's ceiling for the same
-# rows (its ratio); the open loop at 1,000 and at 4,000 requests/s for 10 s
+# rows (its ratio); the closed loop again for 8 s, for where the CPU goes
+# at saturation (PostgreSQL, broker and workers, the bench client); the open loop at 1,000 and at 4,000 requests/s for 10 s
 # each, the second with PostgreSQL's CPU, WAL and new MultiXacts per
 # acknowledged referral (the cluster's, while only that side runs); and the broker
 # alone (4 clients x 128, 8 s); and once per round a bare ZeroMQ relay with
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --b-workers) b_workers=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -99,6 +100,7 @@ cleanup() {
 trap cleanup EXIT
 
 # stack NAME SRC PORT DOMAINS: its database, broker and a worker per domain.
+declare -A spids # NAME -> the pids of its broker and workers
 stack() {
     local name=$1 src=$2 port=$3 domains=$4 bin=$work/$1/build
     local db="host=$pg user=postgres dbname=bench_$name"
@@ -110,12 +112,14 @@ stack() {
     "$bin/broker/referral-broker" --frontend "tcp://127.0.0.1:$port" \
         --backend "tcp://127.0.0.1:$((port + 1))" --http off --insecure >"$work/$name/broker.log" 2>&1 &
     pids+=($!)
+    spids[$name]+=" $!"
     local i=0 d
     for d in $domains; do
         i=$((i + 1))
         "$bin/workers/referral-worker" --domain "$d-$i" --broker "tcp://127.0.0.1:$((port + 1))" \
             --db "$db" >"$work/$name/worker-$d-$i.log" 2>&1 &
         pids+=($!)
+        spids[$name]+=" $!"
     done
 }
 stack a "$src_a" 26101 "prevention rehabilitation social"
@@ -159,6 +163,21 @@ pg_ticks() {
     done
     echo "$t"
 }
+# The CPU (clock ticks) the given processes have used.
+ticks_of() {
+    local t=0 pid f
+    for pid in "$@"; do
+        f=$(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null) || continue
+        t=$((t + ${f% *} + ${f#* }))
+    done
+    echo "$t"
+}
+# The CPU (clock ticks) this shell's finished children have used.
+child_ticks() {
+    local f
+    f=$(cut -d' ' -f16,17 /proc/$$/stat)
+    echo $((${f% *} + ${f#* }))
+}
 # The cluster's WAL position (bytes) and next MultiXact id, after a CHECKPOINT.
 pg_marks() {
     sql CHECKPOINT >/dev/null
@@ -177,7 +196,7 @@ for s in a b; do
     "$pgbin/psql" -X -q -h "$pg" -U postgres -d "bench_$s" -c "VACUUM ANALYZE" -c CHECKPOINT
 done
 
-declare -A rate ratio cpu wal mxact p50 p99 p99k4 alone
+declare -A rate ratio cpu wal mxact p50 p99 p99k4 alone sat_pg sat_msg sat_client
 relay_rates=""
 hz=$(getconf CLK_TCK)
 for r in $(seq "$rounds"); do
@@ -189,6 +208,21 @@ for r in $(seq "$rounds"); do
         echo "round $r $s closed loop: $out"
         rate[$s]+=" $(field acked_per_s "$out")"
         ratio[$s]+=" $(field ratio "$out")"
+        # Where the CPU goes at saturation, per acknowledged referral: the
+        # cluster, the broker and workers, the bench's own client.
+        # shellcheck disable=SC2086
+        m0=$(ticks_of ${spids[$s]})
+        t0=$(pg_ticks) c0=$(child_ticks)
+        out=$(bench "$s" --duration 8) || bad=1
+        # shellcheck disable=SC2086
+        m1=$(ticks_of ${spids[$s]})
+        t1=$(pg_ticks) c1=$(child_ticks)
+        echo "round $r $s closed loop, CPU split: $out"
+        acked=$(field acked "$out")
+        per() { awk -v t="$1" -v hz="$hz" -v n="$acked" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
+        sat_pg[$s]+=" $(per $((t1 - t0)))"
+        sat_msg[$s]+=" $(per $((m1 - m0)))"
+        sat_client[$s]+=" $(per $((c1 - c0)))"
         out=$(bench "$s" --rate 1000 --duration 10) || bad=1
         echo "round $r $s open loop 1000/s: $out"
         p50[$s]+=" $(field p50_ms "$out")"
@@ -237,6 +271,9 @@ report p50 "${p50[a]}" "${p50[b]}"
 report p99 "${p99[a]}" "${p99[b]}"
 report p99_4000 "${p99k4[a]}" "${p99k4[b]}"
 report alone "${alone[a]}" "${alone[b]}"
+report sat_pg_us "${sat_pg[a]}" "${sat_pg[b]}"
+report sat_msg_us "${sat_msg[a]}" "${sat_msg[b]}"
+report sat_client_us "${sat_client[a]}" "${sat_client[b]}"
 # shellcheck disable=SC2086
 relay_median=$(median $relay_rates)
 echo "  relay: median $relay_median (min-max $(range $relay_rates)); broker alone / relay: A $(awk -v a="$(median ${alone[a]})" -v r="$relay_median" 'BEGIN {printf "%.3f", a / r}'), B $(awk -v b="$(median ${alone[b]})" -v r="$relay_median" 'BEGIN {printf "%.3f", b / r}')"
@@ -246,5 +283,7 @@ echo "   includes the checkpoint after the run; CPU does not);"
 echo "   multixacts: new MultiXacts per acknowledged referral; p50, p99: ms at 1,000 requests/s;"
 echo "   p99_4000: ms at 4,000 requests/s; alone: requests/s through the broker to workers that"
 echo "   do not record them; relay: the same through referralctl relay, a bare ZeroMQ relay with"
-echo "   echo threads)"
+echo "   echo threads; sat_pg_us, sat_msg_us, sat_client_us: CPU per acknowledged referral in"
+echo "   a closed loop of 8 s without the ceiling: PostgreSQL's processes, the broker and"
+echo "   workers, the bench client)"
 [ "$bad" = 0 ] || { echo "a run reported lost, duplicated or rejected requests" >&2; exit 1; }
