@@ -90,6 +90,12 @@ on_ready(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
         protocol_error(self, work, w, err.message);
         return;
     }
+    if (!brk_policy_label_ok(ready->host, RR_WIRE_MAX_HOST_BYTES) ||
+        !brk_policy_label_ok(ready->version, RR_WIRE_MAX_VERSION_BYTES)) {
+        rr_wire_free(ready);
+        protocol_error(self, work, w, "READY's host or version is too long or not printable ASCII");
+        return;
+    }
     if (!ready_domain_allowed(self, work, (rr_domain) ready->domain)) {
         rr_wire_free(ready);
         if (w != NULL) {

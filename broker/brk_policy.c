@@ -7,6 +7,7 @@
 #include "rr_wire_frames.h"
 
 #include <assert.h>
+#include <stddef.h>
 
 // Given up, a SUBMIT is first dead-lettered by one more worker (which
 // answers with the referral instead if an attempt committed it); anything
@@ -66,4 +67,17 @@ brk_policy_backoff_us(const brk_policy *p, unsigned failures, uint64_t jitter)
     unsigned shift = failures > 6 ? 5 : failures - 1;
     int64_t base = p->backoff_us << shift;
     return base + (int64_t) (jitter % (uint64_t) (base / 4 + 1));
+}
+
+bool
+brk_policy_label_ok(const char *text, size_t max)
+{
+    size_t n = 0;
+    for (; text[n] != '\0'; n++) {
+        unsigned char c = (unsigned char) text[n];
+        if (n >= max || c < 0x20 || c > 0x7e) {
+            return false;
+        }
+    }
+    return true;
 }

@@ -6,6 +6,7 @@
 #define BRK_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct brk_policy {
@@ -48,5 +49,12 @@ uint8_t brk_policy_delivery_flags(const brk_policy *p, const brk_attempts *a);
 // backoff_us doubled per failure, at most 32 times, plus up to a quarter
 // from jitter (any number: its remainder spreads requests failed together).
 int64_t brk_policy_backoff_us(const brk_policy *p, unsigned failures, uint64_t jitter);
+
+// True when text a worker reports about itself (its host name, its version)
+// may be shown to operators: printable ASCII only (no control characters,
+// no bytes above 0x7e), at most max bytes; empty is allowed (an older
+// worker may send no version). Logs, metrics labels and the
+// dashboard carry it.
+bool brk_policy_label_ok(const char *text, size_t max);
 
 #endif

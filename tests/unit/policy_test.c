@@ -119,11 +119,27 @@ test_brk_policy_backoff_doubles_caps_at_thirty_two_times_and_spreads_by_a_quarte
     }
 }
 
+static void
+test_brk_policy_a_label_is_printable_ascii_and_bounded(void **state)
+{
+    (void) state;
+    assert_true(brk_policy_label_ok("worker-3.example.org", 64));
+    assert_true(brk_policy_label_ok("0.6.0 (git d13a9e1c0b2f-dirty)", 64));
+    assert_true(brk_policy_label_ok("", 64));
+    assert_false(brk_policy_label_ok("host\nname", 64));
+    assert_false(brk_policy_label_ok("<img src=x onerror=\x01>", 64));
+    assert_false(brk_policy_label_ok("\xd8\xaa\xd9\x87\xd8\xb1\xd8\xa7\xd9\x86", 64)); // UTF-8
+    assert_false(brk_policy_label_ok("del\x7f", 64));
+    assert_true(brk_policy_label_ok("abcd", 4));
+    assert_false(brk_policy_label_ok("abcde", 4));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_brk_policy_a_worker_leaving_on_purpose_blames_nothing),
+        cmocka_unit_test(test_brk_policy_a_label_is_printable_ascii_and_bounded),
         cmocka_unit_test(test_brk_policy_a_first_crash_makes_a_suspect_without_blame),
         cmocka_unit_test(test_brk_policy_a_crash_with_a_batch_blames_none_of_it),
         cmocka_unit_test(
