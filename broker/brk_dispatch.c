@@ -29,19 +29,51 @@ compact(zmq_msg_t *body)
     rr_msg_close(&copy);
 }
 
+// Answers busy a request that a request of higher priority displaced from
+// its full queue (brk_queue_push), and frees it.
+static void
+refuse_displaced(brk_server *self, brk_request **r_p, const char *queue_name)
+{
+    brk_request *r = *r_p;
+    rr_wire_error err;
+    (void) rr_wire_fail(&err, RR_EBUSY, "",
+                        "could not queue request \"%s\": the %s queue is full and a request of "
+                        "higher priority took its place",
+                        r->correlation, queue_name);
+    if (brk_noisy_ok(&self->noisy, rr_clock_mono_ms())) {
+        rr_log_warn_id(r->correlation,
+                       "%s queue full: request %s (priority %s) gave its place to one of higher "
+                       "priority, answered busy",
+                       queue_name, r->correlation, rr_priority_name(r->priority));
+    }
+    brk_front_refuse(self, r, &err, true);
+    brk_pool_put(self->pool, r_p);
+}
+
 void
 brk_dispatch_admit(brk_server *self, brk_request *req)
 {
-    if (brk_queue_depth(self->queue[req->domain]) > 0 ||
+    brk_queue *q = self->queue[req->domain];
+    const char *dname = req->domain ? rr_domain_name(req->domain) : "status";
+    if (brk_queue_depth(q) > 0 ||
         brk_registry_next_ready(self->registry, (rr_domain) req->domain) == NULL) {
         compact(&req->body); // it will wait
     }
-    if (brk_queue_push(self->queue[req->domain], req) != RR_OK) {
-        const char *dname = req->domain ? rr_domain_name(req->domain) : "status";
+    brk_request *displaced = NULL;
+    if (brk_queue_push(q, req, &displaced) != RR_OK) {
         rr_wire_error err;
-        (void) rr_wire_fail(&err, RR_EBUSY, "",
-                            "could not queue request \"%s\": the %s queue is full (%zu waiting)",
-                            req->correlation, dname, brk_queue_depth(self->queue[req->domain]));
+        if (brk_queue_depth(q) >= brk_queue_max(q)) {
+            (void) rr_wire_fail(&err, RR_EBUSY, "",
+                                "could not queue request \"%s\": the %s queue is full (%zu "
+                                "waiting)",
+                                req->correlation, dname, brk_queue_depth(q));
+        } else {
+            (void) rr_wire_fail(&err, RR_EBUSY, "",
+                                "could not queue request \"%s\": the %s queue is full (%zu bytes "
+                                "waiting, budget %zu bytes)",
+                                req->correlation, dname, brk_queue_bytes(q),
+                                brk_queue_max_bytes(q));
+        }
         if (brk_noisy_ok(&self->noisy, rr_clock_mono_ms())) {
             rr_log_warn_id(req->correlation, "%s queue full: request %s answered busy", dname,
                            req->correlation);
@@ -49,6 +81,13 @@ brk_dispatch_admit(brk_server *self, brk_request *req)
         brk_front_refuse(self, req, &err, true);
         brk_pool_put(self->pool, &req);
         return;
+    }
+    brk_request *r, *tmp;
+    DL_FOREACH_SAFE(displaced, r, tmp)
+    {
+        DL_DELETE(displaced, r);
+        r->next = r->prev = NULL;
+        refuse_displaced(self, &r, dname);
     }
     self->stats.received[req->domain]++;
     brk_dispatch(self, req->domain);

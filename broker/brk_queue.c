@@ -1,5 +1,6 @@
 // Priority queues as one doubly linked list per priority: push, pop and
-// remove are O(1), and an empty priority costs one pointer test.
+// remove are O(1), and an empty priority costs one pointer test. A push
+// that displaces lower-priority requests walks only those it displaces.
 #include "brk_queue.h"
 
 #include "rr_wire.h"
@@ -87,16 +88,25 @@ struct brk_queue {
     size_t depth_at[RR_PRIORITY_COUNT + 1];
     size_t depth;
     size_t max;
+    size_t bytes;     // sum of brk_queue_cost of the queued requests
+    size_t max_bytes; // the budget for bytes
     unsigned fair_every;
     unsigned pops; // pops since the last one that took the oldest of all
 };
 
+size_t
+brk_queue_cost(const brk_request *req)
+{
+    return zmq_msg_size(&req->body) + BRK_QUEUE_RECORD_BYTES;
+}
+
 brk_queue *
-brk_queue_new(size_t max, unsigned fair_every)
+brk_queue_new(size_t max, size_t max_bytes, unsigned fair_every)
 {
     brk_queue *self = calloc(1, sizeof *self);
     if (self != NULL) {
         self->max = max;
+        self->max_bytes = max_bytes;
         self->fair_every = fair_every;
     }
     return self;
@@ -124,28 +134,81 @@ clamp_priority(int p)
     return (p < 1 || p > RR_PRIORITY_COUNT) ? RR_PRIORITY_ROUTINE : p;
 }
 
-rr_status
-brk_queue_push(brk_queue *self, brk_request *req)
+static bool
+fits(const brk_queue *self, size_t depth, size_t bytes, size_t cost)
 {
-    if (self->depth >= self->max) {
-        return RR_EBUSY;
-    }
+    return depth < self->max && cost <= self->max_bytes && bytes <= self->max_bytes - cost;
+}
+
+// Links req in at its priority's tail (or head) and counts it.
+static void
+link_in(brk_queue *self, brk_request *req, bool front)
+{
     int p = clamp_priority(req->priority);
     req->priority = (uint8_t) p;
-    DL_APPEND(self->head[p], req);
+    if (front) {
+        DL_PREPEND(self->head[p], req);
+    } else {
+        DL_APPEND(self->head[p], req);
+    }
     self->depth_at[p]++;
     self->depth++;
+    self->bytes += brk_queue_cost(req);
+}
+
+// The next request to displace after prev (NULL: the first): walking the
+// priorities below `below` from the lowest up, each from its newest back
+// to its oldest. NULL when none is left.
+static brk_request *
+next_displaced(const brk_queue *self, const brk_request *prev, int below)
+{
+    int p = 1;
+    if (prev != NULL) {
+        if (prev != self->head[prev->priority]) {
+            return prev->prev; // an older one of the same priority
+        }
+        p = prev->priority + 1;
+    }
+    for (; p < below; p++) {
+        if (self->head[p] != NULL) {
+            return self->head[p]->prev; // a list head's prev is its tail
+        }
+    }
+    return NULL;
+}
+
+rr_status
+brk_queue_push(brk_queue *self, brk_request *req, brk_request **displaced)
+{
+    *displaced = NULL;
+    int p = clamp_priority(req->priority);
+    req->priority = (uint8_t) p;
+    size_t cost = brk_queue_cost(req);
+    // First find how many must go (the queue untouched), then take them.
+    size_t depth = self->depth, bytes = self->bytes, count = 0;
+    const brk_request *d = NULL;
+    while (!fits(self, depth, bytes, cost)) {
+        d = next_displaced(self, d, p);
+        if (d == NULL) {
+            return RR_EBUSY;
+        }
+        depth--;
+        bytes -= brk_queue_cost(d);
+        count++;
+    }
+    for (size_t i = 0; i < count; i++) {
+        brk_request *out = next_displaced(self, NULL, p);
+        brk_queue_remove(self, out);
+        DL_APPEND(*displaced, out);
+    }
+    link_in(self, req, false);
     return RR_OK;
 }
 
 void
 brk_queue_push_front(brk_queue *self, brk_request *req)
 {
-    int p = clamp_priority(req->priority);
-    req->priority = (uint8_t) p;
-    DL_PREPEND(self->head[p], req);
-    self->depth_at[p]++;
-    self->depth++;
+    link_in(self, req, true);
 }
 
 brk_request *
@@ -176,10 +239,7 @@ brk_queue_pop(brk_queue *self)
         self->pops = 0; // the oldest is served: the starvation count starts again
     }
     brk_request *r = self->head[pick];
-    DL_DELETE(self->head[pick], r);
-    r->next = r->prev = NULL;
-    self->depth_at[pick]--;
-    self->depth--;
+    brk_queue_remove(self, r);
     return r;
 }
 
@@ -195,10 +255,13 @@ brk_queue_remove(brk_queue *self, brk_request *req)
 {
     int p = req->priority;
     assert(p >= 1 && p <= RR_PRIORITY_COUNT && self->depth_at[p] > 0);
+    size_t cost = brk_queue_cost(req);
+    assert(self->bytes >= cost);
     DL_DELETE(self->head[p], req);
     req->next = req->prev = NULL;
     self->depth_at[p]--;
     self->depth--;
+    self->bytes -= cost;
 }
 
 size_t
@@ -218,4 +281,16 @@ size_t
 brk_queue_max(const brk_queue *self)
 {
     return self->max;
+}
+
+size_t
+brk_queue_bytes(const brk_queue *self)
+{
+    return self->bytes;
+}
+
+size_t
+brk_queue_max_bytes(const brk_queue *self)
+{
+    return self->max_bytes;
 }

@@ -1,6 +1,7 @@
 // Pending requests: the request record, a recycling pool of records, and
-// one bounded priority queue per domain (FIFO within a priority). Pure data
-// structure: no sockets, no clock reads.
+// one priority queue per domain (FIFO within a priority), bounded by a count
+// and by bytes, where a request of higher priority displaces the newest
+// ones of lower priority. Pure data structure: no sockets, no clock reads.
 #ifndef BRK_QUEUE_H
 #define BRK_QUEUE_H
 
@@ -56,19 +57,38 @@ void brk_pool_put(brk_pool *self, brk_request **req_p);
 
 typedef struct brk_queue brk_queue;
 
-// A queue holding at most max requests. Every fair_every-th pop takes the
-// request that has waited longest, whatever its priority, so that a flood of
-// urgent work cannot starve routine requests (0: strict priority). Caller
-// frees with brk_queue_destroy, which returns every queued record to pool.
-brk_queue *brk_queue_new(size_t max, unsigned fair_every);
+// What one waiting request is charged against its queue's byte budget
+// beyond its body: the record (352 bytes on x86-64), the body's frame
+// header and the allocator's bookkeeping. The heap's fragmentation comes on
+// top: a queue full of the largest bodies measured 1.10-1.13 times its
+// charge in resident memory (docs/OPERATIONS.md, "Memory and full queues").
+#define BRK_QUEUE_RECORD_BYTES (sizeof(brk_request) + 128)
+
+// The bytes req is charged while it waits: its body plus
+// BRK_QUEUE_RECORD_BYTES. Its body must not change while it is queued.
+size_t brk_queue_cost(const brk_request *req);
+
+// A queue holding at most max requests whose costs (brk_queue_cost) add up
+// to at most max_bytes. Every fair_every-th pop takes the request that has
+// waited longest, whatever its priority, so that a flood of urgent work
+// cannot starve routine requests (0: strict priority). Caller frees with
+// brk_queue_destroy, which returns every queued record to pool.
+brk_queue *brk_queue_new(size_t max, size_t max_bytes, unsigned fair_every);
 void brk_queue_destroy(brk_queue **self_p, brk_pool *pool);
 
-// Appends req behind the others of its priority. RR_EBUSY when the queue
-// holds max requests (the caller keeps req).
-RR_NODISCARD rr_status brk_queue_push(brk_queue *self, brk_request *req);
+// Appends req behind the others of its priority. When it does not fit
+// (max requests, or max_bytes), the newest waiting requests of lower
+// priority make room: the lowest priority first, newest first within it,
+// as few as free enough. They leave the queue and go to the caller in
+// *displaced, a list linked through next and prev (the caller owns them and
+// answers them busy); *displaced is NULL when none had to go. RR_EBUSY when
+// even all of the lower-priority requests would not make room: then
+// nothing changes and the caller keeps req.
+RR_NODISCARD rr_status brk_queue_push(brk_queue *self, brk_request *req, brk_request **displaced);
 
-// Puts a request back at the head of its priority, ignoring the bound: it
-// was admitted once already (redelivery after a worker died).
+// Puts a request back at the head of its priority, ignoring both bounds: it
+// was admitted once already (redelivery after a worker died). Its cost
+// still counts.
 void brk_queue_push_front(brk_queue *self, brk_request *req);
 
 // Removes and returns the next request to dispatch: the oldest of the
@@ -85,5 +105,8 @@ void brk_queue_remove(brk_queue *self, brk_request *req);
 size_t brk_queue_depth(const brk_queue *self);
 size_t brk_queue_depth_at(const brk_queue *self, int priority);
 size_t brk_queue_max(const brk_queue *self);
+// The sum of the queued requests' brk_queue_cost, and the budget for it.
+size_t brk_queue_bytes(const brk_queue *self);
+size_t brk_queue_max_bytes(const brk_queue *self);
 
 #endif

@@ -114,7 +114,8 @@ brk_server_new(const brk_config *config)
         goto fail;
     }
     for (int d = 0; d <= RR_DOMAIN_COUNT; d++) {
-        self->queue[d] = brk_queue_new((size_t) config->queue_max, (unsigned) config->fair_every);
+        self->queue[d] = brk_queue_new((size_t) config->queue_max, (size_t) config->queue_max_bytes,
+                                       (unsigned) config->fair_every);
         if (self->queue[d] == NULL) {
             rr_log_error("out of memory creating the broker");
             goto fail;
@@ -173,11 +174,12 @@ brk_server_new(const brk_config *config)
         rr_log_warn("INSECURE: no authentication; any peer may act as any center, office or "
                     "worker. For local development only");
     }
-    rr_log_info("listening for centers on %s and workers on %s (queue bound %ld per domain; "
-                "at most %ld center and %ld worker connections, %ld per address, handshakes "
-                "within %ld ms)",
-                config->frontend, config->backend, config->queue_max, config->max_centers,
-                config->max_workers, config->max_per_address, config->handshake_ms);
+    rr_log_info("listening for centers on %s and workers on %s (queue bound %ld requests and %ld "
+                "bytes per domain; at most %ld center and %ld worker connections, %ld per "
+                "address, handshakes within %ld ms)",
+                config->frontend, config->backend, config->queue_max, config->queue_max_bytes,
+                config->max_centers, config->max_workers, config->max_per_address,
+                config->handshake_ms);
     return self;
 fail:
     brk_server_destroy(&self);

@@ -17,6 +17,7 @@ typedef struct brk_config {
     const char *frontend;  // endpoint centers connect to, e.g. tcp://127.0.0.1:5555
     const char *backend;   // endpoint workers connect to
     long queue_max;        // requests waiting per domain before `busy`
+    long queue_max_bytes;  // bytes waiting per domain (brk_queue_cost) before `busy`
     long heartbeat_ms;     // heartbeat interval, both ways
     long liveness;         // heartbeats missed before a worker is dead
     long max_attempts;     // deliveries of one request before it is given up

@@ -62,6 +62,10 @@ main(int argc, char **argv)
         {"queue-max", RR_OPT_INT, "REFERRAL_QUEUE_MAX", "100000",
          "requests waiting per domain before new ones are answered busy", &cfg.queue_max, 1,
          10000000},
+        {"queue-max-bytes", RR_OPT_INT, "REFERRAL_QUEUE_MAX_BYTES", "67108864",
+         "bytes waiting per domain (bodies plus a fixed cost per request) before new ones are "
+         "answered busy",
+         &cfg.queue_max_bytes, 1048576, 68719476736},
         {"heartbeat-ms", RR_OPT_INT, "REFERRAL_HEARTBEAT_MS", "1000",
          "heartbeat interval with workers, ms", &cfg.heartbeat_ms, 50, 60000},
         {"liveness", RR_OPT_INT, "REFERRAL_LIVENESS", "3",

@@ -46,7 +46,11 @@
 //   Rr__V1__SubmitRequest *req = NULL;
 //   rr_status st = rr_wire_unpack(data, size, &req, &err);
 //
-// *out is NULL when the bytes are not the message; when only a field check
+// A center's request (SubmitRequest, StatusQuery, UpdateRequest,
+// FollowRequest, InboxRequest) with a field this version does not know is
+// refused EINVAL ("unrecognized field number N in SubmitRequest: ..."), so
+// that no queued body carries bytes nobody reads; the workers' messages
+// may carry newer fields. *out is NULL when the bytes are not the message; when only a field check
 // failed *out is kept (so the caller can echo its id). Free with
 // rr_wire_free in every case. err may be NULL.
 RR_NODISCARD rr_status rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, const void *data,
@@ -73,6 +77,10 @@ RR_NODISCARD rr_status rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, co
 
 #define rr_wire_unpack(data, size, out, err)                                                       \
     rr_wire_unpack_as(RR_WIRE_DESCRIPTOR(*(out)), (data), (size), (out), (err))
+
+// The number of the first field of m that its descriptor does not know (kept
+// by protobuf-c as an unknown field), or 0 when there is none.
+uint32_t rr_wire_unknown_field(const ProtobufCMessage *m);
 
 // Frees any message rr_wire_unpack returned; NULL is ignored.
 void rr_wire_free(void *msg);

@@ -153,7 +153,7 @@ test_connection_flood(void **state)
                                  "--handshake-ms",   "2000",         NULL};
     const char *worker_opts[] = {"--curve-key-file", wkey, "--broker-key", broker_pub, NULL};
     it_stack s;
-    assert_true(it_stack_start(&s, "f_conns", 40, broker_opts, worker_opts));
+    assert_true(it_stack_start(&s, "f_conns", 41, broker_opts, worker_opts));
     assert_true(it_file_count(s.broker.log, "connection caps lowered to fit it", 1));
 
     // The flood needs twice the broker's descriptors, and more.
