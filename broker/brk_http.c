@@ -1,263 +1,170 @@
-// evhttp setup after libevent's sample/http-server.c: one handler per path,
-// each request answered exactly once.
+// The monitor's server (brk_http.h), evhttp set up after libevent's
+// sample/http-server.c: its thread, its listener and what pauses it, the
+// Host check before any page, and libevent's messages through a limiter.
 #define RR_LOG_MODULE "http"
-#include "brk_http.h"
+#include "brk_http_impl.h"
 
-#include "brk_render.h"
-#include "dashboard_html.h"
+#include "brk_httpguard.h"
+#include "brk_noisy.h"
+#include "rr_clock.h"
 #include "rr_log.h"
 
-#include <dirent.h>
+#include <assert.h>
 #include <errno.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <event2/util.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-struct brk_http {
-    struct event_base *base;
-    struct evhttp *http;
-    struct event *stop; // activated by destroy: breaks the loop from its own thread
-    brk_board *board;   // borrowed
-    brk_snapshot *snap; // owned scratch copy for the HTTP thread
-    pthread_t thread;
-    bool running;
-    int port;
-    double start_time_s;
-};
+// One monitor per process: libevent's log callback is global, and a
+// listener's error callback is handed evhttp's pointer, not ours.
+static brk_http *the_monitor;
 
-static void
-reply_text(struct evhttp_request *req, int code, const char *reason, const char *type,
-           const char *body, size_t len)
-{
-    struct evbuffer *buf = evbuffer_new();
-    if (buf == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
-    if (evhttp_add_header(headers, "Content-Type", type) != 0 ||
-        evhttp_add_header(headers, "Cache-Control", "no-store") != 0 ||
-        evbuffer_add(buf, body, len) != 0) {
-        evbuffer_free(buf);
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    evhttp_send_reply(req, code, reason, buf);
-    evbuffer_free(buf);
-}
+// Lines a client can cause at will (libevent's complaints about sockets,
+// refused Host names) pass through one limiter; libevent may log from any
+// thread, so it has a lock.
+static pthread_mutex_t noisy_lock = PTHREAD_MUTEX_INITIALIZER;
+static brk_noisy noisy;
+static bool noisy_ready;
 
-// Reads the latest snapshot, or answers 503 when none was published yet.
 static bool
-take_snapshot(brk_http *self, struct evhttp_request *req)
+noisy_ok(void)
 {
-    if (!brk_board_read(self->board, self->snap)) {
-        const char msg[] = "{\"error\":\"the broker has not published its state yet\"}\n";
-        reply_text(req, 503, "Service Unavailable", "application/json", msg, sizeof msg - 1);
-        return false;
+    pthread_mutex_lock(&noisy_lock);
+    if (!noisy_ready) {
+        brk_noisy_init(&noisy, 10, "HTTP monitor (libevent, refused hosts)");
+        noisy_ready = true;
     }
-    return true;
+    bool ok = brk_noisy_ok(&noisy, rr_clock_mono_ms());
+    pthread_mutex_unlock(&noisy_lock);
+    return ok;
 }
 
-static double
-count_open_fds(void)
+// The Host a request names: its Host headers (how many, the first), and
+// the host of an absolute URI ("GET http://name/ HTTP/1.1"), which wins.
+static brk_host_verdict
+judge_host(const brk_http *self, struct evhttp_request *req, const char **shown)
 {
-    DIR *dir = opendir("/proc/self/fd");
-    if (dir == NULL) {
-        return 0;
+    int count = 0;
+    const char *value = NULL;
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+    {
+        if (evutil_ascii_strcasecmp(h->key, "Host") == 0 && count++ == 0) {
+            value = h->value;
+        }
     }
-    double n = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        n += e->d_name[0] != '.';
+    const char *uri_host = evhttp_uri_get_host(evhttp_request_get_evhttp_uri(req));
+    if (uri_host != NULL && uri_host[0] != '\0') {
+        value = uri_host;
+        count = 1;
     }
-    closedir(dir);
-    return n - 1; // the descriptor opendir holds
+    *shown = value;
+    return brk_hosts_check(&self->hosts, value, count, req->major == 1 && req->minor >= 1);
 }
 
-static double
-resident_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL) {
-        return 0;
-    }
-    unsigned long size = 0, resident = 0;
-    int n = fscanf(f, "%lu %lu", &size, &resident);
-    (void) fclose(f); // read only: nothing to lose
-    return n == 2 ? (double) resident * (double) sysconf(_SC_PAGESIZE) : 0;
-}
-
+// Every request: the Host it names first (a DNS-rebinding page names its
+// own), then its path. Each request gets exactly one reply.
 static void
-on_metrics(struct evhttp_request *req, void *arg)
+on_request(struct evhttp_request *req, void *arg)
 {
     brk_http *self = arg;
-    if (!take_snapshot(self, req)) {
+    const char *host = NULL;
+    brk_host_verdict verdict = judge_host(self, req, &host);
+    if (verdict == BRK_HOST_UNKNOWN) {
+        if (noisy_ok()) {
+            // Only name characters get this far: safe to quote.
+            rr_log_warn("refused an HTTP request for host \"%s\": not a name of this monitor "
+                        "(add it with --monitor-host)",
+                        host);
+        }
+        brk_http_reply_plain(
+            req, 421, "Misdirected Request",
+            "this monitor does not answer to that host name (see --monitor-host)\n");
         return;
     }
-    brk_process_view proc = {resident_bytes(), count_open_fds(), self->start_time_s};
-    size_t len = 0;
-    char *text = brk_render_prometheus(self->snap, &proc, &len);
-    if (text == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+    if (verdict != BRK_HOST_OK) {
+        brk_http_reply_plain(req, HTTP_BADREQUEST, "Bad Request",
+                             verdict == BRK_HOST_MISSING ? "one Host header is required\n"
+                                                         : "the Host header is not HOST[:PORT]\n");
         return;
     }
-    reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
+    uint64_t failures = 0;
+    if (brk_accept_log_served(&self->accept_log, &failures)) {
+        rr_log_warn("accepting HTTP monitor connections again, after %llu failed accepts",
+                    (unsigned long long) failures);
+    }
+    const brk_http_route *route =
+        brk_http_route_find(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)));
+    if (route != NULL) {
+        route->handler(req, self);
+        return;
+    }
+    brk_http_reply_plain(req, HTTP_NOTFOUND, "Not Found",
+                         "not found: try /, /metrics, /healthz, /readyz, /api/v1/queues, "
+                         "/api/v1/workers, /api/v1/history\n");
 }
 
+// accept() failed (libevent calls this instead of logging, and would call
+// it again at once): out of descriptors, the pending connection stays in
+// the backlog and the listener stays readable, so stop listening for a
+// while rather than spin. arg is evhttp's, not ours.
 static void
-on_json(struct evhttp_request *req, brk_http *self,
-        char *(*render)(const brk_snapshot *, size_t *) )
-{
-    if (!take_snapshot(self, req)) {
-        return;
-    }
-    size_t len = 0;
-    char *text = render(self->snap, &len);
-    if (text == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    reply_text(req, HTTP_OK, "OK", "application/json", text, len);
-    free(text);
-}
-
-static void
-on_queues(struct evhttp_request *req, void *arg)
-{
-    on_json(req, arg, brk_render_queues_json);
-}
-
-static void
-on_workers(struct evhttp_request *req, void *arg)
-{
-    on_json(req, arg, brk_render_workers_json);
-}
-
-// A non-negative integer query parameter, def when absent; false when present
-// but not a number within [0, max].
-static bool
-query_long(const struct evkeyvalq *query, const char *name, long long def, long long max,
-           long long *out)
-{
-    const char *text = evhttp_find_header(query, name);
-    *out = def;
-    if (text == NULL) {
-        return true;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v < 0 || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-// /api/v1/history?since_ms=T&points=N: samples newer than T (wall clock, ms),
-// merged into at most N points (default 720).
-static void
-on_history(struct evhttp_request *req, void *arg)
-{
-    brk_http *self = arg;
-    struct evkeyvalq query;
-    TAILQ_INIT(&query);
-    const char *raw = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    long long since = 0, points = 0;
-    if ((raw != NULL && evhttp_parse_query_str(raw, &query) != 0) ||
-        !query_long(&query, "since_ms", 0, INT64_MAX, &since) ||
-        !query_long(&query, "points", 720, 5000, &points) || points < 1) {
-        evhttp_clear_headers(&query);
-        const char msg[] = "{\"error\":\"invalid query: since_ms is milliseconds since the epoch "
-                           "(>= 0), points a number from 1 to 5000\"}\n";
-        reply_text(req, HTTP_BADREQUEST, "Bad Request", "application/json", msg, sizeof msg - 1);
-        return;
-    }
-    evhttp_clear_headers(&query);
-    // Room for the whole history, allocated per request: a large block is
-    // mapped fresh, and only the pages the copy writes become resident, so
-    // the dashboard's usual "what is new" query costs little memory.
-    size_t cap = brk_board_history_capacity(self->board);
-    brk_sample *samples = malloc(cap * sizeof *samples);
-    if (samples == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    long step_ms = 0;
-    size_t n = brk_board_history(self->board, (int64_t) since, samples, cap, &step_ms);
-    size_t len = 0;
-    char *text = brk_render_history_json(samples, n, (size_t) points, step_ms, &len);
-    free(samples);
-    if (text == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-        return;
-    }
-    reply_text(req, HTTP_OK, "OK", "application/json", text, len);
-    free(text);
-}
-
-static void
-on_healthz(struct evhttp_request *req, void *arg)
+on_accept_error(struct evconnlistener *listener, void *arg)
 {
     (void) arg;
-    const char body[] = "ok\n";
-    reply_text(req, HTTP_OK, "OK", "text/plain", body, sizeof body - 1);
+    int err = EVUTIL_SOCKET_ERROR();
+    brk_http *self = the_monitor;
+    assert(self != NULL && self->listener == listener);
+    int pause_ms = brk_httpguard_accept_pause_ms(err);
+    if (evconnlistener_disable(listener) != 0) {
+        rr_log_error("could not pause the HTTP listener");
+    }
+    struct timeval tv = {pause_ms / 1000, (long) (pause_ms % 1000) * 1000L};
+    if (event_add(self->resume, &tv) != 0) {
+        rr_log_error("could not schedule the HTTP listener's resumption");
+    }
+    uint64_t failures = 0;
+    if (brk_accept_log_failed(&self->accept_log, rr_clock_mono_ms(), &failures)) {
+        rr_log_warn("cannot accept HTTP monitor connections: %s; pausing %d ms at a time (%llu "
+                    "failed accepts since the last such line)",
+                    evutil_socket_error_to_string(err), pause_ms, (unsigned long long) failures);
+    }
 }
 
 static void
-on_readyz(struct evhttp_request *req, void *arg)
+on_resume(evutil_socket_t fd, short what, void *arg)
 {
+    (void) fd;
+    (void) what;
     brk_http *self = arg;
-    if (!take_snapshot(self, req)) {
-        return;
+    if (evconnlistener_enable(self->listener) != 0) {
+        rr_log_error("could not resume the HTTP listener");
     }
-    char body[256];
-    size_t len = 0;
-    bool ready = brk_snapshot_ready(self->snap);
-    int n = snprintf(body, sizeof body, "%s", ready ? "ready\n" : "not ready:");
-    len = n > 0 ? (size_t) n : 0;
-    if (!ready) {
-        for (int d = 1; d <= RR_DOMAIN_COUNT && len < sizeof body - 64; d++) {
-            if (self->snap->queue[d].workers == 0) {
-                n = snprintf(body + len, sizeof body - len, " no %s worker;", rr_domain_name(d));
-                len += n > 0 ? (size_t) n : 0;
-            }
-        }
-        if (self->snap->draining && len < sizeof body - 32) {
-            n = snprintf(body + len, sizeof body - len, " stopping;");
-            len += n > 0 ? (size_t) n : 0;
-        }
-        body[len++] = '\n';
-    }
-    reply_text(req, ready ? HTTP_OK : 503, ready ? "OK" : "Service Unavailable", "text/plain", body,
-               len);
 }
 
 static void
-on_other(struct evhttp_request *req, void *arg)
+on_tick(evutil_socket_t fd, short what, void *arg)
 {
+    (void) fd;
+    (void) what;
     (void) arg;
-    const char *uri = evhttp_request_get_uri(req);
-    if (uri != NULL && (strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0)) {
-        reply_text(req, HTTP_OK, "OK", "text/html; charset=utf-8", (const char *) dashboard_html,
-                   sizeof dashboard_html);
-        return;
+    pthread_mutex_lock(&noisy_lock);
+    if (noisy_ready) {
+        brk_noisy_flush(&noisy, rr_clock_mono_ms());
     }
-    const char body[] = "not found: try /, /metrics, /healthz, /readyz, /api/v1/queues, "
-                        "/api/v1/workers, /api/v1/history\n";
-    reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain", body, sizeof body - 1);
+    pthread_mutex_unlock(&noisy_lock);
 }
 
 static void
@@ -308,11 +215,15 @@ split_address(const char *address, char *host, size_t cap, long *port)
     return true;
 }
 
-// libevent's own messages (accept failures, bad requests) go through our
-// logger, so a JSON log stays one object per line.
+// libevent's own messages (bad requests, socket errors) go through our
+// logger, so a JSON log stays one object per line, and through the
+// limiter, since a client can cause them at will.
 static void
 on_libevent_log(int severity, const char *msg)
 {
+    if (severity != EVENT_LOG_DEBUG && !noisy_ok()) {
+        return;
+    }
     switch (severity) {
     case EVENT_LOG_ERR:
         rr_log_error("libevent: %s", msg);
@@ -330,8 +241,12 @@ on_libevent_log(int severity, const char *msg)
 }
 
 brk_http *
-brk_http_new(const char *address, brk_board *board)
+brk_http_new(const char *address, const char *hosts, brk_board *board)
 {
+    if (the_monitor != NULL) {
+        rr_log_error("cannot start a second HTTP monitor in one process");
+        return NULL;
+    }
     static bool threads_ready = false;
     if (!threads_ready) {
         event_set_log_callback(on_libevent_log);
@@ -353,13 +268,22 @@ brk_http_new(const char *address, brk_board *board)
         rr_log_error("invalid HTTP address \"%s\": expected HOST:PORT or [IPv6]:PORT", address);
         goto fail;
     }
+    char why[300];
+    if (brk_hosts_init(&self->hosts, host, hosts, why, sizeof why) != RR_OK) {
+        rr_log_error("%s", why);
+        goto fail;
+    }
     self->snap = calloc(1, sizeof *self->snap);
     self->base = event_base_new();
     self->http = self->base ? evhttp_new(self->base) : NULL;
     // An activated event runs even if the loop starts after the activation,
     // unlike event_base_loopbreak, which a starting loop forgets.
     self->stop = self->base ? event_new(self->base, -1, 0, on_stop, self) : NULL;
-    if (self->snap == NULL || self->http == NULL || self->stop == NULL) {
+    self->resume = self->base ? evtimer_new(self->base, on_resume, self) : NULL;
+    self->tick = self->base ? event_new(self->base, -1, EV_PERSIST, on_tick, self) : NULL;
+    struct timeval second = {1, 0};
+    if (self->snap == NULL || self->http == NULL || self->stop == NULL || self->resume == NULL ||
+        self->tick == NULL || event_add(self->tick, &second) != 0) {
         rr_log_error("could not set up the HTTP monitor");
         goto fail;
     }
@@ -367,22 +291,16 @@ brk_http_new(const char *address, brk_board *board)
     evhttp_set_max_headers_size(self->http, 8192);
     evhttp_set_allowed_methods(self->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_timeout(self->http, 10);
-    if (evhttp_set_cb(self->http, "/metrics", on_metrics, self) != 0 ||
-        evhttp_set_cb(self->http, "/healthz", on_healthz, self) != 0 ||
-        evhttp_set_cb(self->http, "/readyz", on_readyz, self) != 0 ||
-        evhttp_set_cb(self->http, "/api/v1/queues", on_queues, self) != 0 ||
-        evhttp_set_cb(self->http, "/api/v1/workers", on_workers, self) != 0 ||
-        evhttp_set_cb(self->http, "/api/v1/history", on_history, self) != 0) {
-        rr_log_error("could not register HTTP handlers");
-        goto fail;
-    }
-    evhttp_set_gencb(self->http, on_other, self);
+    evhttp_set_gencb(self->http, on_request, self); // one entry: the Host check first
     struct evhttp_bound_socket *sock =
         evhttp_bind_socket_with_handle(self->http, host, (ev_uint16_t) port);
     if (sock == NULL) {
         rr_log_error("cannot bind HTTP monitor to \"%s\"", address);
         goto fail;
     }
+    self->listener = evhttp_bound_socket_get_listener(sock);
+    evconnlistener_set_error_cb(self->listener, on_accept_error);
+    the_monitor = self;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     evutil_socket_t fd = evhttp_bound_socket_get_fd(sock);
@@ -416,6 +334,15 @@ brk_http_destroy(brk_http **self_p)
     }
     if (self->stop != NULL) {
         event_free(self->stop);
+    }
+    if (self->resume != NULL) {
+        event_free(self->resume);
+    }
+    if (self->tick != NULL) {
+        event_free(self->tick);
+    }
+    if (the_monitor == self) {
+        the_monitor = NULL;
     }
     if (self->http != NULL) {
         evhttp_free(self->http);

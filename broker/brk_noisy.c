@@ -5,12 +5,13 @@
 #include "rr_log.h"
 
 void
-brk_noisy_init(brk_noisy *self, unsigned burst)
+brk_noisy_init(brk_noisy *self, unsigned burst, const char *what)
 {
     self->window_ms = 0;
     self->in_window = 0;
     self->burst = burst;
     self->suppressed = 0;
+    self->what = what;
 }
 
 void
@@ -20,8 +21,9 @@ brk_noisy_flush(brk_noisy *self, int64_t now_ms)
         return;
     }
     if (self->suppressed > 0) {
-        rr_log_warn("%llu more refusal and protocol-error lines suppressed in the last %lld ms",
-                    (unsigned long long) self->suppressed, (long long) (now_ms - self->window_ms));
+        rr_log_warn("%llu more %s lines suppressed in the last %lld ms",
+                    (unsigned long long) self->suppressed, self->what,
+                    (long long) (now_ms - self->window_ms));
     }
     self->window_ms = now_ms;
     self->in_window = 0;

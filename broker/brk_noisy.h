@@ -14,9 +14,12 @@ typedef struct brk_noisy {
     unsigned in_window;
     unsigned burst;
     uint64_t suppressed; // lines not written in the current window
+    const char *what;    // static: the lines it limits, named in the summary
 } brk_noisy;
 
-void brk_noisy_init(brk_noisy *self, unsigned burst);
+// At most burst lines a second; what names them in the summary line
+// ("refusal and protocol-error"; a string that outlives the limiter).
+void brk_noisy_init(brk_noisy *self, unsigned burst, const char *what);
 
 // True when a line may be written now (counts it); false when the second's
 // burst is used up (counts it as suppressed).

@@ -51,7 +51,7 @@ int
 main(int argc, char **argv)
 {
     brk_config cfg = {0};
-    const char *log_level = NULL, *http_address = NULL;
+    const char *log_level = NULL, *http_address = NULL, *monitor_hosts = NULL;
     const char *log_format = NULL, *expected = NULL;
     long history_step_ms = 0, history_samples = 0, open_files = 0;
     rr_opt opts[] = {
@@ -126,6 +126,11 @@ main(int argc, char **argv)
         {"http", RR_OPT_STRING, "REFERRAL_HTTP", "127.0.0.1:8080",
          "HOST:PORT of the HTTP monitor (/metrics, /healthz, /readyz, /api/v1/...); off: none",
          &http_address, 0, 0},
+        {"monitor-host", RR_OPT_LIST, "REFERRAL_MONITOR_HOST", "",
+         "a host name browsers and scrapers use for the HTTP monitor (a reverse proxy's name "
+         "when it passes the Host on); repeat it, or separate names with commas. IP addresses "
+         "and localhost are always answered, other names with 421",
+         &monitor_hosts, 0, 0},
         {"expected-workers", RR_OPT_STRING, "REFERRAL_EXPECTED_WORKERS", "1",
          "live workers each domain should have, for monitoring and alerts: N for every domain, "
          "or prevention=N,rehabilitation=N,social=N",
@@ -177,7 +182,7 @@ main(int argc, char **argv)
     brk_http *http = NULL;
     if (strcmp(http_address, "off") != 0) {
         board = brk_board_new((size_t) history_samples, history_step_ms);
-        http = board ? brk_http_new(http_address, board) : NULL;
+        http = board ? brk_http_new(http_address, monitor_hosts, board) : NULL;
         if (http == NULL) {
             brk_board_destroy(&board);
             brk_server_destroy(&server);

@@ -30,11 +30,31 @@ keep(const char *value)
     return dst;
 }
 
+// "a,b": a list option's earlier value and one more, kept in the pool.
+static const char *
+join(const char *list, const char *value)
+{
+    size_t a = strlen(list), b = strlen(value);
+    if (a == 0) {
+        return value;
+    }
+    if (pool_used + a + b + 2 > sizeof value_pool) {
+        return NULL;
+    }
+    char *dst = value_pool + pool_used;
+    memcpy(dst, list, a);
+    dst[a] = ',';
+    memcpy(dst + a + 1, value, b + 1);
+    pool_used += a + b + 2;
+    return dst;
+}
+
 static rr_status
 assign(rr_opt *opt, const char *value, const char *source)
 {
     switch (opt->kind) {
     case RR_OPT_STRING:
+    case RR_OPT_LIST:
         *(const char **) opt->target = value;
         return RR_OK;
     case RR_OPT_FLAG:
@@ -196,6 +216,7 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
                                       : (struct option){"version", no_argument, NULL, 'V'};
     longopts[count + 3] = (struct option){NULL, 0, NULL, 0};
 
+    bool given[MAX_OPTS] = {false}; // on the command line already: a list grows
     optind = 1;
     opterr = 1;
     int c;
@@ -222,6 +243,16 @@ rr_config_parse(const char *program, const char *summary, rr_opt *opts, int coun
             return RR_EINVAL;
         }
         rr_opt *o = &opts[c - 1000];
+        if (o->kind == RR_OPT_LIST && given[c - 1000]) {
+            const char *joined = join(*(const char **) o->target, optarg);
+            if (joined == NULL) {
+                fprintf(stderr, "too many values for --%s\n", o->name);
+                return RR_EINVAL;
+            }
+            *(const char **) o->target = joined;
+            continue;
+        }
+        given[c - 1000] = true;
         char source[80];
         int n = snprintf(source, sizeof source, "--%s", o->name);
         (void) n;

@@ -12,6 +12,7 @@ typedef enum rr_opt_kind {
     RR_OPT_STRING, // target is const char ** (points into argv, environ or the default)
     RR_OPT_INT,    // target is long *; min and max bound it
     RR_OPT_FLAG,   // target is bool *; takes no argument on the command line
+    RR_OPT_LIST,   // as RR_OPT_STRING, comma-separated; a flag given again adds to the list
 } rr_opt_kind;
 
 typedef struct rr_opt {

@@ -34,6 +34,10 @@
 #define RR_WIRE_MAX_KIND_BYTES        15  // Event.kind: "submit", "escalate", ...
 #define RR_WIRE_MAX_ACTOR_BYTES       RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
 
+// FollowRequest.after_seq: the largest cursor, since seq is a PostgreSQL
+// bigint (a larger one is EINVAL, not a database failure).
+#define RR_WIRE_MAX_FOLLOW_SEQ INT64_MAX
+
 // One unpack for every body: the protobuf parse (EPROTO "malformed
 // <Message>: ...") and, for the messages a peer sends (SubmitRequest,
 // StatusQuery, UpdateRequest, FollowRequest, WorkerReady, WorkerStats,

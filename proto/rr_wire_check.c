@@ -255,6 +255,14 @@ check_follow(const void *msg, rr_wire_error *err)
         return rr_wire_fail(err, RR_ETOOBIG, "limit", "limit %u is over the maximum %d", f->limit,
                             RR_WIRE_MAX_FOLLOW_LIMIT);
     }
+    // The cursor is compared with a bigint column: a larger one could only
+    // fail in the database, which a client would take for an outage.
+    if (f->after_seq > (uint64_t) RR_WIRE_MAX_FOLLOW_SEQ) {
+        return rr_wire_fail(err, RR_EINVAL, "after_seq",
+                            "invalid after_seq %llu: a follow-up cursor is at most %lld (send 0, "
+                            "or the last_seq of an earlier page)",
+                            (unsigned long long) f->after_seq, (long long) RR_WIRE_MAX_FOLLOW_SEQ);
+    }
     return RR_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "tool_ceiling.h"
 #include "tool_client.h"
 #include "tool_load.h"
+#include "tool_retry.h"
 #include "wrk_pglog.h"
 
 #include <jansson.h>
@@ -143,6 +144,53 @@ reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplica
     *extra = scalar(db, sql);
     (void) exec_ok(db, "DROP TABLE bench_acked");
     return *lost >= 0 && *duplicated >= 0 && *extra >= 0;
+}
+
+// The connection opened at the start sat idle through the load: a database
+// that restarted meanwhile (or is restarting now) left it dead. Opens it
+// again, with backoff, for up to TOOL_RETRY_BUDGET_MS.
+static bool
+reconnect(PGconn *db)
+{
+    int64_t lost_ms = rr_clock_mono_ms();
+    for (int attempt = 0;; attempt++) {
+        long wait = tool_retry_wait_ms(attempt, (long) (rr_clock_mono_ms() - lost_ms),
+                                       TOOL_RETRY_BUDGET_MS);
+        if (wait < 0) {
+            fprintf(stderr, "bench: could not reconnect to the database in %d s: %s",
+                    TOOL_RETRY_BUDGET_MS / 1000, PQerrorMessage(db));
+            return false;
+        }
+        (void) poll(NULL, 0, (int) wait);
+        PQreset(db);
+        if (PQstatus(db) == CONNECTION_OK) {
+            PQclear(PQexec(db, "SET client_min_messages = warning"));
+            fprintf(stderr, "bench: reconnected to the database (attempt %d)\n", attempt + 1);
+            return true;
+        }
+    }
+}
+
+// reconcile, again from the start on a new connection when the old one was
+// lost before or during it (its temporary table went with it). A refusal
+// on a live connection is final.
+static bool
+reconcile_retrying(const bench *b, PGconn *db, client *clients, long *lost, long *duplicated,
+                   long *extra)
+{
+    for (int round = 0; round < 3; round++) {
+        if (PQstatus(db) != CONNECTION_OK && !reconnect(db)) {
+            return false;
+        }
+        if (reconcile(b, db, clients, lost, duplicated, extra)) {
+            return true;
+        }
+        if (PQstatus(db) == CONNECTION_OK) {
+            return false;
+        }
+        fprintf(stderr, "bench: lost the database connection; reconciling again\n");
+    }
+    return false;
 }
 
 // ---- main -------------------------------------------------------------------
@@ -319,7 +367,7 @@ tool_bench_main(int argc, char **argv)
         nlat = 0;
     }
     long lost = -1, duplicated = -1, extra = -1;
-    bool checked = no_db || reconcile(&b, db, clients, &lost, &duplicated, &extra);
+    bool checked = no_db || reconcile_retrying(&b, db, clients, &lost, &duplicated, &extra);
     double acked_per_s = elapsed > 0 ? (double) nacked / elapsed : 0;
     double ratio = ceiling > 0 ? acked_per_s / ceiling : 0;
     double p50 = percentile(lat, nlat, 0.50), p90 = percentile(lat, nlat, 0.90),

@@ -6,6 +6,7 @@
 // stay in the test's log folder.
 #include "cli_center.h"
 #include "it_harness.h"
+#include "it_raw.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zmq.h>
 
 #define HISTORY_SAMPLES 40 // of 250 ms: ten seconds
 
@@ -229,6 +231,10 @@ test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load(voi
     char png[700];
     snprintf(png, sizeof png, "%s/dashboard-desktop.png", stack.logdir);
     assert_true(it_chromium(&stack, "/", 1280, 900, png, dom, sizeof dom));
+    // The page works under its own Content-Security-Policy: its script and
+    // style sheet load, nothing is refused, nothing throws.
+    assert_false(it_file_count(it_chromium_log(), "Content Security Policy", 1));
+    assert_false(it_file_count(it_chromium_log(), "Uncaught", 1));
     assert_string_equal(field("card-prevention", "data-field", "stat"), "1");
     assert_string_equal(field("card-prevention", "data-field", "routine"), "1");
     assert_string_equal(field("card-prevention", "data-field", "ready"), "2");
@@ -279,6 +285,36 @@ test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load(voi
     printf("# dashboard screenshot: %s\n", png);
 }
 
+// A worker key holder reports markup as its host name and version: every
+// operator's page shows it as text, and none of it runs.
+static void
+test_a_worker_reporting_markup_as_its_host_name_runs_no_script_in_the_page(void **state)
+{
+    (void) state;
+    static const char host[] =
+        "<img src=x onerror=\"document.body.setAttribute('data-injected','img')\">"
+        "<script>document.body.setAttribute('data-injected','script')</script>";
+    static const char version[] = "<b onmouseover=alert(1)>0.5</b>";
+    const char *series = "referral_workers_registered{domain=\"social\"}";
+    double before = it_metric(&stack, series);
+    void *ctx = zmq_ctx_new();
+    // Social has nothing waiting, so it is handed nothing; a heartbeat of a
+    // minute keeps it registered through the page load.
+    void *fake = it_fake_worker_on(ctx, stack.backend, RR__V1__DOMAIN__DOMAIN_SOCIAL, 1, 60000,
+                                   host, version);
+    assert_true(it_wait_metric(&stack, series, before + 1, 10000));
+    assert_true(it_chromium(&stack, "/", 1280, 900, NULL, dom, sizeof dom));
+    assert_null(strstr(dom, "data-injected=\"")); // neither ran
+    assert_null(strstr(dom, "<img src=\"x\""));   // no element was made of it
+    assert_non_null(strstr(dom, "<td>&lt;img src=x onerror=\"document.body.setAttribute("
+                                "'data-injected','img')\"&gt;&lt;script&gt;document.body."
+                                "setAttribute('data-injected','script')&lt;/script&gt; #1</td>"));
+    assert_non_null(strstr(dom, "<td>&lt;b onmouseover=alert(1)&gt;0.5&lt;/b&gt;</td>"));
+    assert_false(it_file_count(it_chromium_log(), "Content Security Policy", 1));
+    zmq_close(fake);
+    zmq_ctx_term(ctx);
+}
+
 int
 main(void)
 {
@@ -286,6 +322,8 @@ main(void)
         cmocka_unit_test(test_the_history_is_kept_by_the_broker_and_bounded),
         cmocka_unit_test(
             test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load),
+        cmocka_unit_test(
+            test_a_worker_reporting_markup_as_its_host_name_runs_no_script_in_the_page),
     };
     return cmocka_run_group_tests_name("integration.dashboard", tests, setup, teardown);
 }

@@ -148,6 +148,11 @@ bool it_wait_http(const it_stack *s, const char *path, int status, const char *n
 bool it_chromium(const it_stack *s, const char *path, int width, int height, const char *png,
                  char *dom, size_t cap);
 
+// The file holding the last it_chromium page load's browser log: the
+// page's console lines ("CONSOLE"), script errors and Content Security
+// Policy refusals among them.
+const char *it_chromium_log(void);
+
 // Runs a shell command made from fmt; its stdout and stderr together land in
 // out (cap bytes, NUL-terminated). Returns its exit status, -1 when it did
 // not exit normally.

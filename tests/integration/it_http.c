@@ -132,22 +132,33 @@ it_wait_metric_equal(const it_stack *s, const char *series, double want, int tim
     return false;
 }
 
+static char chromium_log[760];
+
+const char *
+it_chromium_log(void)
+{
+    return chromium_log;
+}
+
 bool
 it_chromium(const it_stack *s, const char *path, int width, int height, const char *png, char *dom,
             size_t cap)
 {
     // The flags this machine needs: no sandbox as root, no GPU, and no
-    // background connections (refused here, and slow to fail).
+    // background connections (refused here, and slow to fail). The page's
+    // console (script errors, Content-Security-Policy refusals) goes to
+    // chromium_log.
     static int calls = 0;
     char profile[700], cmd[3000];
-    snprintf(profile, sizeof profile, "%s/chromium-profile-%d", s->logdir, calls++);
+    snprintf(profile, sizeof profile, "%s/chromium-profile-%d", s->logdir, calls);
+    snprintf(chromium_log, sizeof chromium_log, "%s/chromium-%d.log", s->logdir, calls++);
     const char *flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
                         "--disable-background-networking --disable-component-update "
                         "--disable-sync --hide-scrollbars --virtual-time-budget=5000";
     snprintf(cmd, sizeof cmd,
              "rm -rf %s && timeout 120 chromium %s --user-data-dir=%s --window-size=%d,%d "
-             "--dump-dom http://%s%s 2>/dev/null",
-             profile, flags, profile, width, height, s->http, path);
+             "--enable-logging=stderr --v=0 --dump-dom http://%s%s 2>%s",
+             profile, flags, profile, width, height, s->http, path, chromium_log);
     FILE *p = popen(cmd, "r");
     if (p == NULL) {
         return false;

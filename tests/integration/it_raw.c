@@ -57,15 +57,45 @@ it_raw_submit_reply(void *center, long timeout_ms)
     return reply;
 }
 
+void
+it_raw_call(void *center, uint8_t command, const char *correlation, const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(size ? size : 1);
+    assert_non_null(buf);
+    protobuf_c_message_pack(msg, buf);
+    assert_int_equal(rr_wire_send_call(center, 0, command, correlation, buf, size), RR_OK);
+    free(buf);
+}
+
+bool
+it_raw_answer(void *center, long timeout_ms, rr_wire_call *a)
+{
+    if (!readable_within(center, timeout_ms)) {
+        return false;
+    }
+    rr_wire_error err;
+    assert_int_equal(rr_wire_recv_answer(center, 0, a, &err), RR_OK);
+    return true;
+}
+
 void *
 it_fake_worker(void *ctx, const char *endpoint, Rr__V1__Domain domain, uint32_t credit,
                uint32_t heartbeat_ms)
+{
+    return it_fake_worker_on(ctx, endpoint, domain, credit, heartbeat_ms, "fake", "");
+}
+
+void *
+it_fake_worker_on(void *ctx, const char *endpoint, Rr__V1__Domain domain, uint32_t credit,
+                  uint32_t heartbeat_ms, const char *host, const char *version)
 {
     void *fake = it_raw_socket(ctx, endpoint);
     Rr__V1__WorkerReady ready = RR__V1__WORKER_READY__INIT;
     ready.domain = domain;
     ready.credit = credit;
-    ready.host = "fake";
+    ready.host = (char *) host;
+    ready.version = (char *) version;
     ready.pid = 1;
     ready.heartbeat_ms = heartbeat_ms;
     zmq_msg_t body;

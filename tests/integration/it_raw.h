@@ -21,10 +21,24 @@ void it_raw_submit(void *center, const Rr__V1__SubmitRequest *req);
 // the answer names its request (correlation = request_id).
 Rr__V1__SubmitReply *it_raw_submit_reply(void *center, long timeout_ms);
 
+// Sends msg as a center's command with correlation, as a hostile client
+// would: no local checks (cli_center's refusals) stand in the way.
+void it_raw_call(void *center, uint8_t command, const char *correlation,
+                 const ProtobufCMessage *msg);
+
+// The next answer on a center socket within timeout_ms; false on silence.
+// On true the caller closes *a with rr_wire_call_close.
+bool it_raw_answer(void *center, long timeout_ms, rr_wire_call *a);
+
 // A fake worker: a DEALER registered for domain with credit, declaring
 // heartbeat_ms (0: the broker's).
 void *it_fake_worker(void *ctx, const char *endpoint, Rr__V1__Domain domain, uint32_t credit,
                      uint32_t heartbeat_ms);
+
+// As it_fake_worker, reporting host and version in READY (what the
+// monitor shows operators).
+void *it_fake_worker_on(void *ctx, const char *endpoint, Rr__V1__Domain domain, uint32_t credit,
+                        uint32_t heartbeat_ms, const char *host, const char *version);
 
 // The next REQUEST to a fake worker within timeout_ms (heartbeats are
 // skipped); false on silence. On true the caller closes *w.

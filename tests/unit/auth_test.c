@@ -89,7 +89,7 @@ setup_zap(void **state)
     register_key(fx, "office-co-2301", &fx->office, "office:CO-2301");
     register_key(fx, "worker-social", &fx->worker, "worker:social");
     assert_int_equal(rr_keys_generate(&fx->stranger), RR_OK);
-    brk_noisy_init(&fx->noisy, 20);
+    brk_noisy_init(&fx->noisy, 20, "refusal and protocol-error");
     fx->ctx = zmq_ctx_new();
     assert_non_null(fx->ctx);
     fx->auth = brk_auth_new(fx->ctx, fx->dir, &fx->noisy);

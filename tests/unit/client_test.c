@@ -130,6 +130,13 @@ test_a_request_over_a_limit_is_refused_without_sending(void **state)
     assert_int_equal(page->status, RR__V1__STATUS__STATUS_ETOOBIG);
     assert_string_equal(page->error->field, "limit");
     rr_wire_free(page);
+    // And a cursor past what the database holds (not EDB, which means retry).
+    f.limit = 0;
+    f.after_seq = UINT64_MAX;
+    assert_int_equal(cli_center_follow(c, &f, 5000, 3, &page, &err), RR_OK);
+    assert_int_equal(page->status, RR__V1__STATUS__STATUS_EINVAL);
+    assert_string_equal(page->error->field, "after_seq");
+    rr_wire_free(page);
     cli_center_destroy(&c);
 }
 

@@ -73,6 +73,29 @@ test_rr_config_refuses_unknown_settings_and_bad_values(void **state)
     unlink(path);
 }
 
+// A list option: the environment's list is replaced by the flags, and a
+// flag given again adds to the list instead of replacing it.
+static void
+test_rr_config_a_repeated_list_flag_adds_to_the_list(void **state)
+{
+    (void) state;
+    const char *hosts = NULL;
+    rr_opt opts[] = {
+        {"host", RR_OPT_LIST, "TEST_RR_HOSTS", "", "names", &hosts, 0, 0},
+    };
+    setenv("TEST_RR_HOSTS", "env.example,env2.example", 1);
+    char *none[] = {"test-prog", NULL};
+    assert_int_equal(rr_config_parse("test-prog", "a test", opts, 1, 1, none, NULL), RR_OK);
+    assert_string_equal(hosts, "env.example,env2.example");
+    char *argv[] = {"test-prog", "--host", "a.example", "--host=b.example", "--host", "c,d", NULL};
+    assert_int_equal(rr_config_parse("test-prog", "a test", opts, 1, 6, argv, NULL), RR_OK);
+    assert_string_equal(hosts, "a.example,b.example,c,d");
+    char *one[] = {"test-prog", "--host", "only.example", NULL};
+    assert_int_equal(rr_config_parse("test-prog", "a test", opts, 1, 3, one, NULL), RR_OK);
+    assert_string_equal(hosts, "only.example");
+    unsetenv("TEST_RR_HOSTS");
+}
+
 static void
 test_rr_config_defaults_without_file(void **state)
 {
@@ -163,6 +186,7 @@ main(void)
         cmocka_unit_test(test_rr_config_file_then_environment_then_flag),
         cmocka_unit_test(test_rr_config_refuses_unknown_settings_and_bad_values),
         cmocka_unit_test(test_rr_config_defaults_without_file),
+        cmocka_unit_test(test_rr_config_a_repeated_list_flag_adds_to_the_list),
     };
     return cmocka_run_group_tests_name("unit.config", tests, NULL, NULL);
 }

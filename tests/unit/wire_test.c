@@ -479,6 +479,41 @@ test_rr_wire_unpack_names_the_message_it_could_not_read(void **state)
     rr_wire_free(NULL);
 }
 
+// A cursor is a PostgreSQL bigint: one past it is bad input (EINVAL on
+// after_seq), never a database failure that a client would retry forever.
+static void
+test_rr_wire_refuses_a_follow_cursor_the_database_cannot_hold(void **state)
+{
+    (void) state;
+    Rr__V1__FollowRequest in = RR__V1__FOLLOW_REQUEST__INIT;
+    in.query_id = "q-cursor";
+    in.center_code = 941;
+    uint8_t buf[64];
+    rr_wire_error err;
+    Rr__V1__FollowRequest *f = NULL;
+    in.after_seq = (uint64_t) INT64_MAX; // the largest seq there can be
+    size_t n = rr__v1__follow_request__pack(&in, buf);
+    assert_int_equal(rr_wire_unpack(buf, n, &f, &err), RR_OK);
+    rr_wire_free(f);
+    f = NULL;
+    in.after_seq = (uint64_t) INT64_MAX + 1;
+    n = rr__v1__follow_request__pack(&in, buf);
+    assert_int_equal(rr_wire_unpack(buf, n, &f, &err), RR_EINVAL);
+    assert_non_null(f);
+    assert_string_equal(f->query_id, "q-cursor"); // the refusal can name the request
+    assert_string_equal(err.field, "after_seq");
+    assert_string_equal(err.message,
+                        "invalid after_seq 9223372036854775808: a follow-up cursor is at most "
+                        "9223372036854775807 (send 0, or the last_seq of an earlier page)");
+    rr_wire_free(f);
+    f = NULL;
+    in.after_seq = UINT64_MAX;
+    n = rr__v1__follow_request__pack(&in, buf);
+    assert_int_equal(rr_wire_unpack(buf, n, &f, &err), RR_EINVAL);
+    assert_string_equal(err.field, "after_seq");
+    rr_wire_free(f);
+}
+
 static void
 test_rr_wire_answers_are_not_held_to_the_request_limit(void **state)
 {
@@ -607,6 +642,7 @@ main(void)
         cmocka_unit_test(test_rr_wire_worker_ready_credit_must_be_in_range),
         cmocka_unit_test(test_rr_wire_busy_refusal_carries_the_retry_hint),
         cmocka_unit_test(test_rr_wire_body_id_names_each_command_by_its_own_field),
+        cmocka_unit_test(test_rr_wire_refuses_a_follow_cursor_the_database_cannot_hold),
         cmocka_unit_test(test_rr_wire_answers_are_not_held_to_the_request_limit),
         cmocka_unit_test(test_rr_wire_an_update_names_a_valid_actor),
         cmocka_unit_test(test_rr_wire_reply_head_is_the_head_of_every_query_reply),
