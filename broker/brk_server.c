@@ -93,7 +93,7 @@ brk_server_new(const brk_config *config)
     self->cfg = *config;
     self->policy = (brk_policy){(unsigned) config->max_attempts, (unsigned) config->max_failures,
                                 (int64_t) config->retry_backoff_ms * 1000};
-    brk_noisy_init(&self->noisy, NOISY_BURST, "refusal and protocol-error");
+    brk_noisy_init(&self->noisy, NOISY_BURST, "refusal, protocol-error and connection");
     self->next_delivery_id = 1;
     self->started_ms = rr_clock_mono_ms();
     self->tick_ms = config->heartbeat_ms;

@@ -116,7 +116,7 @@ test_brk_conns_shuts_connections_over_the_caps(void **state)
     assert_int_equal(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len), 0);
     int port = atoi(strrchr(endpoint, ':') + 1);
     brk_noisy noisy;
-    brk_noisy_init(&noisy, 5);
+    brk_noisy_init(&noisy, 5, "connection");
     brk_conns *c = brk_conns_new(ctx, router, "centers", (brk_conns_limits){4, 2}, &noisy);
     assert_non_null(c);
 
