@@ -26,7 +26,8 @@
 # requests/s for S seconds each. Each run reports the acknowledged rate,
 # p50 and p99, and the CPU time per acknowledged request of the messaging
 # side (router: broker and workers; RabbitMQ: its beam.smp and the
-# consumers) and of PostgreSQL (every process of the cluster), from /proc.
+# consumers) and of PostgreSQL (every process of the cluster), from /proc,
+# and the requests per commit in the side's database (about the mean batch).
 # Prints every run's JSON, then per figure the median and min-max of each
 # side and the ratio router/RabbitMQ. Stops all it started on exit. Exits
 # non-zero when a run reports a lost, duplicated, rejected or unconfirmed
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --queue-type) queue_type=$2; shift 2 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown argument \"$1\" (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -247,6 +248,10 @@ field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
 hz=$(getconf CLK_TCK)
+# Transactions committed in SIDE's database: requests per commit is about
+# the workers' or consumers' mean batch (PostgreSQL's statistics can lag a
+# second or so, and the client's few reads count too).
+commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = 'peer_$1'"; }
 per_req() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN {printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0)}'; }
 
 # Every process of both sides must still run (a dead consumer or worker
@@ -271,21 +276,25 @@ run() {
     sql CHECKPOINT >/dev/null
     mp=$(messaging_pids "$side")
     pp=$(pg_pids)
+    local x0 x1 mcpu pcpu batch
+    x0=$(commits "$side")
     # shellcheck disable=SC2086
     m0=$(ticks $mp) p0=$(ticks $pp)
     out=$(load "$side" "$@") || bad=1
     # shellcheck disable=SC2086
     m1=$(ticks $mp) p1=$(ticks $pp)
+    x1=$(commits "$side")
     acked=$(field acked "$out")
-    local mcpu pcpu
     mcpu=$(per_req $((m1 - m0)) "${acked:-0}")
     pcpu=$(per_req $((p1 - p0)) "${acked:-0}")
-    echo "round $r $side $name: $out messaging_cpu_us=$mcpu pg_cpu_us=$pcpu"
+    batch=$(awk -v n="${acked:-0}" -v x=$((x1 - x0)) 'BEGIN {printf "%.1f", (x > 0 ? n / x : 0)}')
+    echo "round $r $side $name: $out messaging_cpu_us=$mcpu pg_cpu_us=$pcpu per_commit=$batch"
     fig[$side,$name,rate]+=" $(field acked_per_s "$out")"
     fig[$side,$name,p50]+=" $(field p50_ms "$out")"
     fig[$side,$name,p99]+=" $(field p99_ms "$out")"
     fig[$side,$name,msg_cpu]+=" $mcpu"
     fig[$side,$name,pg_cpu]+=" $pcpu"
+    fig[$side,$name,batch]+=" $batch"
 }
 closed() { # the closed-loop arguments of SIDE: 512 requests in flight on both
     if [ "$1" = router ]; then echo "--clients 32 --window 16"; else echo "--connections 4 --window 128"; fi
@@ -333,8 +342,10 @@ for name in closed $rates; do
     report "$label p99 ms" "$name" p99 1
     report "$label messaging CPU us/req" "$name" msg_cpu 1
     report "$label PostgreSQL CPU us/req" "$name" pg_cpu 1
+    report "$label requests per commit" "$name" batch 1
 done
 echo "  (medians, min-max in brackets; messaging CPU: router = broker + workers, rabbit = beam.smp"
 echo "   and its children + consumers; PostgreSQL CPU: every process of the cluster; both per"
-echo "   acknowledged request, from /proc utime + stime)"
+echo "   acknowledged request, from /proc utime + stime; requests per commit: about the mean"
+echo "   batch, from pg_stat_database)"
 [ "$bad" = 0 ] || { echo "a run reported lost, duplicated, rejected or unconfirmed requests" >&2; exit 1; }
