@@ -165,8 +165,8 @@ process(consumer *self, size_t n)
             rr_log_error("out of memory for a done message: its sender will resend");
         }
         all_settled &= !d->requeue;
-        zmq_msg_close(&self->replies[i]);
-        zmq_msg_close(&self->jobs[i].body);
+        rr_msg_close(&self->replies[i]);
+        rr_msg_close(&self->jobs[i].body);
     }
     for (size_t i = 0; i < self->ndone; i++) {
         const done_msg *d = &self->done[i];
