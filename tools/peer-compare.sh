@@ -78,6 +78,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     own_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         own_policy=/usr/sbin/policy-rc.d
+        # Removed however the install ends: left behind, it would keep
+        # every service on the machine from starting.
+        trap 'rm -f "$own_policy"' EXIT
         printf '#!/bin/sh\n# tools/peer-compare.sh: no service starts while it installs\nexit 101\n' \
             >"$own_policy"
         chmod 755 "$own_policy"
@@ -86,6 +89,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         --no-install-recommends "${missing[@]}"; } >"$work/apt.log" 2>&1 || rc=$?
     [ -z "$own_policy" ] || rm -f "$own_policy"
+    trap - EXIT
     if [ "$rc" != 0 ]; then
         echo "could not install ${missing[*]}: see $work/apt.log" >&2
         exit 1
