@@ -13,7 +13,7 @@
 #include "tool_ceiling.h"
 #include "tool_client.h"
 #include "tool_load.h"
-#include "tool_retry.h"
+#include "tool_tally.h"
 #include "wrk_pglog.h"
 
 #include <jansson.h>
@@ -25,173 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-percentile(const double *v, size_t n, double p)
-{
-    if (n == 0) {
-        return 0;
-    }
-    size_t i = (size_t) (p * (double) (n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
-}
-
-static bool
-load_catalog(bench *b, PGconn *db)
-{
-    PGresult *res = PQexec(db, "SELECT code FROM referral.center WHERE active ORDER BY code");
-    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
-    for (int i = 0; ok && i < PQntuples(res) && b->ncenters < MAX_CODES; i++) {
-        b->centers[b->ncenters++] = (unsigned) strtoul(PQgetvalue(res, i, 0), NULL, 10);
-    }
-    PQclear(res);
-    res = PQexec(db, "SELECT code FROM referral.service WHERE active ORDER BY code");
-    ok = ok && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
-    for (int i = 0; ok && i < PQntuples(res) && b->nservices < MAX_CODES; i++) {
-        ok = rr_format_exact(b->services[b->nservices++], sizeof b->services[0], "%s",
-                             PQgetvalue(res, i, 0)) == RR_OK;
-    }
-    PQclear(res);
-    if (!ok) {
-        fprintf(stderr, "bench: cannot read centers and services: %s", PQerrorMessage(db));
-    }
-    return ok;
-}
-
-static bool
-exec_ok(PGconn *db, const char *sql)
-{
-    PGresult *res = PQexec(db, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) {
-        fprintf(stderr, "bench: %s", PQerrorMessage(db));
-    }
-    PQclear(res);
-    return ok;
-}
-
-// ---- reconciliation ---------------------------------------------------------
-
-static long
-scalar(PGconn *db, const char *sql)
-{
-    PGresult *res = PQexec(db, sql);
-    long v = -1;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    } else {
-        fprintf(stderr, "bench: %s", PQerrorMessage(db));
-    }
-    PQclear(res);
-    return v;
-}
-
-// Loads what was acknowledged and counts what the database lost (an
-// acknowledged referral missing, or not the one the client was told) and
-// duplicated (two referrals for one household and service of this run).
-static bool
-reconcile(const bench *b, PGconn *db, client *clients, long *lost, long *duplicated, long *extra)
-{
-    if (!exec_ok(db, "CREATE TEMP TABLE bench_acked (request_id uuid, referral_id bigint,"
-                     " dup boolean)")) {
-        return false;
-    }
-    PGresult *res = PQexec(db, "COPY bench_acked FROM STDIN");
-    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
-    PQclear(res);
-    for (long c = 0; ok && c < b->clients; c++) {
-        for (size_t i = 0; ok && i < clients[c].nacked; i++) {
-            const outcome *o = &clients[c].acked[i];
-            char line[96];
-            int n = snprintf(line, sizeof line, "%s\t%lld\t%s\n", o->request_id, o->referral_id,
-                             o->dup ? "t" : "f");
-            ok = PQputCopyData(db, line, n) == 1;
-        }
-    }
-    ok = PQputCopyEnd(db, ok ? NULL : "bench error") == 1 && ok;
-    while ((res = PQgetResult(db)) != NULL) {
-        ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
-    if (!ok) {
-        fprintf(stderr, "bench: cannot load the acknowledgements: %s", PQerrorMessage(db));
-        return false;
-    }
-    *lost = scalar(db, "SELECT count(*) FROM bench_acked a WHERE NOT EXISTS (SELECT 1 FROM"
-                       " referral.referral r WHERE r.id = a.referral_id AND (a.dup OR"
-                       " r.request_id = a.request_id))");
-    char sql[512];
-    rr_format_fits(
-        sql, sizeof sql,
-        "SELECT (SELECT count(*) FROM (SELECT 1 FROM referral.referral WHERE household_id"
-        " LIKE 'h-%%-%s-%%' GROUP BY household_id, service_code HAVING count(*) > 1) d)"
-        " + (SELECT count(*) FROM (SELECT 1 FROM referral.referral r JOIN bench_acked a"
-        " USING (request_id) GROUP BY r.request_id HAVING count(*) > 1) e)",
-        b->tag);
-    *duplicated = scalar(db, sql);
-    rr_format_fits(
-        sql, sizeof sql,
-        "SELECT count(*) FROM referral.referral r WHERE household_id LIKE 'h-%%-%s-%%'"
-        " AND NOT EXISTS (SELECT 1 FROM bench_acked a WHERE a.request_id = r.request_id)",
-        b->tag);
-    *extra = scalar(db, sql);
-    (void) exec_ok(db, "DROP TABLE bench_acked");
-    return *lost >= 0 && *duplicated >= 0 && *extra >= 0;
-}
-
-// The connection opened at the start sat idle through the load: a database
-// that restarted meanwhile (or is restarting now) left it dead. Opens it
-// again, with backoff, for up to TOOL_RETRY_BUDGET_MS.
-static bool
-reconnect(PGconn *db)
-{
-    int64_t lost_ms = rr_clock_mono_ms();
-    for (int attempt = 0;; attempt++) {
-        long wait = tool_retry_wait_ms(attempt, (long) (rr_clock_mono_ms() - lost_ms),
-                                       TOOL_RETRY_BUDGET_MS);
-        if (wait < 0) {
-            fprintf(stderr, "bench: could not reconnect to the database in %d s: %s",
-                    TOOL_RETRY_BUDGET_MS / 1000, PQerrorMessage(db));
-            return false;
-        }
-        (void) poll(NULL, 0, (int) wait);
-        PQreset(db);
-        if (PQstatus(db) == CONNECTION_OK) {
-            PQclear(PQexec(db, "SET client_min_messages = warning"));
-            fprintf(stderr, "bench: reconnected to the database (attempt %d)\n", attempt + 1);
-            return true;
-        }
-    }
-}
-
-// reconcile, again from the start on a new connection when the old one was
-// lost before or during it (its temporary table went with it). A refusal
-// on a live connection is final.
-static bool
-reconcile_retrying(const bench *b, PGconn *db, client *clients, long *lost, long *duplicated,
-                   long *extra)
-{
-    for (int round = 0; round < 3; round++) {
-        if (PQstatus(db) != CONNECTION_OK && !reconnect(db)) {
-            return false;
-        }
-        if (reconcile(b, db, clients, lost, duplicated, extra)) {
-            return true;
-        }
-        if (PQstatus(db) == CONNECTION_OK) {
-            return false;
-        }
-        fprintf(stderr, "bench: lost the database connection; reconciling again\n");
-    }
-    return false;
-}
 
 // ---- main -------------------------------------------------------------------
 
@@ -279,7 +112,7 @@ tool_bench_main(int argc, char **argv)
             return 1;
         }
         PQclear(PQexec(db, "SET client_min_messages = warning")); // no NOTICEs from DROP
-        if (!load_catalog(&b, db)) {
+        if (!tool_load_catalog(&b, db)) {
             PQfinish(db);
             return 1;
         }
@@ -338,59 +171,36 @@ tool_bench_main(int argc, char **argv)
             pthread_join(runners[t].thread, NULL);
         }
     }
-    size_t nlat = 0, nacked = 0;
-    long rejected = 0, busy = 0, resent = 0, unanswered = 0, errors = 0;
-    for (long i = 0; i < b.clients; i++) {
-        nlat += clients[i].nlat;
-        nacked += clients[i].nacked;
-        rejected += clients[i].rejected;
-        busy += clients[i].busy;
-        resent += clients[i].resent;
-        unanswered += clients[i].unanswered;
-        errors += clients[i].errors;
-    }
     // Throughput over the load window: the acknowledgements after the
     // senders stopped are counted, and so is the time they took.
     double elapsed = (double) (rr_clock_mono_us() - b.start_us) / 1e6;
-    double *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
-    size_t k = 0;
-    for (long i = 0; i < b.clients && lat; i++) {
-        if (clients[i].nlat > 0) {
-            memcpy(lat + k, clients[i].lat_ms, clients[i].nlat * sizeof *lat);
-            k += clients[i].nlat;
-        }
-    }
-    if (lat != NULL) {
-        qsort(lat, nlat, sizeof *lat, cmp_double);
-    } else {
-        fprintf(stderr, "bench: out of memory for %zu latencies: none reported\n", nlat);
-        nlat = 0;
-    }
+    tool_tally sum;
+    tool_tally_sum(clients, b.clients, &sum);
     long lost = -1, duplicated = -1, extra = -1;
-    bool checked = no_db || reconcile_retrying(&b, db, clients, &lost, &duplicated, &extra);
-    double acked_per_s = elapsed > 0 ? (double) nacked / elapsed : 0;
+    bool checked =
+        no_db || tool_tally_reconcile(&b, db, clients, b.clients, &lost, &duplicated, &extra);
+    double acked_per_s = elapsed > 0 ? (double) sum.acked / elapsed : 0;
     double ratio = ceiling > 0 ? acked_per_s / ceiling : 0;
-    double p50 = percentile(lat, nlat, 0.50), p90 = percentile(lat, nlat, 0.90),
-           p99 = percentile(lat, nlat, 0.99), max = nlat ? lat[nlat - 1] : 0;
     if (json) {
         json_t *o = json_pack(
             "{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
             "s:I, s:I, s:I, s:I, s:f}",
-            "acked", (json_int_t) nacked, "acked_per_s", acked_per_s, "p50_ms", p50, "p90_ms", p90,
-            "p99_ms", p99, "max_ms", max, "seconds", elapsed, "lost", (json_int_t) lost,
-            "duplicated", (json_int_t) duplicated, "pg_ceiling_per_s", ceiling, "ratio", ratio,
-            "clients", (json_int_t) b.clients, "window", (json_int_t) b.window, "rate",
-            (json_int_t) b.rate, "rejected", (json_int_t) rejected, "busy", (json_int_t) busy,
-            "resent", (json_int_t) resent, "unanswered", (json_int_t) unanswered,
-            "recorded_unacknowledged", (json_int_t) extra, "errors", (json_int_t) errors,
-            "dup_rate", b.dup_rate);
+            "acked", (json_int_t) sum.acked, "acked_per_s", acked_per_s, "p50_ms", sum.p50,
+            "p90_ms", sum.p90, "p99_ms", sum.p99, "max_ms", sum.max, "seconds", elapsed, "lost",
+            (json_int_t) lost, "duplicated", (json_int_t) duplicated, "pg_ceiling_per_s", ceiling,
+            "ratio", ratio, "clients", (json_int_t) b.clients, "window", (json_int_t) b.window,
+            "rate", (json_int_t) b.rate, "rejected", (json_int_t) sum.rejected, "busy",
+            (json_int_t) sum.busy, "resent", (json_int_t) sum.resent, "unanswered",
+            (json_int_t) sum.unanswered, "recorded_unacknowledged", (json_int_t) extra, "errors",
+            (json_int_t) sum.errors, "dup_rate", b.dup_rate);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         printf("%s\n", text ? text : "{}");
         free(text);
         json_decref(o);
     } else {
-        printf("acknowledged %zu in %.1f s: %.0f referrals/s\n", nacked, elapsed, acked_per_s);
-        printf("ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", p50, p90, p99, max);
+        printf("acknowledged %zu in %.1f s: %.0f referrals/s\n", sum.acked, elapsed, acked_per_s);
+        printf("ack latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", sum.p50, sum.p90,
+               sum.p99, sum.max);
         if (ceiling > 0) {
             printf("PostgreSQL ceiling (the same four rows per submission, 100-row INSERTs,"
                    " 4 connections): %.0f submissions/s; ratio %.2f\n",
@@ -398,17 +208,16 @@ tool_bench_main(int argc, char **argv)
         }
         printf("lost %ld, duplicated %ld; rejected %ld, busy answers %ld, resent %ld, "
                "unanswered %ld, recorded but unacknowledged %ld\n",
-               lost, duplicated, rejected, busy, resent, unanswered, extra);
+               lost, duplicated, sum.rejected, sum.busy, sum.resent, sum.unanswered, extra);
     }
     for (long i = 0; i < b.clients; i++) {
         free(clients[i].acked);
         free(clients[i].lat_ms);
     }
     free(clients);
-    free(lat);
     zmq_ctx_term(b.ctx);
     PQfinish(db);
     memset(&b.curve, 0, sizeof b.curve);
     bool clean = no_db || (lost == 0 && duplicated == 0);
-    return checked && clean && rejected == 0 && errors == 0 ? 0 : 1;
+    return checked && clean && sum.rejected == 0 && sum.errors == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include "rr_clock.h"
 #include "rr_format.h"
 #include "rr_natid.h"
+#include "rr_vocab.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,6 +12,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+bool
+tool_load_catalog(bench *b, PGconn *db)
+{
+    PGresult *res = PQexec(db, "SELECT code FROM referral.center WHERE active ORDER BY code");
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+    for (int i = 0; ok && i < PQntuples(res) && b->ncenters < MAX_CODES; i++) {
+        b->centers[b->ncenters++] = (unsigned) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+    }
+    PQclear(res);
+    res = PQexec(db, "SELECT code FROM referral.service WHERE active ORDER BY code");
+    ok = ok && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+    for (int i = 0; ok && i < PQntuples(res) && b->nservices < MAX_CODES; i++) {
+        ok = rr_format_exact(b->services[b->nservices++], sizeof b->services[0], "%s",
+                             PQgetvalue(res, i, 0)) == RR_OK;
+    }
+    PQclear(res);
+    if (!ok) {
+        fprintf(stderr, "bench: cannot read centers and services: %s", PQerrorMessage(db));
+    }
+    return ok;
+}
 
 static uint64_t
 next_rand(client *c)
@@ -72,6 +95,7 @@ fill(client *c, slot *s, int64_t sched_us)
     req.national_id = natid;
     req.household_id = household;
     req.service_code = (char *) service;
+    s->domain = (uint8_t) rr_domain_of_service_code(service);
     req.consent = true;
     req.priority = RR__V1__PRIORITY__PRIORITY_ROUTINE;
     size_t need = rr__v1__submit_request__get_packed_size(&req);
@@ -87,10 +111,14 @@ fill(client *c, slot *s, int64_t sched_us)
 }
 
 static bool
-send_slot(void *sock, slot *s)
+send_slot(client *c, slot *s)
 {
-    if (rr_wire_send_call(sock, ZMQ_DONTWAIT, RR_CMD_SUBMIT, s->request_id, s->body, s->size) !=
-        RR_OK) {
+    if (c->b->send != NULL) {
+        if (!c->b->send(c, s)) {
+            return false;
+        }
+    } else if (rr_wire_send_call(c->sock, ZMQ_DONTWAIT, RR_CMD_SUBMIT, s->request_id, s->body,
+                                 s->size) != RR_OK) {
         return false;
     }
     s->sent_us = rr_clock_mono_us();
@@ -133,11 +161,11 @@ push_acked(client *c, const slot *s, long long referral_id, bool duplicate)
     o->dup = duplicate;
 }
 
-static void
-on_reply(client *c, zmq_msg_t *body)
+void
+tool_load_on_reply(client *c, const void *data, size_t size)
 {
     Rr__V1__SubmitReply *r = NULL;
-    if (rr_wire_unpack(zmq_msg_data(body), zmq_msg_size(body), &r, NULL) != RR_OK) {
+    if (rr_wire_unpack(data, size, &r, NULL) != RR_OK) {
         c->errors++;
         return;
     }
@@ -196,16 +224,21 @@ client_open(client *c)
         return false;
     }
     c->sock = sock;
-    // Open loop: this client's share of --rate, on a fixed schedule.
-    c->interval_us = b->rate > 0 ? (int64_t) (1e6 * (double) b->clients / (double) b->rate) : 0;
-    c->next_sched = b->start_us + (c->interval_us * c->index) / (b->clients ? b->clients : 1);
+    tool_load_begin(c);
     return true;
 }
 
-// Sends what is due (new requests, resends); returns false once the client
-// is done, else sets *wait_ms to how long it may sleep.
-static bool
-client_step(client *c, int64_t now, long *wait_ms)
+void
+tool_load_begin(client *c)
+{
+    const bench *b = c->b;
+    // Open loop: this client's share of --rate, on a fixed schedule.
+    c->interval_us = b->rate > 0 ? (int64_t) (1e6 * (double) b->clients / (double) b->rate) : 0;
+    c->next_sched = b->start_us + (c->interval_us * c->index) / (b->clients ? b->clients : 1);
+}
+
+bool
+tool_load_step(client *c, int64_t now, long *wait_ms)
 {
     bench *b = c->b;
     bool sending = now < b->stop_us;
@@ -220,7 +253,7 @@ client_step(client *c, int64_t now, long *wait_ms)
             if (due && (b->count == 0 || atomic_fetch_add(&b->issued, 1) < b->count)) {
                 if (fill(c, s, c->interval_us ? c->next_sched : now)) {
                     c->next_sched += c->interval_us;
-                    if (!send_slot(c->sock, s)) {
+                    if (!send_slot(c, s)) {
                         s->sent_us = 0; // retried below
                     }
                     c->sent = true;
@@ -231,7 +264,7 @@ client_step(client *c, int64_t now, long *wait_ms)
             if ((s->resend_us && now >= s->resend_us) || (stale && !s->resend_us)) {
                 s->resend_us = 0;
                 c->resent += s->sent_us != 0;
-                (void) send_slot(c->sock, s);
+                (void) send_slot(c, s);
                 c->sent = true;
             }
         }
@@ -273,7 +306,7 @@ client_take(client *c)
         while ((st = rr_wire_recv_answer(c->sock, ZMQ_DONTWAIT, &answer, &err)) != RR_EAGAIN &&
                st != RR_ESHUTDOWN && st != RR_EIO) {
             if (st == RR_OK && answer.command == RR_CMD_SUBMIT) {
-                on_reply(c, &answer.body);
+                tool_load_on_reply(c, zmq_msg_data(&answer.body), zmq_msg_size(&answer.body));
             } else {
                 c->errors++;
             }
@@ -311,7 +344,7 @@ tool_load_run(void *arg)
         size_t n = 0;
         for (size_t i = 0; i < r->count; i++) {
             client *c = &r->clients[i];
-            if (!done[i] && !client_step(c, now, &wait_ms)) {
+            if (!done[i] && !tool_load_step(c, now, &wait_ms)) {
                 done[i] = true;
                 zmq_close(c->sock);
                 c->sock = NULL;

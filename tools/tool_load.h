@@ -4,7 +4,8 @@
 // is not hidden). Every request is new (its own household) unless
 // --dup-rate asks for duplicates; a request unanswered for --timeout-ms is
 // resent with the same request_id, as a center must. tool_bench.c sets a
-// run up, starts the runners and reports.
+// run up, starts the runners and reports (tool_tally.h); the RabbitMQ peer
+// (tools/peer/) drives the same clients over AMQP through the send hook.
 #ifndef TOOL_LOAD_H
 #define TOOL_LOAD_H
 
@@ -12,6 +13,7 @@
 #include "rr_uuid.h"
 #include "rr_wire.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -22,6 +24,9 @@
 #define MAX_WINDOW  256
 #define MAX_CODES   64
 #define MAX_THREADS 64
+
+struct client;
+struct slot;
 
 // One run: its settings and the catalogue codes requests draw from.
 typedef struct bench {
@@ -43,6 +48,9 @@ typedef struct bench {
     atomic_uint natid_next;
     int64_t start_us, stop_us;
     void *ctx;
+    // Sends a slot's request (a first send or a resend); NULL: over the
+    // client's DEALER socket to the broker. False when it was not sent.
+    bool (*send)(struct client *c, struct slot *s);
 } bench;
 
 typedef struct slot {
@@ -54,6 +62,7 @@ typedef struct slot {
     int64_t sent_us;   // last (re)send
     int64_t resend_us; // busy: resend not before
     bool dup;
+    uint8_t domain; // rr_domain of its service code's prefix (the RabbitMQ peer routes on it)
 } slot;
 
 typedef struct outcome {
@@ -65,8 +74,8 @@ typedef struct outcome {
 typedef struct client {
     bench *b;
     int index;
-    void *sock;
-    bool sent; // since its replies were last taken
+    void *sock; // the DEALER socket, or what b->send uses
+    bool sent;  // since its replies were last taken
     int64_t interval_us, next_sched, drain_until;
     slot slots[MAX_WINDOW];
     outcome *acked;
@@ -91,6 +100,27 @@ typedef struct runner {
     pthread_t thread;
     bool started;
 } runner;
+
+// Reads the active centers and services of db into b. False (said on
+// stderr) when it cannot or finds none.
+bool tool_load_catalog(bench *b, PGconn *db);
+
+// Sets c's open-loop schedule (its share of b->rate, offset by its index)
+// once b->start_us is set; call before the first tool_load_step.
+void tool_load_begin(client *c);
+
+// Sends what is due for c at now (new requests, resends after a timeout or
+// a busy answer) through b->send or the socket. False once the client is
+// done (duration or count reached and nothing in flight, or the drain time
+// over: what is still in flight then counts as unanswered); otherwise
+// lowers *wait_ms to how long the caller may wait before the next call.
+bool tool_load_step(client *c, int64_t now, long *wait_ms);
+
+// Takes one encoded SubmitReply for c: finds its request's slot (none: a
+// late answer to an attempt already answered, ignored) and counts it as
+// acknowledged (with its latency), busy (resent after its retry-after) or
+// rejected. Bytes that are not a SubmitReply count as an error.
+void tool_load_on_reply(client *c, const void *data, size_t size);
 
 // A runner's thread: opens its clients' sockets and drives them until each
 // is done (duration, count, or a failure), counting outcomes in each.
