@@ -60,11 +60,9 @@ RR_NODISCARD rr_status brk_registry_add(brk_registry *self, const void *id, size
 // caller as a list (through next/prev, *orphans_p) to requeue or answer.
 void brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request **orphans_p);
 
-// The worker to give domain's next request: an idle one (nothing in
-// flight) of domain, else an idle one of every domain ("any", registered
-// with RR_DOMAIN_NONE); else the next of domain with spare credit, round
-// robin, else the next "any" one; or NULL. With RR_DOMAIN_NONE, any worker
-// (idle first; then round robin over domains, then "any").
+// The next worker of domain with spare credit, round robin, else the next
+// worker of every domain ("any", registered with RR_DOMAIN_NONE), or NULL.
+// With RR_DOMAIN_NONE, any worker (round robin over domains, then "any").
 brk_worker *brk_registry_next_ready(brk_registry *self, rr_domain domain);
 
 // The next worker of domain (1..RR_DOMAIN_COUNT) holding nothing, else an

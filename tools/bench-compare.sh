@@ -22,17 +22,19 @@
 # the median and min-max of each side and the ratio of the medians B/A.
 # --b-workers gives B's workers' domains (default "prevention rehabilitation
 # social"; e.g. "any any any": three workers of every domain, to compare
-# with pools per domain at the same revision).
+# with pools per domain at the same revision); --a-workers A's.
 # Exits non-zero when a run reports a lost, duplicated or rejected request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 rounds=3 duration=20
+a_workers="prevention rehabilitation social"
 b_workers="prevention rehabilitation social"
 while [ $# -gt 0 ]; do
     case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --a-workers) a_workers=$2; shift 2 ;;
     --b-workers) b_workers=$2; shift 2 ;;
     -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) break ;;
@@ -122,7 +124,7 @@ stack() {
         spids[$name]+=" $!"
     done
 }
-stack a "$src_a" 26101 "prevention rehabilitation social"
+stack a "$src_a" 26101 "$a_workers"
 stack b "$src_b" 26111 "$b_workers"
 # nodb NAME PORT: a broker with three workers that answer without the database.
 nodb() {
