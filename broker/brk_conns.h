@@ -58,7 +58,7 @@ brk_conns_counts brk_conns_count(const brk_conns *self);
 // everything else (ZeroMQ's own, logs, the key directory), else each
 // lowered in proportion (at least 1). Pure.
 #define BRK_CONNS_RESERVE_FDS       128
-#define BRK_MONITOR_MAX_CONNECTIONS 256 // the HTTP monitor's cap (brk_http)
+#define BRK_MONITOR_MAX_CONNECTIONS 256 // --monitor-max-connections by default (brk_http)
 typedef struct brk_conns_plan {
     size_t centers, workers, monitor;
     bool lowered; // the wanted caps did not fit

@@ -38,12 +38,12 @@ static pthread_mutex_t noisy_lock = PTHREAD_MUTEX_INITIALIZER;
 static brk_noisy noisy;
 static bool noisy_ready;
 
-static bool
-noisy_ok(void)
+bool
+brk_http_noisy_ok(void)
 {
     pthread_mutex_lock(&noisy_lock);
     if (!noisy_ready) {
-        brk_noisy_init(&noisy, 10, "HTTP monitor (libevent, refused hosts)");
+        brk_noisy_init(&noisy, 10, "HTTP monitor (libevent, refused hosts and connections)");
         noisy_ready = true;
     }
     bool ok = brk_noisy_ok(&noisy, rr_clock_mono_ms());
@@ -80,10 +80,11 @@ static void
 on_request(struct evhttp_request *req, void *arg)
 {
     brk_http *self = arg;
+    brk_http_conns_served(self, req);
     const char *host = NULL;
     brk_host_verdict verdict = judge_host(self, req, &host);
     if (verdict == BRK_HOST_UNKNOWN) {
-        if (noisy_ok()) {
+        if (brk_http_noisy_ok()) {
             // Only name characters get this far: safe to quote.
             rr_log_warn("refused an HTTP request for host \"%s\": not a name of this monitor "
                         "(add it with --monitor-host)",
@@ -128,9 +129,8 @@ on_accept_error(struct evconnlistener *listener, void *arg)
     brk_http *self = the_monitor;
     assert(self != NULL && self->listener == listener);
     int pause_ms = brk_httpguard_accept_pause_ms(err);
-    if (evconnlistener_disable(listener) != 0) {
-        rr_log_error("could not pause the HTTP listener");
-    }
+    self->accept_paused = true;
+    brk_http_conns_listen(self);
     struct timeval tv = {pause_ms / 1000, (long) (pause_ms % 1000) * 1000L};
     if (event_add(self->resume, &tv) != 0) {
         rr_log_error("could not schedule the HTTP listener's resumption");
@@ -149,9 +149,8 @@ on_resume(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     brk_http *self = arg;
-    if (evconnlistener_enable(self->listener) != 0) {
-        rr_log_error("could not resume the HTTP listener");
-    }
+    self->accept_paused = false;
+    brk_http_conns_listen(self); // unless the connection cap holds it
 }
 
 static void
@@ -221,7 +220,7 @@ split_address(const char *address, char *host, size_t cap, long *port)
 static void
 on_libevent_log(int severity, const char *msg)
 {
-    if (severity != EVENT_LOG_DEBUG && !noisy_ok()) {
+    if (severity != EVENT_LOG_DEBUG && !brk_http_noisy_ok()) {
         return;
     }
     switch (severity) {
@@ -241,7 +240,7 @@ on_libevent_log(int severity, const char *msg)
 }
 
 brk_http *
-brk_http_new(const char *address, const char *hosts, brk_board *board)
+brk_http_new(const char *address, const char *hosts, brk_board *board, const brk_http_caps *caps)
 {
     if (the_monitor != NULL) {
         rr_log_error("cannot start a second HTTP monitor in one process");
@@ -301,6 +300,10 @@ brk_http_new(const char *address, const char *hosts, brk_board *board)
     self->listener = evhttp_bound_socket_get_listener(sock);
     evconnlistener_set_error_cb(self->listener, on_accept_error);
     the_monitor = self;
+    if (!brk_http_conns_start(self, caps)) {
+        rr_log_error("could not set up the HTTP monitor's connection caps");
+        goto fail;
+    }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     evutil_socket_t fd = evhttp_bound_socket_get_fd(sock);
@@ -313,8 +316,10 @@ brk_http_new(const char *address, const char *hosts, brk_board *board)
         goto fail;
     }
     self->running = true;
-    rr_log_info("HTTP monitor on http://%s%s%s:%d/", strchr(host, ':') ? "[" : "", host,
-                strchr(host, ':') ? "]" : "", self->port);
+    rr_log_info("HTTP monitor on http://%s%s%s:%d/ (at most %zu connections, %zu per address; "
+                "requests within %ld ms)",
+                strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", self->port,
+                self->limits.max_total, self->limits.max_per_addr, caps->request_timeout_ms);
     return self;
 fail:
     brk_http_destroy(&self);
@@ -344,12 +349,14 @@ brk_http_destroy(brk_http **self_p)
     if (the_monitor == self) {
         the_monitor = NULL;
     }
+    brk_http_conns_stop(self);
     if (self->http != NULL) {
         evhttp_free(self->http);
     }
     if (self->base != NULL) {
         event_base_free(self->base);
     }
+    brk_http_conns_free(self);
     free(self->snap);
     free(self);
     *self_p = NULL;

@@ -95,7 +95,14 @@ on_metrics(struct evhttp_request *req, void *arg)
     if (!take_snapshot(self, req)) {
         return;
     }
-    brk_process_view proc = {resident_bytes(), count_open_fds(), self->start_time_s};
+    brk_httpcap_counts conns = brk_http_conns_count(self);
+    brk_process_view proc = {resident_bytes(),
+                             count_open_fds(),
+                             self->start_time_s,
+                             (double) conns.open,
+                             (double) conns.refused_total,
+                             (double) conns.refused_addr,
+                             (double) conns.timed_out};
     size_t len = 0;
     char *text = brk_render_prometheus(self->snap, &proc, &len);
     if (text == NULL) {

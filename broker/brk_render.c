@@ -199,6 +199,18 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         fprintf(out, "referral_connections_refused_total{socket=\"%s\",cap=\"address\"} %llu\n",
                 sockets[i], (unsigned long long) snap->conns_refused_addr[i]);
     }
+    head(out, "referral_monitor_connections", "gauge", "TCP connections open on the HTTP monitor.");
+    fprintf(out, "referral_monitor_connections %.0f\n", proc->monitor_open);
+    head(out, "referral_monitor_connections_refused_total", "counter",
+         "HTTP monitor connections refused: times it stopped accepting at its total cap (total), "
+         "connections closed at once from an address at its cap (address).");
+    fprintf(out, "referral_monitor_connections_refused_total{cap=\"total\"} %.0f\n",
+            proc->monitor_refused_total);
+    fprintf(out, "referral_monitor_connections_refused_total{cap=\"address\"} %.0f\n",
+            proc->monitor_refused_addr);
+    head(out, "referral_monitor_request_timeouts_total", "counter",
+         "HTTP monitor connections closed because a request was not whole in time.");
+    fprintf(out, "referral_monitor_request_timeouts_total %.0f\n", proc->monitor_timed_out);
     head(out, "referral_ack_latency_seconds", "histogram",
          "Time from the broker reading a submission to its acceptance going back, by domain.");
     for (int d = 1; d <= RR_DOMAIN_COUNT; d++) {

@@ -13,6 +13,8 @@ typedef struct brk_process_view {
     double resident_bytes;
     double open_fds;
     double start_time_s; // Unix seconds
+    // The monitor's own connections (brk_httpcap_counts).
+    double monitor_open, monitor_refused_total, monitor_refused_addr, monitor_timed_out;
 } brk_process_view;
 
 // Each returns a new NUL-terminated string (caller frees) or NULL when out

@@ -54,6 +54,7 @@ main(int argc, char **argv)
     const char *log_level = NULL, *http_address = NULL, *monitor_hosts = NULL;
     const char *log_format = NULL, *expected = NULL;
     long history_step_ms = 0, history_samples = 0, open_files = 0;
+    long monitor_max = 0, monitor_per_address = 0, monitor_request_ms = 0;
     rr_opt opts[] = {
         {"frontend", RR_OPT_STRING, "REFERRAL_BROKER_FRONTEND", "tcp://127.0.0.1:5555",
          "endpoint centers connect to", &cfg.frontend, 0, 0},
@@ -131,6 +132,19 @@ main(int argc, char **argv)
          "when it passes the Host on); repeat it, or separate names with commas. IP addresses "
          "and localhost are always answered, other names with 421",
          &monitor_hosts, 0, 0},
+        {"monitor-max-connections", RR_OPT_INT, "REFERRAL_MONITOR_MAX_CONNECTIONS", "256",
+         "connections open at once on the HTTP monitor; at the cap it stops accepting until one "
+         "closes (lowered to fit --open-files)",
+         &monitor_max, 1, 100000},
+        {"monitor-max-connections-per-address", RR_OPT_INT,
+         "REFERRAL_MONITOR_MAX_CONNECTIONS_PER_ADDRESS", "32",
+         "HTTP monitor connections open at once from one source address (at most half the "
+         "total); more are closed at once",
+         &monitor_per_address, 1, 100000},
+        {"monitor-request-timeout-ms", RR_OPT_INT, "REFERRAL_MONITOR_REQUEST_TIMEOUT_MS", "5000",
+         "an HTTP monitor connection whose request is not whole within this many ms of its "
+         "accept or of its previous answer is closed (slow clients, idle keep-alive)",
+         &monitor_request_ms, 100, 600000},
         {"expected-workers", RR_OPT_STRING, "REFERRAL_EXPECTED_WORKERS", "1",
          "live workers each domain should have, for monitoring and alerts: N for every domain, "
          "or prevention=N,rehabilitation=N,social=N",
@@ -165,7 +179,7 @@ main(int argc, char **argv)
     rr_log_info("referral-broker %s starting", rr_version_string());
     uint64_t fd_limit = set_open_files(open_files);
     brk_conns_plan plan = brk_conns_fit(fd_limit, (size_t) cfg.max_centers,
-                                        (size_t) cfg.max_workers, BRK_MONITOR_MAX_CONNECTIONS);
+                                        (size_t) cfg.max_workers, (size_t) monitor_max);
     if (plan.lowered) {
         rr_log_warn("descriptor limit %llu: connection caps lowered to fit it (centers %zu, "
                     "workers %zu, monitor %zu); raise --open-files or LimitNOFILE",
@@ -182,7 +196,8 @@ main(int argc, char **argv)
     brk_http *http = NULL;
     if (strcmp(http_address, "off") != 0) {
         board = brk_board_new((size_t) history_samples, history_step_ms);
-        http = board ? brk_http_new(http_address, monitor_hosts, board) : NULL;
+        brk_http_caps caps = {plan.monitor, (size_t) monitor_per_address, monitor_request_ms};
+        http = board ? brk_http_new(http_address, monitor_hosts, board, &caps) : NULL;
         if (http == NULL) {
             brk_board_destroy(&board);
             brk_server_destroy(&server);

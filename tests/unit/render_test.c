@@ -193,7 +193,7 @@ full_snapshot(void)
     return s;
 }
 
-static const brk_process_view process = {52428800, 12, 1700000000.5};
+static const brk_process_view process = {52428800, 12, 1700000000.5, 7, 3, 41, 9};
 
 static void
 test_brk_render_prometheus_of_an_empty_snapshot_reports_zeros_and_no_workers(void **state)
@@ -226,6 +226,11 @@ test_brk_render_prometheus_of_an_empty_snapshot_reports_zeros_and_no_workers(voi
     assert_line(text, "process_resident_memory_bytes 52428800");
     assert_line(text, "process_open_fds 12");
     assert_line(text, "process_start_time_seconds 1700000000.500");
+    // The monitor's own connections come from the process view.
+    assert_line(text, "referral_monitor_connections 7");
+    assert_line(text, "referral_monitor_connections_refused_total{cap=\"total\"} 3");
+    assert_line(text, "referral_monitor_connections_refused_total{cap=\"address\"} 41");
+    assert_line(text, "referral_monitor_request_timeouts_total 9");
     free(text);
     free(s);
 }
