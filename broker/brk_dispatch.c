@@ -76,9 +76,14 @@ brk_dispatch_admit(brk_server *self, brk_request *req)
         compact(&req->body); // it will wait
     }
     brk_request *displaced = NULL;
-    if (brk_queue_push(q, req, &displaced) != RR_OK) {
+    rr_status pushed = brk_queue_push(q, req, &displaced);
+    if (pushed != RR_OK) {
         rr_wire_error err;
-        if (brk_queue_depth(q) >= brk_queue_max(q)) {
+        if (pushed == RR_ENOMEM) {
+            (void) rr_wire_fail(&err, RR_ENOMEM, "",
+                                "could not queue request \"%s\": broker out of memory",
+                                req->correlation);
+        } else if (brk_queue_depth(q) >= brk_queue_max(q)) {
             (void) rr_wire_fail(&err, RR_EBUSY, "",
                                 "could not queue request \"%s\": the %s queue is full (%zu "
                                 "waiting)",

@@ -82,10 +82,8 @@ brk_front_refuse(brk_server *self, brk_request *r, rr_wire_error *err, bool busy
     char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1];
     rr_wire_body_id(r->command, zmq_msg_data(&r->body), zmq_msg_size(&r->body), id);
     refuse(self, &r->client_id, 2, r->command, r->correlation, id, r->domain, err, busy);
-    const zmq_msg_t *latest;
-    const char *correlation;
-    if (brk_joins_latest(r, &latest, &correlation)) {
-        refuse_after(self, latest, 2, r->command, correlation, id, r->domain, err, busy,
+    for (const brk_waiter *w = brk_joins_waiters(r); w != NULL; w = w->next) {
+        refuse_after(self, &w->client_id, 2, r->command, w->correlation, id, r->domain, err, busy,
                      self->cfg.retry_after_ms, false);
     }
 }
@@ -105,15 +103,15 @@ brk_front_refuse_shutdown(brk_server *self, brk_request **r_p)
 void
 brk_front_deliver(brk_server *self, const brk_request *r, zmq_msg_t *body)
 {
-    // A joined resend hears the same answer under its own correlation.
-    const zmq_msg_t *latest;
-    const char *correlation;
-    zmq_msg_t copy;
-    if (brk_joins_latest(r, &latest, &correlation) && zmq_msg_init(&copy) == 0) {
-        if (zmq_msg_copy(&copy, body) == 0) {
-            answer(self, latest, 2, r->command, correlation, &copy);
+    // Each joined resend hears the same answer under its own correlation.
+    for (const brk_waiter *w = brk_joins_waiters(r); w != NULL; w = w->next) {
+        zmq_msg_t copy;
+        if (zmq_msg_init(&copy) == 0) {
+            if (zmq_msg_copy(&copy, body) == 0) { // shares the bytes
+                answer(self, &w->client_id, 2, r->command, w->correlation, &copy);
+            }
+            rr_msg_close(&copy);
         }
-        rr_msg_close(&copy);
     }
     answer(self, &r->client_id, 2, r->command, r->correlation, body);
 }
@@ -379,7 +377,9 @@ join(brk_server *self, rr_wire_call *call, const char *sender, const char *reque
     if (held == NULL || !brk_joins_same(held, call->command, &call->body)) {
         return false; // a different body is queued: the database answers the conflict
     }
-    brk_joins_resend(held, &call->peer, call->correlation);
+    if (!brk_joins_resend(self->joins, held, &call->peer, call->correlation)) {
+        return false; // no room to wait: queued as its own copy
+    }
     self->stats.resends_joined++;
     rr_log_debug_id(held->correlation, "resend of request %s joined to the copy held (%s)",
                     request_id, held->worker ? "with a worker" : "waiting");

@@ -1,7 +1,7 @@
-// The resend index: a hash table keyed by sender and request_id. Each entry
-// keeps one resend (the latest) beside the request's own routing id: a
-// client waits only for the answer to its latest send (docs/PROTOCOL.md,
-// section 4), and keeping every copy would be memory a center spends at will.
+// The resend index: a hash table keyed by sender and request_id; each
+// entry keeps its waiting resends in a list. Several copies of one request
+// may wait at once (a center's two workstations, or the client's retries
+// after timeouts): each hears the answer under its own correlation.
 #include "brk_join.h"
 
 #include "rr_principal.h"
@@ -17,9 +17,8 @@
 struct brk_join {
     char key[RR_PRINCIPAL_MAX + 1 + REQUEST_ID_MAX + 1]; // sender, NUL, request_id; zero-padded
     brk_request *req;                                    // borrowed
-    bool has_latest;
-    zmq_msg_t latest_id; // the latest resend's routing id (owned)
-    char latest_correlation[RR_WIRE_MAX_CORRELATION + 1];
+    brk_waiter *waiters;                                 // owned, oldest first
+    unsigned nwaiters;
     UT_hash_handle hh;
 };
 
@@ -28,6 +27,7 @@ _Static_assert(sizeof(struct brk_join) <= BRK_QUEUE_JOIN_BYTES,
 
 struct brk_joins {
     struct brk_join *table;
+    size_t waiting; // waiters in all entries
 };
 
 brk_joins *
@@ -37,9 +37,15 @@ brk_joins_new(void)
 }
 
 static void
-free_entry(struct brk_join *j)
+free_entry(brk_joins *self, struct brk_join *j)
 {
-    rr_msg_close(&j->latest_id);
+    while (j->waiters != NULL) {
+        brk_waiter *w = j->waiters;
+        j->waiters = w->next;
+        rr_msg_close(&w->client_id);
+        free(w);
+        self->waiting--;
+    }
     free(j);
 }
 
@@ -55,7 +61,7 @@ brk_joins_destroy(brk_joins **self_p)
     HASH_ITER(hh, self->table, j, tmp)
     {
         HASH_DEL(self->table, j);
-        free_entry(j);
+        free_entry(self, j);
     }
     free(self);
     *self_p = NULL;
@@ -94,9 +100,6 @@ brk_joins_add(brk_joins *self, brk_request *req, const char *request_id)
         free(j);
         return RR_ESTATE;
     }
-    int rc = zmq_msg_init(&j->latest_id);
-    assert(rc == 0);
-    (void) rc;
     j->req = req;
     HASH_ADD(hh, self->table, key, sizeof j->key, j);
     req->join = j;
@@ -133,32 +136,45 @@ same_frame(const zmq_msg_t *a, const zmq_msg_t *b)
            memcmp(zmq_msg_data((zmq_msg_t *) a), zmq_msg_data((zmq_msg_t *) b), n) == 0;
 }
 
-void
-brk_joins_resend(brk_request *held, zmq_msg_t *client_id, const char *correlation)
+bool
+brk_joins_resend(brk_joins *self, brk_request *held, zmq_msg_t *client_id, const char *correlation)
 {
     struct brk_join *j = held->join;
     assert(j != NULL);
     if (same_frame(client_id, &held->client_id) && strcmp(correlation, held->correlation) == 0) {
-        j->has_latest = false; // the request's own answer reaches it
-        return;
+        return true; // the request's own answer reaches it
     }
-    rr_msg_move(&j->latest_id, client_id);
-    size_t n = strnlen(correlation, RR_WIRE_MAX_CORRELATION);
-    memcpy(j->latest_correlation, correlation, n);
-    j->latest_correlation[n] = '\0';
-    j->has_latest = true;
-}
-
-bool
-brk_joins_latest(const brk_request *held, const zmq_msg_t **client_id, const char **correlation)
-{
-    const struct brk_join *j = held->join;
-    if (j == NULL || !j->has_latest) {
+    brk_waiter **tail = &j->waiters;
+    for (; *tail != NULL; tail = &(*tail)->next) {
+        if (same_frame(client_id, &(*tail)->client_id) &&
+            strcmp(correlation, (*tail)->correlation) == 0) {
+            return true;
+        }
+    }
+    if (j->nwaiters >= BRK_JOIN_MAX_PER_REQUEST || self->waiting >= BRK_JOIN_MAX_WAITERS) {
         return false;
     }
-    *client_id = &j->latest_id;
-    *correlation = j->latest_correlation;
+    brk_waiter *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        return false;
+    }
+    int rc = zmq_msg_init(&w->client_id);
+    assert(rc == 0);
+    (void) rc;
+    rr_msg_move(&w->client_id, client_id);
+    size_t n = strnlen(correlation, RR_WIRE_MAX_CORRELATION);
+    memcpy(w->correlation, correlation, n);
+    w->correlation[n] = '\0';
+    *tail = w;
+    j->nwaiters++;
+    self->waiting++;
     return true;
+}
+
+const brk_waiter *
+brk_joins_waiters(const brk_request *held)
+{
+    return held->join ? held->join->waiters : NULL;
 }
 
 void
@@ -167,7 +183,7 @@ brk_joins_remove(brk_joins *self, brk_request *req)
     struct brk_join *j = req->join;
     assert(j != NULL && j->req == req);
     HASH_DEL(self->table, j);
-    free_entry(j);
+    free_entry(self, j);
     req->join = NULL;
 }
 
@@ -175,4 +191,10 @@ size_t
 brk_joins_count(const brk_joins *self)
 {
     return HASH_COUNT(self->table);
+}
+
+size_t
+brk_joins_waiting(const brk_joins *self)
+{
+    return self->waiting;
 }

@@ -76,7 +76,7 @@ typedef struct brk_queue brk_queue;
 // queue full of the largest bodies measured 1.10-1.13 times its charge in
 // resident memory (docs/OPERATIONS.md, "Memory and full queues").
 #define BRK_QUEUE_LANE_BYTES 128
-#define BRK_QUEUE_JOIN_BYTES 272
+#define BRK_QUEUE_JOIN_BYTES 144
 #define BRK_QUEUE_RECORD_BYTES                                                                     \
     (sizeof(brk_request) + 128 + BRK_QUEUE_LANE_BYTES + BRK_QUEUE_JOIN_BYTES)
 

@@ -1,5 +1,5 @@
 // brk_join: the resend index by sender and request_id, which resends may
-// join (identical SUBMIT bodies only), and the latest copy to answer.
+// join (identical SUBMIT bodies only), and the copies waiting, within bounds.
 #include "brk_join.h"
 
 #include "rr_wire.h"
@@ -84,37 +84,58 @@ test_brk_joins_joins_only_a_submit_with_the_same_bytes(void **state)
 }
 
 static void
-test_brk_joins_keeps_the_latest_resend_from_another_socket_to_answer(void **state)
+test_brk_joins_keeps_each_resend_waiting_once_and_up_to_its_bound(void **state)
 {
     (void) state;
     brk_pool *pool = brk_pool_new();
     brk_joins *j = brk_joins_new();
     brk_request *r = held(pool, "center:941", "peer-1", "body");
     assert_int_equal(brk_joins_add(j, r, RID), RR_OK);
-    const zmq_msg_t *id = NULL;
-    const char *correlation = NULL;
-    assert_false(brk_joins_latest(r, &id, &correlation));
+    assert_null(brk_joins_waiters(r));
 
-    zmq_msg_t again;
-    frame(&again, "peer-1"); // the same socket, the same correlation: one answer reaches it
-    brk_joins_resend(r, &again, RID);
-    assert_false(brk_joins_latest(r, &id, &correlation));
-    rr_msg_close(&again);
+    zmq_msg_t m;
+    frame(&m, "peer-1"); // the same socket, the same correlation: one answer reaches it
+    assert_true(brk_joins_resend(j, r, &m, RID));
+    assert_null(brk_joins_waiters(r));
+    rr_msg_close(&m);
 
-    zmq_msg_t second, third;
-    frame(&second, "peer-2");
-    brk_joins_resend(r, &second, RID);
-    assert_int_equal(zmq_msg_size(&second), 0); // moved into the index
-    frame(&third, "peer-3");
-    brk_joins_resend(r, &third, "attempt-3");
-    assert_true(brk_joins_latest(r, &id, &correlation));
-    assert_int_equal(zmq_msg_size((zmq_msg_t *) id), 6);
-    assert_memory_equal(zmq_msg_data((zmq_msg_t *) id), "peer-3", 6);
-    assert_string_equal(correlation, "attempt-3");
-    rr_msg_close(&second);
-    rr_msg_close(&third);
+    frame(&m, "peer-2");
+    assert_true(brk_joins_resend(j, r, &m, RID));
+    assert_int_equal(zmq_msg_size(&m), 0); // moved into the index
+    rr_msg_close(&m);
+    frame(&m, "peer-2"); // again from peer-2: already waiting
+    assert_true(brk_joins_resend(j, r, &m, RID));
+    rr_msg_close(&m);
+    frame(&m, "peer-3");
+    assert_true(brk_joins_resend(j, r, &m, "attempt-3"));
+    rr_msg_close(&m);
+    const brk_waiter *w = brk_joins_waiters(r);
+    assert_non_null(w);
+    assert_memory_equal(zmq_msg_data((zmq_msg_t *) &w->client_id), "peer-2", 6);
+    assert_string_equal(w->correlation, RID);
+    w = w->next;
+    assert_non_null(w);
+    assert_memory_equal(zmq_msg_data((zmq_msg_t *) &w->client_id), "peer-3", 6);
+    assert_string_equal(w->correlation, "attempt-3");
+    assert_null(w->next);
+    assert_int_equal(brk_joins_waiting(j), 2);
+
+    for (int i = 2; i < BRK_JOIN_MAX_PER_REQUEST; i++) {
+        char peer[16];
+        snprintf(peer, sizeof peer, "more-%d", i);
+        frame(&m, peer);
+        assert_true(brk_joins_resend(j, r, &m, RID));
+        rr_msg_close(&m);
+    }
+    frame(&m, "one-too-many");
+    assert_false(brk_joins_resend(j, r, &m, RID)); // queued as its own copy instead
+    assert_int_equal(zmq_msg_size(&m), 12);        // left with the caller
+    rr_msg_close(&m);
+    assert_int_equal(brk_joins_waiting(j), BRK_JOIN_MAX_PER_REQUEST);
+
     brk_joins_remove(j, r);
-    assert_false(brk_joins_latest(r, &id, &correlation));
+    assert_null(brk_joins_waiters(r));
+    assert_int_equal(brk_joins_waiting(j), 0);
     brk_pool_put(pool, &r);
     brk_joins_destroy(&j);
     brk_pool_destroy(&pool);
@@ -126,7 +147,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_brk_joins_finds_a_held_submission_by_sender_and_request_id_only),
         cmocka_unit_test(test_brk_joins_joins_only_a_submit_with_the_same_bytes),
-        cmocka_unit_test(test_brk_joins_keeps_the_latest_resend_from_another_socket_to_answer),
+        cmocka_unit_test(test_brk_joins_keeps_each_resend_waiting_once_and_up_to_its_bound),
     };
     return cmocka_run_group_tests_name("unit.join", tests, NULL, NULL);
 }
