@@ -41,11 +41,13 @@ brk_limits_destroy(brk_limits **self_p)
     if (self == NULL) {
         return;
     }
-    sender *s, *tmp;
-    HASH_ITER(hh, self->senders, s, tmp)
-    {
-        HASH_DEL(self->senders, s);
+    // HASH_CLEAR frees the table and leaves the entries linked (hh.next).
+    sender *s = self->senders;
+    HASH_CLEAR(hh, self->senders);
+    while (s != NULL) {
+        sender *next = s->hh.next;
         free(s);
+        s = next;
     }
     free(self);
     *self_p = NULL;
@@ -82,6 +84,19 @@ find(const brk_limits *self, const char *key)
     sender *s = NULL;
     HASH_FIND_STR(self->senders, key, s);
     return s;
+}
+
+// Drops s from the table. uthash frees its table with its last entry: the
+// last one goes through HASH_CLEAR, which the analyzer follows.
+static void
+forget(brk_limits *self, sender *s)
+{
+    if (HASH_COUNT(self->senders) == 1) {
+        HASH_CLEAR(hh, self->senders);
+    } else {
+        HASH_DEL(self->senders, s);
+    }
+    free(s);
 }
 
 static bool
@@ -129,8 +144,7 @@ brk_limits_admit(brk_limits *self, const char *key, bool query, bool op, int64_t
         }
     }
     if (verdict != BRK_LIMIT_OK && idle(self, s, now_us)) {
-        HASH_DEL(self->senders, s); // refused at once and nothing else held: no trace
-        free(s);
+        forget(self, s); // refused at once and nothing else held: no trace
     }
     return verdict;
 }
@@ -142,21 +156,20 @@ brk_limits_release(brk_limits *self, const char *key, int64_t now_us)
     assert(s != NULL && s->outstanding > 0);
     s->outstanding--;
     if (idle(self, s, now_us)) {
-        HASH_DEL(self->senders, s);
-        free(s);
+        forget(self, s);
     }
 }
 
 void
 brk_limits_expire(brk_limits *self, int64_t now_us)
 {
-    sender *s, *tmp;
-    HASH_ITER(hh, self->senders, s, tmp)
-    {
+    sender *s = self->senders;
+    while (s != NULL) {
+        sender *next = s->hh.next;
         if (idle(self, s, now_us)) {
-            HASH_DEL(self->senders, s);
-            free(s);
+            forget(self, s);
         }
+        s = next;
     }
 }
 
