@@ -205,7 +205,7 @@ on_reply(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
         }
         brk_front_deliver(self, req, &work->body);
         rr_log_debug("reply for %s delivered", req->correlation);
-        brk_pool_put(self->pool, &req);
+        brk_dispatch_release(self, &req);
     }
     brk_dispatch_for(self, w->domain);
 }

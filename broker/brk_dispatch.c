@@ -47,6 +47,22 @@ refuse_displaced(brk_server *self, brk_request **r_p, const char *queue_name)
                        queue_name, r->correlation, rr_priority_name(r->priority));
     }
     brk_front_refuse(self, r, &err, true);
+    brk_dispatch_release(self, r_p);
+}
+
+void
+brk_dispatch_release(brk_server *self, brk_request **r_p)
+{
+    brk_request *r = *r_p;
+    if (r == NULL) {
+        return;
+    }
+    if (r->limited) {
+        brk_limits_release(self->limits, r->sender, rr_clock_mono_us());
+    }
+    if (r->join != NULL) {
+        brk_joins_remove(self->joins, r);
+    }
     brk_pool_put(self->pool, r_p);
 }
 
@@ -60,9 +76,14 @@ brk_dispatch_admit(brk_server *self, brk_request *req)
         compact(&req->body); // it will wait
     }
     brk_request *displaced = NULL;
-    if (brk_queue_push(q, req, &displaced) != RR_OK) {
+    rr_status pushed = brk_queue_push(q, req, &displaced);
+    if (pushed != RR_OK) {
         rr_wire_error err;
-        if (brk_queue_depth(q) >= brk_queue_max(q)) {
+        if (pushed == RR_ENOMEM) {
+            (void) rr_wire_fail(&err, RR_ENOMEM, "",
+                                "could not queue request \"%s\": broker out of memory",
+                                req->correlation);
+        } else if (brk_queue_depth(q) >= brk_queue_max(q)) {
             (void) rr_wire_fail(&err, RR_EBUSY, "",
                                 "could not queue request \"%s\": the %s queue is full (%zu "
                                 "waiting)",
@@ -79,7 +100,7 @@ brk_dispatch_admit(brk_server *self, brk_request *req)
                            req->correlation);
         }
         brk_front_refuse(self, req, &err, true);
-        brk_pool_put(self->pool, &req);
+        brk_dispatch_release(self, &req);
         return;
     }
     brk_request *r, *tmp;
@@ -244,7 +265,7 @@ brk_dispatch_next(brk_server *self, brk_request *r, brk_next next, const char *w
                             r->correlation, r->tries.attempts);
         rr_log_error_id(r->correlation, "request %s given up: %s", r->correlation, why);
         brk_front_refuse(self, r, &err, true);
-        brk_pool_put(self->pool, &r);
+        brk_dispatch_release(self, &r);
         return;
     }
     }

@@ -31,19 +31,26 @@ answer(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command
 
 // Packs a refusal in the answer type of command (a SubmitReply busy or
 // rejected, the ReplyHead of a StatusReply, UpdateReply or FollowReply, an
-// ErrorReply for anything else) and sends it. domain counts submissions.
+// ErrorReply for anything else), busy ones with retry_after_ms, and sends
+// it. domain counts submissions; counted: false for a second answer to one
+// request (its latest resend).
 static void
-refuse(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command,
-       const char *correlation, const char *id, uint8_t domain, rr_wire_error *err, bool busy)
+refuse_after(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command,
+             const char *correlation, const char *id, uint8_t domain, rr_wire_error *err, bool busy,
+             int64_t retry_after_ms, bool counted)
 {
     zmq_msg_t body;
     uint8_t reply_cmd = rr_wire_refusal_command(command);
     rr_status st = rr_wire_pack_refusal(command, reply_cmd == RR_CMD_ERROR ? correlation : id,
                                         busy ? RR__V1__OUTCOME__OUTCOME_BUSY
                                              : RR__V1__OUTCOME__OUTCOME_REJECTED,
-                                        (uint32_t) self->cfg.retry_after_ms, err, &body);
+                                        (uint32_t) retry_after_ms, err, &body);
     if (st != RR_OK) {
         return; // logged by rr_wire
+    }
+    if (!counted) {
+        answer(self, peer, version, reply_cmd, correlation, &body);
+        return;
     }
     if (busy) {
         self->stats.busy++;
@@ -61,12 +68,24 @@ refuse(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command
     answer(self, peer, version, reply_cmd, correlation, &body);
 }
 
+static void
+refuse(brk_server *self, const zmq_msg_t *peer, uint8_t version, uint8_t command,
+       const char *correlation, const char *id, uint8_t domain, rr_wire_error *err, bool busy)
+{
+    refuse_after(self, peer, version, command, correlation, id, domain, err, busy,
+                 self->cfg.retry_after_ms, true);
+}
+
 void
 brk_front_refuse(brk_server *self, brk_request *r, rr_wire_error *err, bool busy)
 {
     char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1];
     rr_wire_body_id(r->command, zmq_msg_data(&r->body), zmq_msg_size(&r->body), id);
     refuse(self, &r->client_id, 2, r->command, r->correlation, id, r->domain, err, busy);
+    for (const brk_waiter *w = brk_joins_waiters(r); w != NULL; w = w->next) {
+        refuse_after(self, &w->client_id, 2, r->command, w->correlation, id, r->domain, err, busy,
+                     self->cfg.retry_after_ms, false);
+    }
 }
 
 void
@@ -78,12 +97,22 @@ brk_front_refuse_shutdown(brk_server *self, brk_request **r_p)
                         "could not process request \"%s\": broker is shutting down",
                         r->correlation);
     brk_front_refuse(self, r, &err, true);
-    brk_pool_put(self->pool, r_p);
+    brk_dispatch_release(self, r_p);
 }
 
 void
 brk_front_deliver(brk_server *self, const brk_request *r, zmq_msg_t *body)
 {
+    // Each joined resend hears the same answer under its own correlation.
+    for (const brk_waiter *w = brk_joins_waiters(r); w != NULL; w = w->next) {
+        zmq_msg_t copy;
+        if (zmq_msg_init(&copy) == 0) {
+            if (zmq_msg_copy(&copy, body) == 0) { // shares the bytes
+                answer(self, &w->client_id, 2, r->command, w->correlation, &copy);
+            }
+            rr_msg_close(&copy);
+        }
+    }
     answer(self, &r->client_id, 2, r->command, r->correlation, body);
 }
 
@@ -94,7 +123,22 @@ typedef struct admission {
     char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1]; // request_id, update_id or query_id; "" unread
     uint8_t domain;
     uint8_t priority;
+    // The center or office the body speaks for ("center:941"), "" when it
+    // names none: whom the queue's turns count it against without keys.
+    char sender[RR_PRINCIPAL_MAX + 1];
 } admission;
+
+// The sender a body names: its office_code, else its center_code.
+static void
+name_sender(admission *a, uint32_t center_code, const char *office_code)
+{
+    a->sender[0] = '\0';
+    if (office_code != NULL && office_code[0] != '\0') {
+        (void) rr_principal_of_office(office_code, a->sender);
+    } else if (center_code != 0) {
+        (void) rr_principal_of_center(center_code, a->sender);
+    }
+}
 
 static void
 keep_id(admission *a, const char *id)
@@ -117,6 +161,7 @@ admit_submit(const brk_server *self, const void *data, size_t size, admission *a
         return st;
     }
     keep_id(a, sub->request_id);
+    name_sender(a, sub->center_code, NULL);
     if (st == RR_OK) {
         rr_domain d = (rr_domain) sub->domain;
         if (d == RR_DOMAIN_NONE) {
@@ -153,6 +198,7 @@ admit_update(const brk_server *self, const void *data, size_t size, admission *a
     rr_status st = rr_wire_unpack(data, size, &u, err);
     if (u != NULL) {
         keep_id(a, u->update_id);
+        name_sender(a, u->center_code, u->office_code);
         a->domain = (uint8_t) u->domain;
         rr_wire_free(u);
     }
@@ -174,6 +220,17 @@ admit_query(const ProtobufCMessageDescriptor *d, const void *data, size_t size, 
         const char *id = NULL;
         memcpy(&id, (const char *) m + f->offset, sizeof id);
         keep_id(a, id);
+        uint32_t center_code = 0;
+        const char *office_code = NULL;
+        f = protobuf_c_message_descriptor_get_field_by_name(d, "center_code");
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_UINT32) {
+            memcpy(&center_code, (const char *) m + f->offset, sizeof center_code);
+        }
+        f = protobuf_c_message_descriptor_get_field_by_name(d, "office_code");
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING) {
+            memcpy(&office_code, (const char *) m + f->offset, sizeof office_code);
+        }
+        name_sender(a, center_code, office_code);
         rr_wire_free(m);
     }
     a->domain = QUEUE_ANY;
@@ -282,6 +339,110 @@ operator_key(const char *principal)
     return rr_principal_parse(principal, &who) && who.kind == RR_PRINCIPAL_OPERATOR;
 }
 
+// Whom a request counts against: its key's principal; without keys the
+// center or office its body names, else its connection.
+static void
+sender_of(const rr_wire_call *call, const char *principal, const admission *a,
+          char sender[RR_PRINCIPAL_MAX + 1])
+{
+    if (principal[0] != '\0') {
+        memcpy(sender, principal, strlen(principal) + 1);
+        return;
+    }
+    if (a->sender[0] != '\0') {
+        memcpy(sender, a->sender, sizeof a->sender);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *id = zmq_msg_data((zmq_msg_t *) &call->peer);
+    size_t n = zmq_msg_size((zmq_msg_t *) &call->peer), o = 5;
+    memcpy(sender, "peer:", 5);
+    for (size_t i = 0; i < n && o + 2 <= RR_PRINCIPAL_MAX; i++) {
+        sender[o++] = hex[id[i] >> 4];
+        sender[o++] = hex[id[i] & 15];
+    }
+    sender[o] = '\0';
+}
+
+// A SUBMIT repeating byte for byte one the broker holds (queued, held
+// back, or with a worker) for the same sender joins it: its answer goes to
+// both. True when it joined (nothing more to do).
+static bool
+join(brk_server *self, rr_wire_call *call, const char *sender, const char *request_id)
+{
+    if (call->command != RR_CMD_SUBMIT || request_id[0] == '\0') {
+        return false;
+    }
+    brk_request *held = brk_joins_find(self->joins, sender, request_id);
+    if (held == NULL || !brk_joins_same(held, call->command, &call->body)) {
+        return false; // a different body is queued: the database answers the conflict
+    }
+    if (!brk_joins_resend(self->joins, held, &call->peer, call->correlation)) {
+        return false; // no room to wait: queued as its own copy
+    }
+    self->stats.resends_joined++;
+    rr_log_debug_id(held->correlation, "resend of request %s joined to the copy held (%s)",
+                    request_id, held->worker ? "with a worker" : "waiting");
+    return true;
+}
+
+static bool
+query_command(uint8_t command)
+{
+    return command == RR_CMD_STATUS || command == RR_CMD_FOLLOW || command == RR_CMD_INBOX;
+}
+
+// The per-principal limits (with keys only): false when the request was
+// answered busy, with the time until it may come again.
+static bool
+within_limits(brk_server *self, rr_wire_call *call, const char *principal, const char *sender,
+              const admission *a, int64_t now_us)
+{
+    if (self->limits == NULL) {
+        return true;
+    }
+    int64_t retry_ms = self->cfg.retry_after_ms;
+    bool query = query_command(call->command);
+    brk_limit verdict =
+        brk_limits_admit(self->limits, sender, query, operator_key(principal), now_us, &retry_ms);
+    rr_wire_error e;
+    switch (verdict) {
+    case BRK_LIMIT_OK:
+        return true;
+    case BRK_LIMIT_OUTSTANDING:
+        self->stats.limited_outstanding++;
+        (void) rr_wire_fail(&e, RR_EBUSY, "",
+                            "could not queue request \"%s\": %s already has %ld requests queued "
+                            "or in flight, limit %ld",
+                            call->correlation, sender, self->cfg.max_outstanding,
+                            self->cfg.max_outstanding);
+        break;
+    case BRK_LIMIT_RATE:
+        self->stats.limited_rate++;
+        (void) rr_wire_fail(&e, RR_EBUSY, "",
+                            "could not queue query \"%s\": %s sends more than %ld queries a "
+                            "second (burst %ld%s); retry in %lld ms",
+                            call->correlation, sender,
+                            self->cfg.queries_per_s * (operator_key(principal) ? 10 : 1),
+                            self->cfg.query_burst * (operator_key(principal) ? 10 : 1),
+                            operator_key(principal) ? ", an operator's" : "", (long long) retry_ms);
+        break;
+    case BRK_LIMIT_SENDERS:
+        (void) rr_wire_fail(&e, RR_EBUSY, "",
+                            "could not queue request \"%s\": the broker tracks %d senders "
+                            "already",
+                            call->correlation, BRK_MAX_SENDERS);
+        break;
+    }
+    if (brk_noisy_ok(&self->noisy, now_us / 1000)) {
+        rr_log_warn_id(call->correlation, "request %s from %s answered busy: %s", call->correlation,
+                       sender, e.message);
+    }
+    refuse_after(self, &call->peer, 2, call->command, call->correlation, a->id, a->domain, &e, true,
+                 retry_ms, true);
+    return false;
+}
+
 // ---- one message ------------------------------------------------------------------
 
 void
@@ -321,7 +482,7 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
         self->stats.unauthorized++;
         (void) rr_wire_fail(&e, RR_EPERM, "",
                             "not permitted: this key is not registered with the broker (revoked?)");
-        admission a = {"", 0, 0};
+        admission a = {"", 0, 0, ""};
         if (cmd->admit != NULL) {
             (void) cmd->admit(self, zmq_msg_data(&call->body), zmq_msg_size(&call->body), &a, NULL);
         }
@@ -344,7 +505,7 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
         cmd->now(self, call, now_us);
         return;
     }
-    admission a = {"", 0, RR_PRIORITY_ROUTINE};
+    admission a = {"", 0, RR_PRIORITY_ROUTINE, ""};
     size_t size = zmq_msg_size(&call->body);
     st = size > (size_t) self->cfg.max_body_bytes
              ? rr_wire_fail(&e, RR_ETOOBIG, "", "message too large: %zu bytes, limit %ld", size,
@@ -369,13 +530,26 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
         refuse(self, &call->peer, 2, call->command, call->correlation, a.id, a.domain, &e, true);
         return;
     }
+    char sender[RR_PRINCIPAL_MAX + 1];
+    sender_of(call, principal, &a, sender);
+    if (join(self, call, sender, a.id)) {
+        return;
+    }
+    if (!within_limits(self, call, principal, sender, &a, now_us)) {
+        return;
+    }
     brk_request *req = brk_pool_get(self->pool);
     if (req == NULL) {
         (void) rr_wire_fail(&e, RR_ENOMEM, "", "could not queue request: broker out of memory");
         rr_log_error("out of memory queueing a request");
         refuse(self, &call->peer, 2, call->command, call->correlation, a.id, a.domain, &e, true);
+        if (self->limits != NULL) {
+            brk_limits_release(self->limits, sender, now_us);
+        }
         return;
     }
+    req->limited = self->limits != NULL;
+    memcpy(req->sender, sender, sizeof req->sender);
     req->command = call->command;
     req->domain = a.domain;
     req->priority = a.priority;
@@ -385,5 +559,9 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
     memcpy(req->principal, principal, sizeof req->principal);
     rr_msg_move(&req->client_id, &call->peer);
     rr_msg_move(&req->body, &call->body);
+    if (req->command == RR_CMD_SUBMIT && brk_joins_add(self->joins, req, a.id) == RR_ENOMEM) {
+        rr_log_warn_id(req->correlation, "request %s not indexed for resends: out of memory",
+                       req->correlation);
+    }
     brk_dispatch_admit(self, req);
 }

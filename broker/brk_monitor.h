@@ -78,6 +78,10 @@ typedef struct brk_snapshot {
     uint64_t redelivered, retried, unauthorized, dead_lettered, late_replies, undeliverable,
         protocol_errors;
     uint64_t replied;
+    uint64_t resends_joined; // SUBMITs joined to the same request held already
+    // Answered busy by the per-principal limits: [0] requests outstanding,
+    // [1] query rate.
+    uint64_t limited[2];
     uint64_t refused_busy, refused_rejected; // answers the broker made itself
     uint32_t risk_rules; // the risk rules it queues by, as the workers last sent them
     // Connections per socket ([0] centers, [1] workers): open now, and

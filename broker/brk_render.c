@@ -180,11 +180,21 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
          "Replies dropped because the center was gone or not reading.", snap->undeliverable},
         {"referral_protocol_errors_total", "Malformed messages from centers or workers.",
          snap->protocol_errors},
+        {"referral_resends_joined_total",
+         "Resent submissions joined to the identical one already queued or in flight.",
+         snap->resends_joined},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
+    head(out, "referral_principal_limited_total", "counter",
+         "Requests answered busy by a per-principal limit: requests queued or in flight "
+         "(outstanding) or the query rate (rate).");
+    fprintf(out, "referral_principal_limited_total{limit=\"outstanding\"} %llu\n",
+            (unsigned long long) snap->limited[0]);
+    fprintf(out, "referral_principal_limited_total{limit=\"rate\"} %llu\n",
+            (unsigned long long) snap->limited[1]);
     static const char *const sockets[2] = {"centers", "workers"};
     head(out, "referral_connections", "gauge", "TCP connections open, by socket.");
     for (int i = 0; i < 2; i++) {

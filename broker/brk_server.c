@@ -109,7 +109,8 @@ brk_server_new(const brk_config *config)
     }
     self->pool = brk_pool_new();
     self->registry = brk_registry_new();
-    if (self->pool == NULL || self->registry == NULL) {
+    self->joins = brk_joins_new();
+    if (self->pool == NULL || self->registry == NULL || self->joins == NULL) {
         rr_log_error("out of memory creating the broker");
         goto fail;
     }
@@ -142,7 +143,12 @@ brk_server_new(const brk_config *config)
         }
         secret = key.secret_key;
         self->auth = brk_auth_new(self->ctx, config->keys_dir, &self->noisy);
-        if (self->auth == NULL) {
+        // Operators read for people (referralctl, scripts of an office's
+        // staff): ten times a center's query rate and burst.
+        brk_limits_config lim = {(size_t) config->max_outstanding, (double) config->queries_per_s,
+                                 (double) config->query_burst, 10.0, BRK_MAX_SENDERS};
+        self->limits = brk_limits_new(&lim);
+        if (self->auth == NULL || self->limits == NULL) {
             goto fail;
         }
     }
@@ -206,6 +212,8 @@ brk_server_destroy(brk_server **self_p)
         brk_queue_destroy(&self->queue[d], self->pool);
     }
     brk_pool_destroy(&self->pool);
+    brk_joins_destroy(&self->joins);
+    brk_limits_destroy(&self->limits);
     free(self->snap);
     brk_conns_destroy(&self->front_conns);
     brk_conns_destroy(&self->back_conns);
@@ -262,7 +270,7 @@ expire_queued(brk_server *self, int64_t now_us)
                                     "within %ld ms",
                                     r->correlation, self->cfg.request_ttl_ms);
                 brk_front_refuse(self, r, &err, true);
-                brk_pool_put(self->pool, &r);
+                brk_dispatch_release(self, &r);
             }
         }
     }
@@ -279,6 +287,9 @@ on_tick(brk_server *self, int64_t now_ms)
     }
     brk_registry_foreach(self->registry, heartbeat_one, self);
     expire_queued(self, now_ms * 1000);
+    if (self->limits != NULL) {
+        brk_limits_expire(self->limits, now_ms * 1000);
+    }
     if (self->auth != NULL) {
         brk_auth_reload_if_changed(self->auth); // a revoked key stops at the next message
     }

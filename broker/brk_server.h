@@ -33,6 +33,9 @@ typedef struct brk_config {
     long max_centers;      // connections open at once on the front end (after brk_conns_fit)
     long max_workers;      // on the back end
     long max_per_address;  // on either, from one source address
+    long max_outstanding;  // requests queued or in flight per principal (0: no limit)
+    long queries_per_s;    // FOLLOW, STATUS and INBOX per principal and second (0: no limit)
+    long query_burst;      // queries a principal may send at once
     const char *curve_key_file; // the broker's CURVE key file (with its secret key)
     const char *keys_dir;       // registered public keys (brk_auth.h)
     bool insecure;              // no authentication (development only)
@@ -54,6 +57,9 @@ typedef struct brk_stats {
     uint64_t undeliverable;                 // replies whose center was gone or full
     uint64_t workers_expired;               // workers declared dead by heartbeat
     uint64_t unauthorized;                  // messages from keys not (or no longer) registered
+    uint64_t resends_joined;      // SUBMITs joined to the same request held already (brk_join.h)
+    uint64_t limited_outstanding; // busy: the principal had max_outstanding queued or in flight
+    uint64_t limited_rate;        // busy: the principal's queries came too fast
 } brk_stats;
 
 typedef struct brk_server brk_server;

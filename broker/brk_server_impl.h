@@ -11,6 +11,8 @@
 #include "brk_auth.h"
 #include "brk_monitor.h"
 #include "brk_conns.h"
+#include "brk_join.h"
+#include "brk_limits.h"
 #include "brk_noisy.h"
 #include "brk_policy.h"
 #include "brk_queue.h"
@@ -20,6 +22,11 @@
 #include "rr_wire.h"
 
 #define QUEUE_ANY 0 // index of the queue for requests any worker may serve
+
+// Principals the per-principal limits track at once (those with requests
+// outstanding or queries recent enough to count); registered keys are far
+// fewer (about 2,400 centers and 450 offices).
+#define BRK_MAX_SENDERS 100000
 
 // Bounds on the heartbeat interval a worker may declare.
 #define BRK_MIN_HEARTBEAT_MS 50
@@ -34,6 +41,8 @@ struct brk_server {
     brk_auth *auth;                      // NULL: --insecure
     brk_conns *front_conns, *back_conns; // connection caps (brk_conns.h)
     brk_pool *pool;
+    brk_limits *limits;                    // per principal; NULL: --insecure (no principals)
+    brk_joins *joins;                      // submissions held, by sender and request_id
     brk_queue *queue[RR_DOMAIN_COUNT + 1]; // [QUEUE_ANY] = status and follow-up queries
     brk_registry *registry;
     brk_request *delayed; // failed, waiting to be retried (by due_us)
@@ -83,6 +92,11 @@ void brk_back_send(brk_server *self, const void *id, size_t id_len, uint8_t comm
 // Queues an admitted request (answering it busy when its queue is full)
 // and dispatches. Takes the request.
 void brk_dispatch_admit(brk_server *self, brk_request *req);
+
+// Frees a request the broker is done with (answered, refused or dropped):
+// its count against its sender's limits and its resend index entry go with
+// it. Takes the request.
+void brk_dispatch_release(brk_server *self, brk_request **r_p);
 
 // Hands queued requests of one queue to workers with spare credit.
 void brk_dispatch(brk_server *self, int queue_index);

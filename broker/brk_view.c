@@ -77,6 +77,9 @@ brk_view_fill(brk_server *self, brk_snapshot *snap, int64_t now_ms)
     snap->redelivered = self->stats.redelivered;
     snap->retried = self->stats.retried;
     snap->unauthorized = self->stats.unauthorized;
+    snap->resends_joined = self->stats.resends_joined;
+    snap->limited[0] = self->stats.limited_outstanding;
+    snap->limited[1] = self->stats.limited_rate;
     snap->risk_rules = (uint32_t) self->risk_count;
     snap->dead_lettered = self->stats.dead_lettered;
     snap->late_replies = self->stats.late_replies;

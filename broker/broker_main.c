@@ -93,6 +93,18 @@ main(int argc, char **argv)
         {"fair-every", RR_OPT_INT, "REFERRAL_FAIR_EVERY", "8",
          "every n-th dispatch serves the longest-waiting request of any priority (0: strict)",
          &cfg.fair_every, 0, 1000000},
+        {"max-inflight-per-principal", RR_OPT_INT, "REFERRAL_MAX_INFLIGHT_PER_PRINCIPAL", "256",
+         "requests one principal (a key) may have queued or in flight at once; more are answered "
+         "busy (0: no limit; not applied with --insecure)",
+         &cfg.max_outstanding, 0, 10000000},
+        {"queries-per-second", RR_OPT_INT, "REFERRAL_QUERIES_PER_SECOND", "20",
+         "FOLLOW, STATUS and INBOX one principal may send per second, on average (operators ten "
+         "times as many); faster ones are answered busy with the time until the next (0: no "
+         "limit; not applied with --insecure)",
+         &cfg.queries_per_s, 0, 1000000},
+        {"query-burst", RR_OPT_INT, "REFERRAL_QUERY_BURST", "40",
+         "queries one principal may send at once above that rate (operators ten times as many)",
+         &cfg.query_burst, 1, 10000000},
         {"max-body-bytes", RR_OPT_INT, "REFERRAL_MAX_BODY_BYTES", "65536",
          "largest request body accepted; larger ones are answered ETOOBIG", &cfg.max_body_bytes,
          256, 65536},

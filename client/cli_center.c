@@ -427,6 +427,20 @@ reply_status(const ProtobufCMessage *m)
     return status;
 }
 
+// The broker's retry-after hint in a busy StatusReply, UpdateReply,
+// FollowReply or InboxReply (field 15 of each); 0 when it gave none.
+static uint32_t
+reply_retry_after(const ProtobufCMessage *m)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "retry_after_ms");
+    uint32_t ms = 0;
+    if (f != NULL && f->type == PROTOBUF_C_TYPE_UINT32) {
+        memcpy(&ms, (const char *) m + f->offset, sizeof ms);
+    }
+    return ms;
+}
+
 // True for answers that may change on a retry: queue full, broker stopping,
 // database away, no worker in time.
 static bool
@@ -506,7 +520,8 @@ call(cli_center *self, uint8_t command, const ProtobufCMessage *msg, const char 
             }
             result = RR_OK;
             if (transient(reply_status(*reply_p)) && n < attempts) {
-                sleep_ms(500);
+                long wait = (long) reply_retry_after(*reply_p);
+                sleep_ms(wait == 0 ? 500 : wait > 10000 ? 10000 : wait);
                 continue;
             }
         }

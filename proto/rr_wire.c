@@ -348,6 +348,7 @@ rr_wire_pack_refusal(uint8_t command, const char *id, Rr__V1__Outcome outcome,
         head.id = text_id;
         head.status = (Rr__V1__Status) err->code;
         head.error = &pb_err;
+        head.retry_after_ms = outcome == RR__V1__OUTCOME__OUTCOME_BUSY ? retry_after_ms : 0;
         return rr_wire_pack(&head.base, out);
     }
     }

@@ -1,6 +1,6 @@
-// brk_queue: priority order, FIFO within a priority, the bounds (count and
-// bytes) and who gives way to whom at them, redelivery at the head, and the
-// record pool.
+// brk_queue: priority order, senders taking turns within a priority (FIFO
+// per sender), the aging rule, the bounds (count and bytes) and who gives
+// way to whom at them, redelivery at the head, and the record pool.
 #include "brk_queue.h"
 
 #include <setjmp.h>
@@ -337,6 +337,155 @@ test_brk_queue_stat_submitted_last_is_popped_first(void **state)
     brk_pool_destroy(&pool);
 }
 
+// A request of sender at priority.
+static brk_request *
+make_from(brk_pool *pool, int priority, const char *sender, const char *id)
+{
+    brk_request *r = make(pool, priority, id);
+    int n = snprintf(r->sender, sizeof r->sender, "%s", sender);
+    assert_true(n > 0);
+    return r;
+}
+
+static void
+test_brk_queue_serves_a_sender_with_one_request_within_two_pops_of_one_with_a_thousand(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(2000, SIZE_MAX, 8);
+    for (int i = 0; i < 1000; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "a-%d", i);
+        brk_request *r = make_from(pool, RR_PRIORITY_ROUTINE, "center:1", id);
+        r->enqueued_us = i;
+        assert_int_equal(push(q, r), RR_OK);
+    }
+    brk_request *b = make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b-0");
+    b->enqueued_us = 1000;
+    assert_int_equal(push(q, b), RR_OK);
+    assert_int_equal(brk_queue_senders(q), 2);
+    expect_pop(q, pool, "a-0");
+    expect_pop(q, pool, "b-0");
+    assert_int_equal(brk_queue_senders(q), 1); // B's FIFO went with its last request
+    expect_pop(q, pool, "a-1");
+    assert_int_equal(brk_queue_depth(q), 998);
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
+static void
+test_brk_queue_senders_take_turns_in_order_of_arrival_fifo_within_each(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(100, SIZE_MAX, 0);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a2")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a3")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "office:CO-1", "o1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b2")), RR_OK);
+    assert_int_equal(brk_queue_senders(q), 3);
+    expect_pop(q, pool, "a1");
+    expect_pop(q, pool, "o1");
+    expect_pop(q, pool, "b1");
+    expect_pop(q, pool, "a2");
+    expect_pop(q, pool, "b2");
+    expect_pop(q, pool, "a3");
+    assert_null(brk_queue_pop(q));
+    assert_int_equal(brk_queue_senders(q), 0);
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
+static void
+test_brk_queue_keeps_priority_order_across_senders(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(100, SIZE_MAX, 0);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a-routine")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_STAT, "center:1", "a-stat")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b-routine")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_URGENT, "center:2", "b-urgent")), RR_OK);
+    assert_int_equal(brk_queue_senders(q), 4); // one FIFO per sender and priority
+    expect_pop(q, pool, "a-stat");
+    expect_pop(q, pool, "b-urgent");
+    expect_pop(q, pool, "a-routine");
+    expect_pop(q, pool, "b-routine");
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
+static void
+test_brk_queue_keeps_the_aging_rule_with_many_senders(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(100, SIZE_MAX, 3);
+    brk_request *old = make_from(pool, RR_PRIORITY_ROUTINE, "center:9", "routine-old");
+    old->enqueued_us = 1;
+    assert_int_equal(push(q, old), RR_OK);
+    for (int i = 0; i < 6; i++) {
+        char id[16], sender[16];
+        snprintf(id, sizeof id, "stat-%d", i);
+        snprintf(sender, sizeof sender, "center:%d", i % 2);
+        brk_request *r = make_from(pool, RR_PRIORITY_STAT, sender, id);
+        r->enqueued_us = 100 + i;
+        assert_int_equal(push(q, r), RR_OK);
+    }
+    expect_pop(q, pool, "stat-0"); // center:0
+    expect_pop(q, pool, "stat-1"); // center:1
+    expect_pop(q, pool, "routine-old");
+    expect_pop(q, pool, "stat-2");
+    expect_pop(q, pool, "stat-3");
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
+static void
+test_brk_queue_displaces_the_newest_lower_request_whoever_sent_it(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(3, SIZE_MAX, 0);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a2")), RR_OK);
+    brk_request *displaced = NULL;
+    assert_int_equal(
+        brk_queue_push(q, make_from(pool, RR_PRIORITY_STAT, "center:3", "s1"), &displaced), RR_OK);
+    expect_displaced(&displaced, pool, "a2");
+    assert_null(displaced);
+    assert_int_equal(brk_queue_depth(q), 3);
+    assert_int_equal(brk_queue_senders(q), 3); // center:1 still has a1 waiting
+    expect_pop(q, pool, "s1");
+    expect_pop(q, pool, "a1");
+    expect_pop(q, pool, "b1");
+    assert_int_equal(brk_queue_senders(q), 0);
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
+static void
+test_brk_queue_serves_a_request_put_back_first_and_its_sender_keeps_its_turn(void **state)
+{
+    (void) state;
+    brk_pool *pool = brk_pool_new();
+    brk_queue *q = brk_queue_new(100, SIZE_MAX, 0);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:1", "a1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b1")), RR_OK);
+    assert_int_equal(push(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b2")), RR_OK);
+    brk_queue_push_front(q, make_from(pool, RR_PRIORITY_ROUTINE, "center:2", "b0"));
+    assert_string_equal(brk_queue_peek_oldest(q, RR_PRIORITY_ROUTINE)->correlation, "b0");
+    expect_pop(q, pool, "b0");
+    expect_pop(q, pool, "a1");
+    expect_pop(q, pool, "b1");
+    expect_pop(q, pool, "b2");
+    brk_queue_destroy(&q, pool);
+    brk_pool_destroy(&pool);
+}
+
 int
 main(void)
 {
@@ -353,6 +502,14 @@ main(void)
         cmocka_unit_test(test_brk_pool_recycles_records_zeroed),
         cmocka_unit_test(test_brk_queue_serves_the_longest_waiting_request_every_nth_pop),
         cmocka_unit_test(test_brk_queue_stat_submitted_last_is_popped_first),
+        cmocka_unit_test(
+            test_brk_queue_serves_a_sender_with_one_request_within_two_pops_of_one_with_a_thousand),
+        cmocka_unit_test(test_brk_queue_senders_take_turns_in_order_of_arrival_fifo_within_each),
+        cmocka_unit_test(test_brk_queue_keeps_priority_order_across_senders),
+        cmocka_unit_test(test_brk_queue_keeps_the_aging_rule_with_many_senders),
+        cmocka_unit_test(test_brk_queue_displaces_the_newest_lower_request_whoever_sent_it),
+        cmocka_unit_test(
+            test_brk_queue_serves_a_request_put_back_first_and_its_sender_keeps_its_turn),
     };
     return cmocka_run_group_tests_name("unit.queue", tests, NULL, NULL);
 }
