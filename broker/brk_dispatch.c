@@ -66,11 +66,45 @@ brk_dispatch_release(brk_server *self, brk_request **r_p)
     brk_pool_put(self->pool, r_p);
 }
 
+// Sends req to worker w and records the delivery. False when w cannot be
+// reached: req is still the caller's, and so is handling w as lost.
+static bool
+deliver(brk_server *self, brk_worker *w, brk_request *req, bool solo)
+{
+    uint64_t did = self->next_delivery_id++;
+    rr_status st =
+        rr_wire_send_request(self->backend, w->id, w->id_len, did, req->command,
+                             brk_policy_delivery_flags(&self->policy, &req->tries), &req->body,
+                             req->principal, w->counts_deliveries ? (int) req->tries.attempts : -1);
+    if (st != RR_OK) {
+        return false;
+    }
+    req->tries.attempts++;
+    brk_registry_assign(self->registry, w, req, did, solo);
+    rr_log_debug_id(req->correlation,
+                    "request %s delivered to worker pid %u (delivery %llu, attempt %u)",
+                    req->correlation, w->pid, (unsigned long long) did, req->tries.attempts);
+    return true;
+}
+
 void
 brk_dispatch_admit(brk_server *self, brk_request *req)
 {
     brk_queue *q = self->queue[req->domain];
     const char *dname = req->domain ? rr_domain_name(req->domain) : "status";
+    // Nothing waiting and a worker with credit: straight to it. The queue
+    // would take the request and hand it back at once (its sender's FIFO
+    // made and freed, its bytes charged and refunded); with nothing
+    // waiting there is no order, turn or budget to keep.
+    brk_worker *unreachable = NULL;
+    if (brk_queue_depth(q) == 0 && !self->draining) {
+        brk_worker *w = brk_registry_next_ready(self->registry, (rr_domain) req->domain);
+        if (w != NULL && deliver(self, w, req, false)) {
+            self->stats.received[req->domain]++;
+            return;
+        }
+        unreachable = w; // queued below, then the worker is handled as lost
+    }
     if (brk_queue_depth(q) > 0 ||
         brk_registry_next_ready(self->registry, (rr_domain) req->domain) == NULL) {
         compact(&req->body); // it will wait
@@ -101,6 +135,9 @@ brk_dispatch_admit(brk_server *self, brk_request *req)
         }
         brk_front_refuse(self, req, &err, true);
         brk_dispatch_release(self, &req);
+        if (unreachable != NULL) {
+            brk_dispatch_worker_lost(self, &unreachable, "cannot be reached", true);
+        }
         return;
     }
     brk_request *r, *tmp;
@@ -111,6 +148,9 @@ brk_dispatch_admit(brk_server *self, brk_request *req)
         refuse_displaced(self, &r, dname);
     }
     self->stats.received[req->domain]++;
+    if (unreachable != NULL) {
+        brk_dispatch_worker_lost(self, &unreachable, "cannot be reached", true);
+    }
     brk_dispatch(self, req->domain);
 }
 
@@ -142,21 +182,10 @@ brk_dispatch(brk_server *self, int queue_index)
                 return;
             }
         }
-        uint64_t did = self->next_delivery_id++;
-        rr_status st = rr_wire_send_request(self->backend, w->id, w->id_len, did, req->command,
-                                            brk_policy_delivery_flags(&self->policy, &req->tries),
-                                            &req->body, req->principal,
-                                            w->counts_deliveries ? (int) req->tries.attempts : -1);
-        if (st != RR_OK) {
+        if (!deliver(self, w, req, solo)) {
             brk_queue_push_front(q, req);
             brk_dispatch_worker_lost(self, &w, "cannot be reached", true);
-            continue;
         }
-        req->tries.attempts++;
-        brk_registry_assign(self->registry, w, req, did, solo);
-        rr_log_debug_id(req->correlation,
-                        "request %s delivered to worker pid %u (delivery %llu, attempt %u)",
-                        req->correlation, w->pid, (unsigned long long) did, req->tries.attempts);
     }
 }
 

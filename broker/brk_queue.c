@@ -97,12 +97,18 @@ typedef struct brk_lane {
     UT_hash_handle hh;
 } brk_lane;
 
+#define UNUSED_LANES_MAX 64
+
 _Static_assert(sizeof(brk_lane) <= BRK_QUEUE_LANE_BYTES, "BRK_QUEUE_RECORD_BYTES charges a lane");
 
 struct brk_queue {
     brk_request *age[RR_PRIORITY_COUNT + 1]; // index by priority (0 unused): arrival order
     brk_lane *turns[RR_PRIORITY_COUNT + 1];  // senders with waiting requests, next first
     brk_lane *lanes;                         // every lane but the spares, by key
+    // Lanes freed, kept for the next sender: with workers keeping up, each
+    // request makes and frees a lane, and malloc showed in the profile.
+    brk_lane *unused;
+    size_t nunused;
     // Where a request put back at the head waits when no lane could be
     // allocated for its sender: redelivery cannot fail.
     brk_lane spare[RR_PRIORITY_COUNT + 1];
@@ -149,6 +155,11 @@ brk_queue_destroy(brk_queue **self_p, brk_pool *pool)
         brk_pool_put(pool, &r);
     }
     assert(self->lanes == NULL); // each lane goes with its last request
+    while (self->unused != NULL) {
+        brk_lane *next = self->unused->next;
+        free(self->unused);
+        self->unused = next;
+    }
     free(self);
     *self_p = NULL;
 }
@@ -183,6 +194,15 @@ lane_of(brk_queue *self, const brk_request *req)
     lane_key(key, req->priority, req->sender);
     brk_lane *lane = NULL;
     HASH_FIND(hh, self->lanes, key, sizeof key, lane);
+    if (lane == NULL && self->unused != NULL) {
+        lane = self->unused;
+        self->unused = lane->next;
+        self->nunused--;
+        memset(lane, 0, sizeof *lane);
+        memcpy(lane->key, key, sizeof key);
+        HASH_ADD(hh, self->lanes, key, sizeof lane->key, lane);
+        return lane;
+    }
     if (lane == NULL) {
         lane = calloc(1, sizeof *lane);
         if (lane == NULL) {
@@ -353,7 +373,13 @@ brk_queue_remove(brk_queue *self, brk_request *req)
         lane->next = lane->prev = NULL;
         if (!lane->spare) {
             HASH_DEL(self->lanes, lane);
-            free(lane);
+            if (self->nunused < UNUSED_LANES_MAX) {
+                lane->next = self->unused;
+                self->unused = lane;
+                self->nunused++;
+            } else {
+                free(lane);
+            }
         }
     }
     self->depth_at[p]--;
