@@ -14,8 +14,8 @@
 # seconds (20) after a 3 s measure of PostgreSQL's ceiling for the same
 # rows (its ratio); the closed loop again for 8 s, for where the CPU goes
 # at saturation (PostgreSQL, broker and workers, the bench client); after
-# a VACUUM ANALYZE and CHECKPOINT of what those wrote, the open loop at 1,000 and at 4,000 requests/s for 10 s
-# each, the second with PostgreSQL's CPU, WAL and new MultiXacts per
+# a VACUUM ANALYZE and CHECKPOINT of what those wrote, the open loop at
+# 1,000 and at 4,000 requests/s for 10 s each, the second with PostgreSQL's CPU, WAL and new MultiXacts per
 # acknowledged referral (the cluster's, while only that side runs); and the broker
 # alone (4 clients x 128, 8 s); and once per round a bare ZeroMQ relay with
 # echo threads (referralctl relay, B's build, port 26141) under the same
