@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --a-workers) a_workers=$2; shift 2 ;;
     --b-workers) b_workers=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
