@@ -29,7 +29,9 @@ main(int argc, char **argv)
          "names one of several instances (social-2, as in referral-worker@social-2)",
          &domain_name, 0, 0},
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER_BACKEND", "tcp://127.0.0.1:5556",
-         "the broker's worker endpoint", &broker, 0, 0},
+         "the brokers' worker endpoints, separated by commas: the worker serves each of them at "
+         "once (at most 8)",
+         &broker, 0, 0},
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
          "libpq connection string of the referral database", &db, 0, 0},
         {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",
@@ -91,14 +93,19 @@ main(int argc, char **argv)
     }
     rr_log_info("referral-worker %s starting for the %s domain", rr_version_string(),
                 rr_domain_or_any(domain));
-    rr_curve_client curve;
     char why[512];
+    wrk_endpoints brokers;
+    if (wrk_endpoints_parse(broker, &brokers, why, sizeof why) != RR_OK) {
+        rr_log_error("%s", why);
+        return 2;
+    }
+    rr_curve_client curve;
     if (rr_curve_client_load(key_file, broker_key, &curve, why, sizeof why) != RR_OK) {
         rr_log_error("%s", why);
         return 2;
     }
 
-    wrk_run_config cfg = {.broker = broker,
+    wrk_run_config cfg = {.brokers = &brokers,
                           .domain = domain,
                           .db = db,
                           .process = process,

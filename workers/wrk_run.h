@@ -1,20 +1,21 @@
-// The worker's run loop: a session with the broker, the handler and the
-// store, kept going through database outages (leaving the broker while the
+// The worker's run loop: sessions with its brokers, the handler and the
+// store, kept going through database outages (leaving the brokers while the
 // database is away) until SIGTERM; and the --no-db benchmark loop.
 #ifndef WRK_RUN_H
 #define WRK_RUN_H
 
 #include "rr_keys.h"
 #include "rr_vocab.h"
+#include "wrk_endpoints.h"
 
 #include <stdbool.h>
 
 typedef struct wrk_run_config {
-    const char *broker; // the broker's worker endpoint
+    const wrk_endpoints *brokers; // the brokers' worker endpoints, one session each
     rr_domain domain;
     const char *db;      // libpq connection string
     const char *process; // application_name, e.g. "worker.social-2"
-    long credit;         // requests taken at once: one batch
+    long credit;         // requests taken at once: one batch; offered to each broker
     long batch_wait_ms;  // how long a lone request waits for company
     long heartbeat_ms;
     long liveness;

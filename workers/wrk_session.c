@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct wrk_session {
@@ -30,6 +29,7 @@ struct wrk_session {
     bool have_rules; // set once the catalogue was loaded
     wrk_session_stats stats;
     int64_t next_stats; // a heartbeat with counters goes out by then, busy or not
+    bool heard;         // a message came on the current socket
 };
 
 static rr_status
@@ -105,6 +105,7 @@ open_socket(wrk_session *self)
     int64_t now = rr_clock_mono_ms();
     self->broker_expiry = now + self->cfg.heartbeat_ms * self->cfg.liveness;
     self->next_heartbeat = now + self->cfg.heartbeat_ms;
+    self->heard = false;
     // The READY waits in the socket until the connection is up.
     rr_status st = send_ready(self);
     if (st == RR_OK) {
@@ -234,30 +235,30 @@ on_message(wrk_session *self, rr_wire_work *m, wrk_job *jobs, size_t max, size_t
     }
 }
 
+void *
+wrk_session_socket(const wrk_session *self)
+{
+    return self->socket;
+}
+
+const char *
+wrk_session_endpoint(const wrk_session *self)
+{
+    return self->cfg.endpoint;
+}
+
+bool
+wrk_session_attached(const wrk_session *self)
+{
+    return self->socket != NULL && self->heard && rr_clock_mono_ms() <= self->broker_expiry;
+}
+
 rr_status
-wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, long timeout_ms)
+wrk_session_drain(wrk_session *self, wrk_job *jobs, size_t max, size_t *count)
 {
     *count = 0;
-    if (self->socket == NULL) {
-        // Between failed reconnects: wait, and let wrk_session_tick retry.
-        struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        return RR_OK;
-    }
-    zmq_pollitem_t item = {self->socket, 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&item, 1, timeout_ms);
-    if (rc < 0) {
-        if (errno == EINTR) {
-            return RR_OK;
-        }
-        if (errno == ETERM) {
-            return RR_ESHUTDOWN;
-        }
-        rr_log_error("zmq_poll failed: %s", zmq_strerror(errno));
-        return RR_EIO;
-    }
-    // Take everything already here, up to the credit: that is the batch.
-    while (*count < max) {
+    // Take everything already here, up to max: that is the batch.
+    while (self->socket != NULL && *count < max) {
         rr_wire_work m;
         rr_wire_error err;
         rr_status st = rr_wire_recv_work(self->socket, false, ZMQ_DONTWAIT, &m, &err);
@@ -268,6 +269,7 @@ wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count, lo
             return st;
         }
         self->broker_expiry = rr_clock_mono_ms() + self->cfg.heartbeat_ms * self->cfg.liveness;
+        self->heard = true;
         void *before = self->socket;
         if (st == RR_EPROTO) {
             rr_log_warn("malformed message from the broker ignored: %s", err.message);

@@ -25,6 +25,7 @@ typedef struct wrk_job {
     bool failed;       // set by the handler: answer FAILED, the broker retries
     uint8_t outcome;   // set by the handler: a SubmitReply's outcome, RR_WIRE_NO_OUTCOME otherwise
     char principal[RR_PRINCIPAL_MAX + 1]; // who sent it (CURVE), or "" (insecure)
+    unsigned broker; // set by wrk_brokers: the session it came from, which must answer it
     zmq_msg_t body;
 } wrk_job;
 
@@ -45,13 +46,25 @@ typedef struct wrk_session wrk_session;
 wrk_session *wrk_session_new(void *ctx, const wrk_session_config *config);
 void wrk_session_destroy(wrk_session **self_p);
 
-// Waits up to timeout_ms for requests and returns up to max of them in jobs
-// (*count; each to be answered with wrk_session_reply and its body closed by
-// the caller), handling heartbeats and reconnection on the way. Returns
-// RR_OK (possibly with *count == 0), RR_ESHUTDOWN when the context is
-// terminated, RR_EIO on a socket failure (logged).
-RR_NODISCARD rr_status wrk_session_recv(wrk_session *self, wrk_job *jobs, size_t max, size_t *count,
-                                        long timeout_ms);
+// The session's socket, to poll for input with others (NULL between
+// failed reconnects: wrk_session_tick retries).
+void *wrk_session_socket(const wrk_session *self);
+
+// Takes the messages already waiting (no blocking) and returns up to max
+// requests among them in jobs (*count; each to be answered with
+// wrk_session_reply and its body closed by the caller), handling heartbeats
+// and the broker's DISCONNECT on the way. RR_OK (possibly with *count == 0),
+// RR_ESHUTDOWN when the context is terminated, RR_EIO on a socket failure
+// (logged).
+RR_NODISCARD rr_status wrk_session_drain(wrk_session *self, wrk_job *jobs, size_t max,
+                                         size_t *count);
+
+// True when the broker has been heard from since the socket was last
+// (re)opened and has not gone silent since: the worker is registered there.
+bool wrk_session_attached(const wrk_session *self);
+
+// The broker's worker endpoint this session connects to.
+const char *wrk_session_endpoint(const wrk_session *self);
 
 // Sends the answer to job: a REPLY, or a FAILED when job->failed (the
 // broker retries it later; body is the refusal, for its log), carrying
