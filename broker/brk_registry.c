@@ -2,8 +2,7 @@
 // lists). A worker sits in its domain's ready list exactly while it has
 // spare credit; dispatch takes the head and rotates it to the tail. A worker
 // of every domain ("any") has list 0, which every domain falls back on when
-// its own list is empty: its own domain's workers go first. The count of
-// idle workers (nothing in flight) finds one for a suspect request.
+// its own list is empty: its own domain's workers go first.
 #include "brk_registry.h"
 
 #include <assert.h>
@@ -18,7 +17,6 @@ struct brk_registry {
     brk_worker *ready[RR_DOMAIN_COUNT + 1]; // per domain; [RR_DOMAIN_NONE]: "any" workers
     size_t count[RR_DOMAIN_COUNT + 1];
     size_t ready_count[RR_DOMAIN_COUNT + 1];
-    size_t idle_count[RR_DOMAIN_COUNT + 1]; // workers with nothing in flight
     size_t inflight_count;
     int any_cursor; // round robin for RR_DOMAIN_NONE
 };
@@ -107,7 +105,6 @@ brk_registry_add(brk_registry *self, const void *id, size_t id_len, rr_domain do
     (void) n; // rr_wire_ready_unpack bounds it to fit
     HASH_ADD(hh, self->by_id, id, w->id_len, w);
     self->count[domain]++;
-    self->idle_count[domain]++;
     ready_add(self, w);
     *out = w;
     return RR_OK;
@@ -121,9 +118,6 @@ brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request **orp
     ready_del(self, w);
     HASH_DEL(self->by_id, w);
     self->count[w->domain]--;
-    if (w->inflight == 0) {
-        self->idle_count[w->domain]--;
-    }
     brk_request *r, *tmp;
     DL_FOREACH_SAFE(w->deliveries, r, tmp)
     {
@@ -135,23 +129,6 @@ brk_registry_remove(brk_registry *self, brk_worker **worker_p, brk_request **orp
     *orphans_p = w->deliveries; // the list moves to the caller as it is
     free(w);
     *worker_p = NULL;
-}
-
-// The first idle worker in list d, or NULL (without a scan when none is).
-static brk_worker *
-idle_in(brk_registry *self, int d)
-{
-    if (self->idle_count[d] == 0) {
-        return NULL;
-    }
-    brk_worker *w;
-    DL_FOREACH2(self->ready[d], w, rnext)
-    {
-        if (w->inflight == 0) {
-            return w;
-        }
-    }
-    return NULL;
 }
 
 // Round robin, not idle workers first: giving each request to an idle
@@ -179,8 +156,20 @@ brk_worker *
 brk_registry_next_idle(brk_registry *self, rr_domain domain)
 {
     assert(domain >= 1 && domain <= RR_DOMAIN_COUNT);
-    brk_worker *w = idle_in(self, domain);
-    return w != NULL ? w : idle_in(self, RR_DOMAIN_NONE);
+    brk_worker *w;
+    DL_FOREACH2(self->ready[domain], w, rnext)
+    {
+        if (w->inflight == 0) {
+            return w;
+        }
+    }
+    DL_FOREACH2(self->ready[RR_DOMAIN_NONE], w, rnext)
+    {
+        if (w->inflight == 0) {
+            return w;
+        }
+    }
+    return NULL;
 }
 
 void
@@ -195,9 +184,7 @@ brk_registry_assign(brk_registry *self, brk_worker *w, brk_request *req, uint64_
     HASH_ADD(hh, self->inflight, delivery_id, sizeof req->delivery_id, req);
     self->inflight_count++;
     DL_APPEND(w->deliveries, req);
-    if (w->inflight++ == 0) {
-        self->idle_count[w->domain]--;
-    }
+    w->inflight++;
     // Rotate for fairness: the worker goes behind its peers, or out of the
     // ready list when its credit is used up.
     ready_del(self, w);
@@ -221,7 +208,6 @@ brk_registry_complete(brk_registry *self, brk_worker *worker, uint64_t delivery_
     w->inflight--;
     if (w->inflight == 0) {
         w->solo = false;
-        self->idle_count[w->domain]++;
     }
     ready_add(self, w);
     return req;

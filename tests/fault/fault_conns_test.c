@@ -102,33 +102,6 @@ flood_main(void *arg)
     return NULL;
 }
 
-// The broker's CPU time so far, in ms (utime + stime).
-static long
-cpu_ms(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    assert_non_null(p);
-    unsigned long ut = 0, st = 0;
-    // Fields 3.. after the command name; utime and stime are 14 and 15.
-    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
-                     2);
-    return (long) ((ut + st) * 1000 / (unsigned long) sysconf(_SC_CLK_TCK));
-}
-
-static int
-cmp_long(const void *a, const void *b)
-{
-    long x = *(const long *) a, y = *(const long *) b;
-    return (x > y) - (x < y);
-}
-
 static void
 test_connection_flood(void **state)
 {
@@ -187,7 +160,7 @@ test_connection_flood(void **state)
     f.reopen = 1;
     assert_int_equal(pthread_create(&f.thread, NULL, flood_main, &f), 0);
     it_sleep_ms(1500); // every slot tried at least once, the caps reached
-    long cpu0 = cpu_ms(s.broker.pid);
+    long cpu0 = it_cpu_ms(s.broker.pid);
     long long t0 = it_now_ms();
 
     // The center connected before: served, each request within the bound.
@@ -224,7 +197,7 @@ test_connection_flood(void **state)
     assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EPERM);
     rr_wire_free(reply);
 
-    long cpu = cpu_ms(s.broker.pid) - cpu0;
+    long cpu = it_cpu_ms(s.broker.pid) - cpu0;
     long long wall = it_now_ms() - t0;
     long closed = f.closed;
     double refused = it_metric(&s, "referral_connections_refused_total");
@@ -232,9 +205,9 @@ test_connection_flood(void **state)
     // connections closed at their handshake timeout.
     f.reopen = 0;
     it_sleep_ms(300);
-    long idle0 = cpu_ms(s.broker.pid);
+    long idle0 = it_cpu_ms(s.broker.pid);
     it_sleep_ms(2500);
-    long idle_cpu = cpu_ms(s.broker.pid) - idle0;
+    long idle_cpu = it_cpu_ms(s.broker.pid) - idle0;
     f.stop = 1;
     pthread_join(f.thread, NULL);
     for (int side = 0; side < 2; side++) {
@@ -244,7 +217,7 @@ test_connection_flood(void **state)
             }
         }
     }
-    qsort(lat, SUBMITS, sizeof lat[0], cmp_long);
+    qsort(lat, SUBMITS, sizeof lat[0], it_cmp_long);
     printf("# connection flood: %ld connections opened, %ld closed by the broker (%.0f at a cap); "
            "center latency p50 %ld ms, max %ld ms; a new connection served in %ld ms; broker CPU "
            "%ld ms in %lld ms (%ld us per connection closed), then %ld ms in 2.5 s holding\n",

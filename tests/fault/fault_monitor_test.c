@@ -123,33 +123,6 @@ flood_main(void *arg)
     return NULL;
 }
 
-// The broker's CPU time so far, in ms (utime + stime).
-static long
-cpu_ms(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    assert_non_null(p);
-    unsigned long ut = 0, st = 0;
-    // Fields 3.. after the command name; utime and stime are 14 and 15.
-    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
-                     2);
-    return (long) ((ut + st) * 1000 / (unsigned long) sysconf(_SC_CLK_TCK));
-}
-
-static int
-cmp_long(const void *a, const void *b)
-{
-    long x = *(const long *) a, y = *(const long *) b;
-    return (x > y) - (x < y);
-}
-
 static int
 http_port(const it_stack *s)
 {
@@ -212,9 +185,9 @@ total_cap_holds_new_connections_without_spinning(const it_stack *s, int port)
     struct pollfd w = {waiting, POLLOUT, 0};
     assert_int_equal(poll(&w, 1, 1000), 1); // connected: the kernel holds it
     assert_int_equal(send(waiting, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t) (sizeof req - 1));
-    long cpu0 = cpu_ms(s->broker.pid);
+    long cpu0 = it_cpu_ms(s->broker.pid);
     assert_false(readable(waiting, 1000)); // not accepted: no answer
-    long cpu = cpu_ms(s->broker.pid) - cpu0;
+    long cpu = it_cpu_ms(s->broker.pid) - cpu0;
     long long t = it_now_ms();
     close(held[0]);
     assert_true(readable(waiting, 2000));
@@ -284,7 +257,7 @@ test_monitor_slow_connection_flood(void **state)
     f.reopen = 1;
     assert_int_equal(pthread_create(&f.thread, NULL, flood_main, &f), 0);
     it_sleep_ms(1500); // every slot tried at least once, the caps reached
-    long cpu0 = cpu_ms(s.broker.pid);
+    long cpu0 = it_cpu_ms(s.broker.pid);
     long long t0 = it_now_ms();
 
     // The center is served, each request within the bound; /healthz from
@@ -312,7 +285,7 @@ test_monitor_slow_connection_flood(void **state)
         it_sleep_ms(50);
     }
     assert_int_equal(h, HEALTH_CHECKS);
-    long cpu = cpu_ms(s.broker.pid) - cpu0;
+    long cpu = it_cpu_ms(s.broker.pid) - cpu0;
     long long wall = it_now_ms() - t0;
     long closed = f.closed;
     double refused = it_metric(&s, "referral_monitor_connections_refused_total{cap=\"address\"}");
@@ -322,9 +295,9 @@ test_monitor_slow_connection_flood(void **state)
     // the broker holds is closed at its deadline.
     f.reopen = 0;
     it_sleep_ms(300);
-    long idle0 = cpu_ms(s.broker.pid);
+    long idle0 = it_cpu_ms(s.broker.pid);
     it_sleep_ms(2500);
-    long idle_cpu = cpu_ms(s.broker.pid) - idle0;
+    long idle_cpu = it_cpu_ms(s.broker.pid) - idle0;
     bool drained =
         it_wait_metric_equal(&s, "referral_monitor_connections", 1, 3 * REQUEST_TIMEOUT_MS);
     double timeouts = it_metric(&s, "referral_monitor_request_timeouts_total");
@@ -337,8 +310,8 @@ test_monitor_slow_connection_flood(void **state)
             close(f.fd[i]);
         }
     }
-    qsort(lat, SUBMITS, sizeof lat[0], cmp_long);
-    qsort(health, HEALTH_CHECKS, sizeof health[0], cmp_long);
+    qsort(lat, SUBMITS, sizeof lat[0], it_cmp_long);
+    qsort(health, HEALTH_CHECKS, sizeof health[0], it_cmp_long);
     printf("# monitor flood: %ld connections opened, %ld closed by the broker (%.0f at the "
            "per-address cap, %.0f at their deadline); %.0f open on the monitor during it; center "
            "latency p50 %ld ms, max %ld ms; /healthz p50 %ld ms, max %ld ms; broker CPU %ld ms in "

@@ -108,6 +108,37 @@ it_sleep_ms(long ms)
     }
 }
 
+long
+it_cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "it_cpu_ms: cannot read %s\n", path);
+        abort();
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    // Fields after "(comm) ": state is the 3rd, utime the 14th, stime the 15th.
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+        fprintf(stderr, "it_cpu_ms: cannot parse %s\n", path);
+        abort();
+    }
+    return (long) ((ut + st) * 1000 / (unsigned long long) sysconf(_SC_CLK_TCK));
+}
+
+int
+it_cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *) a, y = *(const long *) b;
+    return (x > y) - (x < y);
+}
+
 void
 it_db_exec(PGconn *conn, const char *sql)
 {

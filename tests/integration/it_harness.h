@@ -90,6 +90,13 @@ long long it_now_ms(void);
 // Sleeps ms milliseconds (only inside a bounded poll loop).
 void it_sleep_ms(long ms);
 
+// The CPU time process pid has used so far (utime + stime), in ms; aborts
+// when /proc cannot tell (a precondition).
+long it_cpu_ms(pid_t pid);
+
+// qsort's comparison of longs, ascending (latencies before percentiles).
+int it_cmp_long(const void *a, const void *b);
+
 #include "referral.pb-c.h"
 
 // A submit request with its own storage; fields may be changed after init.

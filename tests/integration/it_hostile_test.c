@@ -243,20 +243,7 @@ test_every_monitor_answer_carries_its_security_headers(void **state)
 static double
 cpu_seconds(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    // Fields after "(comm) ": state is the 3rd, utime the 14th, stime the 15th.
-    const char *p = strrchr(buf, ')');
-    assert_non_null(p);
-    unsigned long long utime = 0, stime = 0;
-    assert_int_equal(
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime), 2);
-    return (double) (utime + stime) / (double) sysconf(_SC_CLK_TCK);
+    return (double) it_cpu_ms(pid) / 1000.0;
 }
 
 static int

@@ -161,10 +161,10 @@ test_brk_registry_a_worker_of_every_domain_backs_each_domain_up(void **state)
     brk_pool_put(f->pool, &done);
 }
 
-// Idle workers are counted as deliveries come and go (a suspect request
+// An idle worker is found as deliveries come and go (a suspect request
 // needs one): its own domain's first, then one of every domain.
 static void
-test_brk_registry_counts_idle_workers(void **state)
+test_brk_registry_finds_idle_workers(void **state)
 {
     fixture *f = *state;
     brk_worker *a = add(f, "a", RR_DOMAIN_SOCIAL, 8);
@@ -184,7 +184,7 @@ test_brk_registry_counts_idle_workers(void **state)
     assert_ptr_equal(done, r1);
     brk_pool_put(f->pool, &done);
     assert_ptr_equal(brk_registry_next_idle(f->reg, RR_DOMAIN_SOCIAL), a);
-    // Removing a busy worker keeps the count right.
+    // A busy worker removed: the idle one is still found.
     brk_request *orphans = NULL;
     brk_registry_remove(f->reg, &b, &orphans);
     assert_ptr_equal(orphans, r2);
@@ -234,7 +234,7 @@ main(void)
             test_brk_registry_a_worker_of_every_domain_backs_each_domain_up, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_brk_registry_any_domain_picks_a_ready_worker_of_any_domain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_brk_registry_counts_idle_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brk_registry_finds_idle_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_brk_registry_a_solo_delivery_keeps_the_worker_to_itself, setup, teardown),
     };
