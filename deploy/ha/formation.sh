@@ -17,10 +17,12 @@
 #   deploy/ha/formation.sh kill-primary  kill -9 every process of the primary
 #                                        node (its pg_autoctl and its postgres)
 # Ports (127.0.0.1): REFERRAL_HA_PORT (28000) the monitor, +1, +2, +3 the nodes.
+# Data: REFERRAL_HA_DIR (<repo>/.run/ha); the tests give each formation its own.
+# Build: REFERRAL_BUILD (<repo>/build/release), for referralctl and the text module.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-ha=$root/.run/ha
+ha=${REFERRAL_HA_DIR:-$root/.run/ha}
 build=${REFERRAL_BUILD:-$root/build/release}
 base=${REFERRAL_HA_PORT:-28000}
 mon_port=$base
