@@ -5,7 +5,9 @@
 #   deploy/install-deps.sh --package also what deploy/build-deb.sh needs (dpkg-dev, help2man)
 #   deploy/install-deps.sh --test   also the test tools (cmocka, valgrind, prometheus, chromium, clang
 #                                    and its libFuzzer runtime, nginx and openssl for a reverse
-#                                    proxy, lintian and systemd-analyze for the package)
+#                                    proxy, lintian and systemd-analyze for the package,
+#                                    pg_auto_failover, pgbackrest and iproute2 for the tests across
+#                                    machines)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libpq-dev protobuf-c-compiler
@@ -19,7 +21,8 @@ case "${1:-}" in
 --test)
     # The package checks are part of the test command, so --test has --package's too.
     packages+=(libcmocka-dev valgrind prometheus chromium clang-14 libclang-rt-14-dev nginx-light
-               openssl dpkg-dev fakeroot help2man lintian systemd clang-format-14 clang-tidy-14)
+               openssl dpkg-dev fakeroot help2man lintian systemd clang-format-14 clang-tidy-14
+               postgresql-15-auto-failover pg-auto-failover-cli pgbackrest iproute2)
     ;;
 --package) packages+=(dpkg-dev fakeroot help2man) ;;
 esac
