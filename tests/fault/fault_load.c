@@ -29,6 +29,8 @@ static const unsigned centers[] = {941, 1924, 2441, 5165, 3102, 4207, 6010};
 typedef struct outcome {
     char request_id[40];
     long long referral_id; // > 0 when acknowledged
+    long long sent_ms;     // first sent (monotonic)
+    long long answered_ms; // acknowledged (monotonic)
     char state;            // 'a' acked, 'g' gave up, 'r' rejected
 } outcome;
 
@@ -40,12 +42,18 @@ typedef struct client {
     size_t count, cap;
 } client;
 
+enum { MAX_ENDPOINTS = 4 };
+
 struct fault_load {
-    char frontend[64];
+    char endpoints[MAX_ENDPOINTS][64];
+    int nendpoints;
     char tag[16];
     int pause_ms;
+    long interval_ms; // per client, when paced (0: pause_ms)
     long budget_ms;
+    long attempt_ms;
     int nclients;
+    atomic_llong mark_ms; // 0: not marked
     atomic_bool stop;
     atomic_long acked;
     client clients[MAX_CLIENTS];
@@ -75,7 +83,7 @@ submit_until_answered(fault_load *load, cli_center *c, it_request *r, long long 
     while (now_ms() < deadline) {
         Rr__V1__SubmitReply *reply = NULL;
         rr_wire_error err;
-        rr_status st = cli_center_submit(c, &r->req, 1500, 1, &reply, &err);
+        rr_status st = cli_center_submit(c, &r->req, load->attempt_ms, 1, &reply, &err);
         char state = 0;
         if (st == RR_OK && (reply->outcome == RR__V1__OUTCOME__OUTCOME_ACCEPTED ||
                             reply->outcome == RR__V1__OUTCOME__OUTCOME_DUPLICATE)) {
@@ -106,12 +114,24 @@ run_client(void *arg)
 {
     client *cl = arg;
     fault_load *load = cl->load;
-    const char *eps[] = {load->frontend};
-    cli_center *c = cli_center_new(eps, 1);
+    const char *eps[MAX_ENDPOINTS];
+    for (int e = 0; e < load->nendpoints; e++) {
+        eps[e] = load->endpoints[(e + cl->index) % load->nendpoints]; // spread first tries
+    }
+    cli_center *c = cli_center_new(eps, (size_t) load->nendpoints);
     if (c == NULL) {
         return NULL;
     }
+    // Paced clients start staggered over one interval.
+    long long next = now_ms() + load->interval_ms * cl->index / load->nclients;
     for (size_t i = 0; !atomic_load(&load->stop); i++) {
+        if (load->interval_ms > 0) {
+            long long now = now_ms();
+            if (next > now) {
+                sleep_ms((long) (next - now));
+            }
+            next += load->interval_ms;
+        }
         if (cl->count == cl->cap) {
             size_t cap = cl->cap ? cl->cap * 2 : 256;
             outcome *more = realloc(cl->out, cap * sizeof *more);
@@ -130,11 +150,13 @@ run_client(void *arg)
         outcome *o = &cl->out[cl->count++];
         memcpy(o->request_id, r.request_id, sizeof o->request_id);
         o->referral_id = 0;
+        o->sent_ms = now_ms();
         o->state = submit_until_answered(load, c, &r, &o->referral_id);
+        o->answered_ms = now_ms();
         if (o->state == 'a') {
             atomic_fetch_add(&load->acked, 1);
         }
-        if (load->pause_ms > 0) {
+        if (load->interval_ms == 0 && load->pause_ms > 0) {
             sleep_ms(load->pause_ms);
         }
     }
@@ -145,15 +167,36 @@ run_client(void *arg)
 fault_load *
 fault_load_start(const it_stack *s, int clients, int pause_ms, long budget_ms, const char *tag)
 {
+    fault_load_opts o = {
+        .clients = clients, .pause_ms = pause_ms, .budget_ms = budget_ms, .tag = tag};
+    return fault_load_start_with(s, &o);
+}
+
+fault_load *
+fault_load_start_with(const it_stack *s, const fault_load_opts *o)
+{
     fault_load *self = calloc(1, sizeof *self);
-    if (self == NULL || clients < 1 || clients > MAX_CLIENTS) {
+    if (self == NULL || o->clients < 1 || o->clients > MAX_CLIENTS ||
+        o->nendpoints > MAX_ENDPOINTS || o->rate < 0) {
         free(self);
         return NULL;
     }
-    snprintf(self->frontend, sizeof self->frontend, "%s", s->frontend);
-    snprintf(self->tag, sizeof self->tag, "%s", tag);
-    self->pause_ms = pause_ms;
-    self->budget_ms = budget_ms;
+    if (o->endpoints == NULL || o->nendpoints < 1) {
+        snprintf(self->endpoints[0], sizeof self->endpoints[0], "%s", s->frontend);
+        self->nendpoints = 1;
+    } else {
+        for (int e = 0; e < o->nendpoints; e++) {
+            snprintf(self->endpoints[e], sizeof self->endpoints[e], "%s", o->endpoints[e]);
+        }
+        self->nendpoints = o->nendpoints;
+    }
+    snprintf(self->tag, sizeof self->tag, "%s", o->tag ? o->tag : "L");
+    self->pause_ms = o->pause_ms;
+    self->interval_ms = o->rate > 0 ? (long) o->clients * 1000 / o->rate : 0;
+    self->budget_ms = o->budget_ms > 0 ? o->budget_ms : 40000;
+    self->attempt_ms = o->attempt_ms > 0 ? o->attempt_ms : 1500;
+    int clients = o->clients;
+    atomic_init(&self->mark_ms, 0);
     atomic_init(&self->stop, false);
     atomic_init(&self->acked, 0);
     for (int i = 0; i < clients; i++) {
@@ -165,6 +208,12 @@ fault_load_start(const it_stack *s, int clients, int pause_ms, long budget_ms, c
         self->nclients++;
     }
     return self;
+}
+
+void
+fault_load_mark(fault_load *self)
+{
+    atomic_store(&self->mark_ms, now_ms());
 }
 
 long
@@ -227,6 +276,86 @@ load_outcomes(fault_load *self, PGconn *db)
     return ok;
 }
 
+static int
+cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *) a, y = *(const long long *) b;
+    return (x > y) - (x < y);
+}
+
+static long
+p99_of(long long *v, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    qsort(v, n, sizeof *v, cmp_ll);
+    return (long) v[(n * 99 + 99) / 100 - 1];
+}
+
+// The outage and latencies around the mark (fault_report's fields).
+static void
+time_the_fault(const fault_load *self, fault_report *out)
+{
+    long long mark = atomic_load(&self->mark_ms);
+    size_t n = 0;
+    for (int c = 0; c < self->nclients; c++) {
+        n += self->clients[c].count;
+    }
+    long long *acks = malloc((n + 1) * sizeof *acks);
+    long long *lat = malloc((n + 1) * sizeof *lat);
+    if (acks == NULL || lat == NULL) {
+        free(acks);
+        free(lat);
+        return;
+    }
+    size_t na = 0, nl = 0;
+    for (int c = 0; c < self->nclients; c++) {
+        for (size_t i = 0; i < self->clients[c].count; i++) {
+            const outcome *o = &self->clients[c].out[i];
+            if (o->state == 'a') {
+                lat[nl++] = o->answered_ms - o->sent_ms;
+                if (mark > 0 && o->answered_ms >= mark) {
+                    acks[na++] = o->answered_ms;
+                }
+            }
+        }
+    }
+    out->p99_ms = p99_of(lat, nl);
+    if (mark > 0) {
+        out->marked = true;
+        qsort(acks, na, sizeof *acks, cmp_ll);
+        long long prev = mark, back = mark;
+        for (size_t i = 0; i < na; i++) {
+            if (acks[i] - prev > out->outage_ms) {
+                out->outage_ms = (long) (acks[i] - prev);
+                back = acks[i];
+            }
+            prev = acks[i];
+        }
+        out->back_ms = (long) (back - mark);
+        if (na == 0) {
+            out->outage_ms = out->back_ms = -1; // nothing acknowledged after the fault
+        }
+        nl = 0;
+        for (int c = 0; c < self->nclients; c++) {
+            for (size_t i = 0; i < self->clients[c].count; i++) {
+                const outcome *o = &self->clients[c].out[i];
+                if (o->state == 'a' && o->answered_ms >= mark && o->sent_ms <= back) {
+                    lat[nl++] = o->answered_ms - o->sent_ms;
+                    out->max_during_ms = (long) (o->answered_ms - o->sent_ms) > out->max_during_ms
+                                             ? (long) (o->answered_ms - o->sent_ms)
+                                             : out->max_during_ms;
+                }
+            }
+        }
+        out->during = (long) nl;
+        out->p99_during_ms = p99_of(lat, nl);
+    }
+    free(acks);
+    free(lat);
+}
+
 void
 fault_load_finish(fault_load **self_p, PGconn *db, fault_report *out)
 {
@@ -245,6 +374,7 @@ fault_load_finish(fault_load **self_p, PGconn *db, fault_report *out)
             out->rejected += st == 'r';
         }
     }
+    time_the_fault(self, out);
     if (!load_outcomes(self, db)) {
         out->lost = out->duplicated = out->unreported = -1;
     } else {
@@ -279,5 +409,11 @@ fault_report_print(const char *name, const fault_report *r)
            " (%ld of them recorded), rejected %ld, unreported rows %ld\n",
            name, r->submitted, r->acked, r->lost, r->duplicated, r->gave_up, r->gave_up_recorded,
            r->rejected, r->unreported);
+    if (r->marked) {
+        printf("# fault %s: write outage %ld ms, writes back %ld ms after the fault, p99 %ld ms"
+               " (max %ld ms) over the %ld requests acknowledged during it; p99 overall %ld ms\n",
+               name, r->outage_ms, r->back_ms, r->p99_during_ms, r->max_during_ms, r->during,
+               r->p99_ms);
+    }
     fflush(stdout);
 }

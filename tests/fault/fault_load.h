@@ -21,7 +21,32 @@ typedef struct fault_report {
     long lost;             // acknowledged, not in the database with the id the client was told
     long duplicated;       // request_ids or households with more than one referral
     long unreported;       // rows no client reported
+    // Filled when fault_load_mark was called (marked true): times from the
+    // mark, on the clients' clock. The write outage is the longest stretch
+    // without an acknowledgement that starts at or after the mark (from the
+    // mark to the first acknowledgement, or between two); writes are back at
+    // its end. "During the fault": requests first sent before writes were
+    // back and acknowledged after the mark.
+    bool marked;
+    long outage_ms;     // the longest stretch without an acknowledgement
+    long back_ms;       // from the mark to the end of that stretch
+    long during;        // requests acknowledged during the fault
+    long p99_during_ms; // their latency (first send to acknowledgement)
+    long max_during_ms;
+    long p99_ms; // every acknowledged request's
 } fault_report;
+
+// A load's shape (fault_load_start_with). Zero fields take the defaults.
+typedef struct fault_load_opts {
+    const char *const *endpoints; // front ends tried in turn (NULL: the stack's)
+    int nendpoints;
+    int clients;     // threads, each one center's software (1..32)
+    int rate;        // requests/s offered by all clients together (0: pause_ms)
+    int pause_ms;    // without a rate: pause after each answered request
+    long budget_ms;  // retry budget per request (same request_id)
+    long attempt_ms; // silence after which a client tries the next broker (1500)
+    const char *tag; // makes households unique across loads on one database
+} fault_load_opts;
 
 // Starts clients threads against s's front end; each submits a new request
 // (distinct household; client i the services of domain i % 3 in turn, so
@@ -31,6 +56,15 @@ typedef struct fault_report {
 fault_load *fault_load_start(const it_stack *s, int clients, int pause_ms, long budget_ms,
                              const char *tag);
 
+// The same with every option: a paced rate (each client sends its share
+// on a fixed schedule, catching up without a pause when behind, as a center
+// with a queue of people does) and several brokers.
+fault_load *fault_load_start_with(const it_stack *s, const fault_load_opts *o);
+
+// Marks the fault's moment (now): the report then has the outage and the
+// latency during the fault.
+void fault_load_mark(fault_load *self);
+
 // Requests acknowledged so far (any thread may call it).
 long fault_load_acked(const fault_load *self);
 
@@ -38,7 +72,8 @@ long fault_load_acked(const fault_load *self);
 // their budget) and reconciles with the database. Frees the load.
 void fault_load_finish(fault_load **self_p, PGconn *db, fault_report *out);
 
-// One line for the test log: "# <name>: acknowledged … lost … duplicated …".
+// One line for the test log: "# <name>: acknowledged … lost … duplicated …",
+// and a second with the outage and p99 when the load was marked.
 void fault_report_print(const char *name, const fault_report *r);
 
 #endif
