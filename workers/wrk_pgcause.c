@@ -162,3 +162,14 @@ wrk_pgcause_format(const char *sqlstate, const char *primary, const char *const 
         p += len;
     }
 }
+
+bool
+wrk_pgcause_server_lost(const char *sqlstate)
+{
+    if (sqlstate == NULL || strlen(sqlstate) != 5) {
+        return false;
+    }
+    return strcmp(sqlstate, "25006") == 0 || strcmp(sqlstate, "57P01") == 0 ||
+           strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0 ||
+           strncmp(sqlstate, "08", 2) == 0;
+}

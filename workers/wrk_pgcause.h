@@ -8,6 +8,7 @@
 #ifndef WRK_PGCAUSE_H
 #define WRK_PGCAUSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define WRK_PGCAUSE_CAP 256
@@ -15,6 +16,14 @@
 // The name of a SQLSTATE's class ("23" → "integrity constraint
 // violation"); "unknown class" for one not in the table, or for NULL.
 const char *wrk_pgcause_class(const char *sqlstate);
+
+// True when an error says this server can no longer take our writes, so
+// the connection is to be dropped and made again (a multi-host conninfo
+// with target_session_attrs=read-write then finds the new primary):
+// 25006 (a read-only transaction: the server was demoted to a standby),
+// 57P01-57P03 (shut down by an administrator or a crash, or not accepting
+// connections yet), and class 08 (connection exceptions). NULL: false.
+bool wrk_pgcause_server_lost(const char *sqlstate);
 
 // Writes into out (cap bytes, cut at a character boundary):
 //   "SQLSTATE 23514 (integrity constraint violation): new row for relation

@@ -10,6 +10,7 @@
 
 #include "rr_clock.h"
 #include "rr_log.h"
+#include "wrk_pgcause.h"
 #include "wrk_pglog.h"
 
 #include <assert.h>
@@ -20,16 +21,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STMT_DEADLINE_MS    10000 // a statement still running after this is abandoned
-#define BACKOFF_MIN_MS      100
-#define BACKOFF_MAX_MS      5000
-#define CONNECT_DEADLINE_MS 3000 // a connection not made by then is given up
+#define STMT_DEADLINE_MS 10000 // a statement still running after this is abandoned
+#define BACKOFF_MIN_MS   100
+// At most 1 s between attempts: after a failover the new primary is found
+// within a second of taking writes (each attempt is one connection per
+// worker, a small cost for the servers even with every worker trying).
+#define BACKOFF_MAX_MS      1000
+#define CONNECT_DEADLINE_MS 3000 // per host: a connection not made by then is given up
 #define KEEPALIVE_MS        200  // longest wait between keepalive calls
 
 struct wrk_store {
     char *conninfo;          // owned
     char *application_name;  // owned
     PGconn *conn;            // NULL while disconnected
+    int hosts;               // how many servers the conninfo lists (1..)
+    bool server_lost;        // an error said the server cannot take writes
     int64_t next_attempt_ms; // no reconnect before this (monotonic)
     int64_t backoff_ms;
     bool catalog_dirty;        // reconnected since the last catalogue check
@@ -46,6 +52,29 @@ static const wrk_statements *const STATEMENTS[] = {
     &wrk_inbox_statements,
 };
 
+// The servers a conninfo lists (host=a,b,c or a postgresql:// URI with
+// several hosts): libpq tries them in turn, each within connect_timeout.
+static int
+count_hosts(const char *conninfo)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+    PQfreemem(err); // right for NULL too
+    int hosts = 1;
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if ((strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0) &&
+            o->val != NULL) {
+            int n = 1;
+            for (const char *c = o->val; *c; c++) {
+                n += *c == ',';
+            }
+            hosts = n > hosts ? n : hosts;
+        }
+    }
+    PQconninfoFree(opts);
+    return hosts > 8 ? 8 : hosts;
+}
+
 wrk_store *
 wrk_store_new(const char *conninfo, const char *application_name)
 {
@@ -60,6 +89,7 @@ wrk_store_new(const char *conninfo, const char *application_name)
         return NULL;
     }
     self->backoff_ms = BACKOFF_MIN_MS;
+    self->hosts = count_hosts(conninfo);
     return self;
 }
 
@@ -81,7 +111,7 @@ wrk_store_destroy(wrk_store **self_p)
 bool
 wrk_store_connected(const wrk_store *self)
 {
-    return self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK;
+    return self->conn != NULL && !self->server_lost && PQstatus(self->conn) == CONNECTION_OK;
 }
 
 void
@@ -89,6 +119,7 @@ wrk_store_disconnect(wrk_store *self)
 {
     PQfinish(self->conn);
     self->conn = NULL;
+    self->server_lost = false;
 }
 
 // Waits (with the keepalive running every KEEPALIVE_MS) until the
@@ -122,6 +153,20 @@ typedef enum exec_kind {
     EXEC_QUERY,    // run `sql` as a one-off statement
     EXEC_PREPARE,  // prepare `sql` as `name`
 } exec_kind;
+
+// A server that answers "read-only" (demoted after a failover) or "shutting
+// down" keeps the connection open: marks it for a new one, made by the
+// next wrk_store_ensure. The caller still gets the error (a transient one).
+static void
+note_server_lost(wrk_store *self, const PGresult *res, const char *label)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!self->server_lost && wrk_pgcause_server_lost(state)) {
+        rr_log_warn("statement %s: SQLSTATE %s (%s): connecting again, to the primary", label,
+                    state, wrk_store_primary(res));
+        self->server_lost = true;
+    }
+}
 
 // Sends one statement and waits for all its results with a deadline,
 // returning the last one, or NULL when the connection failed or the
@@ -160,6 +205,7 @@ exec_deadline(wrk_store *self, exec_kind kind, const char *name, const char *sql
                 if (last == NULL) {
                     rr_log_error("statement %s returned no result", label);
                 }
+                note_server_lost(self, last, label);
                 return last;
             }
             PQclear(last);
@@ -212,7 +258,7 @@ connect_nonblocking(wrk_store *self)
         return false;
     }
     wrk_pglog_attach(self->conn);
-    int64_t deadline = rr_clock_mono_ms() + CONNECT_DEADLINE_MS;
+    int64_t deadline = rr_clock_mono_ms() + (int64_t) CONNECT_DEADLINE_MS * self->hosts;
     PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
     for (;;) {
         if (poll_status == PGRES_POLLING_OK) {
@@ -223,7 +269,8 @@ connect_nonblocking(wrk_store *self)
         }
         short events = poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
         if (!wait_socket(self, events, deadline)) {
-            rr_log_warn("database connection not made within %d ms", CONNECT_DEADLINE_MS);
+            rr_log_warn("database connection not made within %d ms",
+                        CONNECT_DEADLINE_MS * self->hosts);
             return false;
         }
         poll_status = PQconnectPoll(self->conn);

@@ -16,6 +16,10 @@
 #   deploy/ha/formation.sh switchover    pg_autoctl perform switchover
 #   deploy/ha/formation.sh kill-primary  kill -9 every process of the primary
 #                                        node (its pg_autoctl and its postgres)
+#   deploy/ha/formation.sh primary       the primary's node name
+#   deploy/ha/formation.sh stall-standbys   SIGSTOP the standbys' WAL receivers:
+#                                        commits wait (synchronous replication)
+#   deploy/ha/formation.sh resume-standbys  SIGCONT them
 # Ports (127.0.0.1): REFERRAL_HA_PORT (28000) the monitor, +1, +2, +3 the nodes.
 # Data: REFERRAL_HA_DIR (<repo>/.run/ha); the tests give each formation its own.
 # Build: REFERRAL_BUILD (<repo>/build/release), for referralctl and the text module.
@@ -237,7 +241,7 @@ descendants() { # pid
 
 kill_primary() {
     local p
-    p=$(mon_sql "SELECT nodename FROM pgautofailover.node WHERE reportedstate IN ('primary', 'wait_primary', 'single') LIMIT 1")
+    p=$(primary)
     [ -n "$p" ] || { echo "no primary found" >&2; exit 1; }
     local -a pids=()
     if pid_alive "$ha/$p.pid"; then
@@ -256,8 +260,34 @@ kill_primary() {
     echo "$p is down: '$0 up' restarts it (it rejoins as the standby)"
 }
 
+# The WAL receiver of every node that is not the primary.
+walreceivers() {
+    local p n pm
+    p=$(primary)
+    for n in "${nodes[@]}"; do
+        [ "$n" != "$p" ] && [ -f "$ha/$n/postmaster.pid" ] || continue
+        pm=$(head -n 1 "$ha/$n/postmaster.pid")
+        pgrep -P "$pm" -f 'walreceiver' || true
+    done
+}
+
+primary() {
+    mon_sql "SELECT nodename FROM pgautofailover.node WHERE reportedstate IN ('primary', 'wait_primary', 'single') LIMIT 1"
+}
+
+stall_standbys() { # STOP|CONT
+    local -a pids
+    mapfile -t pids < <(walreceivers)
+    [ ${#pids[@]} -gt 0 ] || { echo "no standby WAL receiver found" >&2; exit 1; }
+    kill "-$1" "${pids[@]}"
+    echo "SIG$1 sent to the standbys' WAL receivers: ${pids[*]}"
+}
+
 case "${1:-}" in
 up) up ;;
+primary) primary ;;
+stall-standbys) stall_standbys STOP ;;
+resume-standbys) stall_standbys CONT ;;
 down) down ;;
 destroy)
     down
@@ -269,7 +299,7 @@ conninfo) conninfo ;;
 switchover) autoctl perform switchover --pgdata "$ha/monitor" ;;
 kill-primary) kill_primary ;;
 *)
-    echo "usage: $0 up|down|destroy|status|conninfo|switchover|kill-primary" >&2
+    echo "usage: $0 up|down|destroy|status|conninfo|switchover|kill-primary|primary|stall-standbys|resume-standbys" >&2
     exit 2
     ;;
 esac

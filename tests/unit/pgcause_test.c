@@ -12,6 +12,23 @@
 #include <string.h>
 
 static void
+test_wrk_pgcause_server_lost_only_for_a_server_that_cannot_take_writes(void **state)
+{
+    (void) state;
+    assert_true(wrk_pgcause_server_lost("25006")); // demoted to a standby
+    assert_true(wrk_pgcause_server_lost("57P01")); // admin shutdown
+    assert_true(wrk_pgcause_server_lost("57P02"));
+    assert_true(wrk_pgcause_server_lost("57P03"));
+    assert_true(wrk_pgcause_server_lost("08006"));
+    assert_false(wrk_pgcause_server_lost("40001")); // a serialization failure: retry here
+    assert_false(wrk_pgcause_server_lost("23505"));
+    assert_false(wrk_pgcause_server_lost("25P02"));
+    assert_false(wrk_pgcause_server_lost("57014")); // a cancelled statement
+    assert_false(wrk_pgcause_server_lost("08"));
+    assert_false(wrk_pgcause_server_lost(NULL));
+}
+
+static void
 test_wrk_pgcause_class_names_known_classes(void **state)
 {
     (void) state;
@@ -137,6 +154,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrk_pgcause_class_names_known_classes),
+        cmocka_unit_test(test_wrk_pgcause_server_lost_only_for_a_server_that_cannot_take_writes),
         cmocka_unit_test(test_wrk_pgcause_format_keeps_names_and_hides_values),
         cmocka_unit_test(test_wrk_pgcause_format_cuts_at_a_character),
     };
