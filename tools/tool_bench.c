@@ -39,7 +39,9 @@ tool_bench_main(int argc, char **argv)
     bool json = false, no_db = false;
     rr_opt opts[] = {
         {"broker", RR_OPT_STRING, "REFERRAL_BROKER", "tcp://127.0.0.1:5555",
-         "broker front-end endpoint", &b.broker, 0, 0},
+         "broker front-end endpoint; a comma-separated list spreads the clients over several"
+         " brokers (client i on the (i mod n)-th)",
+         &b.broker, 0, 0},
         TOOL_CURVE_OPTS(&key_file, &broker_key),
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
          "the stack's database: catalogue, ceiling and the final check", &b.db, 0, 0},

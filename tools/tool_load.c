@@ -203,11 +203,42 @@ tool_load_on_reply(client *c, const void *data, size_t size)
     rr_wire_free(r);
 }
 
+// The endpoint of --broker's comma-separated list that client index uses:
+// clients are spread over the brokers in turn (index mod their count).
+// False when the entry does not fit out.
+static bool
+client_endpoint(const char *list, int index, char *out, size_t cap)
+{
+    int n = 1;
+    for (const char *p = list; *p; p++) {
+        n += *p == ',';
+    }
+    int want = index % n;
+    const char *start = list;
+    for (int i = 0; i < want; i++) {
+        start = strchr(start, ',') + 1;
+    }
+    size_t len = strcspn(start, ",");
+    if (len >= cap) {
+        return false;
+    }
+    memcpy(out, start, len);
+    out[len] = '\0';
+    return true;
+}
+
 // Opens the client's socket; false (counted as an error) when it cannot.
 static bool
 client_open(client *c)
 {
     bench *b = c->b;
+    char endpoint[512];
+    if (!client_endpoint(b->broker, c->index, endpoint, sizeof endpoint)) {
+        fprintf(stderr, "bench: client %d: a --broker endpoint over %zu bytes\n", c->index,
+                sizeof endpoint - 1);
+        c->errors++;
+        return false;
+    }
     void *sock = zmq_socket(b->ctx, ZMQ_DEALER);
     int linger = 0, hwm = 0;
     char why[256];
@@ -215,7 +246,7 @@ client_open(client *c)
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         rr_curve_client_apply(&b->curve, sock, why, sizeof why) != RR_OK ||
-        zmq_connect(sock, b->broker) != 0) {
+        zmq_connect(sock, endpoint) != 0) {
         fprintf(stderr, "bench: client %d cannot connect: %s\n", c->index, zmq_strerror(errno));
         c->errors++;
         if (sock) {
