@@ -33,7 +33,9 @@ main(int argc, char **argv)
          "once (at most 8)",
          &broker, 0, 0},
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral",
-         "libpq connection string of the referral database", &db, 0, 0},
+         "libpq connection string of the referral database; for a formation, every server with"
+         " target_session_attrs=read-write (docs/DEPLOYMENT.md)",
+         &db, 0, 0},
         {"curve-key-file", RR_OPT_STRING, "REFERRAL_CURVE_KEY_FILE", "",
          "this worker's CURVE key file, with its secret key (empty: no CURVE, for a broker run "
          "with --insecure)",

@@ -144,7 +144,7 @@ pgautofailover.health_check_timeout = 1000
 pgautofailover.health_check_max_retries = 1
 pgautofailover.health_check_retry_delay = 500
 pgautofailover.node_considered_unhealthy_timeout = 3000
-pgautofailover.primary_demote_timeout = 5000
+pgautofailover.primary_demote_timeout = 3000
 CONF
         as_pg "$pgbin/pg_ctl" -D "$ha/monitor" -m fast -w stop >/dev/null 2>&1 || true
         # pg_autoctl starts the monitor's postgres with -h from its own
@@ -167,7 +167,7 @@ CONF
             # Shorter keeper timeouts to match the monitor's: a primary
             # cut from the monitor and its standby demotes itself within
             # network_partition_timeout, below primary_demote_timeout.
-            autoctl config set --pgdata "$ha/$n" timeout.network_partition_timeout 3 >/dev/null
+            autoctl config set --pgdata "$ha/$n" timeout.network_partition_timeout 2 >/dev/null
         fi
         run_node "$n"
         if [ "$n" = node1 ] && [ "$(node_state node2)" = "" ]; then
