@@ -5,6 +5,7 @@
 
 #include "rr_wire.h"
 #include "tool_filter.h"
+#include "tool_report_donations.h"
 #include "tool_report_sla.h"
 
 #include <stdbool.h>
@@ -256,19 +257,6 @@ static const char NEEDS_SQL[] =
     " ORDER BY b.province_code, b.county, b.area, b.domain, b.service_code";
 // clang-format on
 
-// The report's day columns in the calendar asked for.
-static const char *
-needs_cell(void *ctx, const PGresult *res, int c, const char *value, char *buf, size_t cap)
-{
-    const tool_calendar *calendar = ctx;
-    const char *name = PQfname(res, c);
-    bool day = strcmp(name, "first_request") == 0 || strcmp(name, "last_request") == 0;
-    if (!day || cap <= TOOL_DATE_LEN || !tool_calendar_format(value, *calendar, buf)) {
-        return value;
-    }
-    return buf;
-}
-
 static int
 report_needs_main(int argc, char **argv)
 {
@@ -299,11 +287,7 @@ report_needs_main(int argc, char **argv)
         return TOOL_EXIT_USAGE;
     }
     tool_calendar calendar = TOOL_CALENDAR_JALALI;
-    if (strcmp(calendar_name, "gregorian") == 0) {
-        calendar = TOOL_CALENDAR_GREGORIAN;
-    } else if (strcmp(calendar_name, "jalali") != 0) {
-        fprintf(stderr, "invalid value \"%s\" for --calendar: expected jalali or gregorian\n",
-                calendar_name);
+    if (!tool_filter_calendar(calendar_name, &calendar)) {
         return TOOL_EXIT_USAGE;
     }
     char since_iso[TOOL_DATE_LEN + 1], until_iso[TOOL_DATE_LEN + 1];
@@ -313,7 +297,9 @@ report_needs_main(int argc, char **argv)
     }
     const char *params[4] = {tool_filter_or_null(province), tool_filter_or_null(county),
                              tool_filter_or_null(since_iso), tool_filter_or_null(until_iso)};
-    tool_db_cells cells = {needs_cell, &calendar};
+    static const char *const day_columns[] = {"first_request", "last_request", NULL};
+    tool_filter_days days = {calendar, day_columns};
+    tool_db_cells cells = {tool_filter_day_cell, &days};
     return tool_filter_report(db, province, county, "", "build the needs report", NEEDS_SQL, 4,
                               params, format, &cells);
 }
@@ -325,7 +311,9 @@ report_usage(FILE *out)
                  "reports:\n"
                  "  needs   requests by county, neighbourhood, domain and service\n"
                  "  sla     time to acceptance, on hold and to completion, per service and "
-                 "office\n\n"
+                 "office\n"
+                 "  donations  earmarked donations received, allocated and left, by "
+                 "neighbourhood and county\n\n"
                  "\"referralctl report REPORT --help\" lists a report's options.\n");
 }
 
@@ -342,6 +330,9 @@ tool_report_main(int argc, char **argv)
     }
     if (strcmp(name, "sla") == 0) {
         return tool_report_sla_main(argc - 1, argv + 1);
+    }
+    if (strcmp(name, "donations") == 0) {
+        return tool_report_donations_main(argc - 1, argv + 1);
     }
     if (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         report_usage(stdout);
