@@ -91,7 +91,9 @@ rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, char natid_out[11],
                          err)) != RR_OK) {
         return st;
     }
-    if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK) {
+    if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK ||
+        (st = check_text(req->neighbourhood, "neighbourhood", RR_WIRE_MAX_NEIGHBOURHOOD_BYTES,
+                         false, false, err)) != RR_OK) {
         return st;
     }
     if ((int) req->priority < 0 || (int) req->priority > RR_PRIORITY_COUNT) {

@@ -3,7 +3,8 @@
 --   * neighbourhood: the registry per county, named as households name it
 --     (name_key = canonical_text(name), unique per county), urban or rural,
 --     the "red-line" flag for marginal and high-risk areas, and the centers
---     that serve it (neighbourhood_center, same county only).
+--     that serve it (neighbourhood_center, same county only);
+--     referral_neighbourhood, the neighbourhood a referral names.
 --   * earmark: one pot per intent and province (the province's donations
 --     account): a neighbourhood, a county, a domain, a service, or
 --     unrestricted. balance is the sum of its ledger entries, kept in the
@@ -37,6 +38,23 @@ CREATE TABLE neighbourhood_center (
     PRIMARY KEY (neighbourhood_id, center_code)
 );
 CREATE INDEX neighbourhood_center_center_idx ON neighbourhood_center (center_code);
+
+-- Workers keep the registry in their catalogue (a referral may name a
+-- neighbourhood): tell them when it changes, as 0002 does for the rest.
+CREATE TRIGGER neighbourhood_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON neighbourhood
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_catalog_change();
+
+-- The neighbourhood a referral names (SubmitRequest.neighbourhood, checked
+-- by the worker against its catalogue), written by the statement that
+-- inserts the referral. A table of its own rather than a column: the
+-- submission functions stay as they are, and a referral without one costs
+-- nothing. No foreign keys, as for referral's own rows (0014): both ids
+-- come from rows that are never deleted.
+CREATE TABLE referral_neighbourhood (
+    referral_id      bigint PRIMARY KEY,
+    neighbourhood_id integer NOT NULL
+);
+CREATE INDEX referral_neighbourhood_idx ON referral_neighbourhood (neighbourhood_id);
 
 -- The neighbourhood a center's county holds under a name as typed.
 CREATE FUNCTION neighbourhood_named(p_county text, p_name text) RETURNS integer
@@ -432,6 +450,7 @@ END
 $$;
 
 GRANT SELECT ON neighbourhood, neighbourhood_center TO referral_worker;
+GRANT SELECT, INSERT ON referral_neighbourhood TO referral_worker;
 GRANT SELECT, INSERT, UPDATE ON earmark TO referral_worker;
 GRANT SELECT, INSERT ON donation, ledger_entry TO referral_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON neighbourhood_center TO referral_admin;

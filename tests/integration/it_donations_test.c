@@ -493,6 +493,44 @@ test_the_report_shows_each_earmark_the_counties_and_the_allocations_in_solar_hij
     assert_null(strstr(run.out, "نارمک"));
 }
 
+static void
+test_a_referral_names_a_neighbourhood_of_its_centers_county(void **state)
+{
+    (void) state;
+    it_request r;
+    it_request_init(&r, 941, "RHB-02", "nbhd-1");
+    r.req.neighbourhood = "نارمك"; // Arabic kaf: the canonical name finds نارمک
+    Rr__V1__SubmitReply *reply = it_submit(client, &r.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr_wire_free(reply);
+    const char *id[1] = {r.request_id};
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT (n.name = 'نارمک')::int FROM referral r"
+                                  " JOIN referral_neighbourhood rn ON rn.referral_id = r.id"
+                                  " JOIN neighbourhood n ON n.id = rn.neighbourhood_id"
+                                  " WHERE r.request_id = $1::uuid",
+                                  1, id),
+                     1);
+    reply = it_submit(client, &r.req); // a retry links nothing twice
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr_wire_free(reply);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM referral_neighbourhood", 0, NULL), 1);
+    // Isfahan's Jolfa is not in Tehran: refused, nothing recorded.
+    it_request other;
+    it_request_init(&other, 941, "RHB-02", "nbhd-2");
+    other.req.neighbourhood = "Jolfa";
+    reply = it_submit(client, &other.req);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_REJECTED);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_ENOTFOUND);
+    assert_string_equal(reply->error->field, "neighbourhood");
+    assert_string_equal(reply->error->message,
+                        "unrecognized neighbourhood \"Jolfa\" in county \"2301\"");
+    rr_wire_free(reply);
+    const char *oid[1] = {other.request_id};
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, oid), 0);
+}
+
 int
 main(void)
 {
@@ -503,6 +541,7 @@ main(void)
         cmocka_unit_test(
             test_allocations_draw_neighbourhood_then_county_then_service_domain_and_unrestricted),
         cmocka_unit_test(test_the_ledger_reconciles_after_concurrent_donations_and_allocations),
+        cmocka_unit_test(test_a_referral_names_a_neighbourhood_of_its_centers_county),
         cmocka_unit_test(
             test_the_report_shows_each_earmark_the_counties_and_the_allocations_in_solar_hijri),
     };
