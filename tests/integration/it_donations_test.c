@@ -531,6 +531,40 @@ test_a_referral_names_a_neighbourhood_of_its_centers_county(void **state)
         it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, oid), 0);
 }
 
+// The production roles (migration 0005, 0011): workers record donations and
+// link neighbourhoods as referral_worker, operators import and allocate as
+// referral_admin; neither may rewrite the ledger.
+static void
+test_the_worker_and_admin_roles_may_do_their_part_and_no_more(void **state)
+{
+    (void) state;
+    it_db_exec(db, "SET ROLE referral_worker");
+    assert_int_equal(scalar("SELECT (outcome = 'ok')::int FROM record_donation("
+                            "'9a1f1c5e-2b7d-4e0a-8c3f-5d6e7f8a9b0c', 941, 1000, 'IT-ROLE-1', NULL,"
+                            " 'unrestricted', NULL, NULL, NULL, NULL, 'center:941')",
+                            NULL),
+                     1);
+    PGresult *res = PQexec(db, "UPDATE donation SET amount = 1 WHERE bank_reference = 'IT-ROLE-1'");
+    assert_int_not_equal(PQresultStatus(res), PGRES_COMMAND_OK); // append-only, and no grant
+    PQclear(res);
+    it_db_exec(db, "RESET ROLE");
+    it_db_exec(db, "SET ROLE referral_admin");
+    assert_int_equal(scalar("SELECT count(*) FROM allocate_donations('23', 'D-ROLE', 1000, 'role',"
+                            " '2301', NULL, NULL, NULL, 'tester')",
+                            NULL),
+                     1);
+    assert_int_equal(scalar("SELECT count(*) FROM (SELECT import_neighbourhood('2301', 'Narmak-e"
+                            " Jonubi', 'urban', false, '{941}')) x",
+                            NULL),
+                     1);
+    res = PQexec(db, "DELETE FROM ledger_entry");
+    assert_int_not_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    it_db_exec(db, "RESET ROLE");
+    assert_int_equal(
+        scalar("SELECT count(*) FROM earmark_reconciliation WHERE NOT reconciled", NULL), 0);
+}
+
 int
 main(void)
 {
@@ -542,6 +576,7 @@ main(void)
             test_allocations_draw_neighbourhood_then_county_then_service_domain_and_unrestricted),
         cmocka_unit_test(test_the_ledger_reconciles_after_concurrent_donations_and_allocations),
         cmocka_unit_test(test_a_referral_names_a_neighbourhood_of_its_centers_county),
+        cmocka_unit_test(test_the_worker_and_admin_roles_may_do_their_part_and_no_more),
         cmocka_unit_test(
             test_the_report_shows_each_earmark_the_counties_and_the_allocations_in_solar_hijri),
     };
