@@ -42,13 +42,13 @@ setup(void **state)
         return -1;
     }
     char path[600];
-    snprintf(path, sizeof path, "%s/neighbourhoods.csv", stack.logdir);
+    (void) snprintf(path, sizeof path, "%s/neighbourhoods.csv", stack.logdir);
     FILE *f = fopen(path, "w");
     if (f == NULL || fputs(REGISTER, f) == EOF || fclose(f) != 0) {
         return -1;
     }
     char args[700];
-    snprintf(args, sizeof args, "neighbourhoods import '%s' --by tester", path);
+    (void) snprintf(args, sizeof args, "neighbourhoods import '%s' --by tester", path);
     it_ctl(&stack, stack.conninfo, args, &run);
     if (run.status != 0 || strstr(run.out, "added 4, changed 0, unchanged 0, refused 0") == NULL) {
         print_message("neighbourhoods import printed:\n%s%s\n", run.out, run.err);
@@ -108,10 +108,10 @@ static int
 allocate(const char *decision, const char *target, long long rials)
 {
     char args[700];
-    snprintf(args, sizeof args,
-             "donations allocate --province 23 --county 2301 %s --amount %lld --purpose "
-             "'council decision %s' --decision %s --by council",
-             target, rials, decision, decision);
+    (void) snprintf(args, sizeof args,
+                    "donations allocate --province 23 --county 2301 %s --amount %lld --purpose "
+                    "'council decision %s' --decision %s --by council",
+                    target, rials, decision, decision);
     it_ctl(&stack, stack.conninfo, args, &run);
     return run.status;
 }
@@ -160,7 +160,7 @@ test_a_donation_is_idempotent_by_its_id_and_a_changed_retry_is_a_conflict(void *
     assert_int_equal(scalar("SELECT count(*) FROM ledger_entry WHERE donation_id = $1::uuid", g.id),
                      1);
     char key[64];
-    snprintf(key, sizeof key, "%s", first->earmark);
+    (void) snprintf(key, sizeof key, "%s", first->earmark);
     rr_wire_free(first);
     assert_int_equal(balance(key), 5000000);
     assert_true(it_wait_metric(&stack, "referral_donations_total", 4, 5000));
@@ -189,7 +189,7 @@ test_a_center_gives_only_for_its_own_county_and_the_neighbourhoods_it_serves(voi
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gift g;
         char ref[32];
-        snprintf(ref, sizeof ref, "IT-PERM-%zu", i);
+        (void) snprintf(ref, sizeof ref, "IT-PERM-%zu", i);
         gift_init(&g, 941, 1000, ref, cases[i].intent);
         g.req.neighbourhood = (char *) cases[i].neighbourhood;
         g.req.county_code = (char *) cases[i].county;
@@ -217,7 +217,7 @@ give(int intent, const char *target, uint64_t rials, const char *ref, char key[6
     }
     Rr__V1__DonateReply *r = donate(client, &g);
     assert_int_equal(r->status, RR__V1__STATUS__STATUS_OK);
-    snprintf(key, 64, "%s", r->earmark);
+    (void) snprintf(key, 64, "%s", r->earmark);
     rr_wire_free(r);
 }
 
@@ -300,7 +300,7 @@ donor_main(void *arg)
     for (int i = 0; c != NULL && i < GIFTS; i++) {
         gift g;
         char ref[40];
-        snprintf(ref, sizeof ref, "IT-LOAD-%d-%d", t->index, i);
+        (void) snprintf(ref, sizeof ref, "IT-LOAD-%d-%d", t->index, i);
         uint64_t rials = 1000 + (uint64_t) ((t->index * 7919 + i * 104729) % 900000);
         gift_init(&g, 941, rials, ref, intents[(t->index + i) % 4]);
         if (g.req.intent == RR__V1__DONATION_INTENT__DONATION_INTENT_NEIGHBOURHOOD) {
@@ -350,11 +350,11 @@ council_main(void *arg)
     PQclear(pin);
     for (int i = 0; t->failed == 0 && PQstatus(conn) == CONNECTION_OK && i < DECISIONS; i++) {
         char decision[40], amount[24];
-        snprintf(decision, sizeof decision, "LOAD-%d-%d", t->index, i);
+        (void) snprintf(decision, sizeof decision, "LOAD-%d-%d", t->index, i);
         // 60 decisions of 1 to 5 million rials ask for more than the
         // donations bring (about 100 million): some must be refused.
         long long rials = 1000000 + (long long) ((t->index * 31337 + i * 77279) % 4000000);
-        snprintf(amount, sizeof amount, "%lld", rials);
+        (void) snprintf(amount, sizeof amount, "%lld", rials);
         const char *p[9] = {"23",     decision,
                             amount,   "load",
                             "2301",   i % 3 == 0 ? "نارمک" : NULL,
@@ -477,7 +477,7 @@ test_the_report_shows_each_earmark_the_counties_and_the_allocations_in_solar_hij
     long long balance_sum =
         scalar("SELECT sum(balance) FROM earmark WHERE province_code = '23'", NULL);
     char total[64];
-    snprintf(total, sizeof total, " %lld\n", balance_sum);
+    (void) snprintf(total, sizeof total, " %lld\n", balance_sum);
     assert_non_null(strstr(strstr(run.out, "\ntotal "), total)); // the total row's balance
     it_ctl(&stack, stack.conninfo,
            "report donations --province 23 --calendar gregorian --format csv", &run);
