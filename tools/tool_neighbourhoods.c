@@ -16,7 +16,7 @@
 
 // clang-format off
 static const char LIST_SQL[] =
-    "SELECT n.county_code AS county, k.province_code AS province, n.name, n.setting,"
+    "SELECT n.id, n.county_code AS county, k.province_code AS province, n.name, n.setting,"
     "       n.red_line, coalesce(string_agg(nc.center_code::text, ';'"
     "                            ORDER BY nc.center_code), '') AS centers"
     " FROM neighbourhood n JOIN county k ON k.code = n.county_code"

@@ -44,6 +44,44 @@ CREATE INDEX neighbourhood_center_center_idx ON neighbourhood_center (center_cod
 CREATE TRIGGER neighbourhood_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON neighbourhood
     FOR EACH STATEMENT EXECUTE FUNCTION notify_catalog_change();
 
+-- The registry is reference data: its changes go to reference_change (0011)
+-- like centers'. A neighbourhood is keyed by its id (neighbourhoods list
+-- shows it), a serving center by "<neighbourhood id>/<center code>".
+ALTER TABLE reference_change DROP CONSTRAINT reference_change_entity_check;
+ALTER TABLE reference_change ADD CONSTRAINT reference_change_entity_check
+    CHECK (entity IN ('center', 'office', 'service', 'routing_rule', 'risk_priority_rule',
+                      'neighbourhood', 'neighbourhood_center'));
+
+-- As 0011's, with the keys of the two new entities.
+CREATE OR REPLACE FUNCTION record_reference_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = referral, pg_temp AS $$
+DECLARE
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+    any_row jsonb := coalesce(new_row, old_row);
+    row_key text;
+BEGIN
+    IF TG_OP = 'UPDATE' AND old_row = new_row THEN
+        RETURN NULL;
+    END IF;
+    row_key := CASE
+        WHEN TG_TABLE_NAME = 'neighbourhood_center'
+            THEN (any_row ->> 'neighbourhood_id') || '/' || (any_row ->> 'center_code')
+        WHEN TG_TABLE_NAME IN ('routing_rule', 'risk_priority_rule', 'neighbourhood')
+            THEN any_row ->> 'id'
+        ELSE any_row ->> 'code' END;
+    INSERT INTO reference_change (actor, db_role, entity, key, action, before, after)
+    VALUES (coalesce(nullif(current_setting('referral.actor', true), ''), 'sql'), session_user,
+            TG_TABLE_NAME, row_key, lower(TG_OP), old_row, new_row);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER neighbourhood_audit AFTER INSERT OR UPDATE OR DELETE ON neighbourhood
+    FOR EACH ROW EXECUTE FUNCTION record_reference_change();
+CREATE TRIGGER neighbourhood_center_audit AFTER INSERT OR UPDATE OR DELETE ON neighbourhood_center
+    FOR EACH ROW EXECUTE FUNCTION record_reference_change();
+
 -- The neighbourhood a referral names (SubmitRequest.neighbourhood, checked
 -- by the worker against its catalogue), written by the statement that
 -- inserts the referral. A table of its own rather than a column: the

@@ -491,6 +491,18 @@ test_the_report_shows_each_earmark_the_counties_and_the_allocations_in_solar_hij
     assert_non_null(strstr(run.out, "Khak-e Sefid"));
     assert_non_null(strstr(run.out, "Tollab-e Now"));
     assert_null(strstr(run.out, "نارمک"));
+    // The registry's changes are in the audit, with the importing actor.
+    assert_int_equal(scalar("SELECT count(*) FROM reference_change WHERE entity = 'neighbourhood'"
+                            " AND action = 'insert' AND actor = 'tester'",
+                            NULL),
+                     4);
+    assert_int_equal(scalar("SELECT count(*) FROM reference_change"
+                            " WHERE entity = 'neighbourhood_center' AND action = 'insert'",
+                            NULL),
+                     4); // 941 twice, 1924 once in setup; 941 for Narmak-e Jonubi (roles)
+    it_ctl(&stack, stack.conninfo, "reference-log --entity neighbourhood", &run);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, "Khak-e Sefid"));
 }
 
 static void
