@@ -541,6 +541,11 @@ test_a_referral_names_a_neighbourhood_of_its_centers_county(void **state)
     const char *oid[1] = {other.request_id};
     assert_int_equal(
         it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, oid), 0);
+    // The needs report counts it in the neighbourhood it names, not its
+    // center's ("Narmak" in the seed).
+    it_ctl(&stack, stack.conninfo, "report needs --county 2301 --format csv", &run);
+    assert_int_equal(run.status, 0);
+    assert_non_null(strstr(run.out, ",نارمک,rehabilitation,RHB-02,1,"));
 }
 
 // The production roles (migration 0005, 0011): workers record donations and
