@@ -202,6 +202,8 @@ on_reply(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
         if (req->command == RR_CMD_SUBMIT) {
             count_outcome(self, (rr_domain) req->domain, work->outcome, req->received_us,
                           req->tries.dead);
+        } else if (req->command == RR_CMD_DONATE && work->outcome >= 1 && work->outcome <= 4) {
+            self->stats.donations[work->outcome - 1]++; // the worker's DONATE outcome byte
         }
         brk_front_deliver(self, req, &work->body);
         rr_log_debug("reply for %s delivered", req->correlation);

@@ -253,6 +253,25 @@ admit_inbox(const brk_server *self, const void *data, size_t size, admission *a,
     return admit_query(&rr__v1__inbox_request__descriptor, data, size, a, err);
 }
 
+// A donation: named by its donation_id, from its center, to any worker, as
+// routine (it is not a referral and has no domain of its own).
+static rr_status
+admit_donate(const brk_server *self, const void *data, size_t size, admission *a,
+             rr_wire_error *err)
+{
+    (void) self;
+    Rr__V1__DonateRequest *d = NULL;
+    rr_status st = rr_wire_unpack(data, size, &d, err);
+    if (d != NULL) {
+        keep_id(a, d->donation_id);
+        name_sender(a, d->center_code, NULL);
+        rr_wire_free(d);
+    }
+    a->domain = QUEUE_ANY;
+    a->priority = RR_PRIORITY_ROUTINE;
+    return st;
+}
+
 static rr_status
 admit_status(const brk_server *self, const void *data, size_t size, admission *a,
              rr_wire_error *err)
@@ -299,6 +318,7 @@ static const front_command COMMANDS[] = {
     {RR_CMD_UPDATE, "UPDATE", admit_update, NULL, false},
     {RR_CMD_FOLLOW, "FOLLOW", admit_follow, NULL, false},
     {RR_CMD_INBOX, "INBOX", admit_inbox, NULL, false},
+    {RR_CMD_DONATE, "DONATE", admit_donate, NULL, false},
     {RR_CMD_PING, "PING", NULL, answer_ping, false},
     {RR_CMD_STATS, "STATS", NULL, answer_stats, true},
 };

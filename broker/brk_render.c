@@ -188,6 +188,14 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
+    head(out, "referral_donations_total", "counter",
+         "Workers' answers to DONATE, by outcome (a body the broker refuses itself is not "
+         "counted here).");
+    static const char *const donation_outcomes[4] = {"recorded", "replayed", "refused", "busy"};
+    for (int i = 0; i < 4; i++) {
+        fprintf(out, "referral_donations_total{outcome=\"%s\"} %llu\n", donation_outcomes[i],
+                (unsigned long long) snap->donations[i]);
+    }
     head(out, "referral_principal_limited_total", "counter",
          "Requests answered busy by a per-principal limit: requests queued or in flight "
          "(outstanding) or the query rate (rate).");

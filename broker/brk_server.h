@@ -60,6 +60,7 @@ typedef struct brk_stats {
     uint64_t resends_joined;      // SUBMITs joined to the same request held already (brk_join.h)
     uint64_t limited_outstanding; // busy: the principal had max_outstanding queued or in flight
     uint64_t limited_rate;        // busy: the principal's queries came too fast
+    uint64_t donations[4];        // workers' DONATE answers: recorded, replayed, refused, busy
 } brk_stats;
 
 typedef struct brk_server brk_server;

@@ -578,3 +578,14 @@ cli_center_inbox(cli_center *self, const Rr__V1__InboxRequest *inbox, long timeo
     *reply_p = (Rr__V1__InboxReply *) reply; // rr_wire_answer_type(RR_CMD_INBOX)
     return st;
 }
+
+rr_status
+cli_center_donate(cli_center *self, const Rr__V1__DonateRequest *donation, long timeout_ms,
+                  int attempts, Rr__V1__DonateReply **reply_p, rr_wire_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    rr_status st = call(self, RR_CMD_DONATE, &donation->base, donation->donation_id, timeout_ms,
+                        attempts, &reply, err);
+    *reply_p = (Rr__V1__DonateReply *) reply; // rr_wire_answer_type(RR_CMD_DONATE)
+    return st;
+}

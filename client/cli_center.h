@@ -67,6 +67,13 @@ RR_NODISCARD rr_status cli_center_inbox(cli_center *self, const Rr__V1__InboxReq
                                         long timeout_ms, int attempts, Rr__V1__InboxReply **reply_p,
                                         rr_wire_error *err);
 
+// Records a cash donation (DONATE). Same retry rules, with the same
+// donation_id on every attempt: the database answers a retry as the first
+// (replayed). On RR_OK free *reply_p with rr__v1__donate_reply__free_unpacked.
+RR_NODISCARD rr_status cli_center_donate(cli_center *self, const Rr__V1__DonateRequest *donation,
+                                         long timeout_ms, int attempts,
+                                         Rr__V1__DonateReply **reply_p, rr_wire_error *err);
+
 // Sends one request as it is (no local checks, one attempt), with the
 // correlation given, and waits up to timeout_ms for the answer naming it
 // (for tests and tools that speak the protocol directly). On RR_OK the

@@ -237,6 +237,24 @@ else
     "$ctl" submit --broker "$frontend" --file "$root/deploy/demo-requests.jsonl" || true
 fi
 
+echo "== demo: neighbourhoods, three donations with different intents, a council allocation"
+echo "   (docs/OPERATIONS.md, \"Donations\"; fixed ids: a second run replays them)"
+"$ctl" neighbourhoods import "$root/deploy/demo-neighbourhoods.csv" --db "$db" --by quickstart
+as_941=(--broker "$frontend")
+if [ -f "$keys/broker.key" ]; then
+    as_941+=(--curve-key-file "$keys/center-941.key" --broker-key "$keys/broker.pub")
+fi
+"$ctl" donations record "${as_941[@]}" --id 3f1e7a52-6c1d-4b7e-9a51-0d2c4b6a8e01 --center 941 \
+    --amount 5000000 --bank-ref QS-1405-0001 --intent neighbourhood --neighbourhood نارمک
+"$ctl" donations record "${as_941[@]}" --id 3f1e7a52-6c1d-4b7e-9a51-0d2c4b6a8e02 --center 941 \
+    --amount 3000000 --bank-ref QS-1405-0002 --intent county --donor "quickstart donor"
+"$ctl" donations record "${as_941[@]}" --id 3f1e7a52-6c1d-4b7e-9a51-0d2c4b6a8e03 --center 941 \
+    --amount 900000 --bank-ref QS-1405-0003 --intent service --service RHB-02
+"$ctl" donations allocate --db "$db" --province 23 --county 2301 --neighbourhood نارمک \
+    --service RHB-02 --amount 6000000 --purpose "two wheelchairs" --decision QS-1405-01 \
+    --by quickstart
+"$ctl" report donations --db "$db" --province 23
+
 if [ -f "$keys/broker.key" ]; then
     echo "== the loop, authenticated: center 941 refers, office CO-2301 works it from its inbox,"
     echo "   the center follows every change (each with its own key alone)"

@@ -16,23 +16,27 @@
 #include <zmq.h>
 
 // Field limits, in bytes of UTF-8.
-#define RR_WIRE_MAX_NATID_BYTES       40
-#define RR_WIRE_MAX_HOUSEHOLD_BYTES   64
-#define RR_WIRE_MAX_SERVICE_BYTES     16
-#define RR_WIRE_MAX_NOTE_BYTES        4000
-#define RR_WIRE_MAX_QUERY_ID_BYTES    64
-#define RR_WIRE_MAX_REFERRAL_BYTES    24
-#define RR_WIRE_MAX_RISK_FLAGS        8
-#define RR_WIRE_MAX_REASON_BYTES      1000
-#define RR_WIRE_MAX_OFFICE_BYTES      11
-#define RR_WIRE_MAX_FOLLOW_LIMIT      1000
-#define RR_WIRE_MAX_HOST_BYTES        255 // WorkerReady.host: a fully qualified name
-#define RR_WIRE_MAX_VERSION_BYTES     47  // WorkerReady.version
-#define RR_WIRE_DEFAULT_FOLLOW        100
-#define RR_WIRE_MAX_INBOX_CURSOR      63  // InboxRequest.after: "rank:created_us:id"
-#define RR_WIRE_MAX_OFFICE_NAME_BYTES 255 // office_name, office_name_fa (CHECKed in SQL)
-#define RR_WIRE_MAX_KIND_BYTES        15  // Event.kind: "submit", "escalate", ...
-#define RR_WIRE_MAX_ACTOR_BYTES       RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
+#define RR_WIRE_MAX_NATID_BYTES         40
+#define RR_WIRE_MAX_HOUSEHOLD_BYTES     64
+#define RR_WIRE_MAX_SERVICE_BYTES       16
+#define RR_WIRE_MAX_NOTE_BYTES          4000
+#define RR_WIRE_MAX_QUERY_ID_BYTES      64
+#define RR_WIRE_MAX_REFERRAL_BYTES      24
+#define RR_WIRE_MAX_RISK_FLAGS          8
+#define RR_WIRE_MAX_REASON_BYTES        1000
+#define RR_WIRE_MAX_OFFICE_BYTES        11
+#define RR_WIRE_MAX_FOLLOW_LIMIT        1000
+#define RR_WIRE_MAX_HOST_BYTES          255 // WorkerReady.host: a fully qualified name
+#define RR_WIRE_MAX_VERSION_BYTES       47  // WorkerReady.version
+#define RR_WIRE_DEFAULT_FOLLOW          100
+#define RR_WIRE_MAX_INBOX_CURSOR        63  // InboxRequest.after: "rank:created_us:id"
+#define RR_WIRE_MAX_BANK_REF_BYTES      64  // DonateRequest.bank_reference
+#define RR_WIRE_MAX_DONOR_BYTES         200 // DonateRequest.donor
+#define RR_WIRE_MAX_NEIGHBOURHOOD_BYTES 200 // a neighbourhood's name (as the center register)
+#define RR_WIRE_MAX_RIALS               10000000000000ULL // one donation or allocation: 10^13 rials
+#define RR_WIRE_MAX_OFFICE_NAME_BYTES   255 // office_name, office_name_fa (CHECKed in SQL)
+#define RR_WIRE_MAX_KIND_BYTES          15  // Event.kind: "submit", "escalate", ...
+#define RR_WIRE_MAX_ACTOR_BYTES         RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
 
 // FollowRequest.after_seq: the largest cursor, since seq is a PostgreSQL
 // bigint (a larger one is EINVAL, not a database failure).
@@ -71,7 +75,9 @@ RR_NODISCARD rr_status rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, co
              : &rr__v1__follow_request__descriptor, Rr__V1__FollowReply *                          \
              : &rr__v1__follow_reply__descriptor, Rr__V1__InboxRequest *                           \
              : &rr__v1__inbox_request__descriptor, Rr__V1__InboxReply *                            \
-             : &rr__v1__inbox_reply__descriptor, Rr__V1__ReplyHead *                               \
+             : &rr__v1__inbox_reply__descriptor, Rr__V1__DonateRequest *                           \
+             : &rr__v1__donate_request__descriptor, Rr__V1__DonateReply *                          \
+             : &rr__v1__donate_reply__descriptor, Rr__V1__ReplyHead *                              \
              : &rr__v1__reply_head__descriptor, Rr__V1__ErrorReply *                               \
              : &rr__v1__error_reply__descriptor, Rr__V1__BrokerStats *                             \
              : &rr__v1__broker_stats__descriptor, Rr__V1__WorkerReady *                            \
@@ -99,6 +105,18 @@ RR_NODISCARD rr_status rr_wire_submit_check(const Rr__V1__SubmitRequest *req, ch
 RR_NODISCARD rr_status rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, char natid_out[11],
                                             char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1],
                                             rr_wire_error *err);
+
+// DONATE's field checks, as the broker applies them (and the client
+// library before sending): donation_id a UUID, center_code set,
+// amount_rials 1..RR_WIRE_MAX_RIALS (ETOOBIG above), bank_reference
+// required, texts clean and within their limits, a known intent with
+// exactly the target field it names (county_code optional for a county
+// intent). err names the field.
+RR_NODISCARD rr_status rr_wire_donate_check(const Rr__V1__DonateRequest *d, rr_wire_error *err);
+
+// The database's name of a DonationIntent value ("neighbourhood", ...);
+// NULL for unspecified or an unknown value.
+const char *rr_wire_donation_intent_name(int intent);
 
 // Checks a household id as rr_wire_submit_check does and writes its
 // canonical form (rr_text_canon: the form the file is kept under) to out.

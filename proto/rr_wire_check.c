@@ -91,7 +91,9 @@ rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, char natid_out[11],
                          err)) != RR_OK) {
         return st;
     }
-    if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK) {
+    if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK ||
+        (st = check_text(req->neighbourhood, "neighbourhood", RR_WIRE_MAX_NEIGHBOURHOOD_BYTES,
+                         false, false, err)) != RR_OK) {
         return st;
     }
     if ((int) req->priority < 0 || (int) req->priority > RR_PRIORITY_COUNT) {
@@ -330,6 +332,108 @@ check_submit(const void *msg, rr_wire_error *err)
     return rr_wire_submit_check(msg, NULL, err);
 }
 
+const char *
+rr_wire_donation_intent_name(int intent)
+{
+    static const char *const NAMES[] = {NULL,     "unrestricted", "neighbourhood",
+                                        "county", "domain",       "service"};
+    return intent > 0 && intent < (int) (sizeof NAMES / sizeof NAMES[0]) ? NAMES[intent] : NULL;
+}
+
+rr_status
+rr_wire_donate_check(const Rr__V1__DonateRequest *d, rr_wire_error *err)
+{
+    rr_status st;
+    if (!rr_uuid_is_valid(d->donation_id)) {
+        if (d->donation_id == NULL || d->donation_id[0] == '\0') {
+            return rr_wire_fail(err, RR_EINVAL, "donation_id",
+                                "missing required field \"donation_id\"");
+        }
+        return rr_wire_fail(err, RR_EINVAL, "donation_id",
+                            "invalid donation_id: must be a UUID like "
+                            "\"5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59\"");
+    }
+    if (d->center_code == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code",
+                            "missing required field \"center_code\"");
+    }
+    if (d->amount_rials == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "amount_rials",
+                            "missing required field \"amount_rials\"");
+    }
+    if (d->amount_rials > RR_WIRE_MAX_RIALS) {
+        return rr_wire_fail(err, RR_ETOOBIG, "amount_rials",
+                            "amount %llu rials is over the maximum %llu",
+                            (unsigned long long) d->amount_rials, RR_WIRE_MAX_RIALS);
+    }
+    if ((st = check_text(d->bank_reference, "bank_reference", RR_WIRE_MAX_BANK_REF_BYTES, true,
+                         false, err)) != RR_OK ||
+        (st = check_text(d->donor, "donor", RR_WIRE_MAX_DONOR_BYTES, false, false, err)) != RR_OK ||
+        (st = check_text(d->neighbourhood, "neighbourhood", RR_WIRE_MAX_NEIGHBOURHOOD_BYTES, false,
+                         false, err)) != RR_OK ||
+        (st = check_text(d->county_code, "county_code", 4, false, false, err)) != RR_OK ||
+        (st = check_text(d->service_code, "service_code", RR_WIRE_MAX_SERVICE_BYTES, false, false,
+                         err)) != RR_OK) {
+        return st;
+    }
+    if ((int) d->domain < 0 || (int) d->domain > RR_DOMAIN_COUNT) {
+        return rr_wire_fail(err, RR_EINVAL, "domain", "unrecognized domain value %d",
+                            (int) d->domain);
+    }
+    // Exactly the target field the intent names, so that one donation has
+    // one spelling (and a retry with another is a conflict, not a guess).
+    bool nb = d->neighbourhood != NULL && d->neighbourhood[0] != '\0';
+    bool county = d->county_code != NULL && d->county_code[0] != '\0';
+    bool svc = d->service_code != NULL && d->service_code[0] != '\0';
+    bool dom = d->domain != 0;
+    const char *name = rr_wire_donation_intent_name((int) d->intent);
+    if (name == NULL) {
+        if (d->intent == 0) {
+            return rr_wire_fail(err, RR_EINVAL, "intent", "missing required field \"intent\"");
+        }
+        return rr_wire_fail(err, RR_EINVAL, "intent", "unrecognized intent value %d",
+                            (int) d->intent);
+    }
+    struct {
+        bool set;
+        int intent;
+        const char *field;
+    } targets[] = {
+        {nb, RR__V1__DONATION_INTENT__DONATION_INTENT_NEIGHBOURHOOD, "neighbourhood"},
+        {county, RR__V1__DONATION_INTENT__DONATION_INTENT_COUNTY, "county_code"},
+        {dom, RR__V1__DONATION_INTENT__DONATION_INTENT_DOMAIN, "domain"},
+        {svc, RR__V1__DONATION_INTENT__DONATION_INTENT_SERVICE, "service_code"},
+    };
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        bool wanted = targets[i].intent == (int) d->intent;
+        if (targets[i].set && !wanted) {
+            return rr_wire_fail(err, RR_EINVAL, targets[i].field,
+                                "field \"%s\" does not go with intent \"%s\"", targets[i].field,
+                                name);
+        }
+        // A county intent may leave the county out: the center's own.
+        if (wanted && !targets[i].set &&
+            targets[i].intent != RR__V1__DONATION_INTENT__DONATION_INTENT_COUNTY) {
+            return rr_wire_fail(err, RR_EINVAL, targets[i].field,
+                                "missing required field \"%s\" for intent \"%s\"", targets[i].field,
+                                name);
+        }
+    }
+    if (county && (strlen(d->county_code) != 4 ||
+                   strspn(d->county_code, "0123456789") != strlen(d->county_code))) {
+        return rr_wire_fail(err, RR_EINVAL, "county_code",
+                            "invalid county_code \"%s\": expected four digits like \"2301\"",
+                            d->county_code);
+    }
+    return RR_OK;
+}
+
+static rr_status
+check_donate(const void *msg, rr_wire_error *err)
+{
+    return rr_wire_donate_check(msg, err);
+}
+
 // The messages a peer sends, with their field checks (NULL: none).
 typedef struct body_check {
     const ProtobufCMessageDescriptor *descriptor;
@@ -342,6 +446,7 @@ static const body_check CHECKS[] = {
     {&rr__v1__update_request__descriptor, check_update},
     {&rr__v1__follow_request__descriptor, check_follow},
     {&rr__v1__inbox_request__descriptor, check_inbox},
+    {&rr__v1__donate_request__descriptor, check_donate},
     {&rr__v1__worker_ready__descriptor, check_ready},
     {&rr__v1__worker_stats__descriptor, NULL},
     {&rr__v1__risk_rules__descriptor, NULL},

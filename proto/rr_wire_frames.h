@@ -41,9 +41,10 @@ enum {
     RR_CMD_UPDATE = 0x03, // UpdateRequest -> UpdateReply (offices, centers)
     RR_CMD_FOLLOW = 0x04, // FollowRequest -> FollowReply (centers)
     RR_CMD_PING = 0x05,
-    RR_CMD_STATS = 0x06, // empty body; answered with BrokerStats
-    RR_CMD_INBOX = 0x07, // InboxRequest -> InboxReply (offices)
-    RR_CMD_ERROR = 0x7F, // broker -> center only
+    RR_CMD_STATS = 0x06,  // empty body; answered with BrokerStats
+    RR_CMD_INBOX = 0x07,  // InboxRequest -> InboxReply (offices)
+    RR_CMD_DONATE = 0x08, // DonateRequest -> DonateReply (centers: a cash donation)
+    RR_CMD_ERROR = 0x7F,  // broker -> center only
 };
 
 // Flags the broker sets on the command byte of a REQUEST: deliveries of it

@@ -105,6 +105,9 @@ if [ "$accepted" -ne 8 ] || [ "$refused" -ne 2 ]; then
     echo "FAILED: the demo printed $accepted accepted and $refused refused outcomes" >&2
     exit 1
 fi
+# The donations demo: three donations, one allocation, a ledger that reconciles.
+grep -q "^reconciled: 3 of 3 earmarks' balances equal the sum of their entries" \
+    "$logs/quickstart.log" || { echo "FAILED: the donations demo did not reconcile" >&2; exit 1; }
 echo "== a user's next commands: source .run/env; referralctl household H-941-0007"
 inside env.log 'source .run/env && referralctl household H-941-0007 && referralctl status R-1' |
     tail -n 12

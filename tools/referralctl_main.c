@@ -5,10 +5,12 @@
 #include "tool_bench.h"
 #include "tool_centers.h"
 #include "tool_deadletters.h"
+#include "tool_donations.h"
 #include "tool_follow.h"
 #include "tool_inbox.h"
 #include "tool_keys.h"
 #include "tool_migrate.h"
+#include "tool_neighbourhoods.h"
 #include "tool_offices.h"
 #include "tool_queues.h"
 #include "tool_reflog.h"
@@ -50,9 +52,14 @@ static const struct {
      "CURVE keys: generate, and register, revoke or list in the broker's key directory"},
     {"report", tool_report_main,
      "reports from the database: \"report needs\" (need-finding), \"report sla\" (time to "
-     "acceptance, on hold, to completion)"},
+     "acceptance, on hold, to completion), \"report donations\" (the donations ledger)"},
     {"centers", tool_centers_main,
      "Positive Life centers: list, add, activate, deactivate, import FILE.csv"},
+    {"neighbourhoods", tool_neighbourhoods_main,
+     "the neighbourhoods of each county and the centers that serve them: list, import FILE.csv"},
+    {"donations", tool_donations_main,
+     "earmarked cash donations: record (a center, over the broker), allocate (a council "
+     "decision)"},
     {"offices", tool_offices_main, "welfare offices: list, add, activate, deactivate"},
     {"services", tool_services_main,
      "the service catalogue: list, add, activate, deactivate, scope"},

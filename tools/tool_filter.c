@@ -134,3 +134,35 @@ tool_filter_or_null(const char *s)
 {
     return s[0] == '\0' ? NULL : s;
 }
+
+bool
+tool_filter_calendar(const char *name, tool_calendar *calendar)
+{
+    if (strcmp(name, "gregorian") == 0) {
+        *calendar = TOOL_CALENDAR_GREGORIAN;
+        return true;
+    }
+    if (strcmp(name, "jalali") == 0) {
+        *calendar = TOOL_CALENDAR_JALALI;
+        return true;
+    }
+    fprintf(stderr, "invalid value \"%s\" for --calendar: expected jalali or gregorian\n", name);
+    return false;
+}
+
+const char *
+tool_filter_day_cell(void *ctx, const PGresult *res, int c, const char *value, char *buf,
+                     size_t cap)
+{
+    const tool_filter_days *days = ctx;
+    const char *name = PQfname(res, c);
+    bool day = false;
+    for (size_t i = 0; days->names[i] != NULL && !day; i++) {
+        day = strcmp(name, days->names[i]) == 0;
+    }
+    if (!day || value[0] == '\0' || cap <= TOOL_DATE_LEN ||
+        !tool_calendar_format(value, days->calendar, buf)) {
+        return value;
+    }
+    return buf;
+}

@@ -77,6 +77,21 @@ int tool_filter_report(const char *conninfo, const char *province, const char *c
                        const char *const *params, tool_db_format format,
                        const tool_db_cells *cells);
 
+// Reads --calendar: "jalali" or "gregorian" into *calendar. False after
+// printing why.
+bool tool_filter_calendar(const char *name, tool_calendar *calendar);
+
+// The cells of a report's day columns ("YYYY-MM-DD" from SQL) printed in
+// calendar: a column is a day when its name is one of names (NULL-ended).
+typedef struct tool_filter_days {
+    tool_calendar calendar;
+    const char *const *names;
+} tool_filter_days;
+
+// A tool_db_cells text function for ctx a tool_filter_days.
+const char *tool_filter_day_cell(void *ctx, const PGresult *res, int c, const char *value,
+                                 char *buf, size_t cap);
+
 // s, or NULL (an SQL NULL parameter: no filter) when s is "".
 const char *tool_filter_or_null(const char *s);
 

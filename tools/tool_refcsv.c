@@ -155,11 +155,15 @@ trim(const char *s, size_t *len)
     return s;
 }
 
-bool
-tool_center_header(const tool_csv_record *rec, tool_center_columns *cols, tool_refusal *why)
+// Reads a header naming the columns names[0..count) in any order into
+// slots (-1 when absent); the first required of them must be there.
+static bool
+read_header(const tool_csv_record *rec, const char *const *names, size_t count, size_t required,
+            int **slots, const char *expected, tool_refusal *why)
 {
-    cols->code = cols->county = cols->neighbourhood = cols->name = cols->active = -1;
-    cols->count = rec->count;
+    for (size_t i = 0; i < count; i++) {
+        *slots[i] = -1;
+    }
     if (rec->error != NULL) {
         return refuse(why, rec->line, "header", "%s", rec->error);
     }
@@ -175,34 +179,42 @@ tool_center_header(const tool_csv_record *rec, tool_center_columns *cols, tool_r
             len -= 3;
         }
         size_t i = 0;
-        while (i < COLUMN_COUNT &&
-               (strlen(COLUMN_NAMES[i]) != len || memcmp(COLUMN_NAMES[i], name, len) != 0)) {
+        while (i < count && (strlen(names[i]) != len || memcmp(names[i], name, len) != 0)) {
             i++;
         }
-        if (i == COLUMN_COUNT) {
+        if (i == count) {
             if (!rr_text_check(name, len, RR_TEXT_LINE, NULL)) {
                 return refuse(why, rec->line, "header", "has an unreadable column name");
             }
             char shown[64];
             int k = snprintf(shown, sizeof shown, "%.*s", (int) (len < 40 ? len : 40), name);
             (void) k; // cut to 40 bytes on purpose: the name only identifies the column
-            return refuse(why, rec->line, "header",
-                          "unrecognized column \"%s\": expected code, county, neighbourhood, "
-                          "name and optionally active",
-                          shown);
+            return refuse(why, rec->line, "header", "unrecognized column \"%s\": expected %s",
+                          shown, expected);
         }
-        int *slot = column_slot(cols, i);
-        if (*slot != -1) {
-            return refuse(why, rec->line, "header", "column \"%s\" appears twice", COLUMN_NAMES[i]);
+        if (*slots[i] != -1) {
+            return refuse(why, rec->line, "header", "column \"%s\" appears twice", names[i]);
         }
-        *slot = (int) f;
+        *slots[i] = (int) f;
     }
-    for (size_t i = 0; i + 1 < COLUMN_COUNT; i++) {
-        if (*column_slot(cols, i) == -1) {
-            return refuse(why, rec->line, "header", "column \"%s\" is missing", COLUMN_NAMES[i]);
+    for (size_t i = 0; i < required; i++) {
+        if (*slots[i] == -1) {
+            return refuse(why, rec->line, "header", "column \"%s\" is missing", names[i]);
         }
     }
     return true;
+}
+
+bool
+tool_center_header(const tool_csv_record *rec, tool_center_columns *cols, tool_refusal *why)
+{
+    int *slots[COLUMN_COUNT];
+    for (size_t i = 0; i < COLUMN_COUNT; i++) {
+        slots[i] = column_slot(cols, i);
+    }
+    cols->count = rec->count;
+    return read_header(rec, COLUMN_NAMES, COLUMN_COUNT, COLUMN_COUNT - 1, slots,
+                       "code, county, neighbourhood, name and optionally active", why);
 }
 
 // A text field checked and trimmed into out (cap bytes). empty_ok says
@@ -284,7 +296,7 @@ tool_center_code_read(const char *typed, size_t len, size_t line, long *code, to
 }
 
 static bool
-active_field(const tool_csv_record *rec, int col, int *active, tool_refusal *why)
+bool_field(const tool_csv_record *rec, int col, const char *field, int *active, tool_refusal *why)
 {
     *active = -1;
     if (col < 0) {
@@ -307,7 +319,41 @@ active_field(const tool_csv_record *rec, int col, int *active, tool_refusal *why
         *active = word[0] == 't';
         return true;
     }
-    return refuse(why, rec->line, "active", "is not true or false");
+    return refuse(why, rec->line, field, "is not true or false");
+}
+
+// A record that could be read and has as many fields as the header.
+static bool
+record_shape(const tool_csv_record *rec, size_t count, tool_refusal *why)
+{
+    if (rec->error != NULL) {
+        return refuse(why, rec->line, "row", "%s", rec->error);
+    }
+    if (rec->count != count) {
+        char counts[48];
+        int k = snprintf(counts, sizeof counts, "%zu fields, expected %zu", rec->count, count);
+        (void) k; // two size_t always fit
+        return refuse(why, rec->line, "row", "has %s", counts);
+    }
+    return true;
+}
+
+// The county column: four digits (Persian or Arabic-Indic read as ASCII)
+// into out.
+static bool
+county_field(const tool_csv_record *rec, int col, char out[TOOL_COUNTY_CODE_LEN + 1],
+             tool_refusal *why)
+{
+    char county[CODE_CAP] = "";
+    if (!code_text(rec->field[col], rec->len[col], rec->line, "county", county, why)) {
+        return false;
+    }
+    if (strlen(county) != TOOL_COUNTY_CODE_LEN || !all_digits(county)) {
+        return refuse(why, rec->line, "county", "invalid county code \"%s\": expected four digits",
+                      county);
+    }
+    memcpy(out, county, TOOL_COUNTY_CODE_LEN + 1);
+    return true;
 }
 
 bool
@@ -317,37 +363,19 @@ tool_center_row_check(const tool_csv_record *rec, const tool_center_columns *col
 {
     memset(row, 0, sizeof *row);
     row->line = rec->line;
-    if (rec->error != NULL) {
-        return refuse(why, rec->line, "row", "%s", rec->error);
-    }
-    if (rec->count != cols->count) {
-        char counts[48];
-        int k =
-            snprintf(counts, sizeof counts, "%zu fields, expected %zu", rec->count, cols->count);
-        (void) k; // two size_t always fit
-        return refuse(why, rec->line, "row", "has %s", counts);
-    }
-    if (!tool_center_code_read(rec->field[cols->code], rec->len[cols->code], rec->line, &row->code,
-                               why)) {
+    if (!record_shape(rec, cols->count, why) ||
+        !tool_center_code_read(rec->field[cols->code], rec->len[cols->code], rec->line, &row->code,
+                               why) ||
+        !county_field(rec, cols->county, row->county, why)) {
         return false;
     }
-    char county[CODE_CAP] = "";
-    if (!code_text(rec->field[cols->county], rec->len[cols->county], rec->line, "county", county,
-                   why)) {
-        return false;
+    if (!county_exists(ctx, row->county)) {
+        return refuse(why, rec->line, "county", "unrecognized county \"%s\"", row->county);
     }
-    if (strlen(county) != TOOL_COUNTY_CODE_LEN || !all_digits(county)) {
-        return refuse(why, rec->line, "county", "invalid county code \"%s\": expected four digits",
-                      county);
-    }
-    if (!county_exists(ctx, county)) {
-        return refuse(why, rec->line, "county", "unrecognized county \"%s\"", county);
-    }
-    memcpy(row->county, county, sizeof row->county);
     return text_field(rec, cols->name, "name", sizeof row->name, false, row->name, why) &&
            text_field(rec, cols->neighbourhood, "neighbourhood", sizeof row->neighbourhood, true,
                       row->neighbourhood, why) &&
-           active_field(rec, cols->active, &row->active, why);
+           bool_field(rec, cols->active, "active", &row->active, why);
 }
 
 static const tool_center_row *sort_rows; // qsort has no context argument
@@ -405,4 +433,78 @@ tool_center_rows_duplicates(const tool_center_row *rows, size_t n, bool *dup, to
     }
     free(order);
     return true;
+}
+
+static const char *const NBHD_COLUMNS[] = {"county", "name", "setting", "red_line", "centers"};
+#define NBHD_COLUMN_COUNT (sizeof NBHD_COLUMNS / sizeof NBHD_COLUMNS[0])
+
+bool
+tool_nbhd_header(const tool_csv_record *rec, tool_nbhd_columns *cols, tool_refusal *why)
+{
+    int *slots[NBHD_COLUMN_COUNT] = {&cols->county, &cols->name, &cols->setting, &cols->red_line,
+                                     &cols->centers};
+    cols->count = rec->count;
+    return read_header(rec, NBHD_COLUMNS, NBHD_COLUMN_COUNT, 3, slots,
+                       "county, name, setting and optionally red_line and centers", why);
+}
+
+// The centers field: codes separated by ";" or spaces, each as a center
+// code is typed; none is allowed.
+static bool
+centers_field(const tool_csv_record *rec, int col, tool_nbhd_row *row, tool_refusal *why)
+{
+    row->n_centers = 0;
+    if (col < 0) {
+        return true;
+    }
+    const char *s = rec->field[col];
+    size_t len = rec->len[col], at = 0;
+    while (at < len) {
+        while (at < len && (s[at] == ';' || s[at] == ' ')) {
+            at++;
+        }
+        size_t start = at;
+        while (at < len && s[at] != ';' && s[at] != ' ') {
+            at++;
+        }
+        if (at == start) {
+            break;
+        }
+        if (row->n_centers == TOOL_NBHD_MAX_CENTERS) {
+            return refuse(why, rec->line, "centers", "names more than %d centers",
+                          TOOL_NBHD_MAX_CENTERS);
+        }
+        long code = 0;
+        if (!tool_center_code_read(s + start, at - start, rec->line, &code, why)) {
+            why->field = "centers";
+            return false;
+        }
+        row->centers[row->n_centers++] = code;
+    }
+    return true;
+}
+
+bool
+tool_nbhd_row_check(const tool_csv_record *rec, const tool_nbhd_columns *cols, tool_nbhd_row *row,
+                    tool_refusal *why)
+{
+    memset(row, 0, sizeof *row);
+    row->line = rec->line;
+    if (!record_shape(rec, cols->count, why) ||
+        !county_field(rec, cols->county, row->county, why) ||
+        !text_field(rec, cols->name, "name", sizeof row->name, false, row->name, why)) {
+        return false;
+    }
+    char setting[8] = "";
+    if (!text_field(rec, cols->setting, "setting", sizeof setting, true, setting, why) ||
+        (strcmp(setting, "urban") != 0 && strcmp(setting, "rural") != 0)) {
+        return refuse(why, rec->line, "setting", "is not urban or rural");
+    }
+    row->rural = setting[0] == 'r';
+    int red_line = -1;
+    if (!bool_field(rec, cols->red_line, "red_line", &red_line, why)) {
+        return false;
+    }
+    row->red_line = red_line == 1;
+    return centers_field(rec, cols->centers, row, why);
 }

@@ -95,4 +95,39 @@ bool tool_center_row_check(const tool_csv_record *rec, const tool_center_columns
 bool tool_center_rows_duplicates(const tool_center_row *rows, size_t n, bool *dup,
                                  tool_refusal *why, size_t *refused);
 
+// Where each column of the neighbourhood register is (-1: absent; only
+// red_line and centers may be).
+typedef struct tool_nbhd_columns {
+    int county, name, setting, red_line, centers;
+    size_t count; // columns in the header
+} tool_nbhd_columns;
+
+// Reads the neighbourhood register's header: county, name, setting and
+// optionally red_line and centers, in any order. False with *why.
+bool tool_nbhd_header(const tool_csv_record *rec, tool_nbhd_columns *cols, tool_refusal *why);
+
+#define TOOL_NBHD_NAME_MAX_BYTES 200
+#define TOOL_NBHD_MAX_CENTERS    32
+
+// A neighbourhood as a row of the register asks for it.
+typedef struct tool_nbhd_row {
+    size_t line;
+    char county[TOOL_COUNTY_CODE_LEN + 1];
+    char name[TOOL_NBHD_NAME_MAX_BYTES + 1]; // as written; the database keys it canonically
+    bool rural;                              // setting: urban (false) or rural (true)
+    bool red_line;                           // marginal or high-risk ("red-line") area
+    long centers[TOOL_NBHD_MAX_CENTERS];     // the centers that serve it
+    size_t n_centers;
+} tool_nbhd_row;
+
+// Checks one data record of the neighbourhood register: the field count,
+// county (four digits, Persian digits read as ASCII), name (clean text, not
+// empty, at most 200 bytes), setting ("urban" or "rural"), red_line
+// ("true"/"false", any case; empty is false), centers (center codes
+// separated by ";" or spaces, at most 32). Whether the county and the
+// centers exist is the database's check. True fills *row; false fills
+// *why with the first problem.
+bool tool_nbhd_row_check(const tool_csv_record *rec, const tool_nbhd_columns *cols,
+                         tool_nbhd_row *row, tool_refusal *why);
+
 #endif

@@ -24,8 +24,13 @@ static const char LOG_SQL[] =
     " ORDER BY x.id DESC LIMIT $3";
 // clang-format on
 
-static const char *const ENTITIES[] = {"center", "office", "service", "routing_rule",
-                                       "risk_priority_rule"};
+static const char *const ENTITIES[] = {"center",
+                                       "office",
+                                       "service",
+                                       "routing_rule",
+                                       "risk_priority_rule",
+                                       "neighbourhood",
+                                       "neighbourhood_center"};
 
 int
 tool_reflog_main(int argc, char **argv)
@@ -36,10 +41,11 @@ tool_reflog_main(int argc, char **argv)
         {"db", RR_OPT_STRING, "REFERRAL_DB", "dbname=referral", "libpq connection string", &db, 0,
          0},
         {"entity", RR_OPT_STRING, NULL, "",
-         "only changes to center, office, service, routing_rule or risk_priority_rule", &entity, 0,
-         0},
-        {"key", RR_OPT_STRING, NULL, "", "only changes to the row with this code or rule id", &key,
-         0, 0},
+         "only changes to center, office, service, routing_rule, risk_priority_rule, "
+         "neighbourhood or neighbourhood_center",
+         &entity, 0, 0},
+        {"key", RR_OPT_STRING, NULL, "",
+         "only changes to the row with this code, rule or neighbourhood id", &key, 0, 0},
         {"limit", RR_OPT_INT, NULL, "50", "at most this many changes, newest first", &limit, 1,
          100000},
         {"format", RR_OPT_STRING, NULL, "table", "table or csv", &format_name, 0, 0},
@@ -67,7 +73,7 @@ tool_reflog_main(int argc, char **argv)
     if (!known) {
         fprintf(stderr,
                 "invalid value \"%s\" for --entity: expected center, office, service, "
-                "routing_rule or risk_priority_rule\n",
+                "routing_rule, risk_priority_rule, neighbourhood or neighbourhood_center\n",
                 entity);
         return TOOL_EXIT_USAGE;
     }

@@ -5,6 +5,7 @@
 
 #include "rr_wire.h"
 #include "tool_filter.h"
+#include "tool_report_donations.h"
 #include "tool_report_sla.h"
 
 #include <stdbool.h>
@@ -201,8 +202,9 @@ tool_overdue_main(int argc, char **argv)
 
 // --- referralctl report needs ---------------------------------------------
 
-// Requests by area (county, then neighbourhood: canonical, so that its
-// spellings are one row, shown by its most common spelling), domain and
+// Requests by area (county, then neighbourhood: the one the referral names
+// (migration 0018), else its center's; canonical, so that its spellings are
+// one row, shown by its most common spelling), domain and
 // service: how many, for how many households and persons, in which state
 // (open + completed + rejected + failed + cancelled = requests), the median
 // days from creation to the first acceptance, the first and last request
@@ -214,9 +216,12 @@ static const char NEEDS_SQL[] =
     "WITH base AS ("
     "  SELECT r.id, r.household_id, r.national_id, r.domain, r.service_code, r.status,"
     "         r.risk_flags, r.created_at, k.province_code, k.code AS county, k.name_en, k.name_fa,"
-    "         c.neighbourhood_key AS area, btrim(c.neighbourhood) AS spelling"
+    "         coalesce(n.name_key, c.neighbourhood_key) AS area,"
+    "         coalesce(n.name, btrim(c.neighbourhood)) AS spelling"
     "  FROM referral r"
     "  JOIN center c ON c.code = r.center_code"
+    "  LEFT JOIN referral_neighbourhood rn ON rn.referral_id = r.id"
+    "  LEFT JOIN neighbourhood n ON n.id = rn.neighbourhood_id"
     "  JOIN county k ON k.code = c.county_code"
     "  WHERE ($1::text IS NULL OR k.province_code = $1)"
     "    AND ($2::text IS NULL OR k.code = $2)"
@@ -256,19 +261,6 @@ static const char NEEDS_SQL[] =
     " ORDER BY b.province_code, b.county, b.area, b.domain, b.service_code";
 // clang-format on
 
-// The report's day columns in the calendar asked for.
-static const char *
-needs_cell(void *ctx, const PGresult *res, int c, const char *value, char *buf, size_t cap)
-{
-    const tool_calendar *calendar = ctx;
-    const char *name = PQfname(res, c);
-    bool day = strcmp(name, "first_request") == 0 || strcmp(name, "last_request") == 0;
-    if (!day || cap <= TOOL_DATE_LEN || !tool_calendar_format(value, *calendar, buf)) {
-        return value;
-    }
-    return buf;
-}
-
 static int
 report_needs_main(int argc, char **argv)
 {
@@ -299,11 +291,7 @@ report_needs_main(int argc, char **argv)
         return TOOL_EXIT_USAGE;
     }
     tool_calendar calendar = TOOL_CALENDAR_JALALI;
-    if (strcmp(calendar_name, "gregorian") == 0) {
-        calendar = TOOL_CALENDAR_GREGORIAN;
-    } else if (strcmp(calendar_name, "jalali") != 0) {
-        fprintf(stderr, "invalid value \"%s\" for --calendar: expected jalali or gregorian\n",
-                calendar_name);
+    if (!tool_filter_calendar(calendar_name, &calendar)) {
         return TOOL_EXIT_USAGE;
     }
     char since_iso[TOOL_DATE_LEN + 1], until_iso[TOOL_DATE_LEN + 1];
@@ -313,7 +301,9 @@ report_needs_main(int argc, char **argv)
     }
     const char *params[4] = {tool_filter_or_null(province), tool_filter_or_null(county),
                              tool_filter_or_null(since_iso), tool_filter_or_null(until_iso)};
-    tool_db_cells cells = {needs_cell, &calendar};
+    static const char *const day_columns[] = {"first_request", "last_request", NULL};
+    tool_filter_days days = {calendar, day_columns};
+    tool_db_cells cells = {tool_filter_day_cell, &days};
     return tool_filter_report(db, province, county, "", "build the needs report", NEEDS_SQL, 4,
                               params, format, &cells);
 }
@@ -325,7 +315,9 @@ report_usage(FILE *out)
                  "reports:\n"
                  "  needs   requests by county, neighbourhood, domain and service\n"
                  "  sla     time to acceptance, on hold and to completion, per service and "
-                 "office\n\n"
+                 "office\n"
+                 "  donations  earmarked donations received, allocated and left, by "
+                 "neighbourhood and county\n\n"
                  "\"referralctl report REPORT --help\" lists a report's options.\n");
 }
 
@@ -342,6 +334,9 @@ tool_report_main(int argc, char **argv)
     }
     if (strcmp(name, "sla") == 0) {
         return tool_report_sla_main(argc - 1, argv + 1);
+    }
+    if (strcmp(name, "donations") == 0) {
+        return tool_report_donations_main(argc - 1, argv + 1);
     }
     if (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         report_usage(stdout);

@@ -69,6 +69,9 @@ tool_request_from_json(json_t *obj, tool_request *out, char *why, size_t cap)
         } else if (strcmp(key, "note") == 0) {
             st = take_string(value, key, &out->strings[3], why, cap);
             out->req.note = out->strings[3];
+        } else if (strcmp(key, "neighbourhood") == 0) {
+            st = take_string(value, key, &out->strings[4], why, cap);
+            out->req.neighbourhood = out->strings[4];
         } else if (strcmp(key, "priority") == 0) {
             rr_priority p = json_is_string(value) ? rr_priority_parse(json_string_value(value))
                                                   : RR_PRIORITY_NONE;

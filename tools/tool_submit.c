@@ -106,7 +106,7 @@ tool_submit_main(int argc, char **argv)
 {
     const char *key_file = NULL, *broker_key = NULL;
     const char *brokers, *file, *request_id, *national_id, *household, *service, *priority, *risks,
-        *note, *domain;
+        *note, *domain, *neighbourhood;
     long center = 0, timeout_ms = 0, attempts = 0;
     bool no_consent = false, json = false;
     rr_opt opts[] = {
@@ -124,6 +124,9 @@ tool_submit_main(int argc, char **argv)
          0},
         {"risk", RR_OPT_STRING, NULL, "", "risk flags, comma-separated", &risks, 0, 0},
         {"note", RR_OPT_STRING, NULL, "", "free text for the office", &note, 0, 0},
+        {"neighbourhood", RR_OPT_STRING, NULL, "",
+         "the household's neighbourhood, by name, in the center's county (optional)",
+         &neighbourhood, 0, 0},
         {"domain", RR_OPT_STRING, NULL, "", "domain (default: from the service code)", &domain, 0,
          0},
         {"no-consent", RR_OPT_FLAG, NULL, "0", "send consent=false (the broker will refuse it)",
@@ -188,6 +191,7 @@ tool_submit_main(int argc, char **argv)
             req.priority = (Rr__V1__Priority) p;
             req.risk_flags = flags;
             req.note = (char *) note;
+            req.neighbourhood = (char *) neighbourhood;
             req.consent = !no_consent;
             req.domain = (Rr__V1__Domain) rr_domain_parse(domain);
             rc = submit_one(client, &req, timeout_ms, (int) attempts, json);

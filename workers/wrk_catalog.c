@@ -23,7 +23,15 @@ typedef struct office_entry {
     UT_hash_handle hh;
 } office_entry;
 
+// Keyed by "<county>/<canonical name>".
+typedef struct neighbourhood_entry {
+    int id;
+    char *key; // owned
+    UT_hash_handle hh;
+} neighbourhood_entry;
+
 struct wrk_catalog {
+    neighbourhood_entry *neighbourhoods;
     service_entry *services;
     center_entry *centers;
     office_entry *offices;
@@ -71,9 +79,66 @@ wrk_catalog_destroy(wrk_catalog **self_p)
         free(o);
         o = next;
     }
+    neighbourhood_entry *n = self->neighbourhoods;
+    HASH_CLEAR(hh, self->neighbourhoods);
+    while (n != NULL) {
+        neighbourhood_entry *next = n->hh.next;
+        free(n->key);
+        free(n);
+        n = next;
+    }
     free(self->rules);
     free(self);
     *self_p = NULL;
+}
+
+// "<county>/<key>" in a new string (caller frees), or NULL.
+static char *
+neighbourhood_key(const char *county, const char *name_key)
+{
+    size_t n = strlen(county) + 1 + strlen(name_key) + 1;
+    char *key = malloc(n);
+    if (key != NULL) {
+        int w = snprintf(key, n, "%s/%s", county, name_key);
+        assert(w > 0 && (size_t) w < n);
+        (void) w;
+    }
+    return key;
+}
+
+rr_status
+wrk_catalog_add_neighbourhood(wrk_catalog *self, int id, const char *county, const char *name_key)
+{
+    neighbourhood_entry *e = calloc(1, sizeof *e);
+    char *key = neighbourhood_key(county, name_key);
+    if (e == NULL || key == NULL) {
+        free(e);
+        free(key);
+        return RR_ENOMEM;
+    }
+    neighbourhood_entry *old = NULL;
+    HASH_FIND_STR(self->neighbourhoods, key, old);
+    if (old != NULL) {
+        free(e);
+        free(key);
+        return RR_EINVAL;
+    }
+    e->id = id;
+    e->key = key;
+    HASH_ADD_KEYPTR(hh, self->neighbourhoods, e->key, strlen(e->key), e);
+    return RR_OK;
+}
+
+int
+wrk_catalog_neighbourhood(const wrk_catalog *self, const char *county, const char *name_key)
+{
+    char *key = neighbourhood_key(county, name_key);
+    neighbourhood_entry *e = NULL;
+    if (key != NULL) {
+        HASH_FIND_STR(self->neighbourhoods, key, e);
+    }
+    free(key);
+    return e ? e->id : 0;
 }
 
 rr_status

@@ -63,6 +63,16 @@ RR_NODISCARD rr_status wrk_catalog_add_center(wrk_catalog *self, const wrk_cente
 RR_NODISCARD rr_status wrk_catalog_add_office(wrk_catalog *self, const wrk_office *office);
 RR_NODISCARD rr_status wrk_catalog_add_rule(wrk_catalog *self, const wrk_rule *rule);
 
+// Adds a neighbourhood: its id, county and canonical name (name_key,
+// rr_text_canon's form, as the database keys it). RR_EINVAL for a county
+// and key added before; RR_ENOMEM.
+RR_NODISCARD rr_status wrk_catalog_add_neighbourhood(wrk_catalog *self, int id, const char *county,
+                                                     const char *name_key);
+
+// The id of the neighbourhood of county whose canonical name is name_key,
+// or 0 when there is none.
+int wrk_catalog_neighbourhood(const wrk_catalog *self, const char *county, const char *name_key);
+
 // Lookups borrow from the catalogue; NULL when absent.
 const wrk_service *wrk_catalog_service(const wrk_catalog *self, const char *code);
 const wrk_center *wrk_catalog_center(const wrk_catalog *self, uint32_t code);

@@ -1,7 +1,8 @@
 // The store's recording job: submissions through submit_referrals (one
 // statement and one COMMIT for a whole batch; migrations 0006 and 0008),
-// and dead letters. The submission's thirteen parameters and fourteen result
-// columns are written once here, and once in SQL (submission_result).
+// and dead letters. The submission's thirteen parameters (and the
+// neighbourhoods, linked by the same statement) and fourteen result columns
+// are written once here, and once in SQL (submission_result).
 #define RR_LOG_MODULE "store"
 #include "wrk_store_impl.h"
 
@@ -29,6 +30,7 @@ enum {
     P_NOTE,
     P_OFFICE,
     P_RULE,
+    P_NEIGHBOURHOOD, // not submit_referrals': the statement links inserted referrals to it
     P_COUNT
 };
 
@@ -54,11 +56,17 @@ enum {
 
 static const wrk_statement STATEMENTS[] = {
     {"record",
-     "SELECT ord, id, center_code, household_id, service_code, office_code, status, created_ms,"
+     "WITH s AS (SELECT * FROM submit_referrals($1::uuid[], $2::integer[], $3::text[],"
+     " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],"
+     " $11::text[], $12::text[], $13::integer[])),"
+     // The neighbourhood of each referral inserted now (issue 18), in the
+     // same statement and so the same commit; a stored answer links nothing.
+     " linked AS (INSERT INTO referral_neighbourhood (referral_id, neighbourhood_id)"
+     " SELECT s.id, nb.id FROM s JOIN unnest($14::integer[]) WITH ORDINALITY AS nb(id, n)"
+     " ON nb.n = s.ord WHERE s.inserted AND nb.id IS NOT NULL)"
+     " SELECT ord, id, center_code, household_id, service_code, office_code, status, created_ms,"
      " inserted, duplicate, office_name_en, office_name_fa, version, coalesce(conflict, '')"
-     " FROM submit_referrals($1::uuid[], $2::integer[], $3::text[], $4::text[],"
-     " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
-     " $12::text[], $13::integer[]) ORDER BY ord",
+     " FROM s ORDER BY ord",
      P_COUNT},
     // See dead_letter_request in migration 0013: false when the referral exists.
     {"dead_letter",
@@ -180,7 +188,7 @@ submission_params(const wrk_submission *subs, size_t n, array_text params[P_COUN
     for (size_t i = 0; i < n; i++) {
         const wrk_submission *sub = &subs[i];
         const Rr__V1__SubmitRequest *req = sub->req;
-        char center[16], rule[16], flags[256];
+        char center[16], rule[16], flags[256], hood[16];
         rr_format_fits(center, sizeof center, "%u", req->center_code);
         rr_format_fits(rule, sizeof rule, "%d", sub->route->rule_id);
         risk_flags_text(req, flags, sizeof flags);
@@ -198,6 +206,8 @@ submission_params(const wrk_submission *subs, size_t n, array_text params[P_COUN
         array_put(&params[P_NOTE], req->note ? req->note : "", true);
         array_put(&params[P_OFFICE], sub->route->office->code, true);
         array_put(&params[P_RULE], sub->route->rule_id > 0 ? rule : NULL, false);
+        rr_format_fits(hood, sizeof hood, "%d", sub->facts->neighbourhood_id);
+        array_put(&params[P_NEIGHBOURHOOD], sub->facts->neighbourhood_id > 0 ? hood : NULL, false);
     }
     bool ok = true;
     for (int k = 0; k < P_COUNT; k++) {

@@ -1,5 +1,5 @@
-// The store's catalogue job: services, centers, offices, routing rules and
-// risk rules read into a wrk_catalog in one go.
+// The store's catalogue job: services, centers, offices, routing rules, risk
+// rules and neighbourhoods read into a wrk_catalog in one go.
 #define RR_LOG_MODULE "store"
 #include "wrk_store_impl.h"
 
@@ -29,7 +29,8 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
         return RR_EDB;
     }
     rr_status st = RR_EDB;
-    PGresult *services = NULL, *centers = NULL, *offices = NULL, *rules = NULL, *risks = NULL;
+    PGresult *services = NULL, *centers = NULL, *offices = NULL, *rules = NULL, *risks = NULL,
+             *hoods = NULL;
     wrk_catalog *cat = wrk_catalog_new();
     if (cat == NULL) {
         st = RR_ENOMEM;
@@ -50,7 +51,8 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
     risks = rules ? query(self, "SELECT array_to_string(flags, ','), min_priority"
                                 " FROM risk_priority_rule ORDER BY id")
                   : NULL;
-    if (risks == NULL) {
+    hoods = risks ? query(self, "SELECT id, county_code, name_key FROM neighbourhood") : NULL;
+    if (hoods == NULL) {
         goto done;
     }
     st = RR_OK;
@@ -112,17 +114,22 @@ wrk_store_load_catalog(wrk_store *self, wrk_catalog **out)
             st = wrk_catalog_add_risk_rule(cat, &rule);
         }
     }
+    for (int i = 0; i < PQntuples(hoods) && st == RR_OK; i++) {
+        st = wrk_catalog_add_neighbourhood(cat, (int) strtol(PQgetvalue(hoods, i, 0), NULL, 10),
+                                           PQgetvalue(hoods, i, 1), PQgetvalue(hoods, i, 2));
+    }
     if (st != RR_OK) {
         rr_log_error("could not build the catalogue: %s", rr_strerror(st));
         goto done;
     }
     rr_log_info("catalogue loaded: %d services, %d centers, %d offices, %d routing rules, %d risk "
-                "rules",
+                "rules, %d neighbourhoods",
                 PQntuples(services), PQntuples(centers), PQntuples(offices), PQntuples(rules),
-                PQntuples(risks));
+                PQntuples(risks), PQntuples(hoods));
     *out = cat;
     cat = NULL;
 done:
+    PQclear(hoods);
     PQclear(risks);
     PQclear(rules);
     PQclear(offices);

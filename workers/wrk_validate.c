@@ -2,6 +2,7 @@
 #include "wrk_validate.h"
 #include "rr_format.h"
 #include "rr_principal.h"
+#include "rr_text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -56,6 +57,28 @@ wrk_request_domain(const Rr__V1__SubmitRequest *req)
 }
 
 rr_status
+wrk_validate_neighbourhood(const wrk_catalog *catalog, const wrk_center *center, const char *name,
+                           int *id, rr_wire_error *err)
+{
+    *id = 0;
+    if (name == NULL || name[0] == '\0') {
+        return RR_OK;
+    }
+    // Canonical forms may grow (case folding): room for four times the limit.
+    char key[4 * RR_WIRE_MAX_NEIGHBOURHOOD_BYTES + 1];
+    size_t len = 0;
+    if (rr_text_canon(name, strlen(name), key, sizeof key, &len, NULL) == RR_OK) {
+        *id = wrk_catalog_neighbourhood(catalog, center->county, key);
+    }
+    if (*id == 0) {
+        return rr_wire_fail(err, RR_ENOTFOUND, "neighbourhood",
+                            "unrecognized neighbourhood \"%s\" in county \"%s\"", name,
+                            center->county);
+    }
+    return RR_OK;
+}
+
+rr_status
 wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__SubmitRequest *req,
                     wrk_submit_facts *out, rr_wire_error *err)
 {
@@ -83,7 +106,8 @@ wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain, const Rr__V1__
     out->service = service;
     out->center = center;
     out->priority = req->priority == 0 ? RR_PRIORITY_ROUTINE : (rr_priority) req->priority;
-    return RR_OK;
+    return wrk_validate_neighbourhood(catalog, center, req->neighbourhood, &out->neighbourhood_id,
+                                      err);
 }
 
 rr_status

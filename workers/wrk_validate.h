@@ -15,6 +15,7 @@ typedef struct wrk_submit_facts {
     char natid[RR_NATID_LEN + 1];
     char household[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1]; // canonical (rr_text_canon)
     rr_priority priority;                            // unspecified resolved to routine
+    int neighbourhood_id; // the request's neighbourhood in the center's county; 0: none named
 } wrk_submit_facts;
 
 // The service a request names, as a submission checks it: RR_ENOTFOUND for
@@ -35,11 +36,19 @@ rr_domain wrk_request_domain(const Rr__V1__SubmitRequest *req);
 // Checks req for a worker of domain (RR_DOMAIN_NONE: a worker of every
 // domain, checking against wrk_request_domain). RR_OK fills out. Otherwise err names
 // the field and the reason: RR_EINVAL/RR_ETOOBIG for a malformed field,
-// RR_ENOTFOUND for an unknown service or center (the caller may reload the
-// catalogue once and ask again), RR_ESTATE for an inactive one.
+// RR_ENOTFOUND for an unknown service or center, or a neighbourhood the
+// center's county does not have (the caller may reload the catalogue once
+// and ask again), RR_ESTATE for an inactive one.
 RR_NODISCARD rr_status wrk_validate_submit(const wrk_catalog *catalog, rr_domain domain,
                                            const Rr__V1__SubmitRequest *req, wrk_submit_facts *out,
                                            rr_wire_error *err);
+
+// The neighbourhood a submission names (name: as sent, "" or NULL for none)
+// among center's county's, compared canonically (rr_text_canon). RR_OK sets
+// *id (0 for none named); RR_ENOTFOUND names field "neighbourhood".
+RR_NODISCARD rr_status wrk_validate_neighbourhood(const wrk_catalog *catalog,
+                                                  const wrk_center *center, const char *name,
+                                                  int *id, rr_wire_error *err);
 
 // What a request asks to do, for wrk_validate_actor.
 typedef enum wrk_action {

@@ -1,5 +1,5 @@
-// docs/PROTOCOL.md's worked example is the bytes this code sends: one
-// SUBMIT through rr_wire_send_call and its answer through
+// docs/PROTOCOL.md's worked examples are the bytes this code sends: one
+// SUBMIT (and one DONATE) through rr_wire_send_call and its answer through
 // rr_wire_send_answer, over a real inproc DEALER/ROUTER pair. Each frame's
 // bytes must appear in the document, in its hex dump between the markers
 // <!-- hex:NAME --> and <!-- /hex:NAME -->. RR_PRINT_EXAMPLE=1 prints the
@@ -184,11 +184,71 @@ test_the_documented_submit_and_answer_are_what_goes_on_the_wire(void **state)
     zmq_ctx_term(ctx);
 }
 
+#define DONATION_ID "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+static void
+test_the_documented_donate_and_answer_are_what_goes_on_the_wire(void **state)
+{
+    (void) state;
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_bind(router, "inproc://donate"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://donate"), 0);
+
+    Rr__V1__DonateRequest req = RR__V1__DONATE_REQUEST__INIT;
+    req.donation_id = DONATION_ID;
+    req.center_code = 941;
+    req.amount_rials = 5000000;
+    req.bank_reference = "SHBA-1405-0001";
+    req.intent = RR__V1__DONATION_INTENT__DONATION_INTENT_NEIGHBOURHOOD;
+    req.neighbourhood = "نارمک";
+    assert_int_equal(rr_wire_donate_check(&req, NULL), RR_OK);
+    uint8_t *body = NULL;
+    size_t size = 0;
+    assert_int_equal(rr_wire_pack_buffer(&req.base, &body, &size), RR_OK);
+    assert_int_equal(rr_wire_send_call(dealer, 0, RR_CMD_DONATE, DONATION_ID, body, size), RR_OK);
+    free(body);
+
+    rr_frames f;
+    assert_int_equal(rr_frames_recv(router, &f, 0), RR_OK);
+    assert_int_equal(f.count, 6);
+    assert_int_equal(rr_frames_size(&f, 1), 0);
+    assert_true(rr_frames_equal(&f, 2, "RRC2", 4));
+    assert_true(rr_frames_equal(&f, 3, "\x08", 1));
+    assert_true(rr_frames_equal(&f, 4, DONATION_ID, strlen(DONATION_ID)));
+    expect_in_doc("donate-body", rr_frames_data(&f, 5), rr_frames_size(&f, 5));
+
+    Rr__V1__DonateReply reply = RR__V1__DONATE_REPLY__INIT;
+    reply.donation_id = DONATION_ID;
+    reply.status = RR__V1__STATUS__STATUS_OK;
+    reply.earmark_id = 12;
+    reply.earmark = "neighbourhood:12";
+    reply.province_code = "23";
+    reply.recorded_at_ms = INT64_C(1795680000000); // 2026-11-26T08:00:00Z
+    zmq_msg_t answer;
+    assert_int_equal(rr_wire_pack(&reply.base, &answer), RR_OK);
+    assert_int_equal(
+        rr_wire_send_answer(router, &f.part[0], 2, RR_CMD_DONATE, DONATION_ID, &answer), RR_OK);
+    rr_frames_close(&f);
+
+    assert_int_equal(rr_frames_recv(dealer, &f, 0), RR_OK);
+    assert_int_equal(f.count, 5);
+    assert_true(rr_frames_equal(&f, 2, "\x08", 1));
+    assert_true(rr_frames_equal(&f, 3, DONATION_ID, strlen(DONATION_ID)));
+    expect_in_doc("donate-answer", rr_frames_data(&f, 4), rr_frames_size(&f, 4));
+    rr_frames_close(&f);
+
+    zmq_close(router);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_documented_submit_and_answer_are_what_goes_on_the_wire),
+        cmocka_unit_test(test_the_documented_donate_and_answer_are_what_goes_on_the_wire),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -353,6 +353,82 @@ test_risk_flags_are_known_distinct_and_sorted_by_name(void **state)
     assert_string_equal(why, "unrecognized risk flag \"\"");
 }
 
+static void
+test_neighbourhood_header_needs_county_name_setting_and_takes_the_rest_optionally(void **state)
+{
+    (void) state;
+    tool_nbhd_columns cols;
+    tool_refusal why;
+    tool_csv_record rec = one_record("centers,setting,name,county\n");
+    assert_true(tool_nbhd_header(&rec, &cols, &why));
+    assert_int_equal(cols.centers, 0);
+    assert_int_equal(cols.setting, 1);
+    assert_int_equal(cols.name, 2);
+    assert_int_equal(cols.county, 3);
+    assert_int_equal(cols.red_line, -1);
+    rec = one_record("county,name,red_line\n");
+    assert_false(tool_nbhd_header(&rec, &cols, &why));
+    assert_string_equal(why.reason, "column \"setting\" is missing");
+    rec = one_record("county,name,setting,code\n");
+    assert_false(tool_nbhd_header(&rec, &cols, &why));
+    assert_string_equal(why.reason, "unrecognized column \"code\": expected county, name, "
+                                    "setting and optionally red_line and centers");
+}
+
+static void
+test_neighbourhood_row_reads_persian_digits_flags_and_its_centers(void **state)
+{
+    (void) state;
+    tool_nbhd_columns cols;
+    tool_refusal why;
+    tool_csv_record rec = one_record("county,name,setting,red_line,centers\n");
+    assert_true(tool_nbhd_header(&rec, &cols, &why));
+    tool_nbhd_row row;
+    rec = one_record("۲۳۰۱, خاک سفید ,rural,TRUE,941; ۱۹۲۴ 7001\n");
+    assert_true(tool_nbhd_row_check(&rec, &cols, &row, &why));
+    assert_string_equal(row.county, "2301");
+    assert_string_equal(row.name, "خاک سفید");
+    assert_true(row.rural);
+    assert_true(row.red_line);
+    assert_int_equal(row.n_centers, 3);
+    assert_int_equal(row.centers[0], 941);
+    assert_int_equal(row.centers[1], 1924);
+    assert_int_equal(row.centers[2], 7001);
+    rec = one_record("2301,Narmak,urban,,\n");
+    assert_true(tool_nbhd_row_check(&rec, &cols, &row, &why));
+    assert_false(row.rural);
+    assert_false(row.red_line);
+    assert_int_equal(row.n_centers, 0);
+}
+
+static void
+test_neighbourhood_row_refuses_each_bad_field_naming_it_and_why(void **state)
+{
+    (void) state;
+    static const struct {
+        const char *row, *field, *reason;
+    } cases[] = {
+        {"2301,n,urban,false\n", "row", "has 4 fields, expected 5"},
+        {"230,n,urban,false,\n", "county", "invalid county code \"230\": expected four digits"},
+        {"2301, ,urban,false,\n", "name", "is empty"},
+        {"2301,n,town,false,\n", "setting", "is not urban or rural"},
+        {"2301,n,urban,yes,\n", "red_line", "is not true or false"},
+        {"2301,n,urban,false,941;x\n", "centers",
+         "invalid center code \"X\": expected a number from 1 to 2147483647"},
+    };
+    tool_nbhd_columns cols;
+    tool_refusal why;
+    tool_csv_record head = one_record("county,name,setting,red_line,centers\n");
+    assert_true(tool_nbhd_header(&head, &cols, &why));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tool_nbhd_row row;
+        tool_csv_record rec = one_record(cases[i].row);
+        assert_false(tool_nbhd_row_check(&rec, &cols, &row, &why));
+        assert_string_equal(why.field, cases[i].field);
+        assert_string_equal(why.reason, cases[i].reason);
+    }
+}
+
 int
 main(void)
 {
@@ -372,6 +448,10 @@ main(void)
         cmocka_unit_test(test_a_service_code_prefix_must_name_its_domain),
         cmocka_unit_test(test_a_rules_office_must_be_in_the_rules_province_unless_cross_province),
         cmocka_unit_test(test_risk_flags_are_known_distinct_and_sorted_by_name),
+        cmocka_unit_test(
+            test_neighbourhood_header_needs_county_name_setting_and_takes_the_rest_optionally),
+        cmocka_unit_test(test_neighbourhood_row_reads_persian_digits_flags_and_its_centers),
+        cmocka_unit_test(test_neighbourhood_row_refuses_each_bad_field_naming_it_and_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,11 +141,40 @@ test_wrk_validate_actor_lets_an_operator_read_and_retry_but_not_change(void **st
     assert_false(wrk_is_operator(""));
 }
 
+static void
+test_wrk_validate_finds_a_named_neighbourhood_canonically_in_the_centers_county(void **state)
+{
+    (void) state;
+    wrk_catalog *cat = fixture_catalog();
+    // As the database keys them: canonical_text(name) (rr_text_canon).
+    assert_int_equal(wrk_catalog_add_neighbourhood(cat, 12, "2301", "نارمک"), RR_OK);
+    assert_int_equal(wrk_catalog_add_neighbourhood(cat, 13, "1002", "jolfa"), RR_OK);
+    assert_int_equal(wrk_catalog_add_neighbourhood(cat, 14, "2301", "نارمک"), RR_EINVAL);
+    Rr__V1__SubmitRequest req = valid_request();
+    wrk_submit_facts facts;
+    rr_wire_error err;
+    assert_int_equal(wrk_validate_submit(cat, RR_DOMAIN_SOCIAL, &req, &facts, &err), RR_OK);
+    assert_int_equal(facts.neighbourhood_id, 0); // none named
+    req.neighbourhood = " نارمك";                // Arabic kaf, a leading space
+    assert_int_equal(wrk_validate_submit(cat, RR_DOMAIN_SOCIAL, &req, &facts, &err), RR_OK);
+    assert_int_equal(facts.neighbourhood_id, 12);
+    // Jolfa is Isfahan's (1002), not in center 941's county.
+    req.neighbourhood = "Jolfa";
+    expect(cat, RR_DOMAIN_SOCIAL, &req, RR_ENOTFOUND, "neighbourhood",
+           "unrecognized neighbourhood \"Jolfa\" in county \"2301\"");
+    req.center_code = 1924;
+    assert_int_equal(wrk_validate_submit(cat, RR_DOMAIN_SOCIAL, &req, &facts, &err), RR_OK);
+    assert_int_equal(facts.neighbourhood_id, 13);
+    wrk_catalog_destroy(&cat);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrk_validate_accepts_a_valid_request_and_normalises_it),
+        cmocka_unit_test(
+            test_wrk_validate_finds_a_named_neighbourhood_canonically_in_the_centers_county),
         cmocka_unit_test(test_wrk_validate_refuses_each_catalogue_problem_with_its_field),
         cmocka_unit_test(test_wrk_validate_applies_the_wire_field_checks_first),
         cmocka_unit_test(test_wrk_validate_actor_lets_a_key_act_only_as_itself),
