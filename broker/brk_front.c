@@ -206,8 +206,9 @@ admit_update(const brk_server *self, const void *data, size_t size, admission *a
     return st;
 }
 
-// A query (STATUS, FOLLOW, INBOX): checked, named by its query_id (field
-// 1 of each), to any worker, as routine.
+// A query (STATUS, FOLLOW, INBOX), and a center's record (DONATE, RATE):
+// checked, named by its id (field 1 of each: query_id, donation_id,
+// rating_id), to any worker, as routine.
 static rr_status
 admit_query(const ProtobufCMessageDescriptor *d, const void *data, size_t size, admission *a,
             rr_wire_error *err)
@@ -216,7 +217,7 @@ admit_query(const ProtobufCMessageDescriptor *d, const void *data, size_t size, 
     rr_status st = rr_wire_unpack_as(d, data, size, &m, err);
     if (m != NULL) {
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, 1);
-        assert(f != NULL && f->type == PROTOBUF_C_TYPE_STRING); // query_id
+        assert(f != NULL && f->type == PROTOBUF_C_TYPE_STRING); // query_id, donation_id, rating_id
         const char *id = NULL;
         memcpy(&id, (const char *) m + f->offset, sizeof id);
         keep_id(a, id);
@@ -253,23 +254,22 @@ admit_inbox(const brk_server *self, const void *data, size_t size, admission *a,
     return admit_query(&rr__v1__inbox_request__descriptor, data, size, a, err);
 }
 
-// A donation: named by its donation_id, from its center, to any worker, as
-// routine (it is not a referral and has no domain of its own).
+// A center's record that is not a referral (DONATE, RATE) is admitted as
+// a query is: named by its own id (field 1), from its center, to any
+// worker, as routine (it has no domain of its own).
 static rr_status
 admit_donate(const brk_server *self, const void *data, size_t size, admission *a,
              rr_wire_error *err)
 {
     (void) self;
-    Rr__V1__DonateRequest *d = NULL;
-    rr_status st = rr_wire_unpack(data, size, &d, err);
-    if (d != NULL) {
-        keep_id(a, d->donation_id);
-        name_sender(a, d->center_code, NULL);
-        rr_wire_free(d);
-    }
-    a->domain = QUEUE_ANY;
-    a->priority = RR_PRIORITY_ROUTINE;
-    return st;
+    return admit_query(&rr__v1__donate_request__descriptor, data, size, a, err);
+}
+
+static rr_status
+admit_rate(const brk_server *self, const void *data, size_t size, admission *a, rr_wire_error *err)
+{
+    (void) self;
+    return admit_query(&rr__v1__rate_request__descriptor, data, size, a, err);
 }
 
 static rr_status
@@ -319,6 +319,7 @@ static const front_command COMMANDS[] = {
     {RR_CMD_FOLLOW, "FOLLOW", admit_follow, NULL, false},
     {RR_CMD_INBOX, "INBOX", admit_inbox, NULL, false},
     {RR_CMD_DONATE, "DONATE", admit_donate, NULL, false},
+    {RR_CMD_RATE, "RATE", admit_rate, NULL, false},
     {RR_CMD_PING, "PING", NULL, answer_ping, false},
     {RR_CMD_STATS, "STATS", NULL, answer_stats, true},
 };

@@ -84,6 +84,7 @@ typedef struct brk_snapshot {
     uint64_t limited[2];
     uint64_t refused_busy, refused_rejected; // answers the broker made itself
     uint64_t donations[4]; // workers' DONATE answers: recorded, replayed, refused, busy
+    uint64_t ratings[4];   // workers' RATE answers: recorded, replayed, refused, busy
     uint32_t risk_rules;   // the risk rules it queues by, as the workers last sent them
     // Connections per socket ([0] centers, [1] workers): open now, and
     // shut at the total and at the per-address cap since start (brk_conns).

@@ -39,6 +39,18 @@ head(FILE *out, const char *name, const char *type, const char *help)
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+// A counter of a center's records (DONATE, RATE) by the workers' outcome
+// byte: recorded, replayed, refused, busy.
+static void
+record_counter(FILE *out, const char *name, const char *help, const uint64_t n[4])
+{
+    static const char *const OUTCOMES[4] = {"recorded", "replayed", "refused", "busy"};
+    head(out, name, "counter", help);
+    for (int i = 0; i < 4; i++) {
+        fprintf(out, "%s{outcome=\"%s\"} %llu\n", name, OUTCOMES[i], (unsigned long long) n[i]);
+    }
+}
+
 // The labels that name one worker.
 static void
 worker_labels(FILE *out, const brk_worker_view *w)
@@ -188,14 +200,16 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
-    head(out, "referral_donations_total", "counter",
-         "Workers' answers to DONATE, by outcome (a body the broker refuses itself is not "
-         "counted here).");
-    static const char *const donation_outcomes[4] = {"recorded", "replayed", "refused", "busy"};
-    for (int i = 0; i < 4; i++) {
-        fprintf(out, "referral_donations_total{outcome=\"%s\"} %llu\n", donation_outcomes[i],
-                (unsigned long long) snap->donations[i]);
-    }
+    // The neighbourhood side (issue 18): the workers' outcome bytes.
+    record_counter(
+        out, "referral_donations_total",
+        "Workers' answers to DONATE, by outcome (a body the broker refuses itself is not "
+        "counted here).",
+        snap->donations);
+    record_counter(out, "referral_ratings_total",
+                   "Workers' answers to RATE (a client's satisfaction with a completed referral), "
+                   "by outcome (a body the broker refuses itself is not counted here).",
+                   snap->ratings);
     head(out, "referral_principal_limited_total", "counter",
          "Requests answered busy by a per-principal limit: requests queued or in flight "
          "(outstanding) or the query rate (rate).");
@@ -363,6 +377,14 @@ outcomes_json(const brk_domain_totals *t, int from, int to)
                      "rejected", rejected, "busy", busy);
 }
 
+// A center-record counter (DONATE, RATE) by the workers' outcome byte.
+static json_t *
+records_json(const uint64_t n[4])
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "recorded", (json_int_t) n[0], "replayed",
+                     (json_int_t) n[1], "refused", (json_int_t) n[2], "busy", (json_int_t) n[3]);
+}
+
 // A quantile in seconds, or JSON null when nothing was observed.
 static json_t *
 quantile_json(const uint64_t bucket[BRK_LATENCY_BUCKETS + 1], double q)
@@ -419,6 +441,11 @@ brk_render_queues_json(const brk_snapshot *snap, size_t *len)
         (json_int_t) snap->redelivered, "retried_total", (json_int_t) snap->retried,
         "dead_lettered_total", (json_int_t) snap->dead_lettered, "latency_count", latency_count,
         "build", "version", rr_version_number(), "revision", rr_version_revision());
+    if (root != NULL) {
+        json_object_set_new(root, "neighbourhood",
+                            json_pack("{s:o, s:o}", "donations", records_json(snap->donations),
+                                      "ratings", records_json(snap->ratings)));
+    }
     return dump(root, len);
 }
 

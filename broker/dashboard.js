@@ -175,6 +175,12 @@ function showQueues(q) {
   for (const k of ["accepted", "duplicate", "rejected", "busy"]) document.getElementById(k).textContent = q.submissions[k];
   document.getElementById("redelivered").textContent = q.redelivered_total;
   document.getElementById("dead-lettered").textContent = q.dead_lettered_total;
+  // The neighbourhood side (issue 18): the workers' DONATE and RATE answers.
+  for (const kind of ["donations", "ratings"]) {
+    const n = q.neighbourhood ? q.neighbourhood[kind] : null;
+    if (!n) continue;
+    for (const k of ["recorded", "replayed", "refused"]) document.getElementById(kind + "-" + k).textContent = n[k];
+  }
   for (const item of q.queues) {
     if (!DOMAINS.includes(item.domain)) continue;
     const c = document.getElementById("card-" + item.domain) || card(item.domain, item.domain_fa);

@@ -204,6 +204,7 @@ static const body_kind BODIES[] = {
      &rr__v1__inbox_reply__descriptor},
     {RR_CMD_DONATE, &rr__v1__donate_request__descriptor, "donation_id",
      &rr__v1__donate_reply__descriptor},
+    {RR_CMD_RATE, &rr__v1__rate_request__descriptor, "rating_id", &rr__v1__rate_reply__descriptor},
     {RR_CMD_STATS, NULL, NULL, &rr__v1__broker_stats__descriptor},
     {RR_CMD_ERROR, NULL, NULL, &rr__v1__error_reply__descriptor},
 };
@@ -318,6 +319,7 @@ rr_wire_refusal_command(uint8_t command)
     case RR_CMD_FOLLOW:
     case RR_CMD_INBOX:
     case RR_CMD_DONATE:
+    case RR_CMD_RATE:
         return command;
     default:
         return RR_CMD_ERROR;
@@ -346,7 +348,8 @@ rr_wire_pack_refusal(uint8_t command, const char *id, Rr__V1__Outcome outcome,
         reply.error = &pb_err;
         return rr_wire_pack(&reply.base, out);
     }
-    default: { // StatusReply, UpdateReply, FollowReply, InboxReply, DonateReply: their shared head
+    default: { // StatusReply, UpdateReply, FollowReply, InboxReply, DonateReply, RateReply: their
+               // shared head
         Rr__V1__ReplyHead head = RR__V1__REPLY_HEAD__INIT;
         head.id = text_id;
         head.status = (Rr__V1__Status) err->code;

@@ -29,10 +29,13 @@
 #define RR_WIRE_MAX_HOST_BYTES          255 // WorkerReady.host: a fully qualified name
 #define RR_WIRE_MAX_VERSION_BYTES       47  // WorkerReady.version
 #define RR_WIRE_DEFAULT_FOLLOW          100
-#define RR_WIRE_MAX_INBOX_CURSOR        63  // InboxRequest.after: "rank:created_us:id"
-#define RR_WIRE_MAX_BANK_REF_BYTES      64  // DonateRequest.bank_reference
-#define RR_WIRE_MAX_DONOR_BYTES         200 // DonateRequest.donor
-#define RR_WIRE_MAX_NEIGHBOURHOOD_BYTES 200 // a neighbourhood's name (as the center register)
+#define RR_WIRE_MAX_INBOX_CURSOR        63   // InboxRequest.after: "rank:created_us:id"
+#define RR_WIRE_MAX_BANK_REF_BYTES      64   // DonateRequest.bank_reference
+#define RR_WIRE_MAX_DONOR_BYTES         200  // DonateRequest.donor
+#define RR_WIRE_MAX_NEIGHBOURHOOD_BYTES 200  // a neighbourhood's name (as the center register)
+#define RR_WIRE_MAX_COMMENT_BYTES       1000 // RateRequest.comment
+#define RR_WIRE_MIN_SCORE               1    // RateRequest.score: a five-point scale
+#define RR_WIRE_MAX_SCORE               5
 #define RR_WIRE_MAX_RIALS               10000000000000ULL // one donation or allocation: 10^13 rials
 #define RR_WIRE_MAX_OFFICE_NAME_BYTES   255 // office_name, office_name_fa (CHECKed in SQL)
 #define RR_WIRE_MAX_KIND_BYTES          15  // Event.kind: "submit", "escalate", ...
@@ -77,7 +80,9 @@ RR_NODISCARD rr_status rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, co
              : &rr__v1__inbox_request__descriptor, Rr__V1__InboxReply *                            \
              : &rr__v1__inbox_reply__descriptor, Rr__V1__DonateRequest *                           \
              : &rr__v1__donate_request__descriptor, Rr__V1__DonateReply *                          \
-             : &rr__v1__donate_reply__descriptor, Rr__V1__ReplyHead *                              \
+             : &rr__v1__donate_reply__descriptor, Rr__V1__RateRequest *                            \
+             : &rr__v1__rate_request__descriptor, Rr__V1__RateReply *                              \
+             : &rr__v1__rate_reply__descriptor, Rr__V1__ReplyHead *                                \
              : &rr__v1__reply_head__descriptor, Rr__V1__ErrorReply *                               \
              : &rr__v1__error_reply__descriptor, Rr__V1__BrokerStats *                             \
              : &rr__v1__broker_stats__descriptor, Rr__V1__WorkerReady *                            \
@@ -117,6 +122,16 @@ RR_NODISCARD rr_status rr_wire_donate_check(const Rr__V1__DonateRequest *d, rr_w
 // The database's name of a DonationIntent value ("neighbourhood", ...);
 // NULL for unspecified or an unknown value.
 const char *rr_wire_donation_intent_name(int intent);
+
+// RATE's field checks, as the broker applies them (and the client library
+// before sending): rating_id a UUID, center_code set, referral_id present
+// and at most RR_WIRE_MAX_REFERRAL_BYTES (its form "R-<n>" is the worker's
+// check, as for UPDATE), score RR_WIRE_MIN_SCORE..RR_WIRE_MAX_SCORE
+// (EINVAL otherwise, 0 being "missing"), comment optional, one line of
+// clean text (rr_text_check) at most RR_WIRE_MAX_COMMENT_BYTES, and not
+// empty once canonical (only spaces or invisible characters). err names
+// the field.
+RR_NODISCARD rr_status rr_wire_rate_check(const Rr__V1__RateRequest *r, rr_wire_error *err);
 
 // Checks a household id as rr_wire_submit_check does and writes its
 // canonical form (rr_text_canon: the form the file is kept under) to out.

@@ -434,6 +434,60 @@ check_donate(const void *msg, rr_wire_error *err)
     return rr_wire_donate_check(msg, err);
 }
 
+rr_status
+rr_wire_rate_check(const Rr__V1__RateRequest *r, rr_wire_error *err)
+{
+    if (!rr_uuid_is_valid(r->rating_id)) {
+        if (r->rating_id == NULL || r->rating_id[0] == '\0') {
+            return rr_wire_fail(err, RR_EINVAL, "rating_id",
+                                "missing required field \"rating_id\"");
+        }
+        return rr_wire_fail(err, RR_EINVAL, "rating_id",
+                            "invalid rating_id: must be a UUID like "
+                            "\"5f0c8a52-1d2e-4c3b-9a7f-0e1d2c3b4a59\"");
+    }
+    if (r->center_code == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "center_code",
+                            "missing required field \"center_code\"");
+    }
+    rr_status st =
+        check_text(r->referral_id, "referral_id", RR_WIRE_MAX_REFERRAL_BYTES, true, false, err);
+    if (st != RR_OK) {
+        return st;
+    }
+    if (r->score == 0) {
+        return rr_wire_fail(err, RR_EINVAL, "score", "missing required field \"score\"");
+    }
+    if (r->score < RR_WIRE_MIN_SCORE || r->score > RR_WIRE_MAX_SCORE) {
+        return rr_wire_fail(err, RR_EINVAL, "score", "invalid score %u: the scale is %d to %d",
+                            r->score, RR_WIRE_MIN_SCORE, RR_WIRE_MAX_SCORE);
+    }
+    if ((st = check_text(r->comment, "comment", RR_WIRE_MAX_COMMENT_BYTES, false, false, err)) !=
+            RR_OK ||
+        r->comment == NULL || r->comment[0] == '\0') {
+        return st;
+    }
+    // The database compares comments in canonical form (a retry typed with
+    // Arabic kaf is the same comment): one that has nothing left is refused
+    // here rather than stored as a blank. Compatibility forms can grow past
+    // the buffer (ETOOBIG): such a comment is not blank, and SQL has room.
+    char canon[2 * RR_WIRE_MAX_COMMENT_BYTES + 16];
+    size_t len = 0;
+    rr_text_fault fault = {0};
+    st = rr_text_canon(r->comment, strlen(r->comment), canon, sizeof canon, &len, &fault);
+    if (st != RR_OK && st != RR_ETOOBIG) {
+        return rr_wire_fail(err, st == RR_ENOMEM ? RR_ENOMEM : RR_EINVAL, "comment",
+                            "field \"comment\" %s", fault.why ? fault.why : "cannot be read");
+    }
+    return RR_OK;
+}
+
+static rr_status
+check_rate(const void *msg, rr_wire_error *err)
+{
+    return rr_wire_rate_check(msg, err);
+}
+
 // The messages a peer sends, with their field checks (NULL: none).
 typedef struct body_check {
     const ProtobufCMessageDescriptor *descriptor;
@@ -447,6 +501,7 @@ static const body_check CHECKS[] = {
     {&rr__v1__follow_request__descriptor, check_follow},
     {&rr__v1__inbox_request__descriptor, check_inbox},
     {&rr__v1__donate_request__descriptor, check_donate},
+    {&rr__v1__rate_request__descriptor, check_rate},
     {&rr__v1__worker_ready__descriptor, check_ready},
     {&rr__v1__worker_stats__descriptor, NULL},
     {&rr__v1__risk_rules__descriptor, NULL},

@@ -44,6 +44,7 @@ enum {
     RR_CMD_STATS = 0x06,  // empty body; answered with BrokerStats
     RR_CMD_INBOX = 0x07,  // InboxRequest -> InboxReply (offices)
     RR_CMD_DONATE = 0x08, // DonateRequest -> DonateReply (centers: a cash donation)
+    RR_CMD_RATE = 0x0C,   // RateRequest -> RateReply (centers: a client's satisfaction)
     RR_CMD_ERROR = 0x7F,  // broker -> center only
 };
 

@@ -13,6 +13,7 @@
 #include "tool_neighbourhoods.h"
 #include "tool_offices.h"
 #include "tool_queues.h"
+#include "tool_rate.h"
 #include "tool_reflog.h"
 #include "tool_relay.h"
 #include "tool_reports.h"
@@ -52,7 +53,8 @@ static const struct {
      "CURVE keys: generate, and register, revoke or list in the broker's key directory"},
     {"report", tool_report_main,
      "reports from the database: \"report needs\" (need-finding), \"report sla\" (time to "
-     "acceptance, on hold, to completion), \"report donations\" (the donations ledger)"},
+     "acceptance, on hold, to completion), \"report donations\" (the donations ledger), "
+     "\"report satisfaction\" (clients' ratings)"},
     {"centers", tool_centers_main,
      "Positive Life centers: list, add, activate, deactivate, import FILE.csv"},
     {"neighbourhoods", tool_neighbourhoods_main,
@@ -60,6 +62,9 @@ static const struct {
     {"donations", tool_donations_main,
      "earmarked cash donations: record (a center, over the broker), allocate (a council "
      "decision)"},
+    {"rate", tool_rate_main,
+     "record a client's satisfaction (1..5) with a completed referral (a center, over the "
+     "broker)"},
     {"offices", tool_offices_main, "welfare offices: list, add, activate, deactivate"},
     {"services", tool_services_main,
      "the service catalogue: list, add, activate, deactivate, scope"},

@@ -52,3 +52,19 @@ tool_code(const char *typed, char *buf, size_t cap)
     }
     return buf;
 }
+
+bool
+tool_client_refused(const char *id, rr_status st, const rr_wire_error *err, int status,
+                    const Rr__V1__Error *error)
+{
+    if (st != RR_OK) {
+        printf("%s %s %s\n", id, rr_status_name((int) err->code), err->message);
+        return true;
+    }
+    if (status != RR__V1__STATUS__STATUS_OK) {
+        printf("%s %s %s: %s\n", id, rr_status_name(status), error ? error->field : "",
+               error ? error->message : "");
+        return true;
+    }
+    return false;
+}

@@ -5,6 +5,8 @@
 
 #include "cli_center.h"
 
+#include <stdbool.h>
+
 // The rr_opt entries every command that talks to the broker takes.
 #define TOOL_CURVE_OPTS(key_file, broker_key)                                                      \
     {"curve-key-file",                                                                             \
@@ -25,6 +27,13 @@
 // with key_file and broker_key when given. NULL (the reason printed on
 // stderr) on failure. Caller frees with cli_center_destroy.
 cli_center *tool_client_open(const char *brokers, const char *key_file, const char *broker_key);
+
+// Prints the refusal of a center's record (DONATE, RATE) named id on
+// stdout, "ID CODE message" when the call failed (st, err) or "ID CODE
+// field: message" when the reply's status is an error, and returns true;
+// false (nothing printed) when status is OK, for the caller to print.
+bool tool_client_refused(const char *id, rr_status st, const rr_wire_error *err, int status,
+                         const Rr__V1__Error *error);
 
 // A code as a person types it ("co-۲۳۰۱ ", "rhb-02") as the code it names
 // ("CO-2301", "RHB-02"), written into buf (cap bytes); typed itself when

@@ -100,12 +100,8 @@ record(const donation_opts *o)
     rr_wire_error err = {0};
     rr_status st = cli_center_donate(client, &d, o->timeout_ms, (int) o->attempts, &reply, &err);
     int rc = TOOL_EXIT_REFUSED;
-    if (st != RR_OK) {
-        printf("%s %s %s\n", id, rr_status_name((int) err.code), err.message);
-    } else if (reply->status != RR__V1__STATUS__STATUS_OK) {
-        printf("%s %s %s: %s\n", id, rr_status_name((int) reply->status),
-               reply->error ? reply->error->field : "", reply->error ? reply->error->message : "");
-    } else {
+    if (!tool_client_refused(id, st, &err, st == RR_OK ? (int) reply->status : 0,
+                             st == RR_OK ? reply->error : NULL)) {
         printf("%s %s earmark %" PRIu64 " (%s) of province %s\n", id,
                reply->replayed ? "replayed" : "recorded", reply->earmark_id, reply->earmark,
                reply->province_code);

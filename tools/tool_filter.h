@@ -43,6 +43,37 @@
             (until), 0, 0                                                                          \
     }
 
+// The rr_opt entries of --province and --county, the area of the centers
+// that made the referrals (a report over the whole country without them).
+#define TOOL_FILTER_AREA_OPTS(province, county)                                                    \
+    {"province",                                                                                   \
+     RR_OPT_STRING,                                                                                \
+     NULL,                                                                                         \
+     "",                                                                                           \
+     "province of the centers (two digits; default: the whole country)",                           \
+     (province),                                                                                   \
+     0,                                                                                            \
+     0},                                                                                           \
+    {                                                                                              \
+        "county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", (county),  \
+            0, 0                                                                                   \
+    }
+
+// The rr_opt entries of --calendar (read it with tool_filter_calendar) and
+// --format (tool_filter_check).
+#define TOOL_FILTER_OUTPUT_OPTS(calendar, format)                                                  \
+    {"calendar",                                                                                   \
+     RR_OPT_STRING,                                                                                \
+     NULL,                                                                                         \
+     "jalali",                                                                                     \
+     "days printed as jalali or gregorian",                                                        \
+     (calendar),                                                                                   \
+     0,                                                                                            \
+     0},                                                                                           \
+    {                                                                                              \
+        "format", RR_OPT_STRING, NULL, "table", "output: table or csv", (format), 0, 0             \
+    }
+
 // rr_config_parse for a report. False when the command ends here with
 // *exit_code set (after --help, or a usage error already printed).
 bool tool_filter_options(const char *program, const char *summary, rr_opt *opts, int count,

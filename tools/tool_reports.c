@@ -6,6 +6,7 @@
 #include "rr_wire.h"
 #include "tool_filter.h"
 #include "tool_report_donations.h"
+#include "tool_report_satisfaction.h"
 #include "tool_report_sla.h"
 
 #include <stdbool.h>
@@ -269,14 +270,9 @@ report_needs_main(int argc, char **argv)
     int rc = TOOL_EXIT_USAGE;
     rr_opt opts[] = {
         TOOL_FILTER_DB_OPT(&db),
-        {"province", RR_OPT_STRING, NULL, "",
-         "province of the centers (two digits; default: the whole country)", &province, 0, 0},
-        {"county", RR_OPT_STRING, NULL, "", "only centers in this county (four digits)", &county, 0,
-         0},
+        TOOL_FILTER_AREA_OPTS(&province, &county),
         TOOL_FILTER_DAY_OPTS(&since, &until),
-        {"calendar", RR_OPT_STRING, NULL, "jalali", "days printed as jalali or gregorian",
-         &calendar_name, 0, 0},
-        {"format", RR_OPT_STRING, NULL, "table", "output: table or csv", &format_name, 0, 0},
+        TOOL_FILTER_OUTPUT_OPTS(&calendar_name, &format_name),
     };
     if (!tool_filter_options(
             "referralctl report needs",
@@ -317,7 +313,9 @@ report_usage(FILE *out)
                  "  sla     time to acceptance, on hold and to completion, per service and "
                  "office\n"
                  "  donations  earmarked donations received, allocated and left, by "
-                 "neighbourhood and county\n\n"
+                 "neighbourhood and county\n"
+                 "  satisfaction  clients' ratings of completed referrals by center, office "
+                 "or service\n\n"
                  "\"referralctl report REPORT --help\" lists a report's options.\n");
 }
 
@@ -337,6 +335,9 @@ tool_report_main(int argc, char **argv)
     }
     if (strcmp(name, "donations") == 0) {
         return tool_report_donations_main(argc - 1, argv + 1);
+    }
+    if (strcmp(name, "satisfaction") == 0) {
+        return tool_report_satisfaction_main(argc - 1, argv + 1);
     }
     if (strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         report_usage(stdout);

@@ -50,16 +50,53 @@ refusal_status(const char *outcome)
     return RR_EINTERNAL;
 }
 
+void
+wrk_center_actor(const wrk_job *job, uint32_t center_code, char actor[RR_PRINCIPAL_MAX + 1])
+{
+    if (job->principal[0] != '\0') {
+        memcpy(actor, job->principal, RR_PRINCIPAL_MAX + 1);
+    } else {
+        (void) snprintf(actor, RR_PRINCIPAL_MAX + 1, "center:%u", center_code);
+    }
+}
+
+rr_status
+wrk_store_record_call(wrk_store *self, const char *statement, int n, const char *const *values,
+                      const char *kind, const char *id, PGresult **res_p, rr_wire_error *err)
+{
+    *res_p = NULL;
+    PGresult *res = NULL;
+    if (wrk_store_ensure(self) != RR_OK ||
+        (res = wrk_store_exec(self, statement, NULL, n, values)) == NULL) {
+        return rr_wire_fail(err, RR_EDB, "", "could not record %s \"%s\": database unavailable",
+                            kind, id);
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        bool retry = wrk_store_sqlstate_is(res, "40001") || wrk_store_sqlstate_is(res, "40P01");
+        rr_log_error_id(id, "recording %s %s failed: %s", kind, id, wrk_store_primary(res));
+        PQclear(res);
+        return rr_wire_fail(err, retry ? RR_EAGAIN : RR_EINTERNAL, "",
+                            "could not record %s \"%s\": %s", kind, id,
+                            retry ? "retry" : "the database refused it");
+    }
+    const char *outcome = PQgetvalue(res, 0, 0);
+    if (strcmp(outcome, "ok") != 0) {
+        rr_status st = refusal_status(outcome);
+        // The functions' messages name what the center sent (ids, the
+        // neighbourhood, the reference); never a donor or a comment.
+        (void) rr_wire_fail(err, st, PQgetvalue(res, 0, 1), "%s", PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return st;
+    }
+    *res_p = res;
+    return RR_OK;
+}
+
 rr_status
 wrk_store_donate(wrk_store *self, const Rr__V1__DonateRequest *d, const char *actor,
                  wrk_donation *out, rr_wire_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (wrk_store_ensure(self) != RR_OK) {
-        return rr_wire_fail(err, RR_EDB, "",
-                            "could not record donation \"%s\": database unavailable",
-                            d->donation_id);
-    }
     char center[16], amount[24];
     (void) snprintf(center, sizeof center, "%u", d->center_code);
     (void) snprintf(amount, sizeof amount, "%llu", (unsigned long long) d->amount_rials);
@@ -74,28 +111,10 @@ wrk_store_donate(wrk_store *self, const Rr__V1__DonateRequest *d, const char *ac
                          d->domain != 0 ? rr_domain_name((int) d->domain) : NULL,
                          null_if_empty(d->service_code),
                          actor};
-    PGresult *res = wrk_store_exec(self, "record_donation", NULL, 11, v);
-    if (res == NULL) {
-        return rr_wire_fail(err, RR_EDB, "",
-                            "could not record donation \"%s\": database unavailable",
-                            d->donation_id);
-    }
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        bool retry = wrk_store_sqlstate_is(res, "40001") || wrk_store_sqlstate_is(res, "40P01");
-        rr_log_error_id(d->donation_id, "recording donation %s failed: %s", d->donation_id,
-                        wrk_store_primary(res));
-        PQclear(res);
-        return rr_wire_fail(err, retry ? RR_EAGAIN : RR_EINTERNAL, "",
-                            "could not record donation \"%s\": %s", d->donation_id,
-                            retry ? "retry" : "the database refused it");
-    }
-    const char *outcome = PQgetvalue(res, 0, 0);
-    if (strcmp(outcome, "ok") != 0) {
-        rr_status st = refusal_status(outcome);
-        // The function's message names the donation, neighbourhood or
-        // reference the center sent; it never holds the donor.
-        (void) rr_wire_fail(err, st, PQgetvalue(res, 0, 1), "%s", PQgetvalue(res, 0, 2));
-        PQclear(res);
+    PGresult *res = NULL;
+    rr_status st = wrk_store_record_call(self, "record_donation", 11, v, "donation", d->donation_id,
+                                         &res, err);
+    if (st != RR_OK) {
         return st;
     }
     out->replayed = PQgetvalue(res, 0, 3)[0] == 't';
@@ -130,11 +149,7 @@ wrk_query_donate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     wrk_donation done;
     if (st == RR_OK) {
         char actor[RR_PRINCIPAL_MAX + 1];
-        if (job->principal[0] != '\0') {
-            memcpy(actor, job->principal, sizeof actor);
-        } else {
-            (void) snprintf(actor, sizeof actor, "center:%u", d->center_code);
-        }
+        wrk_center_actor(job, d->center_code, actor);
         st = wrk_store_donate(store, d, actor, &done, &err);
     }
     if (st == RR_OK) {

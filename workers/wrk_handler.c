@@ -10,6 +10,7 @@
 #include "rr_wire.h"
 #include "wrk_catalog.h"
 #include "wrk_donate.h"
+#include "wrk_rate.h"
 #include "wrk_queries.h"
 #include "wrk_route.h"
 #include "wrk_validate.h"
@@ -499,6 +500,8 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
             wrk_query_inbox(self->store, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_DONATE) {
             wrk_query_donate(self->store, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_RATE) {
+            wrk_query_rate(self->store, &jobs[i], &replies[i]);
         } else if (is_submit[i] && jobs[i].dead) {
             is_submit[i] = false;
             process_dead_submit(self, &jobs[i], &replies[i]);

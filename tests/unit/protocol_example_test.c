@@ -184,17 +184,54 @@ test_the_documented_submit_and_answer_are_what_goes_on_the_wire(void **state)
     zmq_ctx_term(ctx);
 }
 
+// A center's record and its answer through a real DEALER/ROUTER pair: the
+// frames the broker reads (routing id, empty, RRC2, command, correlation
+// id, req) and those the center reads back (reply), each body compared
+// with the dump named body_name / answer_name in the document.
+static void
+round_trip(uint8_t command, const char *id, const ProtobufCMessage *req,
+           const ProtobufCMessage *reply, const char *body_name, const char *answer_name)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_bind(router, "inproc://record"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://record"), 0);
+    uint8_t *body = NULL;
+    size_t size = 0;
+    assert_int_equal(rr_wire_pack_buffer(req, &body, &size), RR_OK);
+    assert_int_equal(rr_wire_send_call(dealer, 0, command, id, body, size), RR_OK);
+    free(body);
+
+    rr_frames f;
+    assert_int_equal(rr_frames_recv(router, &f, 0), RR_OK);
+    assert_int_equal(f.count, 6);
+    assert_int_equal(rr_frames_size(&f, 1), 0);
+    assert_true(rr_frames_equal(&f, 2, "RRC2", 4));
+    assert_true(rr_frames_equal(&f, 3, &command, 1));
+    assert_true(rr_frames_equal(&f, 4, id, strlen(id)));
+    expect_in_doc(body_name, rr_frames_data(&f, 5), rr_frames_size(&f, 5));
+    zmq_msg_t answer;
+    assert_int_equal(rr_wire_pack(reply, &answer), RR_OK);
+    assert_int_equal(rr_wire_send_answer(router, &f.part[0], 2, command, id, &answer), RR_OK);
+    rr_frames_close(&f);
+
+    assert_int_equal(rr_frames_recv(dealer, &f, 0), RR_OK);
+    assert_int_equal(f.count, 5);
+    assert_true(rr_frames_equal(&f, 2, &command, 1));
+    assert_true(rr_frames_equal(&f, 3, id, strlen(id)));
+    expect_in_doc(answer_name, rr_frames_data(&f, 4), rr_frames_size(&f, 4));
+    rr_frames_close(&f);
+    zmq_close(router);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+}
+
 #define DONATION_ID "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 static void
 test_the_documented_donate_and_answer_are_what_goes_on_the_wire(void **state)
 {
     (void) state;
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    assert_int_equal(zmq_bind(router, "inproc://donate"), 0);
-    assert_int_equal(zmq_connect(dealer, "inproc://donate"), 0);
-
     Rr__V1__DonateRequest req = RR__V1__DONATE_REQUEST__INIT;
     req.donation_id = DONATION_ID;
     req.center_code = 941;
@@ -203,21 +240,6 @@ test_the_documented_donate_and_answer_are_what_goes_on_the_wire(void **state)
     req.intent = RR__V1__DONATION_INTENT__DONATION_INTENT_NEIGHBOURHOOD;
     req.neighbourhood = "نارمک";
     assert_int_equal(rr_wire_donate_check(&req, NULL), RR_OK);
-    uint8_t *body = NULL;
-    size_t size = 0;
-    assert_int_equal(rr_wire_pack_buffer(&req.base, &body, &size), RR_OK);
-    assert_int_equal(rr_wire_send_call(dealer, 0, RR_CMD_DONATE, DONATION_ID, body, size), RR_OK);
-    free(body);
-
-    rr_frames f;
-    assert_int_equal(rr_frames_recv(router, &f, 0), RR_OK);
-    assert_int_equal(f.count, 6);
-    assert_int_equal(rr_frames_size(&f, 1), 0);
-    assert_true(rr_frames_equal(&f, 2, "RRC2", 4));
-    assert_true(rr_frames_equal(&f, 3, "\x08", 1));
-    assert_true(rr_frames_equal(&f, 4, DONATION_ID, strlen(DONATION_ID)));
-    expect_in_doc("donate-body", rr_frames_data(&f, 5), rr_frames_size(&f, 5));
-
     Rr__V1__DonateReply reply = RR__V1__DONATE_REPLY__INIT;
     reply.donation_id = DONATION_ID;
     reply.status = RR__V1__STATUS__STATUS_OK;
@@ -225,22 +247,29 @@ test_the_documented_donate_and_answer_are_what_goes_on_the_wire(void **state)
     reply.earmark = "neighbourhood:12";
     reply.province_code = "23";
     reply.recorded_at_ms = INT64_C(1795680000000); // 2026-11-26T08:00:00Z
-    zmq_msg_t answer;
-    assert_int_equal(rr_wire_pack(&reply.base, &answer), RR_OK);
-    assert_int_equal(
-        rr_wire_send_answer(router, &f.part[0], 2, RR_CMD_DONATE, DONATION_ID, &answer), RR_OK);
-    rr_frames_close(&f);
+    round_trip(RR_CMD_DONATE, DONATION_ID, &req.base, &reply.base, "donate-body", "donate-answer");
+}
 
-    assert_int_equal(rr_frames_recv(dealer, &f, 0), RR_OK);
-    assert_int_equal(f.count, 5);
-    assert_true(rr_frames_equal(&f, 2, "\x08", 1));
-    assert_true(rr_frames_equal(&f, 3, DONATION_ID, strlen(DONATION_ID)));
-    expect_in_doc("donate-answer", rr_frames_data(&f, 4), rr_frames_size(&f, 4));
-    rr_frames_close(&f);
+#define RATING_ID "0b7d3c52-6c1d-4b7e-9a51-0d2c4b6a8e77"
 
-    zmq_close(router);
-    zmq_close(dealer);
-    zmq_ctx_term(ctx);
+static void
+test_the_documented_rate_and_answer_are_what_goes_on_the_wire(void **state)
+{
+    (void) state;
+    Rr__V1__RateRequest req = RR__V1__RATE_REQUEST__INIT;
+    req.rating_id = RATING_ID;
+    req.center_code = 941;
+    req.referral_id = "R-1042";
+    req.score = 4;
+    req.comment = "خوب بود";
+    assert_int_equal(rr_wire_rate_check(&req, NULL), RR_OK);
+    Rr__V1__RateReply reply = RR__V1__RATE_REPLY__INIT;
+    reply.rating_id = RATING_ID;
+    reply.status = RR__V1__STATUS__STATUS_OK;
+    reply.referral_id = "R-1042";
+    reply.score = 4;
+    reply.rated_at_ms = INT64_C(1795680000000); // 2026-11-26T08:00:00Z
+    round_trip(RR_CMD_RATE, RATING_ID, &req.base, &reply.base, "rate-body", "rate-answer");
 }
 
 int
@@ -249,6 +278,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_documented_submit_and_answer_are_what_goes_on_the_wire),
         cmocka_unit_test(test_the_documented_donate_and_answer_are_what_goes_on_the_wire),
+        cmocka_unit_test(test_the_documented_rate_and_answer_are_what_goes_on_the_wire),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
