@@ -290,6 +290,13 @@ if [ -f "$keys/broker.key" ]; then
     grep " $ref " "$run/follow-941.out" || cat "$run/follow-941.out"
     echo "-- operator: referralctl status $ref (operator key: reads any referral, changes none)"
     "$ctl" status $(as_key operator) "$ref"
+    echo "-- center 941: referralctl rate --referral $ref --score 4 (its client's satisfaction,"
+    echo "   once per referral; docs/OPERATIONS.md, \"Satisfaction\")"
+    # A run stopped after this step left the referral rated: that refusal
+    # (ECONFLICT, exit 1) is the rule working, not a failure of the demo.
+    "$ctl" rate $(as_key center-941) --center 941 --referral "$ref" --score 4 \
+        --comment "خوب بود" || true
+    "$ctl" report satisfaction --db "$db" --province 23 --by service
 fi
 
 echo "== queue state"
