@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -24,7 +25,9 @@ static it_stack stack;
 static cli_center *client;
 static PGconn *db;
 static it_ctl_run run;
-static int recorded; // ratings this test had recorded (not replayed)
+static int recorded;   // ratings this test had recorded (not replayed)
+static it_stack keyed; // the stack with keys, while its test runs
+static bool keyed_up;
 
 static int
 setup(void **state)
@@ -37,6 +40,9 @@ static int
 teardown(void **state)
 {
     (void) state;
+    if (keyed_up) { // its test failed half-way: stop its processes too
+        (void) it_stack_stop(&keyed);
+    }
     return it_session_stop(&stack, &client, &db);
 }
 
@@ -540,6 +546,66 @@ test_the_counters_and_the_dashboard_panel_show_donations_and_ratings(void **stat
     assert_non_null(strstr(dom, "data-overflow=\"false\""));
 }
 
+// With keys (a second stack, slot 66): a center's key rates only as
+// itself, and an operator's key, which reads anything, records no rating.
+static void
+test_with_keys_only_the_centers_own_key_rates_and_an_operator_key_none(void **state)
+{
+    (void) state;
+    char keys[600], registry[700], broker_pub[700], bkey[700], wkey[700], cmd[1400], msg[512];
+    (void) snprintf(keys, sizeof keys, "%s/satisfaction-keys", getenv("RR_IT_LOGDIR"));
+    (void) snprintf(registry, sizeof registry, "%s/registry", keys);
+    (void) snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", keys, keys);
+    assert_int_equal(system(cmd), 0);
+    (void) snprintf(broker_pub, sizeof broker_pub, "%s/broker.pub", keys);
+    (void) snprintf(bkey, sizeof bkey, "%s/broker.key", keys);
+    (void) snprintf(wkey, sizeof wkey, "%s/worker-any.key", keys);
+    it_key_make(keys, "broker", registry, NULL);
+    it_key_make(keys, "worker-any", registry, "worker:any");
+    it_key_make(keys, "center-941", registry, "center:941");
+    it_key_make(keys, "operator", registry, "operator:maryam");
+    const char *broker_opts[] = {"--curve-key-file", bkey, "--keys-dir", registry, NULL};
+    const char *worker_opts[] = {"--curve-key-file", wkey, "--broker-key", broker_pub, NULL};
+    keyed_up = true;
+    assert_true(it_stack_start(&keyed, "satisfaction-keys", 66, broker_opts, worker_opts));
+    static const struct {
+        const char *key;
+        unsigned center;
+        Rr__V1__Status status;
+        const char *field, *words;
+    } cases[] = {
+        {"operator", 941, RR__V1__STATUS__STATUS_EPERM, "center_code",
+         "cannot record a rating as operator:maryam: ratings come from the center that made the "
+         "referral"},
+        {"center-941", 1924, RR__V1__STATUS__STATUS_EPERM, "center_code",
+         "this key belongs to center:941"},
+        // Past the key check: the database's answer.
+        {"center-941", 941, RR__V1__STATUS__STATUS_ENOTFOUND, "referral_id",
+         "referral \"R-999999\" does not exist"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_center *c = it_client_with_key(&keyed, keys, cases[i].key, broker_pub);
+        rating g;
+        rating_init(&g, cases[i].center, "R-999999", 5, NULL);
+        Rr__V1__RateReply *r = NULL;
+        rr_wire_error err = {0};
+        assert_int_equal(cli_center_rate(c, &g.req, 10000, 3, &r, &err), RR_OK);
+        assert_int_equal(r->status, cases[i].status);
+        assert_string_equal(r->error->field, cases[i].field);
+        (void) snprintf(msg, sizeof msg, "%s", r->error->message);
+        if (strstr(msg, cases[i].words) == NULL) {
+            print_message("%s: %s\n", cases[i].key, msg);
+            fail();
+        }
+        rr_wire_free(r);
+        cli_center_destroy(&c);
+    }
+    assert_true(
+        it_wait_metric_equal(&keyed, "referral_ratings_total{outcome=\"refused\"}", 3, 5000));
+    keyed_up = false;
+    assert_true(it_stack_stop(&keyed));
+}
+
 int
 main(void)
 {
@@ -551,6 +617,7 @@ main(void)
         cmocka_unit_test(test_the_broker_and_the_worker_refuse_bad_fields_with_the_field_named),
         cmocka_unit_test(test_the_report_figures_equal_the_database_by_service_center_and_office),
         cmocka_unit_test(test_the_counters_and_the_dashboard_panel_show_donations_and_ratings),
+        cmocka_unit_test(test_with_keys_only_the_centers_own_key_rates_and_an_operator_key_none),
     };
     return cmocka_run_group_tests_name("integration.satisfaction", tests, setup, teardown);
 }
