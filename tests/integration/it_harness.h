@@ -125,6 +125,22 @@ Rr__V1__SubmitReply *it_submit(cli_center *c, const Rr__V1__SubmitRequest *req);
 // national id, household "H-<center>-<tag>", routine, consent given).
 void it_request_init(it_request *r, unsigned center, const char *service, const char *tag);
 
+// The changes that take a referral from requested to completed (accept,
+// start, complete), for it_referral and it_advance.
+extern const Rr__V1__ReferralStatus IT_TO_COMPLETED[3];
+
+// Moves referral id (of domain, owned by office, at version) through the
+// states in to, as its owning office, over c (without authentication);
+// fails the test when a change is refused.
+void it_advance(cli_center *c, const char *id, Rr__V1__Domain domain, const char *office,
+                uint32_t version, const Rr__V1__ReferralStatus *to, size_t nto);
+
+// A new referral of center for service (it_request_init's household tag),
+// submitted over c and moved through to (it_advance): its id into id.
+#define IT_REFERRAL_ID_CAP 32
+void it_referral(cli_center *c, unsigned center, const char *service, const char *tag,
+                 const Rr__V1__ReferralStatus *to, size_t nto, char id[IT_REFERRAL_ID_CAP]);
+
 // GETs path from 127.0.0.1:port over HTTP/1.0; returns the status code
 // (-1 when the connection failed) and the body in body (NUL-terminated).
 int it_http_get(int port, const char *path, char *body, size_t cap);

@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -25,9 +24,7 @@ static it_stack stack;
 static cli_center *client;
 static PGconn *db;
 static it_ctl_run run;
-static int recorded;   // ratings this test had recorded (not replayed)
-static it_stack keyed; // the stack with keys, while its test runs
-static bool keyed_up;
+static int recorded; // ratings this test had recorded (not replayed)
 
 static int
 setup(void **state)
@@ -40,9 +37,6 @@ static int
 teardown(void **state)
 {
     (void) state;
-    if (keyed_up) { // its test failed half-way: stop its processes too
-        (void) it_stack_stop(&keyed);
-    }
     return it_session_stop(&stack, &client, &db);
 }
 
@@ -53,60 +47,17 @@ scalar(const char *sql, const char *param)
     return it_db_scalar(db, sql, param ? 1 : 0, p);
 }
 
-// Moves referral id (of domain, owned by office, at version) by its
-// owning office through the states in to, each change asserted.
-static void
-advance(const char *id, Rr__V1__Domain domain, const char *office, uint32_t version,
-        const Rr__V1__ReferralStatus *to, size_t nto)
-{
-    for (size_t i = 0; i < nto; i++) {
-        char update_id[40];
-        rr_uuid_generate(update_id);
-        Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
-        u.update_id = update_id;
-        u.referral_id = (char *) id;
-        u.domain = domain;
-        u.to_status = to[i];
-        u.office_code = (char *) office;
-        u.expected_version = version;
-        u.reason = "the service was given";
-        Rr__V1__UpdateReply *ur = NULL;
-        rr_wire_error err = {0};
-        assert_int_equal(cli_center_update(client, &u, 10000, 3, &ur, &err), RR_OK);
-        if (ur->status != RR__V1__STATUS__STATUS_OK) {
-            print_message("update %s: %s\n", id, ur->error ? ur->error->message : "");
-        }
-        assert_int_equal(ur->status, RR__V1__STATUS__STATUS_OK);
-        version = ur->referral->version;
-        rr_wire_free(ur);
-    }
-}
-
-// A referral of center for service, submitted and moved by its owning
-// office through the states in to (ending with the last): its id into id.
 static void
 referral(unsigned center, const char *service, const char *tag, const Rr__V1__ReferralStatus *to,
          size_t nto, char id[32])
 {
-    it_request r;
-    it_request_init(&r, center, service, tag);
-    Rr__V1__SubmitReply *s = it_submit(client, &r.req);
-    assert_int_equal(s->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
-    (void) snprintf(id, 32, "%s", s->referral_id);
-    advance(id, s->domain, s->office_code, s->version, to, nto);
-    rr_wire_free(s);
+    it_referral(client, center, service, tag, to, nto, id);
 }
-
-static const Rr__V1__ReferralStatus COMPLETE[] = {
-    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
-    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS,
-    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_COMPLETED,
-};
 
 static void
 completed(unsigned center, const char *service, const char *tag, char id[32])
 {
-    referral(center, service, tag, COMPLETE, 3, id);
+    it_referral(client, center, service, tag, IT_TO_COMPLETED, 3, id);
 }
 
 typedef struct rating {
@@ -221,7 +172,7 @@ test_a_referral_not_completed_is_refused_naming_its_state_and_nothing_is_written
     (void) state;
     char requested[32], started[32], msg[512];
     referral(941, "SOC-04", "rate-open", NULL, 0, requested);
-    referral(941, "SOC-09", "rate-started", COMPLETE, 2, started);
+    referral(941, "SOC-09", "rate-started", IT_TO_COMPLETED, 2, started);
     long long before = scalar("SELECT count(*) FROM referral_rating", NULL);
     rating g;
     rating_init(&g, 941, requested, 5, NULL);
@@ -268,7 +219,7 @@ test_another_centers_referral_is_not_found_like_a_missing_one(void **state)
     assert_string_equal(s2->referral_id, s1->referral_id);
     char shared[32];
     (void) snprintf(shared, sizeof shared, "%s", s1->referral_id);
-    advance(shared, s1->domain, s1->office_code, s1->version, COMPLETE, 3);
+    it_advance(client, shared, s1->domain, s1->office_code, s1->version, IT_TO_COMPLETED, 3);
     rr_wire_free(s1);
     rr_wire_free(s2);
     rating_init(&g, 1924, shared, 5, NULL);
@@ -546,66 +497,6 @@ test_the_counters_and_the_dashboard_panel_show_donations_and_ratings(void **stat
     assert_non_null(strstr(dom, "data-overflow=\"false\""));
 }
 
-// With keys (a second stack, slot 66): a center's key rates only as
-// itself, and an operator's key, which reads anything, records no rating.
-static void
-test_with_keys_only_the_centers_own_key_rates_and_an_operator_key_none(void **state)
-{
-    (void) state;
-    char keys[600], registry[700], broker_pub[700], bkey[700], wkey[700], cmd[1400], msg[512];
-    (void) snprintf(keys, sizeof keys, "%s/satisfaction-keys", getenv("RR_IT_LOGDIR"));
-    (void) snprintf(registry, sizeof registry, "%s/registry", keys);
-    (void) snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", keys, keys);
-    assert_int_equal(system(cmd), 0);
-    (void) snprintf(broker_pub, sizeof broker_pub, "%s/broker.pub", keys);
-    (void) snprintf(bkey, sizeof bkey, "%s/broker.key", keys);
-    (void) snprintf(wkey, sizeof wkey, "%s/worker-any.key", keys);
-    it_key_make(keys, "broker", registry, NULL);
-    it_key_make(keys, "worker-any", registry, "worker:any");
-    it_key_make(keys, "center-941", registry, "center:941");
-    it_key_make(keys, "operator", registry, "operator:maryam");
-    const char *broker_opts[] = {"--curve-key-file", bkey, "--keys-dir", registry, NULL};
-    const char *worker_opts[] = {"--curve-key-file", wkey, "--broker-key", broker_pub, NULL};
-    keyed_up = true;
-    assert_true(it_stack_start(&keyed, "satisfaction-keys", 66, broker_opts, worker_opts));
-    static const struct {
-        const char *key;
-        unsigned center;
-        Rr__V1__Status status;
-        const char *field, *words;
-    } cases[] = {
-        {"operator", 941, RR__V1__STATUS__STATUS_EPERM, "center_code",
-         "cannot record a rating as operator:maryam: ratings come from the center that made the "
-         "referral"},
-        {"center-941", 1924, RR__V1__STATUS__STATUS_EPERM, "center_code",
-         "this key belongs to center:941"},
-        // Past the key check: the database's answer.
-        {"center-941", 941, RR__V1__STATUS__STATUS_ENOTFOUND, "referral_id",
-         "referral \"R-999999\" does not exist"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cli_center *c = it_client_with_key(&keyed, keys, cases[i].key, broker_pub);
-        rating g;
-        rating_init(&g, cases[i].center, "R-999999", 5, NULL);
-        Rr__V1__RateReply *r = NULL;
-        rr_wire_error err = {0};
-        assert_int_equal(cli_center_rate(c, &g.req, 10000, 3, &r, &err), RR_OK);
-        assert_int_equal(r->status, cases[i].status);
-        assert_string_equal(r->error->field, cases[i].field);
-        (void) snprintf(msg, sizeof msg, "%s", r->error->message);
-        if (strstr(msg, cases[i].words) == NULL) {
-            print_message("%s: %s\n", cases[i].key, msg);
-            fail();
-        }
-        rr_wire_free(r);
-        cli_center_destroy(&c);
-    }
-    assert_true(
-        it_wait_metric_equal(&keyed, "referral_ratings_total{outcome=\"refused\"}", 3, 5000));
-    keyed_up = false;
-    assert_true(it_stack_stop(&keyed));
-}
-
 int
 main(void)
 {
@@ -617,7 +508,6 @@ main(void)
         cmocka_unit_test(test_the_broker_and_the_worker_refuse_bad_fields_with_the_field_named),
         cmocka_unit_test(test_the_report_figures_equal_the_database_by_service_center_and_office),
         cmocka_unit_test(test_the_counters_and_the_dashboard_panel_show_donations_and_ratings),
-        cmocka_unit_test(test_with_keys_only_the_centers_own_key_rates_and_an_operator_key_none),
     };
     return cmocka_run_group_tests_name("integration.satisfaction", tests, setup, teardown);
 }

@@ -4,6 +4,7 @@
 
 #include "cli_center.h"
 #include "rr_keys.h"
+#include "rr_uuid.h"
 #include "rr_wire.h"
 
 #include <setjmp.h>
@@ -78,4 +79,50 @@ it_client_with_key(const it_stack *s, const char *dir, const char *name, const c
     assert_int_equal(rr_curve_client_load(key, broker_pub, &curve, why, sizeof why), RR_OK);
     assert_int_equal(cli_center_set_curve(c, &curve), RR_OK);
     return c;
+}
+
+const Rr__V1__ReferralStatus IT_TO_COMPLETED[3] = {
+    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED,
+    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_IN_PROGRESS,
+    RR__V1__REFERRAL_STATUS__REFERRAL_STATUS_COMPLETED,
+};
+
+void
+it_advance(cli_center *c, const char *id, Rr__V1__Domain domain, const char *office,
+           uint32_t version, const Rr__V1__ReferralStatus *to, size_t nto)
+{
+    for (size_t i = 0; i < nto; i++) {
+        char update_id[40];
+        rr_uuid_generate(update_id);
+        Rr__V1__UpdateRequest u = RR__V1__UPDATE_REQUEST__INIT;
+        u.update_id = update_id;
+        u.referral_id = (char *) id;
+        u.domain = domain;
+        u.to_status = to[i];
+        u.office_code = (char *) office;
+        u.expected_version = version;
+        u.reason = "the service was given";
+        Rr__V1__UpdateReply *ur = NULL;
+        rr_wire_error err = {0};
+        assert_int_equal(cli_center_update(c, &u, 10000, 3, &ur, &err), RR_OK);
+        if (ur->status != RR__V1__STATUS__STATUS_OK) {
+            print_message("update %s: %s\n", id, ur->error ? ur->error->message : "");
+        }
+        assert_int_equal(ur->status, RR__V1__STATUS__STATUS_OK);
+        version = ur->referral->version;
+        rr_wire_free(ur);
+    }
+}
+
+void
+it_referral(cli_center *c, unsigned center, const char *service, const char *tag,
+            const Rr__V1__ReferralStatus *to, size_t nto, char id[IT_REFERRAL_ID_CAP])
+{
+    it_request r;
+    it_request_init(&r, center, service, tag);
+    Rr__V1__SubmitReply *s = it_submit(c, &r.req);
+    assert_int_equal(s->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    (void) snprintf(id, IT_REFERRAL_ID_CAP, "%s", s->referral_id);
+    it_advance(c, id, s->domain, s->office_code, s->version, to, nto);
+    rr_wire_free(s);
 }
