@@ -19,6 +19,26 @@ struct wrk_brokers {
     size_t first; // the session drained first by the next recv
 };
 
+// Tells every session which brokers we are attached to now, so that each
+// heartbeat reports the present state to its broker. Attachment moves only
+// on a tick or a message, so this before each round of heartbeats is
+// current to within one poll.
+static void
+share_attachment(wrk_brokers *self)
+{
+    wrk_session_brokers b = {.configured = (uint32_t) self->count};
+    for (size_t i = 0; i < self->count; i++) {
+        if (wrk_session_attached(self->sessions[i])) {
+            b.attached++;
+        } else {
+            b.detached[b.ndetached++] = self->eps.list[i];
+        }
+    }
+    for (size_t i = 0; i < self->count; i++) {
+        wrk_session_set_brokers(self->sessions[i], &b);
+    }
+}
+
 wrk_brokers *
 wrk_brokers_new(void *ctx, const wrk_endpoints *eps, const wrk_session_config *base)
 {
@@ -39,6 +59,7 @@ wrk_brokers_new(void *ctx, const wrk_endpoints *eps, const wrk_session_config *b
         }
         self->count++;
     }
+    share_attachment(self); // none yet: the first heartbeat says so
     return self;
 }
 
@@ -113,6 +134,7 @@ wrk_brokers_reply(wrk_brokers *self, const wrk_job *job, zmq_msg_t *body)
 bool
 wrk_brokers_tick(wrk_brokers *self)
 {
+    share_attachment(self);
     bool changed = false;
     for (size_t i = 0; i < self->count; i++) {
         wrk_session_tick(self->sessions[i]);
@@ -147,6 +169,7 @@ void
 wrk_brokers_keepalive(void *arg)
 {
     wrk_brokers *self = arg;
+    share_attachment(self);
     for (size_t i = 0; i < self->count; i++) {
         wrk_session_keepalive(self->sessions[i]);
     }
