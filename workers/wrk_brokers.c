@@ -22,19 +22,26 @@ struct wrk_brokers {
 // Tells every session which brokers we are attached to now, so that each
 // heartbeat reports the present state to its broker. Attachment moves only
 // on a tick or a message, so this before each round of heartbeats is
-// current to within one poll.
+// current to within one poll. Each session counts its own broker as
+// attached: a heartbeat reaches a broker only over a registration it holds
+// (it answers any other with DISCONNECT), while our own view waits for its
+// first message, which would have a new registration report itself missing.
 static void
 share_attachment(wrk_brokers *self)
 {
-    wrk_session_brokers b = {.configured = (uint32_t) self->count};
+    bool up[WRK_MAX_BROKERS];
     for (size_t i = 0; i < self->count; i++) {
-        if (wrk_session_attached(self->sessions[i])) {
-            b.attached++;
-        } else {
-            b.detached[b.ndetached++] = self->eps.list[i];
-        }
+        up[i] = wrk_session_attached(self->sessions[i]);
     }
     for (size_t i = 0; i < self->count; i++) {
+        wrk_session_brokers b = {.configured = (uint32_t) self->count};
+        for (size_t j = 0; j < self->count; j++) {
+            if (j == i || up[j]) {
+                b.attached++;
+            } else {
+                b.detached[b.ndetached++] = self->eps.list[j];
+            }
+        }
         wrk_session_set_brokers(self->sessions[i], &b);
     }
 }
@@ -59,7 +66,7 @@ wrk_brokers_new(void *ctx, const wrk_endpoints *eps, const wrk_session_config *b
         }
         self->count++;
     }
-    share_attachment(self); // none yet: the first heartbeat says so
+    share_attachment(self);
     return self;
 }
 

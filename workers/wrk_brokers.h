@@ -33,8 +33,9 @@ RR_NODISCARD rr_status wrk_brokers_recv(wrk_brokers *self, wrk_job *jobs, size_t
 void wrk_brokers_reply(wrk_brokers *self, const wrk_job *job, zmq_msg_t *body);
 
 // wrk_session_tick for each session, whose heartbeats report which brokers
-// we are attached to as of this call. Returns true when the set of brokers
-// we are attached to changed since the last call (logged).
+// we are attached to as of this call (each counting the broker it goes to).
+// Returns true when the set of brokers we are attached to changed since the
+// last call (logged).
 bool wrk_brokers_tick(wrk_brokers *self);
 
 // Milliseconds until the soonest session needs a tick (>= 0).

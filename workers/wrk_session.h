@@ -90,8 +90,9 @@ typedef struct wrk_session_stats {
 void wrk_session_set_stats(wrk_session *self, const wrk_session_stats *stats);
 
 // Which brokers of the worker's --broker list it is attached to, for the
-// heartbeats (WorkerStats.brokers_*). detached points into the caller's
-// endpoint list, which must outlive the session.
+// heartbeats (WorkerStats.brokers_*), this session's own broker counted as
+// attached. detached points into the caller's endpoint list, which must
+// outlive the session.
 typedef struct wrk_session_brokers {
     uint32_t configured, attached;
     size_t ndetached;

@@ -260,6 +260,21 @@ test_each_broker_shows_which_brokers_its_workers_are_attached_to_through_a_kill_
         assert_non_null(strstr(page, line));
     }
 
+    // So does referralctl workers: a brokers column, and a line per worker
+    // naming the broker it lost.
+    static char out[65536];
+    assert_int_equal(it_run(out, sizeof out, "%s workers --http %s", getenv("RR_CTL_BIN"), b.http),
+                     0);
+    for (int i = 0; i < 3; i++) {
+        char host[256] = "", lost[700];
+        assert_int_equal(gethostname(host, sizeof host - 1), 0);
+        snprintf(lost, sizeof lost, "worker %s:%d (%s) is not attached to %s\n", host,
+                 (int) a.workers[i].pid, domains[i], a.backend);
+        assert_non_null(strstr(out, lost));
+    }
+    assert_non_null(strstr(out, "    1/2\n"));
+    assert_null(strstr(out, "    2/2\n"));
+
     // The dashboard's workers table says the same, in red.
     static char dom[1 << 20];
     assert_true(it_chromium(&b, "/", 1280, 900, NULL, dom, sizeof dom));
