@@ -277,7 +277,10 @@ test_each_broker_shows_which_brokers_its_workers_are_attached_to_through_a_kill_
 
     // The dashboard's workers table says the same, in red.
     static char dom[1 << 20];
-    assert_true(it_chromium(&b, "/", 1280, 900, NULL, dom, sizeof dom));
+    char png[700];
+    snprintf(png, sizeof png, "%s/dashboard-detached.png", b.logdir);
+    assert_true(it_chromium(&b, "/", 1280, 900, png, dom, sizeof dom));
+    print_message("dashboard screenshot: %s\n", png);
     assert_false(it_file_count(it_chromium_log(), "Uncaught", 1));
     char host[256] = "";
     assert_int_equal(gethostname(host, sizeof host - 1), 0);
