@@ -15,12 +15,17 @@
 #   netns.sh down RUN          removes the veth pairs, the namespaces and the
 #                              bridge; safe to repeat
 #
+# RUN names everything (at most 11 characters: interface names are short);
 # NET is three octets (10.213.253); up refuses a range the machine already
 # has an address or a route in. Needs root and iproute2.
 set -euo pipefail
 cmd=${1:?up, cut, heal or down}
 run=${2:?run id, the test process id}
 bridge="rr${run}br"
+if [ "${#run}" -gt 11 ]; then
+    echo "netns.sh: run id \"$run\" is longer than 11 characters" >&2
+    exit 2
+fi
 
 case "$cmd" in
 up)
