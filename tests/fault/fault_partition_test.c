@@ -172,7 +172,9 @@ bring_up(it_stack *s)
     assert_int_equal(getuid(), 0); // namespaces and links need root
     it_stack_init(s, "f_partition", SLOT);
     made.stack = true;
-    int base = atoi(getenv("RR_IT_PORT_BASE")); // set: it_stack_init checked
+    const char *port_base = getenv("RR_IT_PORT_BASE"); // it_stack_init checked it
+    int base = port_base != NULL ? atoi(port_base) : 0;
+    assert_true(base > 0);
     snprintf(made.run, sizeof made.run, "%d", (int) getpid());
     snprintf(made.net, sizeof made.net, "10.213.%d", base / 100 % 256);
 
@@ -184,12 +186,11 @@ bring_up(it_stack *s)
     // The fixture's client rules, and the hosts' network trusted as its
     // unix socket is.
     char out[256];
-    snprintf(made.hba, sizeof made.hba, "%s/hba-partition-%s.conf", getenv("RR_IT_PGHOST"),
-             made.run);
+    snprintf(made.hba, sizeof made.hba, "%s/hba-partition-%s.conf", s->pghost, made.run);
     assert_int_equal(it_run(out, sizeof out,
                             "cp %s/data/pg_hba.conf %s && echo 'host all all %s.0/24 trust' >> %s"
                             " && chmod 644 %s",
-                            getenv("RR_IT_PGHOST"), made.hba, made.net, made.hba, made.hba),
+                            s->pghost, made.hba, made.net, made.hba, made.hba),
                      0);
     char server[32];
     snprintf(server, sizeof server, "%s.1", made.net);
