@@ -190,11 +190,11 @@ assert_attached_metrics(const it_stack *s, const it_stack *a, int attached)
         snprintf(series, sizeof series,
                  "referral_worker_brokers_configured{domain=\"%s\",host=\"%s\",pid=\"%d\"}",
                  domains[i], host, (int) a->workers[i].pid);
-        assert_true(it_wait_metric_equal(s, series, 2, 1000));
+        assert_true(it_wait_metric_equal(s, series, 2, ATTACH_MS));
         snprintf(series, sizeof series,
                  "referral_worker_brokers_attached{domain=\"%s\",host=\"%s\",pid=\"%d\"}",
                  domains[i], host, (int) a->workers[i].pid);
-        assert_true(it_wait_metric_equal(s, series, attached, 1000));
+        assert_true(it_wait_metric_equal(s, series, attached, ATTACH_MS));
     }
 }
 
