@@ -4,6 +4,7 @@
 #define RR_LOG_MODULE "server"
 #include "brk_server_impl.h"
 
+#include "brk_attach.h"
 #include "rr_clock.h"
 #include "rr_log.h"
 #include "rr_version.h"
@@ -234,17 +235,40 @@ on_failed(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
     brk_dispatch_for(self, domain);
 }
 
+// A worker's counters that cannot be shown are skipped, not fatal: they are
+// for display. Logged when a worker's first bad set follows good ones, so a
+// worker sending them every heartbeat writes one line, not one a second.
+static void
+skip_stats(brk_server *self, brk_worker *w, const char *why)
+{
+    if (!w->stats_refused && brk_noisy_ok(&self->noisy, rr_clock_mono_ms())) {
+        rr_log_warn("heartbeat counters of worker pid %u on \"%s\" skipped until they are valid: "
+                    "%s",
+                    w->pid, w->host, why);
+    }
+    w->stats_refused = true;
+}
+
 static void
 on_heartbeat(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
 {
-    (void) self;
     (void) now_ms;
     if (!work->has_body) {
         return;
     }
     Rr__V1__WorkerStats *ws = NULL;
-    if (rr_wire_unpack(zmq_msg_data(&work->body), zmq_msg_size(&work->body), &ws, NULL) != RR_OK) {
-        return; // counters are for display: a bad set is skipped, not fatal
+    rr_wire_error err = {0};
+    if (rr_wire_unpack(zmq_msg_data(&work->body), zmq_msg_size(&work->body), &ws, &err) != RR_OK) {
+        rr_wire_free(ws); // kept when only a field check failed
+        skip_stats(self, w, err.message);
+        return;
+    }
+    char why[160];
+    brk_worker_brokers brokers;
+    if (brk_attach_take(ws, &brokers, why, sizeof why) != RR_OK) {
+        rr_wire_free(ws);
+        skip_stats(self, w, why);
+        return;
     }
     w->counters = (brk_worker_counters){.processed = ws->processed,
                                         .failed = ws->failed,
@@ -254,7 +278,13 @@ on_heartbeat(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms
                                         .db_reconnects = ws->db_reconnects,
                                         .commit_seconds_sum = ws->commit_seconds_sum,
                                         .db_connected = ws->db_connected};
+    w->brokers = brokers;
     w->stats_seen = true;
+    if (w->stats_refused) {
+        rr_log_info("heartbeat counters of worker pid %u on \"%s\" are valid again", w->pid,
+                    w->host);
+        w->stats_refused = false;
+    }
     rr_wire_free(ws);
 }
 

@@ -221,24 +221,9 @@ on_readyz(struct evhttp_request *req, void *arg)
     if (!take_snapshot(self, req)) {
         return;
     }
-    char body[256];
-    size_t len = 0;
+    char body[BRK_READYZ_BODY_BYTES];
+    size_t len = brk_render_readyz(self->snap, body, sizeof body);
     bool ready = brk_snapshot_ready(self->snap);
-    int n = snprintf(body, sizeof body, "%s", ready ? "ready\n" : "not ready:");
-    len = n > 0 ? (size_t) n : 0;
-    if (!ready) {
-        for (int d = 1; d <= RR_DOMAIN_COUNT && len < sizeof body - 64; d++) {
-            if (self->snap->queue[d].workers == 0) {
-                n = snprintf(body + len, sizeof body - len, " no %s worker;", rr_domain_name(d));
-                len += n > 0 ? (size_t) n : 0;
-            }
-        }
-        if (self->snap->draining && len < sizeof body - 32) {
-            n = snprintf(body + len, sizeof body - len, " stopping;");
-            len += n > 0 ? (size_t) n : 0;
-        }
-        body[len++] = '\n';
-    }
     brk_http_reply_text(req, ready ? HTTP_OK : 503, ready ? "OK" : "Service Unavailable",
                         "text/plain", body, len);
 }

@@ -28,6 +28,14 @@ typedef struct brk_worker_counters {
     bool db_connected;
 } brk_worker_counters;
 
+// Which brokers of its --broker list a worker is attached to, as it last
+// reported (known false: it did not report them, being older than that).
+typedef struct brk_worker_brokers {
+    bool known;
+    uint32_t configured, attached, ndetached;
+    char detached[RR_WIRE_MAX_BROKERS][RR_WIRE_MAX_ENDPOINT_BYTES + 1]; // as in its --broker list
+} brk_worker_brokers;
+
 typedef struct brk_worker_view {
     char host[RR_WIRE_MAX_HOST_BYTES + 1];
     char version[RR_WIRE_MAX_VERSION_BYTES + 1]; // as the worker reported it in READY
@@ -40,6 +48,7 @@ typedef struct brk_worker_view {
     uint64_t replies;
     brk_worker_counters counters;
     bool stats_seen; // counters are known (exported only then: no false resets)
+    brk_worker_brokers brokers;
 } brk_worker_view;
 
 typedef struct brk_queue_view {

@@ -32,6 +32,8 @@ typedef struct brk_worker {
     int64_t last_seen_ms;             // anything heard from it (monotonic)
     brk_worker_counters counters;     // its own, from its last heartbeat
     bool stats_seen;                  // a heartbeat brought its counters
+    bool stats_refused;               // its last counters were skipped (logged once)
+    brk_worker_brokers brokers;       // its brokers, from its last heartbeat
     brk_request *deliveries;          // its in-flight requests (list through next/prev)
     struct brk_worker *rnext, *rprev; // ready list links
     bool ready;                       // in its domain's ready list (inflight < credit)

@@ -92,6 +92,32 @@ f_reconnects(const brk_worker_view *w)
     return w->counters.db_reconnects;
 }
 
+static bool
+g_stats_seen(const brk_worker_view *w)
+{
+    return w->stats_seen;
+}
+static unsigned
+g_db_connected(const brk_worker_view *w)
+{
+    return w->counters.db_connected ? 1 : 0;
+}
+static bool
+g_brokers_known(const brk_worker_view *w)
+{
+    return w->brokers.known;
+}
+static unsigned
+g_brokers_configured(const brk_worker_view *w)
+{
+    return w->brokers.configured;
+}
+static unsigned
+g_brokers_attached(const brk_worker_view *w)
+{
+    return w->brokers.attached;
+}
+
 char *
 brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, size_t *len)
 {
@@ -314,13 +340,32 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         worker_labels(out, &snap->workers[i]);
         fprintf(out, " %.3f\n", snap->workers[i].last_heartbeat_age_s);
     }
-    head(out, "referral_worker_db_connected", "gauge",
-         "1 while a worker's database connection is up, as it last reported.");
-    for (size_t i = 0; i < snap->nworkers; i++) {
-        if (snap->workers[i].stats_seen) {
-            fputs("referral_worker_db_connected", out);
-            worker_labels(out, &snap->workers[i]);
-            fprintf(out, " %d\n", snap->workers[i].counters.db_connected ? 1 : 0);
+    // Each only for the workers that reported it: an unknown value is no
+    // sample, not a 0 (an alert compares brokers_attached with
+    // brokers_configured, and an older worker reports neither).
+    const struct {
+        const char *name, *help;
+        bool (*known)(const brk_worker_view *w);
+        unsigned (*value)(const brk_worker_view *w);
+    } wgauges[] = {
+        {"referral_worker_db_connected",
+         "1 while a worker's database connection is up, as it last reported.", g_stats_seen,
+         g_db_connected},
+        {"referral_worker_brokers_configured",
+         "Brokers in a worker's --broker list, as it last reported.", g_brokers_known,
+         g_brokers_configured},
+        {"referral_worker_brokers_attached",
+         "Brokers of its list a worker is attached to now, as it last reported.", g_brokers_known,
+         g_brokers_attached},
+    };
+    for (size_t k = 0; k < sizeof wgauges / sizeof wgauges[0]; k++) {
+        head(out, wgauges[k].name, "gauge", wgauges[k].help);
+        for (size_t i = 0; i < snap->nworkers; i++) {
+            if (wgauges[k].known(&snap->workers[i])) {
+                fputs(wgauges[k].name, out);
+                worker_labels(out, &snap->workers[i]);
+                fprintf(out, " %u\n", wgauges[k].value(&snap->workers[i]));
+            }
         }
     }
     head(out, "referral_worker_build_info", "gauge",
@@ -360,6 +405,22 @@ dump(json_t *root, size_t *len)
         *len = strlen(text);
     }
     return text;
+}
+
+// {"configured":n,"attached":n,"detached":[...]}, or null when the worker
+// did not report its brokers.
+static json_t *
+brokers_json(const brk_worker_brokers *b)
+{
+    if (!b->known) {
+        return json_null();
+    }
+    json_t *detached = json_array();
+    for (uint32_t i = 0; i < b->ndetached && detached != NULL; i++) {
+        json_array_append_new(detached, json_string(b->detached[i]));
+    }
+    return json_pack("{s:I, s:I, s:o}", "configured", (json_int_t) b->configured, "attached",
+                     (json_int_t) b->attached, "detached", detached);
 }
 
 // {"accepted":..,"duplicate":..,"rejected":..,"busy":..} of one or all domains.
@@ -472,6 +533,7 @@ brk_render_workers_json(const brk_snapshot *snap, size_t *len)
             json_object_set_new(item, "db_connected",
                                 w->stats_seen ? json_boolean(w->counters.db_connected)
                                               : json_null());
+            json_object_set_new(item, "brokers", brokers_json(&w->brokers));
         }
         json_array_append_new(workers, item);
     }

@@ -51,6 +51,7 @@ view_worker(brk_worker *w, void *arg)
     v->replies = w->replies;
     v->counters = w->counters;
     v->stats_seen = w->stats_seen;
+    v->brokers = w->brokers;
 }
 
 void

@@ -151,6 +151,17 @@ function showWorkers(list) {
       db = "DISCONNECTED · " + x.db_reconnects_total + " reconnects"; cls = "bad";
     }
     tr.appendChild(el("td", {"data-field": "database", class: cls}, db));
+    // Which brokers of its --broker list it is attached to (null: a worker
+    // too old to say).
+    let brokers = "not reported", bcls = "muted";
+    if (x.brokers) {
+      brokers = "attached " + x.brokers.attached + " of " + x.brokers.configured;
+      bcls = "";
+      if (x.brokers.detached.length > 0) {
+        brokers += " · not to " + x.brokers.detached.join(", "); bcls = "bad";
+      }
+    }
+    tr.appendChild(el("td", {"data-field": "brokers", class: bcls}, brokers));
     tr.appendChild(el("td", {}, String(x.processed_total)));
     tr.appendChild(el("td", {class: x.last_heartbeat_age_seconds > 5 ? "bad" : ""},
                       x.last_heartbeat_age_seconds.toFixed(1) + " s ago"));
@@ -159,7 +170,7 @@ function showWorkers(list) {
   for (const k of Object.keys(lastWorkers)) if (!seen[k]) delete lastWorkers[k];
   if (rows.length === 0) {
     const tr = el("tr");
-    tr.appendChild(el("td", {colspan: "8"}, "no worker"));
+    tr.appendChild(el("td", {colspan: "9"}, "no worker"));
     rows.push(tr);
   }
   body.replaceChildren(...rows);

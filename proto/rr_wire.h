@@ -28,6 +28,8 @@
 #define RR_WIRE_MAX_FOLLOW_LIMIT        1000
 #define RR_WIRE_MAX_HOST_BYTES          255 // WorkerReady.host: a fully qualified name
 #define RR_WIRE_MAX_VERSION_BYTES       47  // WorkerReady.version
+#define RR_WIRE_MAX_BROKERS             8   // WorkerStats.brokers_configured
+#define RR_WIRE_MAX_ENDPOINT_BYTES      255 // WorkerStats.brokers_detached: one endpoint
 #define RR_WIRE_DEFAULT_FOLLOW          100
 #define RR_WIRE_MAX_INBOX_CURSOR        63   // InboxRequest.after: "rank:created_us:id"
 #define RR_WIRE_MAX_BANK_REF_BYTES      64   // DonateRequest.bank_reference

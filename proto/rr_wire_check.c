@@ -326,6 +326,54 @@ check_ready(const void *msg, rr_wire_error *err)
                : check_text(r->version, "version", RR_WIRE_MAX_VERSION_BYTES, false, false, err);
 }
 
+// The broker attachment of a WorkerStats: all three fields or none
+// (brokers_configured 0: a worker older than them), and a detached list
+// that agrees with the counts, so no broker shows a half-reported state.
+static rr_status
+check_stats(const void *msg, rr_wire_error *err)
+{
+    const Rr__V1__WorkerStats *ws = msg;
+    uint32_t configured = ws->brokers_configured, attached = ws->brokers_attached;
+    size_t detached = ws->n_brokers_detached;
+    if (configured == 0) {
+        if (attached != 0 || detached != 0) {
+            return rr_wire_fail(err, RR_EINVAL, "brokers_configured",
+                                "missing field \"brokers_configured\": \"brokers_attached\" and "
+                                "\"brokers_detached\" come with it");
+        }
+        return RR_OK;
+    }
+    if (configured > RR_WIRE_MAX_BROKERS) {
+        return rr_wire_fail(err, RR_EINVAL, "brokers_configured",
+                            "brokers_configured %u out of range 1..%d", configured,
+                            RR_WIRE_MAX_BROKERS);
+    }
+    if (attached > configured) {
+        return rr_wire_fail(err, RR_EINVAL, "brokers_attached",
+                            "brokers_attached %u is more than brokers_configured %u", attached,
+                            configured);
+    }
+    if (detached > RR_WIRE_MAX_BROKERS) {
+        return rr_wire_fail(err, RR_ETOOBIG, "brokers_detached",
+                            "too many brokers_detached: %zu, limit %d", detached,
+                            RR_WIRE_MAX_BROKERS);
+    }
+    if (detached != configured - attached) {
+        return rr_wire_fail(err, RR_EINVAL, "brokers_detached",
+                            "brokers_detached names %zu endpoint(s), expected %u "
+                            "(brokers_configured - brokers_attached)",
+                            detached, configured - attached);
+    }
+    for (size_t i = 0; i < detached; i++) {
+        rr_status st = check_text(ws->brokers_detached[i], "brokers_detached",
+                                  RR_WIRE_MAX_ENDPOINT_BYTES, true, false, err);
+        if (st != RR_OK) {
+            return st;
+        }
+    }
+    return RR_OK;
+}
+
 static rr_status
 check_submit(const void *msg, rr_wire_error *err)
 {
@@ -503,7 +551,7 @@ static const body_check CHECKS[] = {
     {&rr__v1__donate_request__descriptor, check_donate},
     {&rr__v1__rate_request__descriptor, check_rate},
     {&rr__v1__worker_ready__descriptor, check_ready},
-    {&rr__v1__worker_stats__descriptor, NULL},
+    {&rr__v1__worker_stats__descriptor, check_stats},
     {&rr__v1__risk_rules__descriptor, NULL},
 };
 

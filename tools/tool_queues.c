@@ -142,6 +142,39 @@ tool_queues_main(int argc, char **argv)
     return 0;
 }
 
+// A worker's brokers column: "attached/configured", "-" when it did not
+// report them (a worker of 0.6.0 or before).
+static void
+print_brokers(const json_t *b)
+{
+    if (!json_is_object(b)) {
+        printf("%7s\n", "-");
+        return;
+    }
+    char text[32];
+    snprintf(text, sizeof text, "%lld/%lld",
+             (long long) json_integer_value(json_object_get(b, "attached")),
+             (long long) json_integer_value(json_object_get(b, "configured")));
+    printf("%7s\n", text);
+}
+
+// For a worker not attached to all its brokers, the line that names them.
+static void
+print_detached(const json_t *w)
+{
+    const json_t *list = json_object_get(json_object_get(w, "brokers"), "detached");
+    if (json_array_size(list) == 0) {
+        return;
+    }
+    printf("worker %s:%lld (%s) is not attached to", json_string_value(json_object_get(w, "host")),
+           (long long) json_integer_value(json_object_get(w, "pid")),
+           json_string_value(json_object_get(w, "domain")));
+    for (size_t k = 0; k < json_array_size(list); k++) {
+        printf("%s %s", k ? "," : "", json_string_value(json_array_get(list, k)));
+    }
+    printf("\n");
+}
+
 int
 tool_workers_main(int argc, char **argv)
 {
@@ -158,9 +191,9 @@ tool_workers_main(int argc, char **argv)
         return 1;
     }
     if (!json) {
-        printf("%-15s %-20s %8s %-14s %6s %8s %13s %10s %8s %6s %-9s %10s\n", "domain", "host",
+        printf("%-15s %-20s %8s %-14s %6s %8s %13s %10s %8s %6s %-9s %10s %7s\n", "domain", "host",
                "pid", "version", "credit", "inflight", "heartbeat (s)", "processed", "failed",
-               "batch", "database", "reconnects");
+               "batch", "database", "reconnects", "brokers");
         size_t i;
         json_t *w;
         json_array_foreach(json_object_get(root, "workers"), i, w)
@@ -168,7 +201,7 @@ tool_workers_main(int argc, char **argv)
             json_int_t batches = json_integer_value(json_object_get(w, "batches_total"));
             json_int_t items = json_integer_value(json_object_get(w, "batch_items_total"));
             json_t *db = json_object_get(w, "db_connected");
-            printf("%-15s %-20s %8lld %-14s %6lld %8lld %13.1f %10lld %8lld %6.1f %-9s %10lld\n",
+            printf("%-15s %-20s %8lld %-14s %6lld %8lld %13.1f %10lld %8lld %6.1f %-9s %10lld ",
                    json_string_value(json_object_get(w, "domain")),
                    json_string_value(json_object_get(w, "host")),
                    (long long) json_integer_value(json_object_get(w, "pid")),
@@ -183,8 +216,13 @@ tool_workers_main(int argc, char **argv)
                    : json_is_true(db) ? "connected"
                                       : "DOWN",
                    (long long) json_integer_value(json_object_get(w, "db_reconnects_total")));
+            print_brokers(json_object_get(w, "brokers"));
         }
         printf("(%zu workers)\n", json_array_size(json_object_get(root, "workers")));
+        json_array_foreach(json_object_get(root, "workers"), i, w)
+        {
+            print_detached(w);
+        }
     }
     json_decref(root);
     return 0;

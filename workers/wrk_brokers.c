@@ -19,6 +19,33 @@ struct wrk_brokers {
     size_t first; // the session drained first by the next recv
 };
 
+// Tells every session which brokers we are attached to now, so that each
+// heartbeat reports the present state to its broker. Attachment moves only
+// on a tick or a message, so this before each round of heartbeats is
+// current to within one poll. Each session counts its own broker as
+// attached: a heartbeat reaches a broker only over a registration it holds
+// (it answers any other with DISCONNECT), while our own view waits for its
+// first message, which would have a new registration report itself missing.
+static void
+share_attachment(wrk_brokers *self)
+{
+    bool up[WRK_MAX_BROKERS];
+    for (size_t i = 0; i < self->count; i++) {
+        up[i] = wrk_session_attached(self->sessions[i]);
+    }
+    for (size_t i = 0; i < self->count; i++) {
+        wrk_session_brokers b = {.configured = (uint32_t) self->count};
+        for (size_t j = 0; j < self->count; j++) {
+            if (j == i || up[j]) {
+                b.attached++;
+            } else {
+                b.detached[b.ndetached++] = self->eps.list[j];
+            }
+        }
+        wrk_session_set_brokers(self->sessions[i], &b);
+    }
+}
+
 wrk_brokers *
 wrk_brokers_new(void *ctx, const wrk_endpoints *eps, const wrk_session_config *base)
 {
@@ -39,6 +66,7 @@ wrk_brokers_new(void *ctx, const wrk_endpoints *eps, const wrk_session_config *b
         }
         self->count++;
     }
+    share_attachment(self);
     return self;
 }
 
@@ -113,6 +141,7 @@ wrk_brokers_reply(wrk_brokers *self, const wrk_job *job, zmq_msg_t *body)
 bool
 wrk_brokers_tick(wrk_brokers *self)
 {
+    share_attachment(self);
     bool changed = false;
     for (size_t i = 0; i < self->count; i++) {
         wrk_session_tick(self->sessions[i]);
@@ -147,6 +176,7 @@ void
 wrk_brokers_keepalive(void *arg)
 {
     wrk_brokers *self = arg;
+    share_attachment(self);
     for (size_t i = 0; i < self->count; i++) {
         wrk_session_keepalive(self->sessions[i]);
     }

@@ -32,14 +32,17 @@ RR_NODISCARD rr_status wrk_brokers_recv(wrk_brokers *self, wrk_job *jobs, size_t
 // wrk_session_reply: consumes body on every path).
 void wrk_brokers_reply(wrk_brokers *self, const wrk_job *job, zmq_msg_t *body);
 
-// wrk_session_tick for each session. Returns true when the set of brokers
-// we are attached to changed since the last call (logged).
+// wrk_session_tick for each session, whose heartbeats report which brokers
+// we are attached to as of this call (each counting the broker it goes to).
+// Returns true when the set of brokers we are attached to changed since the
+// last call (logged).
 bool wrk_brokers_tick(wrk_brokers *self);
 
 // Milliseconds until the soonest session needs a tick (>= 0).
 long wrk_brokers_next_tick_ms(const wrk_brokers *self);
 
-// wrk_session_keepalive for each session (arg is the wrk_brokers).
+// wrk_session_keepalive for each session (arg is the wrk_brokers), with the
+// attachment reported as wrk_brokers_tick does.
 void wrk_brokers_keepalive(void *arg);
 
 // wrk_session_set_rules and wrk_session_set_stats for each session.

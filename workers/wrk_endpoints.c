@@ -41,6 +41,15 @@ wrk_endpoints_parse(const char *text, wrk_endpoints *out, char *why, size_t cap)
                              WRK_MAX_ENDPOINT_BYTES);
             return RR_EINVAL;
         }
+        for (const char *c = a; c < b; c++) {
+            if ((unsigned char) *c < 0x20 || (unsigned char) *c > 0x7e) {
+                (void) rr_format(why, cap,
+                                 "invalid broker list: an endpoint holds byte 0x%02x, not "
+                                 "printable ASCII",
+                                 (unsigned) (unsigned char) *c);
+                return RR_EINVAL;
+            }
+        }
         if (eps.count == WRK_MAX_BROKERS) {
             (void) rr_format(why, cap, "invalid broker list \"%s\": more than %d brokers", text,
                              WRK_MAX_BROKERS);

@@ -28,8 +28,9 @@ struct wrk_session {
     size_t rule_count;
     bool have_rules; // set once the catalogue was loaded
     wrk_session_stats stats;
-    int64_t next_stats; // a heartbeat with counters goes out by then, busy or not
-    bool heard;         // a message came on the current socket
+    wrk_session_brokers brokers; // configured 0: none to report yet
+    int64_t next_stats;          // a heartbeat with counters goes out by then, busy or not
+    bool heard;                  // a message came on the current socket
 };
 
 static rr_status
@@ -320,7 +321,15 @@ wrk_session_set_stats(wrk_session *self, const wrk_session_stats *stats)
     self->stats = *stats;
 }
 
-// A heartbeat carrying the worker's counters.
+void
+wrk_session_set_brokers(wrk_session *self, const wrk_session_brokers *brokers)
+{
+    assert(brokers->configured <= RR_WIRE_MAX_BROKERS && brokers->attached <= brokers->configured &&
+           brokers->ndetached == brokers->configured - brokers->attached);
+    self->brokers = *brokers;
+}
+
+// A heartbeat carrying the worker's counters and its brokers.
 static void
 send_heartbeat(wrk_session *self)
 {
@@ -333,6 +342,11 @@ send_heartbeat(wrk_session *self)
     ws.commit_seconds_sum = self->stats.commit_seconds;
     ws.db_reconnects = self->stats.db_reconnects;
     ws.db_connected = self->stats.db_connected;
+    ws.brokers_configured = self->brokers.configured;
+    ws.brokers_attached = self->brokers.attached;
+    ws.n_brokers_detached = self->brokers.ndetached;
+    // protobuf-c only reads the strings while packing.
+    ws.brokers_detached = (char **) self->brokers.detached;
     zmq_msg_t body;
     if (rr_wire_pack(&ws.base, &body) != RR_OK ||
         rr_wire_send_to_broker(self->socket, RR_WCMD_HEARTBEAT, &body) != RR_OK) {

@@ -89,6 +89,20 @@ typedef struct wrk_session_stats {
 } wrk_session_stats;
 void wrk_session_set_stats(wrk_session *self, const wrk_session_stats *stats);
 
+// Which brokers of the worker's --broker list it is attached to, for the
+// heartbeats (WorkerStats.brokers_*), this session's own broker counted as
+// attached. detached points into the caller's endpoint list, which must
+// outlive the session.
+typedef struct wrk_session_brokers {
+    uint32_t configured, attached;
+    size_t ndetached;
+    const char *detached[RR_WIRE_MAX_BROKERS]; // borrowed
+} wrk_session_brokers;
+
+// The attachment the next heartbeats carry (copied); until the first call
+// they carry none, as an older worker's do.
+void wrk_session_set_brokers(wrk_session *self, const wrk_session_brokers *brokers);
+
 // Sends a heartbeat when one is due, and nothing else: safe to call from
 // inside request processing (arg is the wrk_session). Keeps the broker from
 // declaring a worker dead while it waits on a slow database.

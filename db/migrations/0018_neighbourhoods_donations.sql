@@ -330,7 +330,8 @@ BEGIN
         v_key := 'unrestricted';
     END IF;
     -- Same id: the same answer for the same content, a conflict otherwise.
-    -- A replay takes an xid, so its commit waits for durability too.
+    -- A replay writes WAL (migration 0017), so its commit waits for the
+    -- synchronous standby as the first one did.
     SELECT * INTO v_old FROM donation WHERE donation_id = p_id;
     IF NOT FOUND THEN
         IF NOT v_center.active THEN
@@ -373,7 +374,7 @@ BEGIN
         -- Recorded meanwhile by a concurrent copy: answer as a replay.
         SELECT * INTO v_old FROM donation WHERE donation_id = p_id;
     END IF;
-    PERFORM txid_current();
+    PERFORM answer_from_storage_is_durable();
     SELECT e.id, e.target_key INTO v_earmark, target FROM earmark e WHERE e.id = v_old.earmark_id;
     field := CASE WHEN v_old.center_code <> p_center THEN 'center_code'
                   WHEN v_old.amount <> p_amount THEN 'amount_rials'
@@ -453,7 +454,7 @@ BEGIN
             RAISE EXCEPTION 'decision "%" of province "%" was already recorded with other content',
                 p_decision, p_province USING ERRCODE = '23505';
         END IF;
-        PERFORM txid_current();
+        PERFORM answer_from_storage_is_durable();
         RETURN QUERY SELECT v_old.id, true;
         RETURN;
     END IF;

@@ -4,8 +4,13 @@
 #include "rr_wire.h"
 
 #include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +227,16 @@ fault_load_acked(const fault_load *self)
     return atomic_load(&self->acked);
 }
 
+void
+fault_load_wait_acked(const fault_load *self, long want, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    while (fault_load_acked(self) < want && now_ms() < deadline) {
+        sleep_ms(20);
+    }
+    assert_true(fault_load_acked(self) >= want);
+}
+
 static bool
 exec_ok(PGconn *db, const char *sql)
 {
@@ -416,4 +431,24 @@ fault_report_print(const char *name, const fault_report *r)
                r->p99_ms);
     }
     fflush(stdout);
+}
+
+void
+fault_load_settle(fault_load **self_p, const it_stack *s, const char *name, fault_report *out)
+{
+    PGconn *db = it_db(s);
+    fault_load_finish(self_p, db, out);
+    fault_report_print(name, out);
+    printf("#   broker: %.0f redelivered, %.0f late replies discarded, %.0f workers expired\n",
+           it_metric(s, "referral_redelivered_total"), it_metric(s, "referral_late_replies_total"),
+           it_metric(s, "referral_workers_expired_total"));
+    fflush(stdout);
+    long long without_history = it_db_referrals_without_history(db);
+    PQfinish(db);
+    assert_true(out->acked > 0);
+    assert_int_equal(out->lost, 0);
+    assert_int_equal(out->duplicated, 0);
+    assert_int_equal(out->rejected, 0);
+    assert_int_equal(out->unreported, 0);
+    assert_int_equal(without_history, 0);
 }

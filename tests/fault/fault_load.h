@@ -68,9 +68,20 @@ void fault_load_mark(fault_load *self);
 // Requests acknowledged so far (any thread may call it).
 long fault_load_acked(const fault_load *self);
 
+// Waits up to timeout_ms until at least want requests are acknowledged;
+// fails the test (cmocka) when they were not.
+void fault_load_wait_acked(const fault_load *self, long want, int timeout_ms);
+
 // Stops submitting new requests, waits for those in hand to finish (within
 // their budget) and reconciles with the database. Frees the load.
 void fault_load_finish(fault_load **self_p, PGconn *db, fault_report *out);
+
+// fault_load_finish against s's database, then fault_report_print and the
+// broker's redelivery counters; fails the test (cmocka) unless the
+// reconciliation is clean: something acknowledged, nothing lost, doubled,
+// rejected or unreported, every referral with its first event. The report
+// is left in out.
+void fault_load_settle(fault_load **self_p, const it_stack *s, const char *name, fault_report *out);
 
 // One line for the test log: "# <name>: acknowledged … lost … duplicated …",
 // and a second with the outage and p99 when the load was marked.

@@ -37,35 +37,14 @@ start(it_stack *s, const char *name, int slot)
 static void
 wait_acked(const fault_load *load, long want, int timeout_ms)
 {
-    long long deadline = it_now_ms() + timeout_ms;
-    while (fault_load_acked(load) < want && it_now_ms() < deadline) {
-        it_sleep_ms(20);
-    }
-    assert_true(fault_load_acked(load) >= want);
+    fault_load_wait_acked(load, want, timeout_ms);
 }
 
 static void
 finish(it_stack *s, fault_load **load, const char *name)
 {
-    PGconn *db = it_db(s);
     fault_report r;
-    fault_load_finish(load, db, &r);
-    fault_report_print(name, &r);
-    printf("#   broker: %.0f redelivered, %.0f late replies discarded, %.0f workers expired\n",
-           it_metric(s, "referral_redelivered_total"), it_metric(s, "referral_late_replies_total"),
-           it_metric(s, "referral_workers_expired_total"));
-    assert_true(r.acked > 0);
-    assert_int_equal(r.lost, 0);
-    assert_int_equal(r.duplicated, 0);
-    assert_int_equal(r.rejected, 0);
-    assert_int_equal(r.unreported, 0);
-    // Every row has its first event: the record and its history committed together.
-    assert_int_equal(it_db_scalar(db,
-                                  "SELECT count(*) FROM referral r WHERE NOT EXISTS (SELECT 1"
-                                  " FROM referral_event e WHERE e.referral_id = r.id)",
-                                  0, NULL),
-                     0);
-    PQfinish(db);
+    fault_load_settle(load, s, name, &r);
 }
 
 // The index in s->workers of a worker of domain holding requests (from

@@ -122,6 +122,11 @@ test_queues_by_host_name_and_over_ipv6(void **state)
         }
     }
     assert_non_null(strstr(out, "(3 workers)"));
+    // One broker in each worker's list, attached to it; no line naming a
+    // broker it is not attached to.
+    assert_non_null(strstr(out, " reconnects brokers\n"));
+    assert_non_null(strstr(out, "    1/1\n"));
+    assert_null(strstr(out, "is not attached to"));
     assert_null(strstr(out, "unknown"));
     assert_null(strstr(out, "DOWN")); // not even in the first heartbeat
     assert_non_null(strstr(out, "connected"));

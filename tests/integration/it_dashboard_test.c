@@ -1,7 +1,7 @@
 // The operators' dashboard in a real headless Chromium against the real
 // stack: waiting per priority with stat singled out, rates and latency over
 // time per domain from the broker's own history (so a fresh page load shows
-// the past), each worker's batch size and database state, live workers
+// the past), each worker's batch size, database state and brokers, live workers
 // against the expected count, and a layout that fits a phone. Screenshots
 // stay in the test's log folder.
 #include "cli_center.h"
@@ -259,11 +259,16 @@ test_the_dashboard_shows_stat_waiting_workers_and_history_after_a_fresh_load(voi
         const char *version = strstr(row, "<td>" RR_IT_VERSION);
         const char *batch = strstr(row, "data-field=\"batch\">");
         const char *db = strstr(row, "data-field=\"database\"");
+        // One broker in its --broker list, and attached to it.
+        const char *brokers =
+            strstr(row, "<td data-field=\"brokers\" class=\"\">attached 1 of 1</td>");
         const char *next = strstr(row + 1, "data-worker=");
         assert_non_null(version);
         assert_non_null(batch);
         assert_non_null(db);
-        assert_true(next == NULL || (version < next && batch < next && db < next));
+        assert_non_null(brokers);
+        assert_true(next == NULL ||
+                    (version < next && batch < next && db < next && brokers < next));
         assert_true(strtod(batch + strlen("data-field=\"batch\">"), NULL) >= 1.0);
         assert_non_null(strstr(db, ">connected · ")); // not "DISCONNECTED", not unknown
     }

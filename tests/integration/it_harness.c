@@ -203,20 +203,34 @@ it_db_scalar(PGconn *conn, const char *sql, int nparams, const char *const *para
     return v;
 }
 
-// Starts argv (after the wrapper words, if any) with output to log.
+long long
+it_db_referrals_without_history(PGconn *conn)
+{
+    return it_db_scalar(conn,
+                        "SELECT count(*) FROM referral r WHERE NOT EXISTS (SELECT 1"
+                        " FROM referral_event e WHERE e.referral_id = r.id)",
+                        0, NULL);
+}
+
+// Starts argv with output to log, after the prefix words (NULL: none; a
+// command that runs the rest, as "ip netns exec NAME" does) and the
+// wrapper's, if any.
 static void
-spawn(it_proc *p, const char *name, const char *log, char *const *argv)
+spawn(it_proc *p, const char *name, const char *log, const char *const *prefix, char *const *argv)
 {
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->log, sizeof p->log, "%s", log);
     char *words[64];
     int n = 0;
+    for (int i = 0; prefix && prefix[i] && n < 8; i++) {
+        words[n++] = (char *) prefix[i];
+    }
     char wrapper[512] = "";
     const char *w = getenv("RR_IT_WRAPPER");
     if (w != NULL && w[0] != '\0') {
         snprintf(wrapper, sizeof wrapper, "%s", w);
         char *save = NULL;
-        for (char *tok = strtok_r(wrapper, " ", &save); tok && n < 32;
+        for (char *tok = strtok_r(wrapper, " ", &save); tok && n < 40;
              tok = strtok_r(NULL, " ", &save)) {
             words[n++] = tok;
         }
@@ -270,7 +284,7 @@ it_broker_start(it_stack *s, const char *const *extra)
     char log[600];
     snprintf(log, sizeof log, "%s/broker.log", s->logdir);
     unlink(log);
-    spawn(&s->broker, "broker", log, argv);
+    spawn(&s->broker, "broker", log, NULL, argv);
     if (secure) {
         // Only registered keys may ping: wait for the monitor instead.
         if (!it_wait_http(s, "/healthz", 200, "", 30000)) {
@@ -299,6 +313,13 @@ it_broker_start(it_stack *s, const char *const *extra)
 int
 it_worker_start(it_stack *s, const char *domain, const char *const *extra)
 {
+    return it_worker_start_in(s, NULL, domain, NULL, extra);
+}
+
+int
+it_worker_start_in(it_stack *s, const char *netns, const char *domain, const char *conninfo,
+                   const char *const *extra)
+{
     if (s->nworkers >= IT_MAX_WORKERS) {
         die("too many workers", domain);
     }
@@ -310,7 +331,7 @@ it_worker_start(it_stack *s, const char *domain, const char *const *extra)
     argv[n++] = "--broker";
     argv[n++] = s->backend;
     argv[n++] = "--db";
-    argv[n++] = s->conninfo;
+    argv[n++] = conninfo != NULL ? (char *) conninfo : s->conninfo;
     for (int i = 0; extra && extra[i] && n < 38; i++) {
         argv[n++] = (char *) extra[i];
     }
@@ -320,7 +341,8 @@ it_worker_start(it_stack *s, const char *domain, const char *const *extra)
     snprintf(log, sizeof log, "%s/worker-%d-%s.log", s->logdir, idx, domain);
     snprintf(name, sizeof name, "worker-%d-%s", idx, domain);
     unlink(log);
-    spawn(&s->workers[idx], name, log, argv);
+    const char *const in_netns[] = {"ip", "netns", "exec", netns, NULL};
+    spawn(&s->workers[idx], name, log, netns != NULL ? in_netns : NULL, argv);
     return idx;
 }
 
@@ -469,23 +491,46 @@ it_request_init(it_request *r, unsigned center, const char *service, const char 
     r->req.consent = true;
 }
 
-bool
-it_pg_ctl(const char *action)
+// pg_ctl on the fixture's cluster: stop, or start with its own options
+// (a unix socket only) and the extra server options given.
+static bool
+pg_ctl(const char *action, const char *extra)
 {
     char cmd[2048];
     const char *dir = env_or_die("RR_IT_PGHOST");
     const char *bin = env_or_die("RR_IT_PGBIN");
     const char *as = getuid() == 0 ? "runuser -u postgres -- " : "";
+    int n;
     if (strcmp(action, "stop") == 0) {
-        snprintf(cmd, sizeof cmd, "%s%s/pg_ctl -D %s/data -m fast -w stop >/dev/null", as, bin,
-                 dir);
+        n = snprintf(cmd, sizeof cmd, "%s%s/pg_ctl -D %s/data -m fast -w stop >/dev/null", as, bin,
+                     dir);
     } else {
-        snprintf(cmd, sizeof cmd,
-                 "%s%s/pg_ctl -D %s/data -l %s/server.log -w -o \"-k %s -c listen_addresses='' "
-                 "-c max_connections=200\" start >/dev/null",
-                 as, bin, dir, dir, dir);
+        n = snprintf(cmd, sizeof cmd,
+                     "%s%s/pg_ctl -D %s/data -l %s/server.log -w -o \"-k %s -c listen_addresses='' "
+                     "-c max_connections=200 %s\" start >/dev/null",
+                     as, bin, dir, dir, dir, extra);
     }
-    return system(cmd) == 0;
+    return n > 0 && (size_t) n < sizeof cmd && system(cmd) == 0;
+}
+
+bool
+it_pg_ctl(const char *action)
+{
+    return pg_ctl(action, "");
+}
+
+bool
+it_pg_listen(const char *addresses, const char *hba_file)
+{
+    char extra[1024] = "";
+    if (addresses != NULL) {
+        int n = snprintf(extra, sizeof extra, "-c listen_addresses='%s' -c hba_file='%s'",
+                         addresses, hba_file);
+        if (n < 0 || (size_t) n >= sizeof extra) {
+            return false;
+        }
+    }
+    return pg_ctl("stop", NULL) && pg_ctl("start", extra);
 }
 
 // Reads f to its end into buf (cap bytes, NUL-terminated; the rest is

@@ -59,6 +59,12 @@ int it_session_stop(it_stack *s, cli_center **client, PGconn **db);
 // Starts a worker for domain with extra arguments; returns its index.
 int it_worker_start(it_stack *s, const char *domain, const char *const *extra);
 
+// The same inside network namespace netns (NULL: the test's own, through
+// "ip netns exec", which needs root) with database conninfo (NULL: the
+// stack's).
+int it_worker_start_in(it_stack *s, const char *netns, const char *domain, const char *conninfo,
+                       const char *const *extra);
+
 // Waits until at least n workers are registered with the broker, as its
 // metrics say; false on timeout.
 bool it_wait_workers(it_stack *s, int n, int timeout_ms);
@@ -80,6 +86,10 @@ long long it_db_scalar(PGconn *conn, const char *sql, int nparams, const char *c
 
 // Runs a command or aborts.
 void it_db_exec(PGconn *conn, const char *sql);
+
+// Referrals without their first event: a record and its history commit
+// together, so anything but 0 is a bug. Aborts on a query error.
+long long it_db_referrals_without_history(PGconn *conn);
 
 // True when the file contains needle (at least min times).
 bool it_file_count(const char *path, const char *needle, int min);
@@ -196,5 +206,11 @@ void it_ctl(const it_stack *s, const char *conninfo, const char *args, it_ctl_ru
 // Stops ("stop") or starts ("start") the fixture's PostgreSQL cluster; true
 // on success.
 bool it_pg_ctl(const char *action);
+
+// Restarts the fixture's cluster listening on TCP too, on addresses (a
+// listen_addresses list), with the client rules of hba_file (a path the
+// postgres account can read); NULL addresses: back to the fixture's own
+// settings (a unix socket only, its pg_hba.conf). True on success.
+bool it_pg_listen(const char *addresses, const char *hba_file);
 
 #endif

@@ -1,9 +1,11 @@
 // The broker's HTTP monitor against the real stack: health and readiness,
 // Prometheus metrics that promtool accepts and that move with the traffic,
-// worker counters carried by heartbeats, the JSON API, and a real
-// Prometheus server scraping a queue depth.
+// worker counters carried by heartbeats (the brokers a worker is attached
+// to among them, and what the broker does with a set it cannot show), the
+// JSON API, and a real Prometheus server scraping a queue depth.
 #include "cli_center.h"
 #include "it_harness.h"
+#include "it_raw.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <zmq.h>
 
 static it_stack stack;
 static int http_port;
@@ -179,6 +182,138 @@ test_worker_counters_arrive_with_heartbeats(void **state)
     assert_non_null(strstr(body, series));
 }
 
+// The fake worker "fake-attach" of /api/v1/workers once its processed
+// count reaches want, as a new JSON object (json_decref it); NULL when it
+// did not within 10 s.
+static json_t *
+wait_fake_worker(json_int_t want)
+{
+    long long deadline = it_now_ms() + 10000;
+    do {
+        if (it_http_get(http_port, "/api/v1/workers", body, sizeof body) == 200) {
+            json_error_t jerr;
+            json_t *root = json_loads(body, 0, &jerr);
+            size_t i;
+            json_t *w;
+            json_array_foreach(json_object_get(root, "workers"), i, w)
+            {
+                const char *host = json_string_value(json_object_get(w, "host"));
+                if (host != NULL && strcmp(host, "fake-attach") == 0 &&
+                    json_integer_value(json_object_get(w, "processed_total")) == want) {
+                    json_incref(w);
+                    json_decref(root);
+                    return w;
+                }
+            }
+            json_decref(root);
+        }
+        it_sleep_ms(100);
+    } while (it_now_ms() < deadline);
+    return NULL;
+}
+
+// Waits for "fake-attach" to show processed, and asserts its "brokers" is
+// want (JSON, keys sorted).
+static void
+assert_fake_brokers(json_int_t processed, const char *want)
+{
+    json_t *w = wait_fake_worker(processed);
+    assert_non_null(w);
+    char *b =
+        json_dumps(json_object_get(w, "brokers"), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    assert_string_equal(b, want);
+    free(b);
+    json_decref(w);
+}
+
+static void
+test_a_workers_brokers_show_as_reported_and_a_set_the_broker_cannot_show_is_skipped(void **state)
+{
+    (void) state;
+    const char *series = "referral_workers_registered{domain=\"social\"}";
+    double before = it_metric(&stack, series);
+    void *ctx = zmq_ctx_new();
+    // A heartbeat of a minute: the broker keeps it without our help.
+    void *fake = it_fake_worker_on(ctx, stack.backend, RR__V1__DOMAIN__DOMAIN_SOCIAL, 1, 60000,
+                                   "fake-attach", "0.6.0");
+    assert_true(it_wait_metric(&stack, series, before + 1, 10000));
+
+    // A worker of 0.6.0 reports no brokers: none shown, not zeros.
+    Rr__V1__WorkerStats ws = RR__V1__WORKER_STATS__INIT;
+    ws.processed = 5;
+    it_fake_stats(fake, &ws);
+    assert_fake_brokers(5, "null");
+    assert_int_equal(it_http_get(http_port, "/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, "referral_worker_processed_total{domain=\"social\",host=\"fake-"
+                                 "attach\",pid=\"1\"} 5\n"));
+    assert_null(strstr(body, "referral_worker_brokers_configured{domain=\"social\",host=\"fake-"
+                             "attach\""));
+    assert_null(strstr(body, "referral_worker_brokers_attached{domain=\"social\",host=\"fake-"
+                             "attach\""));
+    assert_int_equal(it_http_get(http_port, "/readyz", body, sizeof body), 200);
+    assert_string_equal(body, "ready\n");
+
+    // Attached to 1 of 2: JSON, metrics and /readyz say so.
+    char *detached[] = {"tcp://broker-2.example:5556"};
+    ws.processed = 6;
+    ws.brokers_configured = 2;
+    ws.brokers_attached = 1;
+    ws.n_brokers_detached = 1;
+    ws.brokers_detached = detached;
+    it_fake_stats(fake, &ws);
+    assert_fake_brokers(
+        6, "{\"attached\":1,\"configured\":2,\"detached\":[\"tcp://broker-2.example:5556\"]}");
+    assert_int_equal(it_http_get(http_port, "/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, "referral_worker_brokers_configured{domain=\"social\",host=\"fake-"
+                                 "attach\",pid=\"1\"} 2\n"));
+    assert_non_null(strstr(body, "referral_worker_brokers_attached{domain=\"social\",host=\"fake-"
+                                 "attach\",pid=\"1\"} 1\n"));
+    assert_int_equal(it_http_get(http_port, "/readyz", body, sizeof body), 200);
+    assert_string_equal(body, "ready\nworker fake-attach:1 (social) attached to 1 of 2 brokers; "
+                              "not to tcp://broker-2.example:5556\n");
+
+    // An endpoint that is UTF-8 but not ASCII (rr_wire lets it through,
+    // the broker does not): the whole set is skipped, with one warning,
+    // and what was shown stays.
+    char *accented[] = {"tcp://caf\xc3\xa9:5556"};
+    ws.processed = 7;
+    ws.brokers_detached = accented;
+    it_fake_stats(fake, &ws);
+    const char *skipped = "heartbeat counters of worker pid 1 on \"fake-attach\" skipped until "
+                          "they are valid: detached broker 1 is empty, longer than 255 bytes or "
+                          "not printable ASCII";
+    long long deadline = it_now_ms() + 10000;
+    while (!it_file_count(stack.broker.log, skipped, 1) && it_now_ms() < deadline) {
+        it_sleep_ms(100);
+    }
+    assert_true(it_file_count(stack.broker.log, skipped, 1));
+    assert_fake_brokers(
+        6, "{\"attached\":1,\"configured\":2,\"detached\":[\"tcp://broker-2.example:5556\"]}");
+    // Counts that disagree (rr_wire refuses them): skipped without a
+    // second warning; then a valid set is shown, and said to be.
+    ws.processed = 8;
+    ws.brokers_attached = 2;
+    ws.brokers_detached = detached;
+    it_fake_stats(fake, &ws);
+    ws.processed = 9;
+    ws.n_brokers_detached = 0;
+    ws.brokers_detached = NULL;
+    it_fake_stats(fake, &ws);
+    assert_fake_brokers(9, "{\"attached\":2,\"configured\":2,\"detached\":[]}");
+    assert_false(it_file_count(stack.broker.log, "on \"fake-attach\" skipped until", 2));
+    assert_true(it_file_count(stack.broker.log,
+                              "heartbeat counters of worker pid 1 on \"fake-attach\" are valid "
+                              "again",
+                              1));
+    assert_int_equal(it_http_get(http_port, "/readyz", body, sizeof body), 200);
+    assert_string_equal(body, "ready\n");
+
+    assert_int_equal(rr_wire_send_to_broker(fake, RR_WCMD_DISCONNECT, NULL), RR_OK);
+    assert_true(it_wait_metric_equal(&stack, series, before, 10000));
+    zmq_close(fake);
+    zmq_ctx_term(ctx);
+}
+
 static void
 test_queue_depth_shows_in_the_api_and_in_a_real_prometheus(void **state)
 {
@@ -284,6 +419,8 @@ main(void)
         cmocka_unit_test(test_health_and_readiness_follow_the_worker_pool),
         cmocka_unit_test(test_metrics_pass_promtool_and_count_an_acknowledged_submission),
         cmocka_unit_test(test_worker_counters_arrive_with_heartbeats),
+        cmocka_unit_test(
+            test_a_workers_brokers_show_as_reported_and_a_set_the_broker_cannot_show_is_skipped),
         cmocka_unit_test(test_queue_depth_shows_in_the_api_and_in_a_real_prometheus),
     };
     return cmocka_run_group_tests_name("integration.monitor", tests, setup, teardown);

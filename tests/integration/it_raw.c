@@ -138,3 +138,11 @@ it_fake_heartbeat(void *fake)
 {
     assert_int_equal(rr_wire_send_to_broker(fake, RR_WCMD_HEARTBEAT, NULL), RR_OK);
 }
+
+void
+it_fake_stats(void *fake, const Rr__V1__WorkerStats *ws)
+{
+    zmq_msg_t body;
+    assert_int_equal(rr_wire_pack(&ws->base, &body), RR_OK);
+    assert_int_equal(rr_wire_send_to_broker(fake, RR_WCMD_HEARTBEAT, &body), RR_OK);
+}

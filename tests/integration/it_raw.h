@@ -50,4 +50,8 @@ void it_fake_reply(void *fake, uint64_t delivery_id, uint8_t outcome, const void
 // A fake worker's HEARTBEAT (no counters).
 void it_fake_heartbeat(void *fake);
 
+// A fake worker's HEARTBEAT carrying ws as its counters, as it is: the
+// tests choose what a worker of another version, or a broken one, sends.
+void it_fake_stats(void *fake, const Rr__V1__WorkerStats *ws);
+
 #endif

@@ -95,6 +95,24 @@ test_wrk_endpoints_refuses_an_endpoint_longer_than_its_limit(void **state)
     assert_int_equal(strlen(eps.list[0]), WRK_MAX_ENDPOINT_BYTES);
 }
 
+// The heartbeats name the endpoints a worker is detached from, and the
+// brokers take printable ASCII only: such a list is refused at start, not
+// found out as heartbeat counters every broker skips.
+static void
+test_wrk_endpoints_refuses_an_endpoint_that_is_not_printable_ascii(void **state)
+{
+    (void) state;
+    expect_refusal("tcp://a:1,tcp://\xc3\xa9:1", "byte 0xc3, not printable ASCII");
+    expect_refusal("tcp://a\x01:1", "byte 0x01, not printable ASCII");
+    expect_refusal("tcp://a:1\x7f", "byte 0x7f, not printable ASCII");
+    wrk_endpoints eps;
+    char why[256];
+    assert_int_equal(
+        wrk_endpoints_parse("tcp://[::1]:5556,ipc:///run/rr~b.sock", &eps, why, sizeof why), RR_OK);
+    assert_int_equal(eps.count, 2);
+    assert_string_equal(eps.list[1], "ipc:///run/rr~b.sock");
+}
+
 int
 main(void)
 {
@@ -105,6 +123,7 @@ main(void)
         cmocka_unit_test(test_wrk_endpoints_refuses_an_endpoint_named_twice),
         cmocka_unit_test(test_wrk_endpoints_refuses_more_than_eight_brokers),
         cmocka_unit_test(test_wrk_endpoints_refuses_an_endpoint_longer_than_its_limit),
+        cmocka_unit_test(test_wrk_endpoints_refuses_an_endpoint_that_is_not_printable_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
