@@ -2,6 +2,7 @@
 // _total for counters); `promtool check metrics` passes on the output.
 #include "brk_render.h"
 
+#include "rr_format.h"
 #include "rr_vocab.h"
 #include "rr_version.h"
 
@@ -37,18 +38,6 @@ static void
 head(FILE *out, const char *name, const char *type, const char *help)
 {
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-// A counter of a center's records (DONATE, RATE) by the workers' outcome
-// byte: recorded, replayed, refused, busy.
-static void
-record_counter(FILE *out, const char *name, const char *help, const uint64_t n[4])
-{
-    static const char *const OUTCOMES[4] = {"recorded", "replayed", "refused", "busy"};
-    head(out, name, "counter", help);
-    for (int i = 0; i < 4; i++) {
-        fprintf(out, "%s{outcome=\"%s\"} %llu\n", name, OUTCOMES[i], (unsigned long long) n[i]);
-    }
 }
 
 // The labels that name one worker.
@@ -226,16 +215,25 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
-    // The neighbourhood side (issue 18): the workers' outcome bytes.
-    record_counter(
-        out, "referral_donations_total",
-        "Workers' answers to DONATE, by outcome (a body the broker refuses itself is not "
-        "counted here).",
-        snap->donations);
-    record_counter(out, "referral_ratings_total",
-                   "Workers' answers to RATE (a client's satisfaction with a completed referral), "
-                   "by outcome (a body the broker refuses itself is not counted here).",
-                   snap->ratings);
+    // The neighbourhood side's commands (issue 18), one counter each.
+    static const char *const outcomes[4] = {"recorded", "replayed", "refused", "busy"};
+    const struct {
+        const char *name, *command;
+        const uint64_t *counts;
+    } sides[] = {{"referral_donations_total", "DONATE", snap->donations},
+                 {"referral_ratings_total", "RATE", snap->ratings}};
+    for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
+        char help[160];
+        rr_format_fits(help, sizeof help,
+                       "Workers' answers to %s, by outcome (a body the broker refuses itself is "
+                       "not counted here).",
+                       sides[k].command);
+        head(out, sides[k].name, "counter", help);
+        for (int i = 0; i < 4; i++) {
+            fprintf(out, "%s{outcome=\"%s\"} %llu\n", sides[k].name, outcomes[i],
+                    (unsigned long long) sides[k].counts[i]);
+        }
+    }
     head(out, "referral_principal_limited_total", "counter",
          "Requests answered busy by a per-principal limit: requests queued or in flight "
          "(outstanding) or the query rate (rate).");

@@ -176,6 +176,27 @@ function showWorkers(list) {
   body.replaceChildren(...rows);
 }
 
+// The neighbourhood side (issue 18): one entry per kind of record the broker
+// counts by the workers' answers (q.neighbourhood: donations, ratings, and any
+// the broker adds later), each the counter referral_<kind>_total.
+function showNeighbourhood(n) {
+  const panel = document.getElementById("neighbourhood");
+  const note = document.getElementById("neighbourhood-counters");
+  const kinds = Object.keys(n);
+  for (const kind of kinds) {
+    if (!document.getElementById("nbhd-" + kind)) {
+      const item = el("span", {id: "nbhd-" + kind}, kind + " recorded ");
+      const muted = el("span", {class: "muted"}, "(replayed ");
+      muted.append(el("span", {id: kind + "-replayed"}, "0"), ", refused ",
+                   el("span", {id: kind + "-refused"}, "0"), ")");
+      item.append(el("b", {id: kind + "-recorded"}, "0"), " ", muted);
+      panel.insertBefore(item, note);
+    }
+    for (const k of ["recorded", "replayed", "refused"]) document.getElementById(kind + "-" + k).textContent = n[kind][k];
+  }
+  note.textContent = "since the broker started: " + kinds.map(k => "referral_" + k + "_total").join(", ");
+}
+
 function showQueues(q) {
   brokerNow = q.time_ms;
   const status = document.getElementById("status");
@@ -186,12 +207,7 @@ function showQueues(q) {
   for (const k of ["accepted", "duplicate", "rejected", "busy"]) document.getElementById(k).textContent = q.submissions[k];
   document.getElementById("redelivered").textContent = q.redelivered_total;
   document.getElementById("dead-lettered").textContent = q.dead_lettered_total;
-  // The neighbourhood side (issue 18): the workers' DONATE and RATE answers.
-  for (const kind of ["donations", "ratings"]) {
-    const n = q.neighbourhood ? q.neighbourhood[kind] : null;
-    if (!n) continue;
-    for (const k of ["recorded", "replayed", "refused"]) document.getElementById(kind + "-" + k).textContent = n[k];
-  }
+  showNeighbourhood(q.neighbourhood || {});
   for (const item of q.queues) {
     if (!DOMAINS.includes(item.domain)) continue;
     const c = document.getElementById("card-" + item.domain) || card(item.domain, item.domain_fa);

@@ -5,7 +5,6 @@
 // refused here, with the broker's own typed error, before it is sent.
 #define RR_LOG_MODULE "client"
 #include "cli_center.h"
-#include "cli_call.h"
 #include "rr_format.h"
 
 #include "rr_clock.h"
@@ -577,6 +576,17 @@ cli_center_inbox(cli_center *self, const Rr__V1__InboxRequest *inbox, long timeo
     rr_status st =
         call(self, RR_CMD_INBOX, &inbox->base, inbox->query_id, timeout_ms, attempts, &reply, err);
     *reply_p = (Rr__V1__InboxReply *) reply; // rr_wire_answer_type(RR_CMD_INBOX)
+    return st;
+}
+
+rr_status
+cli_center_donate(cli_center *self, const Rr__V1__DonateRequest *donation, long timeout_ms,
+                  int attempts, Rr__V1__DonateReply **reply_p, rr_wire_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    rr_status st = call(self, RR_CMD_DONATE, &donation->base, donation->donation_id, timeout_ms,
+                        attempts, &reply, err);
+    *reply_p = (Rr__V1__DonateReply *) reply; // rr_wire_answer_type(RR_CMD_DONATE)
     return st;
 }
 

@@ -4,7 +4,7 @@
 // own, once per referral). The same --id on a retry replays the answer.
 #include "tool_rate.h"
 
-#include "cli_center.h"
+#include "cli_rate.h"
 #include "rr_config.h"
 #include "rr_uuid.h"
 #include "tool_client.h"

@@ -2,7 +2,7 @@
 // center's key rates only as itself and an operator's key, which reads
 // anything, records none; and "once per referral" holds when centers'
 // clients race each other through several workers, each sending twice.
-#include "cli_center.h"
+#include "cli_rate.h"
 #include "it_harness.h"
 #include "rr_uuid.h"
 #include "rr_wire.h"

@@ -5,7 +5,7 @@
 // completed refused, another center's referral not found; the report's
 // figures against the database; the counters in /metrics and on the
 // dashboard's neighbourhood panel in headless Chromium.
-#include "cli_center.h"
+#include "cli_rate.h"
 #include "it_harness.h"
 #include "rr_uuid.h"
 #include "rr_wire.h"
