@@ -27,6 +27,9 @@
 #                                        cluster in DIR on 127.0.0.1:PORT,
 #                                        promoted and left running
 #   deploy/ha/formation.sh restore-stop DIR   stop that cluster (data kept)
+#   deploy/ha/formation.sh adopt DIR     make a restored cluster node1 (the
+#                                        primary) of a new formation in
+#                                        REFERRAL_HA_DIR, then up
 # Backups: pgbackrest, stanza "referral", repository <ha>/backrest, every
 # data node archiving its WAL there (backup.sh; deploy/ha/README.md).
 # Ports (127.0.0.1): REFERRAL_HA_PORT (28000) the monitor, +1, +2, +3 the nodes.
@@ -171,7 +174,9 @@ CONF
     for n in "${nodes[@]}"; do
         local port
         port=$(node_port "$n")
-        if [ ! -f "$ha/$n/PG_VERSION" ]; then
+        # Made unless pg_autoctl knows it: a data directory without its
+        # configuration is a restored cluster to register (adopt).
+        if [ ! -f "$ha/xdg/config/pg_autoctl$ha/$n/pg_autoctl.cfg" ]; then
             echo "== creating data node $n on 127.0.0.1:$port"
             autoctl create postgres --pgdata "$ha/$n" --pgport "$port" --pgctl "$pgbin/pg_ctl" \
                 --listen 127.0.0.1 --hostname 127.0.0.1 --name "$n" --dbname referral \
@@ -333,8 +338,12 @@ restore-stop)
     [ $# -eq 2 ] || { echo "usage: $0 restore-stop DIR" >&2; exit 2; }
     restore_stop "$2"
     ;;
+adopt)
+    [ $# -eq 2 ] || { echo "usage: $0 adopt DIR" >&2; exit 2; }
+    adopt "$2"
+    ;;
 *)
-    echo "usage: $0 up|down|destroy|status|conninfo|switchover|kill-primary|primary|stall-standbys|resume-standbys|backup [full|diff|incr]|backups|restore TARGET_TIME DIR PORT|restore-stop DIR" >&2
+    echo "usage: $0 up|down|destroy|status|conninfo|switchover|kill-primary|primary|stall-standbys|resume-standbys|backup [full|diff|incr]|backups|restore TARGET_TIME DIR PORT|restore-stop DIR|adopt DIR" >&2
     exit 2
     ;;
 esac

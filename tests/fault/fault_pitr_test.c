@@ -19,7 +19,7 @@
 
 // About 500 requests/s: each client sends, waits for its answer (a few ms:
 // the commit waits for the synchronous standby) and pauses.
-enum { CLIENTS = 9, PAUSE_MS = 5, BUDGET_MS = 20000, SLOT = 54 };
+enum { CLIENTS = 8, PAUSE_MS = 8, BUDGET_MS = 20000, SLOT = 54 };
 
 // Broker and workers notice a lost peer within 3 × 200 ms.
 static const char *const fast[] = {"--heartbeat-ms", "200", NULL};
