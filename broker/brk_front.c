@@ -253,23 +253,65 @@ admit_inbox(const brk_server *self, const void *data, size_t size, admission *a,
     return admit_query(&rr__v1__inbox_request__descriptor, data, size, a, err);
 }
 
-// A donation: named by its donation_id, from its center, to any worker, as
-// routine (it is not a referral and has no domain of its own).
+// A center's record (DONATE, and issue 18's PROFILE, TRUSTEE, FINDING):
+// named by its id field, from its center_code, to any worker, as routine
+// (none is a referral, none has a domain of its own).
+static rr_status
+admit_record(const ProtobufCMessageDescriptor *d, const char *id_field, const void *data,
+             size_t size, admission *a, rr_wire_error *err)
+{
+    ProtobufCMessage *m = NULL;
+    rr_status st = rr_wire_unpack_as(d, data, size, &m, err);
+    if (m != NULL) {
+        const ProtobufCFieldDescriptor *id =
+            protobuf_c_message_descriptor_get_field_by_name(d, id_field);
+        const ProtobufCFieldDescriptor *center =
+            protobuf_c_message_descriptor_get_field_by_name(d, "center_code");
+        assert(id != NULL && id->type == PROTOBUF_C_TYPE_STRING && center != NULL &&
+               center->type == PROTOBUF_C_TYPE_UINT32);
+        const char *id_value = NULL;
+        uint32_t code = 0;
+        memcpy(&id_value, (const char *) m + id->offset, sizeof id_value);
+        memcpy(&code, (const char *) m + center->offset, sizeof code);
+        keep_id(a, id_value);
+        name_sender(a, code, NULL);
+        rr_wire_free(m);
+    }
+    a->domain = QUEUE_ANY;
+    a->priority = RR_PRIORITY_ROUTINE;
+    return st;
+}
+
 static rr_status
 admit_donate(const brk_server *self, const void *data, size_t size, admission *a,
              rr_wire_error *err)
 {
     (void) self;
-    Rr__V1__DonateRequest *d = NULL;
-    rr_status st = rr_wire_unpack(data, size, &d, err);
-    if (d != NULL) {
-        keep_id(a, d->donation_id);
-        name_sender(a, d->center_code, NULL);
-        rr_wire_free(d);
-    }
-    a->domain = QUEUE_ANY;
-    a->priority = RR_PRIORITY_ROUTINE;
-    return st;
+    return admit_record(&rr__v1__donate_request__descriptor, "donation_id", data, size, a, err);
+}
+
+static rr_status
+admit_profile(const brk_server *self, const void *data, size_t size, admission *a,
+              rr_wire_error *err)
+{
+    (void) self;
+    return admit_record(&rr__v1__profile_request__descriptor, "update_id", data, size, a, err);
+}
+
+static rr_status
+admit_trustee(const brk_server *self, const void *data, size_t size, admission *a,
+              rr_wire_error *err)
+{
+    (void) self;
+    return admit_record(&rr__v1__trustee_request__descriptor, "trustee_id", data, size, a, err);
+}
+
+static rr_status
+admit_finding(const brk_server *self, const void *data, size_t size, admission *a,
+              rr_wire_error *err)
+{
+    (void) self;
+    return admit_record(&rr__v1__finding_request__descriptor, "finding_id", data, size, a, err);
 }
 
 static rr_status
@@ -319,6 +361,9 @@ static const front_command COMMANDS[] = {
     {RR_CMD_FOLLOW, "FOLLOW", admit_follow, NULL, false},
     {RR_CMD_INBOX, "INBOX", admit_inbox, NULL, false},
     {RR_CMD_DONATE, "DONATE", admit_donate, NULL, false},
+    {RR_CMD_PROFILE, "PROFILE", admit_profile, NULL, false},
+    {RR_CMD_TRUSTEE, "TRUSTEE", admit_trustee, NULL, false},
+    {RR_CMD_FINDING, "FINDING", admit_finding, NULL, false},
     {RR_CMD_PING, "PING", NULL, answer_ping, false},
     {RR_CMD_STATS, "STATS", NULL, answer_stats, true},
 };
