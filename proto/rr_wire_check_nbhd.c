@@ -105,11 +105,12 @@ check_count(size_t n, const char *field, rr_wire_error *err)
     return RR_OK;
 }
 
-// "needs[2].rank" into buf.
+// "needs[2].rank" (or "needs[2]" for a NULL member) into buf.
 static const char *
 item_field(char *buf, size_t cap, const char *list, size_t i, const char *member)
 {
-    int w = snprintf(buf, cap, "%s[%zu].%s", list, i, member);
+    int w = member != NULL ? snprintf(buf, cap, "%s[%zu].%s", list, i, member)
+                           : snprintf(buf, cap, "%s[%zu]", list, i);
     return w > 0 && (size_t) w < cap ? buf : list;
 }
 
@@ -138,7 +139,7 @@ rr_wire_profile_check(const Rr__V1__ProfileRequest *p, rr_wire_error *err)
     }
     for (size_t i = 0; i < p->n_capacities; i++) {
         const Rr__V1__ProfileCapacity *c = p->capacities[i];
-        if ((st = check_known(&c->base, item_field(f, sizeof f, "capacities", i, "kind"), err)) !=
+        if ((st = check_known(&c->base, item_field(f, sizeof f, "capacities", i, NULL), err)) !=
                 RR_OK ||
             (st = rr_wire_check_text(c->name, item_field(f, sizeof f, "capacities", i, "name"),
                                      RR_WIRE_MAX_ITEM_BYTES, true, false, err)) != RR_OK ||
@@ -153,7 +154,7 @@ rr_wire_profile_check(const Rr__V1__ProfileRequest *p, rr_wire_error *err)
     }
     for (size_t i = 0; i < p->n_assets; i++) {
         const Rr__V1__ProfileAsset *a = p->assets[i];
-        if ((st = check_known(&a->base, item_field(f, sizeof f, "assets", i, "name"), err)) !=
+        if ((st = check_known(&a->base, item_field(f, sizeof f, "assets", i, NULL), err)) !=
                 RR_OK ||
             (st = rr_wire_check_text(a->name, item_field(f, sizeof f, "assets", i, "name"),
                                      RR_WIRE_MAX_ITEM_BYTES, true, false, err)) != RR_OK ||
@@ -165,8 +166,7 @@ rr_wire_profile_check(const Rr__V1__ProfileRequest *p, rr_wire_error *err)
     uint64_t ranks = 0; // bit r: rank r taken
     for (size_t i = 0; i < p->n_needs; i++) {
         const Rr__V1__ProfileNeed *n = p->needs[i];
-        if ((st = check_known(&n->base, item_field(f, sizeof f, "needs", i, "need"), err)) !=
-                RR_OK ||
+        if ((st = check_known(&n->base, item_field(f, sizeof f, "needs", i, NULL), err)) != RR_OK ||
             (st = rr_wire_check_text(n->need, item_field(f, sizeof f, "needs", i, "need"),
                                      RR_WIRE_MAX_ITEM_NOTE_BYTES, true, false, err)) != RR_OK ||
             (st = rr_wire_check_text(n->service_code,
@@ -186,7 +186,7 @@ rr_wire_profile_check(const Rr__V1__ProfileRequest *p, rr_wire_error *err)
     }
     for (size_t i = 0; i < p->n_participants; i++) {
         const Rr__V1__ProfileParticipant *q = p->participants[i];
-        if ((st = check_known(&q->base, item_field(f, sizeof f, "participants", i, "role"), err)) !=
+        if ((st = check_known(&q->base, item_field(f, sizeof f, "participants", i, NULL), err)) !=
                 RR_OK ||
             (st = rr_wire_check_text(q->role, item_field(f, sizeof f, "participants", i, "role"),
                                      RR_WIRE_MAX_ITEM_BYTES, true, false, err)) != RR_OK) {

@@ -282,8 +282,9 @@ send_finding(const field_opts *o, bool rec)
     int rc = TOOL_EXIT_FAILED;
     if (answered(id, st, &err, (const Rr__V1__ReplyHead *) reply)) {
         printf("%s %s finding in neighbourhood %u: %s%s%s\n", id,
-               reply->replayed ? "replayed" : "recorded", reply->neighbourhood_id, reply->state,
-               reply->referral_id[0] ? " as " : "", reply->referral_id);
+               reply->replayed ? "replayed" : (rec ? "recorded" : "closed"),
+               reply->neighbourhood_id, reply->state, reply->referral_id[0] ? " as " : "",
+               reply->referral_id);
         rc = TOOL_EXIT_DONE;
     }
     rr_wire_free(reply);
