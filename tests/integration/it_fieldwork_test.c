@@ -236,6 +236,100 @@ test_profile_versions_are_kept_and_a_stale_base_is_a_conflict(void **state)
     assert_true(it_wait_metric(&stack, "referral_profiles_total{outcome=\"recorded\"}", 2, 5000));
 }
 
+// What PROFILE's statement runs, from a database session of its own.
+static const char RACE_SQL[] =
+    "SELECT outcome || ' ' || field || ' ' || message FROM record_profile($1::uuid, 941, 'نارمک',"
+    " 2, '{\"capacities\": [], \"assets\": [], \"needs\": [], \"participants\": []}', NULL,"
+    " NULL, NULL, 'center:941')";
+
+// Two centers' edits of version 2 at once: the second waits on the first's
+// version 3 (the primary key), then finds its base stale.
+static void
+test_two_edits_of_the_same_version_at_once_record_one_and_refuse_the_other(void **state)
+{
+    (void) state;
+    PGconn *a = PQconnectdb(stack.conninfo), *b = PQconnectdb(stack.conninfo);
+    assert_int_equal(PQstatus(a), CONNECTION_OK);
+    assert_int_equal(PQstatus(b), CONNECTION_OK);
+    it_db_exec(a, "SET search_path = referral");
+    it_db_exec(b, "SET search_path = referral");
+    char ua[40], ub[40];
+    rr_uuid_generate(ua);
+    rr_uuid_generate(ub);
+    it_db_exec(a, "BEGIN");
+    const char *pa[1] = {ua}, *pb[1] = {ub};
+    PGresult *ra = PQexecParams(a, RACE_SQL, 1, NULL, pa, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(ra), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(ra, 0, 0), "ok  ");
+    PQclear(ra);
+    assert_int_equal(PQsendQueryParams(b, RACE_SQL, 1, NULL, pb, NULL, NULL, 0), 1);
+    // b waits on a's uncommitted version 3.
+    char pid[16];
+    (void) snprintf(pid, sizeof pid, "%d", PQbackendPID(b));
+    const char *pp[1] = {pid};
+    bool waiting = false;
+    for (long long end = it_now_ms() + 5000; !waiting && it_now_ms() < end; it_sleep_ms(20)) {
+        waiting = it_db_scalar(db,
+                               "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::integer"
+                               " AND wait_event_type = 'Lock'",
+                               1, pp) == 1;
+    }
+    assert_true(waiting);
+    it_db_exec(a, "COMMIT");
+    PGresult *rb = PQgetResult(b);
+    assert_int_equal(PQresultStatus(rb), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(rb, 0, 0),
+                        "conflict base_version cannot record profile of neighbourhood \"نارمک\""
+                        " on version 2: the latest version is 3");
+    PQclear(rb);
+    assert_null(PQgetResult(b));
+    PQfinish(a);
+    PQfinish(b);
+    assert_int_equal(scalar("SELECT count(*) FROM neighbourhood_profile", NULL), 3);
+}
+
+// The production roles (migration 0005): workers record as referral_worker
+// and cannot rewrite a version or a history; reports read as
+// referral_reporting.
+static void
+test_the_worker_role_records_field_work_and_cannot_rewrite_it(void **state)
+{
+    (void) state;
+    it_db_exec(db, "SET ROLE referral_worker");
+    assert_int_equal(scalar("SELECT (outcome = 'ok')::int FROM record_trustee("
+                            "'2b9a4c1d-3e5f-4a6b-8c7d-9e0f1a2b3c4d', 941, 'register', 'نارمک',"
+                            " 'role tester', 'teacher', NULL, NULL, NULL, 'center:941')",
+                            NULL),
+                     1);
+    assert_int_equal(scalar("SELECT (outcome = 'ok')::int FROM record_finding("
+                            "'2b9a4c1d-3e5f-4a6b-8c7d-9e0f1a2b3c4e', 941, 'h-941-role', NULL,"
+                            " 'نارمک', NULL, 'role test', 'other', NULL, 'center:941')",
+                            NULL),
+                     1);
+    assert_int_equal(scalar("SELECT (outcome = 'ok')::int FROM close_finding("
+                            "'2b9a4c1d-3e5f-4a6b-8c7d-9e0f1a2b3c4e', 941, 'role test done',"
+                            " 'center:941')",
+                            NULL),
+                     1);
+    static const char *const refused[] = {
+        "UPDATE neighbourhood_profile SET body = '{}'",
+        "DELETE FROM trustee_event",
+        "DELETE FROM finding",
+        "UPDATE finding_event SET reason = 'rewritten'",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        PGresult *res = PQexec(db, refused[i]);
+        assert_int_not_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+    }
+    it_db_exec(db, "RESET ROLE");
+    it_db_exec(db, "SET ROLE referral_reporting");
+    assert_true(scalar("SELECT (SELECT count(*) FROM finding) + (SELECT count(*) FROM trustee)"
+                       " + (SELECT count(*) FROM neighbourhood_profile)",
+                       NULL) > 0);
+    it_db_exec(db, "RESET ROLE");
+}
+
 typedef struct trustee {
     char id[40];
     Rr__V1__TrusteeRequest req;
@@ -546,11 +640,14 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_versions_are_kept_and_a_stale_base_is_a_conflict),
         cmocka_unit_test(
+            test_two_edits_of_the_same_version_at_once_record_one_and_refuse_the_other),
+        cmocka_unit_test(
             test_a_trustee_needs_consent_is_masked_everywhere_and_deactivation_is_kept),
         cmocka_unit_test(test_a_finding_becomes_a_referral_with_the_link_and_a_retry_is_harmless),
         cmocka_unit_test(test_a_finding_is_closed_with_a_reason_and_then_cannot_be_referred),
         cmocka_unit_test(test_a_center_records_only_for_neighbourhoods_it_serves),
         cmocka_unit_test(test_the_report_separates_needs_found_actively_from_walk_ins),
+        cmocka_unit_test(test_the_worker_role_records_field_work_and_cannot_rewrite_it),
     };
     return cmocka_run_group_tests_name("integration.fieldwork", tests, setup, teardown);
 }
