@@ -634,6 +634,77 @@ test_the_report_separates_needs_found_actively_from_walk_ins(void **state)
     assert_non_null(strstr(run.out, "23,2301,Tehran,(county total),3,1,1,1,"));
 }
 
+// With CURVE keys (a stack of its own, slot 62): a center's key records
+// only as that center, an operator's key records no field work.
+static void
+test_with_keys_a_center_records_only_as_itself_and_an_operator_not_at_all(void **state)
+{
+    (void) state;
+    char keys[600], registry[700], broker_pub[700], bkey[700], wkey[700];
+    (void) snprintf(keys, sizeof keys, "%s/fieldwork-keys", getenv("RR_IT_LOGDIR"));
+    (void) snprintf(registry, sizeof registry, "%s/registry", keys);
+    (void) snprintf(broker_pub, sizeof broker_pub, "%s/broker.pub", keys);
+    (void) snprintf(bkey, sizeof bkey, "%s/broker.key", keys);
+    (void) snprintf(wkey, sizeof wkey, "%s/worker-any.key", keys);
+    char cmd[1400];
+    (void) snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", keys, keys);
+    assert_int_equal(system(cmd), 0);
+    it_key_make(keys, "broker", registry, NULL);
+    it_key_make(keys, "worker-any", registry, "worker:any");
+    it_key_make(keys, "center-941", registry, "center:941");
+    it_key_make(keys, "operator", registry, "operator:maryam");
+    const char *broker_opts[] = {"--curve-key-file", bkey, "--keys-dir", registry, NULL};
+    const char *worker_opts[] = {"--curve-key-file", wkey, "--broker-key", broker_pub, NULL};
+    it_stack keyed;
+    assert_true(it_stack_start(&keyed, "fieldwork_keys", 62, broker_opts, worker_opts));
+    assert_true(it_wait_workers(&keyed, 3, 10000));
+    char path[700], args[800];
+    (void) snprintf(path, sizeof path, "%s/neighbourhoods.csv", stack.logdir);
+    (void) snprintf(args, sizeof args, "neighbourhoods import '%s' --by tester", path);
+    it_ctl(&keyed, keyed.conninfo, args, &run);
+    assert_int_equal(run.status, 0);
+
+    cli_center *c941 = it_client_with_key(&keyed, keys, "center-941", broker_pub);
+    cli_center *op = it_client_with_key(&keyed, keys, "operator", broker_pub);
+    Rr__V1__ProfileReply *pr = NULL;
+    rr_wire_error err = {0};
+    profile p;
+    profile_init(&p, "نارمک", 0);
+    assert_int_equal(cli_center_profile(c941, &p.req, 10000, 3, &pr, &err), RR_OK);
+    expect_ok(pr);
+    rr_wire_free(pr);
+
+    finding f;
+    finding_init(&f, "H-1924-keys", RR__V1__FINDING_SOURCE__FINDING_SOURCE_OUTREACH);
+    f.req.center_code = 1924; // 941's key speaking for 1924
+    f.req.need = "x";
+    Rr__V1__FindingReply *fr = NULL;
+    assert_int_equal(cli_center_finding(c941, &f.req, 10000, 3, &fr, &err), RR_OK);
+    expect_refusal(fr, RR__V1__STATUS__STATUS_EPERM, "center_code");
+    rr_wire_free(fr);
+
+    trustee t;
+    trustee_init(&t, "نارمک");
+    Rr__V1__TrusteeReply *tr = NULL;
+    assert_int_equal(cli_center_trustee(op, &t.req, 10000, 3, &tr, &err), RR_OK);
+    expect_refusal(tr, RR__V1__STATUS__STATUS_EPERM, "center_code");
+    assert_string_equal(tr->error->message, "cannot record a trustee as operator:maryam: the "
+                                            "center that serves the neighbourhood records it");
+    rr_wire_free(tr);
+    PGconn *kdb = PQconnectdb(keyed.conninfo);
+    assert_int_equal(PQstatus(kdb), CONNECTION_OK);
+    assert_int_equal(it_db_scalar(kdb,
+                                  "SELECT (SELECT count(*) FROM referral.neighbourhood_profile)"
+                                  " * 100 + (SELECT count(*) FROM referral.trustee)"
+                                  " + (SELECT count(*) FROM referral.finding)",
+                                  0, NULL),
+                     100);
+    PQfinish(kdb);
+    cli_center_destroy(&c941);
+    cli_center_destroy(&op);
+    assert_true(it_stack_stop(&keyed));
+}
+
 int
 main(void)
 {
@@ -648,6 +719,7 @@ main(void)
         cmocka_unit_test(test_a_center_records_only_for_neighbourhoods_it_serves),
         cmocka_unit_test(test_the_report_separates_needs_found_actively_from_walk_ins),
         cmocka_unit_test(test_the_worker_role_records_field_work_and_cannot_rewrite_it),
+        cmocka_unit_test(test_with_keys_a_center_records_only_as_itself_and_an_operator_not_at_all),
     };
     return cmocka_run_group_tests_name("integration.fieldwork", tests, setup, teardown);
 }
