@@ -276,19 +276,36 @@ static const char HISTORY_SQL[] =
     " to_char(p.needs_assessed_on, 'YYYY-MM-DD') AS needs_assessed_on"
     " FROM neighbourhood_profile p WHERE p.neighbourhood_id = $1::integer ORDER BY p.version";
 
+static const char *const DAY_COLUMNS[] = {"recorded_on",
+                                          "capacity_assessed_on",
+                                          "asset_assessed_on",
+                                          "needs_assessed_on",
+                                          "selected_on",
+                                          "due_on",
+                                          NULL};
+
 static bool
 print_rows(const PGresult *res, tool_calendar calendar)
 {
-    static const char *const day_columns[] = {"recorded_on",
-                                              "capacity_assessed_on",
-                                              "asset_assessed_on",
-                                              "needs_assessed_on",
-                                              "selected_on",
-                                              "due_on",
-                                              NULL};
-    tool_filter_days days = {calendar, day_columns};
+    tool_filter_days days = {calendar, DAY_COLUMNS};
     tool_db_cells cells = {tool_filter_day_cell, &days};
     return tool_db_print_cells(stdout, res, TOOL_DB_TABLE, &cells) == RR_OK;
+}
+
+// The head's one row as "name  value" lines: fifteen columns do not fit a
+// table's width.
+static bool
+print_head(const PGresult *res, tool_calendar calendar)
+{
+    tool_filter_days days = {calendar, DAY_COLUMNS};
+    for (int c = 0; c < PQnfields(res); c++) {
+        char buf[TOOL_DATE_LEN + 1];
+        const char *v = tool_filter_day_cell(&days, res, c, PQgetvalue(res, 0, c), buf, sizeof buf);
+        if (printf("%-21s %s\n", PQfname(res, c), v) < 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static int
@@ -324,7 +341,7 @@ read_profile_db(const profile_opts *o, const char *typed, bool history)
         goto done;
     }
     res = tool_db_query(conn, "read the profile", HEAD_SQL, 1, &idp);
-    if (res == NULL || !print_rows(res, calendar)) {
+    if (res == NULL || PQntuples(res) != 1 || !print_head(res, calendar)) {
         goto done;
     }
     if (PQgetisnull(res, 0, 5)) {
