@@ -512,7 +512,8 @@ $$;
 -- Whether a SUBMIT may name a finding (the worker asks before recording):
 -- ok, or notfound, perm (a neighbourhood the center does not serve),
 -- invalid (another household), state (closed, or referred by another
--- request; referred by this same request is a retry: ok).
+-- request; referred by this same request, or to the open referral this
+-- request was answered as a duplicate of, is a retry: ok).
 CREATE FUNCTION finding_for_referral(p_id uuid, p_center integer, p_household text,
                                      p_request uuid,
                                      OUT outcome text, OUT field text, OUT message text)
@@ -535,9 +536,11 @@ BEGIN
     ELSIF v.state = 'closed' THEN
         outcome := 'state';
         message := format('cannot refer finding "%s": it is closed', p_id);
-    ELSIF v.state = 'referred' AND NOT EXISTS (SELECT 1 FROM referral x
-                                               WHERE x.id = v.referral_id
-                                                 AND x.request_id = p_request) THEN
+    ELSIF v.state = 'referred'
+          AND NOT EXISTS (SELECT 1 FROM referral x
+                          WHERE x.id = v.referral_id AND x.request_id = p_request)
+          AND NOT EXISTS (SELECT 1 FROM duplicate_answer d -- answered as a duplicate of it
+                          WHERE d.request_id = p_request AND d.referral_id = v.referral_id) THEN
         outcome := 'state';
         message := format('cannot refer finding "%s": it was referred as R-%s', p_id,
                           v.referral_id);

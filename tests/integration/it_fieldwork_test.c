@@ -498,6 +498,31 @@ test_a_finding_becomes_a_referral_with_the_link_and_a_retry_is_harmless(void **s
     assert_int_equal(strncmp(fr->referral_id, "R-", 2), 0);
     rr_wire_free(fr);
 
+    // A second finding of the same need, referred by another request: that
+    // request is a duplicate of the open referral, which answers both
+    // findings; its retry is harmless too.
+    finding again;
+    finding_init(&again, ref.household, RR__V1__FINDING_SOURCE__FINDING_SOURCE_OUTREACH);
+    again.req.service_code = "RHB-02";
+    fr = send_finding(&again);
+    expect_ok(fr);
+    rr_wire_free(fr);
+    it_request dup;
+    it_request_init(&dup, 941, "RHB-02", "found-1-again");
+    memcpy(dup.household, ref.household, sizeof dup.household);
+    memcpy(dup.national_id, ref.national_id, sizeof dup.national_id);
+    dup.req.finding_id = again.id;
+    for (int i = 0; i < 2; i++) {
+        Rr__V1__SubmitReply *sr = it_submit(client, &dup.req);
+        assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_DUPLICATE);
+        rr_wire_free(sr);
+    }
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM finding f JOIN referral r"
+                                  " ON r.id = f.referral_id WHERE r.request_id = $1::uuid",
+                                  1, id),
+                     2);
+
     // Another request naming it, a request for another household, closing it.
     it_request other;
     it_request_init(&other, 941, "SOC-07", "found-1b");
@@ -626,12 +651,12 @@ test_the_report_separates_needs_found_actively_from_walk_ins(void **state)
     it_ctl(&stack, stack.conninfo, "report needs --origin --county 2301 --format csv", &run);
     assert_int_equal(run.status, 0);
     // province,county,county_name,neighbourhood,findings,open,referred,
-    // closed,sources,referrals_from_findings,walk_in_referrals: three
-    // findings (one referred, one closed, one open), one referral from a
-    // finding, one walk-in.
-    assert_non_null(strstr(run.out, "23,2301,Tehran,نارمک,3,1,1,1,"
-                                    "\"health_house, school, trustee\",1,1"));
-    assert_non_null(strstr(run.out, "23,2301,Tehran,(county total),3,1,1,1,"));
+    // closed,sources,referrals_from_findings,walk_in_referrals: four
+    // findings (two referred as the same referral, one closed, one open),
+    // one referral from findings, one walk-in.
+    assert_non_null(strstr(run.out, "23,2301,Tehran,نارمک,4,1,2,1,"
+                                    "\"health_house, outreach, school, trustee\",1,1"));
+    assert_non_null(strstr(run.out, "23,2301,Tehran,(county total),4,1,2,1,"));
 }
 
 // With CURVE keys (a stack of its own, slot 62): a center's key records
