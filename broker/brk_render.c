@@ -2,6 +2,7 @@
 // _total for counters); `promtool check metrics` passes on the output.
 #include "brk_render.h"
 
+#include "rr_format.h"
 #include "rr_vocab.h"
 #include "rr_version.h"
 
@@ -214,13 +215,26 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         head(out, counters[i].name, "counter", counters[i].help);
         fprintf(out, "%s %llu\n", counters[i].name, (unsigned long long) counters[i].value);
     }
-    head(out, "referral_donations_total", "counter",
-         "Workers' answers to DONATE, by outcome (a body the broker refuses itself is not "
-         "counted here).");
-    static const char *const donation_outcomes[4] = {"recorded", "replayed", "refused", "busy"};
-    for (int i = 0; i < 4; i++) {
-        fprintf(out, "referral_donations_total{outcome=\"%s\"} %llu\n", donation_outcomes[i],
-                (unsigned long long) snap->donations[i]);
+    // The neighbourhood side's commands (issue 18), one counter each.
+    static const char *const outcomes[4] = {"recorded", "replayed", "refused", "busy"};
+    const struct {
+        const char *name, *command;
+        const uint64_t *counts;
+    } sides[] = {{"referral_donations_total", "DONATE", snap->donations},
+                 {"referral_profiles_total", "PROFILE", snap->neighbourhood[0]},
+                 {"referral_trustees_total", "TRUSTEE", snap->neighbourhood[1]},
+                 {"referral_findings_total", "FINDING", snap->neighbourhood[2]}};
+    for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
+        char help[160];
+        rr_format_fits(help, sizeof help,
+                       "Workers' answers to %s, by outcome (a body the broker refuses itself is "
+                       "not counted here).",
+                       sides[k].command);
+        head(out, sides[k].name, "counter", help);
+        for (int i = 0; i < 4; i++) {
+            fprintf(out, "%s{outcome=\"%s\"} %llu\n", sides[k].name, outcomes[i],
+                    (unsigned long long) sides[k].counts[i]);
+        }
     }
     head(out, "referral_principal_limited_total", "counter",
          "Requests answered busy by a per-principal limit: requests queued or in flight "

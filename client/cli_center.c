@@ -589,3 +589,10 @@ cli_center_donate(cli_center *self, const Rr__V1__DonateRequest *donation, long 
     *reply_p = (Rr__V1__DonateReply *) reply; // rr_wire_answer_type(RR_CMD_DONATE)
     return st;
 }
+
+rr_status
+cli_center_call(cli_center *self, uint8_t command, const ProtobufCMessage *msg, const char *id,
+                long timeout_ms, int attempts, ProtobufCMessage **reply_p, rr_wire_error *err)
+{
+    return call(self, command, msg, id, timeout_ms, attempts, reply_p, err);
+}

@@ -74,6 +74,15 @@ RR_NODISCARD rr_status cli_center_donate(cli_center *self, const Rr__V1__DonateR
                                          long timeout_ms, int attempts,
                                          Rr__V1__DonateReply **reply_p, rr_wire_error *err);
 
+// Sends msg as command with the retry rules above (the same id on every
+// attempt) and unpacks its answer (rr_wire_answer_type(command)) into
+// *reply_p; for the typed calls of other modules (cli_nbhd.h). On RR_OK
+// free *reply_p with rr_wire_free.
+RR_NODISCARD rr_status cli_center_call(cli_center *self, uint8_t command,
+                                       const ProtobufCMessage *msg, const char *id, long timeout_ms,
+                                       int attempts, ProtobufCMessage **reply_p,
+                                       rr_wire_error *err);
+
 // Sends one request as it is (no local checks, one attempt), with the
 // correlation given, and waits up to timeout_ms for the answer naming it
 // (for tests and tools that speak the protocol directly). On RR_OK the

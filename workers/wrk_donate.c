@@ -5,6 +5,8 @@
 #define RR_LOG_MODULE "donate"
 #include "wrk_donate.h"
 
+#include "wrk_nbhd.h"
+
 #include "rr_log.h"
 #include "rr_vocab.h"
 #include "wrk_queries.h"
@@ -31,35 +33,11 @@ null_if_empty(const char *s)
     return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-// The database's word for a refusal, as a status.
-static rr_status
-refusal_status(const char *outcome)
-{
-    static const struct {
-        const char *word;
-        rr_status status;
-    } WORDS[] = {{"conflict", RR_ECONFLICT},
-                 {"notfound", RR_ENOTFOUND},
-                 {"state", RR_ESTATE},
-                 {"perm", RR_EPERM}};
-    for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++) {
-        if (strcmp(outcome, WORDS[i].word) == 0) {
-            return WORDS[i].status;
-        }
-    }
-    return RR_EINTERNAL;
-}
-
 rr_status
 wrk_store_donate(wrk_store *self, const Rr__V1__DonateRequest *d, const char *actor,
                  wrk_donation *out, rr_wire_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (wrk_store_ensure(self) != RR_OK) {
-        return rr_wire_fail(err, RR_EDB, "",
-                            "could not record donation \"%s\": database unavailable",
-                            d->donation_id);
-    }
     char center[16], amount[24];
     (void) snprintf(center, sizeof center, "%u", d->center_code);
     (void) snprintf(amount, sizeof amount, "%llu", (unsigned long long) d->amount_rials);
@@ -74,28 +52,12 @@ wrk_store_donate(wrk_store *self, const Rr__V1__DonateRequest *d, const char *ac
                          d->domain != 0 ? rr_domain_name((int) d->domain) : NULL,
                          null_if_empty(d->service_code),
                          actor};
-    PGresult *res = wrk_store_exec(self, "record_donation", NULL, 11, v);
-    if (res == NULL) {
-        return rr_wire_fail(err, RR_EDB, "",
-                            "could not record donation \"%s\": database unavailable",
-                            d->donation_id);
-    }
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        bool retry = wrk_store_sqlstate_is(res, "40001") || wrk_store_sqlstate_is(res, "40P01");
-        rr_log_error_id(d->donation_id, "recording donation %s failed: %s", d->donation_id,
-                        wrk_store_primary(res));
-        PQclear(res);
-        return rr_wire_fail(err, retry ? RR_EAGAIN : RR_EINTERNAL, "",
-                            "could not record donation \"%s\": %s", d->donation_id,
-                            retry ? "retry" : "the database refused it");
-    }
-    const char *outcome = PQgetvalue(res, 0, 0);
-    if (strcmp(outcome, "ok") != 0) {
-        rr_status st = refusal_status(outcome);
-        // The function's message names the donation, neighbourhood or
-        // reference the center sent; it never holds the donor.
-        (void) rr_wire_fail(err, st, PQgetvalue(res, 0, 1), "%s", PQgetvalue(res, 0, 2));
-        PQclear(res);
+    // The function's messages name the donation, neighbourhood or reference
+    // the center sent; never the donor.
+    PGresult *res = NULL;
+    rr_status st =
+        wrk_nbhd_exec(self, "record_donation", 11, v, "donation", d->donation_id, &res, err);
+    if (st != RR_OK) {
         return st;
     }
     out->replayed = PQgetvalue(res, 0, 3)[0] == 't';
@@ -117,24 +79,13 @@ wrk_query_donate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     if (st == RR_OK) {
         assert(d != NULL); // unpacked whenever RR_OK
     }
-    // A donation is a center's act: an operator's key records none.
-    if (st == RR_OK && wrk_is_operator(job->principal)) {
-        st = rr_wire_fail(&err, RR_EPERM, "center_code",
-                          "cannot record a donation as %s: donations come from the center that "
-                          "received them",
-                          job->principal);
-    }
+    char actor[RR_PRINCIPAL_MAX + 1];
     if (st == RR_OK) {
-        st = wrk_check_actor(job, WRK_ACTION_SUBMIT, d->center_code, NULL, &err);
+        st = wrk_nbhd_actor(job, d->center_code, "a donation",
+                            "donations come from the center that received them", actor, &err);
     }
     wrk_donation done;
     if (st == RR_OK) {
-        char actor[RR_PRINCIPAL_MAX + 1];
-        if (job->principal[0] != '\0') {
-            memcpy(actor, job->principal, sizeof actor);
-        } else {
-            (void) snprintf(actor, sizeof actor, "center:%u", d->center_code);
-        }
         st = wrk_store_donate(store, d, actor, &done, &err);
     }
     if (st == RR_OK) {
@@ -149,13 +100,7 @@ wrk_query_donate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
         job->outcome = done.replayed ? WRK_DONATE_REPLAYED : WRK_DONATE_RECORDED;
         wrk_pack_or_empty(&out.base, reply);
     } else {
-        bool busy = st == RR_EDB || st == RR_EAGAIN;
-        job->outcome = busy ? WRK_DONATE_BUSY : WRK_DONATE_REFUSED;
-        if (rr_wire_pack_refusal(RR_CMD_DONATE, id, 0, 0, &err, reply) != RR_OK) {
-            int rc = zmq_msg_init(reply);
-            assert(rc == 0);
-            (void) rc;
-        }
+        wrk_nbhd_refuse(job, RR_CMD_DONATE, id, st, &err, reply);
     }
     if (d != NULL) {
         rr_wire_free(d);

@@ -243,12 +243,73 @@ test_the_documented_donate_and_answer_are_what_goes_on_the_wire(void **state)
     zmq_ctx_term(ctx);
 }
 
+#define FINDING_ID "3b2f6a1e-8c4d-4f5a-9b7e-2d1c0a9f8e7d"
+
+// PROFILE, TRUSTEE and FINDING share DONATE's framing; FINDING's example in
+// docs/PROTOCOL.md shows the body of a finding a trustee reported.
+static void
+test_the_documented_finding_and_answer_are_what_goes_on_the_wire(void **state)
+{
+    (void) state;
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_bind(router, "inproc://finding"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://finding"), 0);
+
+    Rr__V1__FindingRequest req = RR__V1__FINDING_REQUEST__INIT;
+    req.finding_id = FINDING_ID;
+    req.center_code = 941;
+    req.action = RR__V1__FINDING_ACTION__FINDING_ACTION_RECORD;
+    req.household_id = "H-941-0412";
+    req.neighbourhood = "نارمک";
+    req.service_code = "RHB-02";
+    req.source = RR__V1__FINDING_SOURCE__FINDING_SOURCE_TRUSTEE;
+    req.trustee_id = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+    assert_int_equal(rr_wire_finding_check(&req, NULL), RR_OK);
+    uint8_t *body = NULL;
+    size_t size = 0;
+    assert_int_equal(rr_wire_pack_buffer(&req.base, &body, &size), RR_OK);
+    assert_int_equal(rr_wire_send_call(dealer, 0, RR_CMD_FINDING, FINDING_ID, body, size), RR_OK);
+    free(body);
+
+    rr_frames f;
+    assert_int_equal(rr_frames_recv(router, &f, 0), RR_OK);
+    assert_int_equal(f.count, 6);
+    assert_true(rr_frames_equal(&f, 2, "RRC2", 4));
+    assert_true(rr_frames_equal(&f, 3, "\x0b", 1));
+    assert_true(rr_frames_equal(&f, 4, FINDING_ID, strlen(FINDING_ID)));
+    expect_in_doc("finding-body", rr_frames_data(&f, 5), rr_frames_size(&f, 5));
+
+    Rr__V1__FindingReply reply = RR__V1__FINDING_REPLY__INIT;
+    reply.finding_id = FINDING_ID;
+    reply.status = RR__V1__STATUS__STATUS_OK;
+    reply.state = "open";
+    reply.neighbourhood_id = 12;
+    reply.recorded_at_ms = INT64_C(1795680000000); // 2026-11-26T08:00:00Z
+    zmq_msg_t answer;
+    assert_int_equal(rr_wire_pack(&reply.base, &answer), RR_OK);
+    assert_int_equal(
+        rr_wire_send_answer(router, &f.part[0], 2, RR_CMD_FINDING, FINDING_ID, &answer), RR_OK);
+    rr_frames_close(&f);
+
+    assert_int_equal(rr_frames_recv(dealer, &f, 0), RR_OK);
+    assert_int_equal(f.count, 5);
+    assert_true(rr_frames_equal(&f, 2, "\x0b", 1));
+    expect_in_doc("finding-answer", rr_frames_data(&f, 4), rr_frames_size(&f, 4));
+    rr_frames_close(&f);
+
+    zmq_close(router);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_documented_submit_and_answer_are_what_goes_on_the_wire),
         cmocka_unit_test(test_the_documented_donate_and_answer_are_what_goes_on_the_wire),
+        cmocka_unit_test(test_the_documented_finding_and_answer_are_what_goes_on_the_wire),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
