@@ -218,7 +218,7 @@ BEGIN
     FOR attempt IN 1 .. 2 LOOP
         SELECT * INTO v_old FROM neighbourhood_profile p WHERE p.update_id = p_update;
         IF FOUND THEN
-            PERFORM txid_current(); -- a replay's commit waits for durability too
+            PERFORM answer_from_storage_is_durable(); -- a replay waits for the standby too (0017)
             field := CASE WHEN v_old.center_code <> p_center THEN 'center_code'
                           WHEN v_old.neighbourhood_id <> r.neighbourhood_id THEN 'neighbourhood'
                           WHEN v_old.base_version <> p_base THEN 'base_version'
@@ -313,7 +313,7 @@ BEGIN
                 epoch_ms(v_ev.at);
             RETURN;
         END IF;
-        PERFORM txid_current();
+        PERFORM answer_from_storage_is_durable();
         SELECT * INTO v_ev FROM trustee_event e WHERE e.trustee_id = p_id AND e.kind = 'deactivate';
         IF v_ev.reason IS DISTINCT FROM p_reason THEN
             RETURN QUERY SELECT 'conflict', 'reason',
@@ -331,7 +331,7 @@ BEGIN
         RETURN;
     END IF;
     IF v_old.trustee_id IS NOT NULL THEN
-        PERFORM txid_current();
+        PERFORM answer_from_storage_is_durable();
         field := CASE WHEN v_old.center_code <> p_center THEN 'center_code'
                       WHEN v_old.neighbourhood_id <> r.neighbourhood_id THEN 'neighbourhood'
                       WHEN v_old.name <> p_name THEN 'name'
@@ -402,7 +402,7 @@ BEGIN
     END IF;
     SELECT * INTO v_old FROM finding f WHERE f.finding_id = p_id;
     IF FOUND THEN
-        PERFORM txid_current();
+        PERFORM answer_from_storage_is_durable();
         field := CASE WHEN v_old.center_code <> p_center THEN 'center_code'
                       WHEN v_old.neighbourhood_id <> r.neighbourhood_id THEN 'neighbourhood'
                       WHEN v_old.household_id <> p_household THEN 'household_id'
@@ -491,7 +491,7 @@ BEGIN
         RETURN;
     END IF;
     IF v_old.state = 'closed' THEN
-        PERFORM txid_current();
+        PERFORM answer_from_storage_is_durable();
         IF (SELECT e.reason FROM finding_event e
             WHERE e.finding_id = p_id AND e.kind = 'closed') IS DISTINCT FROM p_reason THEN
             RETURN QUERY SELECT 'conflict', 'reason',
