@@ -205,6 +205,9 @@ on_reply(brk_server *self, rr_wire_work *work, brk_worker *w, int64_t now_ms)
                           req->tries.dead);
         } else if (req->command == RR_CMD_DONATE && work->outcome >= 1 && work->outcome <= 4) {
             self->stats.donations[work->outcome - 1]++; // the worker's DONATE outcome byte
+        } else if (req->command >= RR_CMD_PROFILE && req->command <= RR_CMD_FINDING &&
+                   work->outcome >= 1 && work->outcome <= 4) {
+            self->stats.neighbourhood[req->command - RR_CMD_PROFILE][work->outcome - 1]++;
         } else if (req->command == RR_CMD_RATE && work->outcome >= 1 && work->outcome <= 4) {
             self->stats.ratings[work->outcome - 1]++; // the worker's RATE outcome byte
         }

@@ -3,6 +3,7 @@
 // at once, and how it is refused. Every answer echoes the request's
 // correlation frame, so even a refusal of an unreadable body names it.
 #define RR_LOG_MODULE "server"
+#include "brk_admit.h"
 #include "brk_server_impl.h"
 
 #include "rr_clock.h"
@@ -116,170 +117,6 @@ brk_front_deliver(brk_server *self, const brk_request *r, zmq_msg_t *body)
     answer(self, &r->client_id, 2, r->command, r->correlation, body);
 }
 
-// ---- admission, command by command --------------------------------------------
-
-// What admission learns from a body: its id, and where and how it queues.
-typedef struct admission {
-    char id[RR_WIRE_MAX_QUERY_ID_BYTES + 1]; // request_id, update_id or query_id; "" unread
-    uint8_t domain;
-    uint8_t priority;
-    // The center or office the body speaks for ("center:941"), "" when it
-    // names none: whom the queue's turns count it against without keys.
-    char sender[RR_PRINCIPAL_MAX + 1];
-} admission;
-
-// The sender a body names: its office_code, else its center_code.
-static void
-name_sender(admission *a, uint32_t center_code, const char *office_code)
-{
-    a->sender[0] = '\0';
-    if (office_code != NULL && office_code[0] != '\0') {
-        (void) rr_principal_of_office(office_code, a->sender);
-    } else if (center_code != 0) {
-        (void) rr_principal_of_center(center_code, a->sender);
-    }
-}
-
-static void
-keep_id(admission *a, const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-    if (n > RR_WIRE_MAX_QUERY_ID_BYTES) {
-        n = 0; // refused anyway; not echoed cut inside a character
-    }
-    memcpy(a->id, id ? id : "", n);
-    a->id[n] = '\0';
-}
-
-static rr_status
-admit_submit(const brk_server *self, const void *data, size_t size, admission *a,
-             rr_wire_error *err)
-{
-    Rr__V1__SubmitRequest *sub = NULL;
-    rr_status st = rr_wire_unpack(data, size, &sub, err);
-    if (sub == NULL) {
-        return st;
-    }
-    keep_id(a, sub->request_id);
-    name_sender(a, sub->center_code, NULL);
-    if (st == RR_OK) {
-        rr_domain d = (rr_domain) sub->domain;
-        if (d == RR_DOMAIN_NONE) {
-            d = rr_domain_of_service_code(sub->service_code);
-        }
-        if (d == RR_DOMAIN_NONE) {
-            st = rr_wire_fail(err, RR_ENOTFOUND, "service_code",
-                              "unrecognized service \"%s\": its code names no domain",
-                              sub->service_code);
-        }
-        a->domain = (uint8_t) d;
-        // Queue by the priority the worker will record: risk flags raise
-        // it by the rules the workers passed on.
-        int flags[RR_WIRE_MAX_RISK_FLAGS];
-        for (size_t k = 0; k < sub->n_risk_flags; k++) {
-            flags[k] = (int) sub->risk_flags[k];
-        }
-        a->priority =
-            (uint8_t) rr_risk_effective(self->risk, self->risk_count, (rr_priority) sub->priority,
-                                        rr_risk_mask(flags, sub->n_risk_flags));
-    }
-    rr_wire_free(sub);
-    return st;
-}
-
-// Status changes close the loop: they queue with the referral's domain,
-// ahead of routine submissions.
-static rr_status
-admit_update(const brk_server *self, const void *data, size_t size, admission *a,
-             rr_wire_error *err)
-{
-    (void) self;
-    Rr__V1__UpdateRequest *u = NULL;
-    rr_status st = rr_wire_unpack(data, size, &u, err);
-    if (u != NULL) {
-        keep_id(a, u->update_id);
-        name_sender(a, u->center_code, u->office_code);
-        a->domain = (uint8_t) u->domain;
-        rr_wire_free(u);
-    }
-    a->priority = RR_PRIORITY_URGENT;
-    return st;
-}
-
-// A query (STATUS, FOLLOW, INBOX), and a center's record (DONATE, RATE):
-// checked, named by its id (field 1 of each: query_id, donation_id,
-// rating_id), to any worker, as routine.
-static rr_status
-admit_query(const ProtobufCMessageDescriptor *d, const void *data, size_t size, admission *a,
-            rr_wire_error *err)
-{
-    ProtobufCMessage *m = NULL;
-    rr_status st = rr_wire_unpack_as(d, data, size, &m, err);
-    if (m != NULL) {
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, 1);
-        assert(f != NULL && f->type == PROTOBUF_C_TYPE_STRING); // query_id, donation_id, rating_id
-        const char *id = NULL;
-        memcpy(&id, (const char *) m + f->offset, sizeof id);
-        keep_id(a, id);
-        uint32_t center_code = 0;
-        const char *office_code = NULL;
-        f = protobuf_c_message_descriptor_get_field_by_name(d, "center_code");
-        if (f != NULL && f->type == PROTOBUF_C_TYPE_UINT32) {
-            memcpy(&center_code, (const char *) m + f->offset, sizeof center_code);
-        }
-        f = protobuf_c_message_descriptor_get_field_by_name(d, "office_code");
-        if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING) {
-            memcpy(&office_code, (const char *) m + f->offset, sizeof office_code);
-        }
-        name_sender(a, center_code, office_code);
-        rr_wire_free(m);
-    }
-    a->domain = QUEUE_ANY;
-    a->priority = RR_PRIORITY_ROUTINE;
-    return st;
-}
-
-static rr_status
-admit_follow(const brk_server *self, const void *data, size_t size, admission *a,
-             rr_wire_error *err)
-{
-    (void) self;
-    return admit_query(&rr__v1__follow_request__descriptor, data, size, a, err);
-}
-
-static rr_status
-admit_inbox(const brk_server *self, const void *data, size_t size, admission *a, rr_wire_error *err)
-{
-    (void) self;
-    return admit_query(&rr__v1__inbox_request__descriptor, data, size, a, err);
-}
-
-// A center's record that is not a referral (DONATE, RATE) is admitted as
-// a query is: named by its own id (field 1), from its center, to any
-// worker, as routine (it has no domain of its own).
-static rr_status
-admit_donate(const brk_server *self, const void *data, size_t size, admission *a,
-             rr_wire_error *err)
-{
-    (void) self;
-    return admit_query(&rr__v1__donate_request__descriptor, data, size, a, err);
-}
-
-static rr_status
-admit_rate(const brk_server *self, const void *data, size_t size, admission *a, rr_wire_error *err)
-{
-    (void) self;
-    return admit_query(&rr__v1__rate_request__descriptor, data, size, a, err);
-}
-
-static rr_status
-admit_status(const brk_server *self, const void *data, size_t size, admission *a,
-             rr_wire_error *err)
-{
-    (void) self;
-    return admit_query(&rr__v1__status_query__descriptor, data, size, a, err);
-}
-
 static void
 answer_ping(brk_server *self, rr_wire_call *call, int64_t now_us)
 {
@@ -306,20 +143,23 @@ answer_stats(brk_server *self, rr_wire_call *call, int64_t now_us)
 typedef struct front_command {
     uint8_t command;
     const char *name;
-    rr_status (*admit)(const brk_server *self, const void *data, size_t size, admission *a,
+    rr_status (*admit)(const brk_server *self, const void *data, size_t size, brk_admission *a,
                        rr_wire_error *err);
     void (*now)(brk_server *self, rr_wire_call *call, int64_t now_us);
     bool operators_only; // with authentication: the service's own figures
 } front_command;
 
 static const front_command COMMANDS[] = {
-    {RR_CMD_SUBMIT, "SUBMIT", admit_submit, NULL, false},
-    {RR_CMD_STATUS, "STATUS", admit_status, NULL, false},
-    {RR_CMD_UPDATE, "UPDATE", admit_update, NULL, false},
-    {RR_CMD_FOLLOW, "FOLLOW", admit_follow, NULL, false},
-    {RR_CMD_INBOX, "INBOX", admit_inbox, NULL, false},
-    {RR_CMD_DONATE, "DONATE", admit_donate, NULL, false},
-    {RR_CMD_RATE, "RATE", admit_rate, NULL, false},
+    {RR_CMD_SUBMIT, "SUBMIT", brk_admit_submit, NULL, false},
+    {RR_CMD_STATUS, "STATUS", brk_admit_status, NULL, false},
+    {RR_CMD_UPDATE, "UPDATE", brk_admit_update, NULL, false},
+    {RR_CMD_FOLLOW, "FOLLOW", brk_admit_follow, NULL, false},
+    {RR_CMD_INBOX, "INBOX", brk_admit_inbox, NULL, false},
+    {RR_CMD_DONATE, "DONATE", brk_admit_donate, NULL, false},
+    {RR_CMD_PROFILE, "PROFILE", brk_admit_profile, NULL, false},
+    {RR_CMD_TRUSTEE, "TRUSTEE", brk_admit_trustee, NULL, false},
+    {RR_CMD_FINDING, "FINDING", brk_admit_finding, NULL, false},
+    {RR_CMD_RATE, "RATE", brk_admit_rate, NULL, false},
     {RR_CMD_PING, "PING", NULL, answer_ping, false},
     {RR_CMD_STATS, "STATS", NULL, answer_stats, true},
 };
@@ -363,7 +203,7 @@ operator_key(const char *principal)
 // Whom a request counts against: its key's principal; without keys the
 // center or office its body names, else its connection.
 static void
-sender_of(const rr_wire_call *call, const char *principal, const admission *a,
+sender_of(const rr_wire_call *call, const char *principal, const brk_admission *a,
           char sender[RR_PRINCIPAL_MAX + 1])
 {
     if (principal[0] != '\0') {
@@ -417,7 +257,7 @@ query_command(uint8_t command)
 // answered busy, with the time until it may come again.
 static bool
 within_limits(brk_server *self, rr_wire_call *call, const char *principal, const char *sender,
-              const admission *a, int64_t now_us)
+              const brk_admission *a, int64_t now_us)
 {
     if (self->limits == NULL) {
         return true;
@@ -503,7 +343,7 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
         self->stats.unauthorized++;
         (void) rr_wire_fail(&e, RR_EPERM, "",
                             "not permitted: this key is not registered with the broker (revoked?)");
-        admission a = {"", 0, 0, ""};
+        brk_admission a = {"", 0, 0, ""};
         if (cmd->admit != NULL) {
             (void) cmd->admit(self, zmq_msg_data(&call->body), zmq_msg_size(&call->body), &a, NULL);
         }
@@ -526,7 +366,7 @@ brk_front_on_call(brk_server *self, rr_wire_call *call, rr_status st, const rr_w
         cmd->now(self, call, now_us);
         return;
     }
-    admission a = {"", 0, RR_PRIORITY_ROUTINE, ""};
+    brk_admission a = {"", 0, RR_PRIORITY_ROUTINE, ""};
     size_t size = zmq_msg_size(&call->body);
     st = size > (size_t) self->cfg.max_body_bytes
              ? rr_wire_fail(&e, RR_ETOOBIG, "", "message too large: %zu bytes, limit %ld", size,

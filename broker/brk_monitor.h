@@ -92,9 +92,10 @@ typedef struct brk_snapshot {
     // [1] query rate.
     uint64_t limited[2];
     uint64_t refused_busy, refused_rejected; // answers the broker made itself
-    uint64_t donations[4]; // workers' DONATE answers: recorded, replayed, refused, busy
-    uint64_t ratings[4];   // workers' RATE answers: recorded, replayed, refused, busy
-    uint32_t risk_rules;   // the risk rules it queues by, as the workers last sent them
+    uint64_t donations[4];        // workers' DONATE answers: recorded, replayed, refused, busy
+    uint64_t neighbourhood[3][4]; // PROFILE, TRUSTEE, FINDING answers: the same outcomes
+    uint64_t ratings[4];          // workers' RATE answers: the same outcomes
+    uint32_t risk_rules;          // the risk rules it queues by, as the workers last sent them
     // Connections per socket ([0] centers, [1] workers): open now, and
     // shut at the total and at the per-address cap since start (brk_conns).
     uint64_t conns_open[2], conns_refused_total[2], conns_refused_addr[2];

@@ -221,6 +221,9 @@ brk_render_prometheus(const brk_snapshot *snap, const brk_process_view *proc, si
         const char *name, *command;
         const uint64_t *counts;
     } sides[] = {{"referral_donations_total", "DONATE", snap->donations},
+                 {"referral_profiles_total", "PROFILE", snap->neighbourhood[0]},
+                 {"referral_trustees_total", "TRUSTEE", snap->neighbourhood[1]},
+                 {"referral_findings_total", "FINDING", snap->neighbourhood[2]},
                  {"referral_ratings_total", "RATE", snap->ratings}};
     for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
         char help[160];
@@ -436,7 +439,8 @@ outcomes_json(const brk_domain_totals *t, int from, int to)
                      "rejected", rejected, "busy", busy);
 }
 
-// A center-record counter (DONATE, RATE) by the workers' outcome byte.
+// A center-record counter (DONATE, PROFILE, TRUSTEE, FINDING, RATE) by the
+// workers' outcome byte.
 static json_t *
 records_json(const uint64_t n[4])
 {
@@ -501,9 +505,15 @@ brk_render_queues_json(const brk_snapshot *snap, size_t *len)
         "dead_lettered_total", (json_int_t) snap->dead_lettered, "latency_count", latency_count,
         "build", "version", rr_version_number(), "revision", rr_version_revision());
     if (root != NULL) {
+        // The neighbourhood side's counters, in the order of the
+        // dashboard's panel; each kind is referral_<kind>_total.
         json_object_set_new(root, "neighbourhood",
-                            json_pack("{s:o, s:o}", "donations", records_json(snap->donations),
-                                      "ratings", records_json(snap->ratings)));
+                            json_pack("{s:o, s:o, s:o, s:o, s:o}", "donations",
+                                      records_json(snap->donations), "profiles",
+                                      records_json(snap->neighbourhood[0]), "trustees",
+                                      records_json(snap->neighbourhood[1]), "findings",
+                                      records_json(snap->neighbourhood[2]), "ratings",
+                                      records_json(snap->ratings)));
     }
     return dump(root, len);
 }

@@ -61,7 +61,8 @@ typedef struct brk_stats {
     uint64_t limited_outstanding; // busy: the principal had max_outstanding queued or in flight
     uint64_t limited_rate;        // busy: the principal's queries came too fast
     uint64_t donations[4];        // workers' DONATE answers: recorded, replayed, refused, busy
-    uint64_t ratings[4];          // workers' RATE answers: recorded, replayed, refused, busy
+    uint64_t neighbourhood[3][4]; // PROFILE, TRUSTEE, FINDING answers: the same outcomes
+    uint64_t ratings[4];          // workers' RATE answers: the same outcomes
 } brk_stats;
 
 typedef struct brk_server brk_server;

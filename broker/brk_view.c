@@ -90,6 +90,7 @@ brk_view_fill(brk_server *self, brk_snapshot *snap, int64_t now_ms)
     snap->refused_busy = self->stats.busy;
     snap->refused_rejected = self->stats.rejected;
     memcpy(snap->donations, self->stats.donations, sizeof snap->donations);
+    memcpy(snap->neighbourhood, self->stats.neighbourhood, sizeof snap->neighbourhood);
     memcpy(snap->ratings, self->stats.ratings, sizeof snap->ratings);
     brk_conns *conns[2] = {self->front_conns, self->back_conns};
     for (int i = 0; i < 2; i++) {

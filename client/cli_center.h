@@ -76,8 +76,8 @@ RR_NODISCARD rr_status cli_center_donate(cli_center *self, const Rr__V1__DonateR
 
 // Sends msg as command with the retry rules above (the same id on every
 // attempt) and unpacks its answer (rr_wire_answer_type(command)) into
-// *reply_p; for the typed calls of other modules (cli_rate.h). On RR_OK
-// free *reply_p with rr_wire_free.
+// *reply_p; for the typed calls of other modules (cli_nbhd.h, cli_rate.h).
+// On RR_OK free *reply_p with rr_wire_free.
 RR_NODISCARD rr_status cli_center_call(cli_center *self, uint8_t command,
                                        const ProtobufCMessage *msg, const char *id, long timeout_ms,
                                        int attempts, ProtobufCMessage **reply_p,

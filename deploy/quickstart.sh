@@ -255,6 +255,28 @@ fi
     --by quickstart
 "$ctl" report donations --db "$db" --province 23
 
+echo "== demo: the field work in نارمک: its profile, a trustee, two findings (one becomes a referral,"
+echo "   the other is closed), the need-finding report by origin"
+echo "   (docs/OPERATIONS.md, \"Neighbourhood profiles, trustees and findings\"; fixed ids: a second run replays them)"
+"$ctl" neighbourhood profile "${as_941[@]}" --id 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e01 --center 941 \
+    --neighbourhood نارمک --base 0 --file "$root/deploy/demo-profile.json"
+"$ctl" neighbourhood show نارمک --db "$db" --county 2301
+"$ctl" trustees register "${as_941[@]}" --id 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e02 --center 941 \
+    --neighbourhood نارمک --name "حاج علی رضایی" --role imam --phone "0912 345 6789" --consent
+"$ctl" trustees list --db "$db"
+"$ctl" findings record "${as_941[@]}" --id 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e03 --center 941 \
+    --neighbourhood نارمک --household H-941-0412 --source trustee \
+    --trustee 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e02 --service RHB-02 --national-id 0041204123
+"$ctl" submit "${as_941[@]}" --request-id 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e04 --center 941 \
+    --national-id 0041204123 --household H-941-0412 --service RHB-02 --neighbourhood نارمک \
+    --finding 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e03 --note "found by a trustee"
+"$ctl" findings record "${as_941[@]}" --id 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e05 --center 941 \
+    --neighbourhood نارمک --household H-941-0413 --source school --need "a child out of school"
+"$ctl" findings close "${as_941[@]}" --id 6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e05 --center 941 \
+    --reason "the school enrolled the child itself"
+"$ctl" findings list --db "$db"
+"$ctl" report needs --origin --db "$db" --province 23
+
 if [ -f "$keys/broker.key" ]; then
     echo "== the loop, authenticated: center 941 refers, office CO-2301 works it from its inbox,"
     echo "   the center follows every change (each with its own key alone)"

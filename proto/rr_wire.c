@@ -204,13 +204,19 @@ static const body_kind BODIES[] = {
      &rr__v1__inbox_reply__descriptor},
     {RR_CMD_DONATE, &rr__v1__donate_request__descriptor, "donation_id",
      &rr__v1__donate_reply__descriptor},
+    {RR_CMD_PROFILE, &rr__v1__profile_request__descriptor, "update_id",
+     &rr__v1__profile_reply__descriptor},
+    {RR_CMD_TRUSTEE, &rr__v1__trustee_request__descriptor, "trustee_id",
+     &rr__v1__trustee_reply__descriptor},
+    {RR_CMD_FINDING, &rr__v1__finding_request__descriptor, "finding_id",
+     &rr__v1__finding_reply__descriptor},
     {RR_CMD_RATE, &rr__v1__rate_request__descriptor, "rating_id", &rr__v1__rate_reply__descriptor},
     {RR_CMD_STATS, NULL, NULL, &rr__v1__broker_stats__descriptor},
     {RR_CMD_ERROR, NULL, NULL, &rr__v1__error_reply__descriptor},
 };
 
-// A body a center sends: no unknown fields. None of them holds a message
-// field, so the top level is the whole of it (wire_unknown_test checks).
+// A body a center sends: no unknown fields at its top level (wire_unknown_test
+// checks). ProfileRequest alone holds messages: its check looks inside them.
 static bool
 center_request(const ProtobufCMessageDescriptor *d)
 {
@@ -319,6 +325,9 @@ rr_wire_refusal_command(uint8_t command)
     case RR_CMD_FOLLOW:
     case RR_CMD_INBOX:
     case RR_CMD_DONATE:
+    case RR_CMD_PROFILE:
+    case RR_CMD_TRUSTEE:
+    case RR_CMD_FINDING:
     case RR_CMD_RATE:
         return command;
     default:
@@ -348,8 +357,7 @@ rr_wire_pack_refusal(uint8_t command, const char *id, Rr__V1__Outcome outcome,
         reply.error = &pb_err;
         return rr_wire_pack(&reply.base, out);
     }
-    default: { // StatusReply, UpdateReply, FollowReply, InboxReply, DonateReply, RateReply: their
-               // shared head
+    default: { // the other replies (StatusReply ... FindingReply, RateReply): their shared head
         Rr__V1__ReplyHead head = RR__V1__REPLY_HEAD__INIT;
         head.id = text_id;
         head.status = (Rr__V1__Status) err->code;

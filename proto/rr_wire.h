@@ -39,8 +39,13 @@
 #define RR_WIRE_MIN_SCORE               1    // RateRequest.score: a five-point scale
 #define RR_WIRE_MAX_SCORE               5
 #define RR_WIRE_MAX_RIALS               10000000000000ULL // one donation or allocation: 10^13 rials
-#define RR_WIRE_MAX_OFFICE_NAME_BYTES   255 // office_name, office_name_fa (CHECKed in SQL)
-#define RR_WIRE_MAX_KIND_BYTES          15  // Event.kind: "submit", "escalate", ...
+#define RR_WIRE_MAX_PROFILE_ITEMS       50     // capacities, assets, needs, participants: each
+#define RR_WIRE_MAX_ITEM_BYTES          200    // a profile item's name or role, a trustee's name
+#define RR_WIRE_MAX_ITEM_NOTE_BYTES     1000   // a profile item's note, a finding's need
+#define RR_WIRE_MAX_PARTICIPANTS        100000 // one participant row's count
+#define RR_WIRE_MAX_PHONE_BYTES         32     // TrusteeRequest.phone, as typed
+#define RR_WIRE_MAX_OFFICE_NAME_BYTES   255    // office_name, office_name_fa (CHECKed in SQL)
+#define RR_WIRE_MAX_KIND_BYTES          15     // Event.kind: "submit", "escalate", ...
 #define RR_WIRE_MAX_ACTOR_BYTES         RR_PRINCIPAL_MAX // Event.actor: a principal or "system"
 
 // FollowRequest.after_seq: the largest cursor, since seq is a PostgreSQL
@@ -82,7 +87,13 @@ RR_NODISCARD rr_status rr_wire_unpack_as(const ProtobufCMessageDescriptor *d, co
              : &rr__v1__inbox_request__descriptor, Rr__V1__InboxReply *                            \
              : &rr__v1__inbox_reply__descriptor, Rr__V1__DonateRequest *                           \
              : &rr__v1__donate_request__descriptor, Rr__V1__DonateReply *                          \
-             : &rr__v1__donate_reply__descriptor, Rr__V1__RateRequest *                            \
+             : &rr__v1__donate_reply__descriptor, Rr__V1__ProfileRequest *                         \
+             : &rr__v1__profile_request__descriptor, Rr__V1__ProfileReply *                        \
+             : &rr__v1__profile_reply__descriptor, Rr__V1__TrusteeRequest *                        \
+             : &rr__v1__trustee_request__descriptor, Rr__V1__TrusteeReply *                        \
+             : &rr__v1__trustee_reply__descriptor, Rr__V1__FindingRequest *                        \
+             : &rr__v1__finding_request__descriptor, Rr__V1__FindingReply *                        \
+             : &rr__v1__finding_reply__descriptor, Rr__V1__RateRequest *                           \
              : &rr__v1__rate_request__descriptor, Rr__V1__RateReply *                              \
              : &rr__v1__rate_reply__descriptor, Rr__V1__ReplyHead *                                \
              : &rr__v1__reply_head__descriptor, Rr__V1__ErrorReply *                               \
@@ -120,6 +131,35 @@ RR_NODISCARD rr_status rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, ch
 // exactly the target field it names (county_code optional for a county
 // intent). err names the field.
 RR_NODISCARD rr_status rr_wire_donate_check(const Rr__V1__DonateRequest *d, rr_wire_error *err);
+
+// PROFILE's field checks (rr_wire_check_nbhd.c): update_id a UUID,
+// center_code and neighbourhood set, at most RR_WIRE_MAX_PROFILE_ITEMS of
+// each list, every item's text clean and within its limit (no unknown
+// field inside), a known capacity kind, need ranks 1..50 each once,
+// participant counts 1..RR_WIRE_MAX_PARTICIPANTS, dates "YYYY-MM-DD".
+// err names the field ("needs[2].rank").
+RR_NODISCARD rr_status rr_wire_profile_check(const Rr__V1__ProfileRequest *p, rr_wire_error *err);
+
+// TRUSTEE's: trustee_id a UUID, center_code set, a known action; REGISTER
+// needs neighbourhood, name, role and consent (refused without: EINVAL
+// "consent"), a phone of 7 to 15 digits and a valid national id when
+// given; DEACTIVATE needs reason.
+RR_NODISCARD rr_status rr_wire_trustee_check(const Rr__V1__TrusteeRequest *t, rr_wire_error *err);
+
+// FINDING's: finding_id a UUID, center_code set, a known action; RECORD
+// needs household_id (as SUBMIT's), neighbourhood, service_code or need, a
+// known source, trustee_id (a UUID) with source TRUSTEE and only then, a
+// valid national id when given; CLOSE needs reason.
+RR_NODISCARD rr_status rr_wire_finding_check(const Rr__V1__FindingRequest *f, rr_wire_error *err);
+
+// A phone number as typed ("0912 345 6789", Persian digits, a leading "+")
+// as its digits (ASCII, with the "+") in out; false when it is not 7 to 15
+// digits with only spaces and dashes between them.
+bool rr_wire_phone_canon(const char *value, char out[RR_WIRE_MAX_PHONE_BYTES + 1]);
+
+// The database's names of the enums (NULL for unspecified or unknown).
+const char *rr_wire_capacity_kind_name(int kind);
+const char *rr_wire_finding_source_name(int source);
 
 // The database's name of a DonationIntent value ("neighbourhood", ...);
 // NULL for unspecified or an unknown value.

@@ -37,6 +37,13 @@ check_text(const char *value, const char *field, size_t max, bool required, bool
 }
 
 rr_status
+rr_wire_check_text(const char *value, const char *field, size_t max, bool required, bool multiline,
+                   rr_wire_error *err)
+{
+    return check_text(value, field, max, required, multiline, err);
+}
+
+rr_status
 rr_wire_household_canon(const char *value, char out[RR_WIRE_MAX_HOUSEHOLD_BYTES + 1],
                         rr_wire_error *err)
 {
@@ -93,7 +100,8 @@ rr_wire_submit_canon(const Rr__V1__SubmitRequest *req, char natid_out[11],
     }
     if ((st = check_text(req->note, "note", RR_WIRE_MAX_NOTE_BYTES, false, true, err)) != RR_OK ||
         (st = check_text(req->neighbourhood, "neighbourhood", RR_WIRE_MAX_NEIGHBOURHOOD_BYTES,
-                         false, false, err)) != RR_OK) {
+                         false, false, err)) != RR_OK ||
+        (st = rr_wire_check_uuid(req->finding_id, "finding_id", false, err)) != RR_OK) {
         return st;
     }
     if ((int) req->priority < 0 || (int) req->priority > RR_PRIORITY_COUNT) {
@@ -549,6 +557,9 @@ static const body_check CHECKS[] = {
     {&rr__v1__follow_request__descriptor, check_follow},
     {&rr__v1__inbox_request__descriptor, check_inbox},
     {&rr__v1__donate_request__descriptor, check_donate},
+    {&rr__v1__profile_request__descriptor, rr_wire_check_profile_msg},
+    {&rr__v1__trustee_request__descriptor, rr_wire_check_trustee_msg},
+    {&rr__v1__finding_request__descriptor, rr_wire_check_finding_msg},
     {&rr__v1__rate_request__descriptor, check_rate},
     {&rr__v1__worker_ready__descriptor, check_ready},
     {&rr__v1__worker_stats__descriptor, check_stats},

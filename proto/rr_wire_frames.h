@@ -41,11 +41,14 @@ enum {
     RR_CMD_UPDATE = 0x03, // UpdateRequest -> UpdateReply (offices, centers)
     RR_CMD_FOLLOW = 0x04, // FollowRequest -> FollowReply (centers)
     RR_CMD_PING = 0x05,
-    RR_CMD_STATS = 0x06,  // empty body; answered with BrokerStats
-    RR_CMD_INBOX = 0x07,  // InboxRequest -> InboxReply (offices)
-    RR_CMD_DONATE = 0x08, // DonateRequest -> DonateReply (centers: a cash donation)
-    RR_CMD_RATE = 0x0C,   // RateRequest -> RateReply (centers: a client's satisfaction)
-    RR_CMD_ERROR = 0x7F,  // broker -> center only
+    RR_CMD_STATS = 0x06,   // empty body; answered with BrokerStats
+    RR_CMD_INBOX = 0x07,   // InboxRequest -> InboxReply (offices)
+    RR_CMD_DONATE = 0x08,  // DonateRequest -> DonateReply (centers: a cash donation)
+    RR_CMD_PROFILE = 0x09, // ProfileRequest -> ProfileReply (centers: a neighbourhood profile)
+    RR_CMD_TRUSTEE = 0x0A, // TrusteeRequest -> TrusteeReply (centers: a neighbourhood's trustee)
+    RR_CMD_FINDING = 0x0B, // FindingRequest -> FindingReply (centers: active need-finding)
+    RR_CMD_RATE = 0x0C,    // RateRequest -> RateReply (centers: a client's satisfaction)
+    RR_CMD_ERROR = 0x7F,   // broker -> center only
 };
 
 // Flags the broker sets on the command byte of a REQUEST: deliveries of it

@@ -108,6 +108,23 @@ fi
 # The donations demo: three donations, one allocation, a ledger that reconciles.
 grep -q "^reconciled: 3 of 3 earmarks' balances equal the sum of their entries" \
     "$logs/quickstart.log" || { echo "FAILED: the donations demo did not reconcile" >&2; exit 1; }
+# The field-work demo: a profile, a trustee (masked), two findings (one referred, one closed)
+# and the need-finding report's split by origin for نارمک.
+fw=6a0d3c1e-2f4b-4c5d-8e6f-7a8b9c0d1e
+for want in "^${fw}01 (recorded|replayed) version 1 of neighbourhood [0-9]+$" \
+    "^${fw}02 (recorded|replayed) trustee of neighbourhood [0-9]+, active$" \
+    "^${fw}02 .* imam +\\*{6}6789 " \
+    "^${fw}03 .* RHB-02 +trustee +referred +R-[0-9]+ " \
+    "^${fw}05 .* school +closed " \
+    "complete within 30 days$" \
+    "^23 +2301 +Tehran +نارمک +2 +0 +1 +1 +school, trustee +1 +[0-9]+$"; do
+    grep -qE "$want" "$logs/quickstart.log" ||
+        { echo "FAILED: the field-work demo printed no line like: $want" >&2; exit 1; }
+done
+if grep -q '09123456789' "$logs/quickstart.log"; then
+    echo "FAILED: the field-work demo printed a trustee's phone unmasked" >&2
+    exit 1
+fi
 echo "== a user's next commands: source .run/env; referralctl household H-941-0007"
 inside env.log 'source .run/env && referralctl household H-941-0007 && referralctl status R-1' |
     tail -n 12

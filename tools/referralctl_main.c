@@ -6,12 +6,14 @@
 #include "tool_centers.h"
 #include "tool_deadletters.h"
 #include "tool_donations.h"
+#include "tool_fieldwork.h"
 #include "tool_follow.h"
 #include "tool_inbox.h"
 #include "tool_keys.h"
 #include "tool_migrate.h"
 #include "tool_neighbourhoods.h"
 #include "tool_offices.h"
+#include "tool_profile.h"
 #include "tool_queues.h"
 #include "tool_rate.h"
 #include "tool_reflog.h"
@@ -59,6 +61,12 @@ static const struct {
      "Positive Life centers: list, add, activate, deactivate, import FILE.csv"},
     {"neighbourhoods", tool_neighbourhoods_main,
      "the neighbourhoods of each county and the centers that serve them: list, import FILE.csv"},
+    {"neighbourhood", tool_profile_main,
+     "a neighbourhood's profile: profile (a center, over the broker), show ID|NAME, history ID"},
+    {"trustees", tool_trustees_main,
+     "a neighbourhood's trustees: register, deactivate (a center, over the broker), list"},
+    {"findings", tool_findings_main,
+     "active need-finding: record, close (a center, over the broker), list"},
     {"donations", tool_donations_main,
      "earmarked cash donations: record (a center, over the broker), allocate (a council "
      "decision)"},

@@ -6,6 +6,7 @@
 #include "rr_wire.h"
 #include "tool_filter.h"
 #include "tool_report_donations.h"
+#include "tool_report_findings.h"
 #include "tool_report_satisfaction.h"
 #include "tool_report_sla.h"
 
@@ -267,12 +268,17 @@ report_needs_main(int argc, char **argv)
 {
     const char *db = NULL, *province = NULL, *county = NULL, *since = NULL, *until = NULL,
                *format_name = NULL, *calendar_name = NULL;
+    bool origin = false;
     int rc = TOOL_EXIT_USAGE;
     rr_opt opts[] = {
         TOOL_FILTER_DB_OPT(&db),
         TOOL_FILTER_AREA_OPTS(&province, &county),
         TOOL_FILTER_DAY_OPTS(&since, &until),
         TOOL_FILTER_OUTPUT_OPTS(&calendar_name, &format_name),
+        {"origin", RR_OPT_FLAG, NULL, "0",
+         "by origin instead: findings and referrals made from them beside walk-ins, by "
+         "neighbourhood and county",
+         &origin, 0, 0},
     };
     if (!tool_filter_options(
             "referralctl report needs",
@@ -297,6 +303,9 @@ report_needs_main(int argc, char **argv)
     }
     const char *params[4] = {tool_filter_or_null(province), tool_filter_or_null(county),
                              tool_filter_or_null(since_iso), tool_filter_or_null(until_iso)};
+    if (origin) {
+        return tool_report_origin(db, params[0], params[1], params[2], params[3], format);
+    }
     static const char *const day_columns[] = {"first_request", "last_request", NULL};
     tool_filter_days days = {calendar, day_columns};
     tool_db_cells cells = {tool_filter_day_cell, &days};

@@ -72,6 +72,9 @@ tool_request_from_json(json_t *obj, tool_request *out, char *why, size_t cap)
         } else if (strcmp(key, "neighbourhood") == 0) {
             st = take_string(value, key, &out->strings[4], why, cap);
             out->req.neighbourhood = out->strings[4];
+        } else if (strcmp(key, "finding_id") == 0) {
+            st = take_string(value, key, &out->strings[5], why, cap);
+            out->req.finding_id = out->strings[5];
         } else if (strcmp(key, "priority") == 0) {
             rr_priority p = json_is_string(value) ? rr_priority_parse(json_string_value(value))
                                                   : RR_PRIORITY_NONE;

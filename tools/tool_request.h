@@ -15,7 +15,8 @@
 typedef struct tool_request {
     Rr__V1__SubmitRequest req;
     char request_id[40];
-    char *strings[5]; // owned copies: national id, household, service, note, neighbourhood
+    char *strings[6]; // owned copies: national id, household, service, note, neighbourhood,
+                      // finding id
     Rr__V1__RiskFlag risk_flags[16];
 } tool_request;
 

@@ -106,7 +106,7 @@ tool_submit_main(int argc, char **argv)
 {
     const char *key_file = NULL, *broker_key = NULL;
     const char *brokers, *file, *request_id, *national_id, *household, *service, *priority, *risks,
-        *note, *domain, *neighbourhood;
+        *note, *domain, *neighbourhood, *finding;
     long center = 0, timeout_ms = 0, attempts = 0;
     bool no_consent = false, json = false;
     rr_opt opts[] = {
@@ -127,6 +127,8 @@ tool_submit_main(int argc, char **argv)
         {"neighbourhood", RR_OPT_STRING, NULL, "",
          "the household's neighbourhood, by name, in the center's county (optional)",
          &neighbourhood, 0, 0},
+        {"finding", RR_OPT_STRING, NULL, "",
+         "the finding this referral answers (optional; referralctl findings)", &finding, 0, 0},
         {"domain", RR_OPT_STRING, NULL, "", "domain (default: from the service code)", &domain, 0,
          0},
         {"no-consent", RR_OPT_FLAG, NULL, "0", "send consent=false (the broker will refuse it)",
@@ -192,6 +194,7 @@ tool_submit_main(int argc, char **argv)
             req.risk_flags = flags;
             req.note = (char *) note;
             req.neighbourhood = (char *) neighbourhood;
+            req.finding_id = (char *) finding;
             req.consent = !no_consent;
             req.domain = (Rr__V1__Domain) rr_domain_parse(domain);
             rc = submit_one(client, &req, timeout_ms, (int) attempts, json);

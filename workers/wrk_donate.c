@@ -5,6 +5,8 @@
 #define RR_LOG_MODULE "donate"
 #include "wrk_donate.h"
 
+#include "wrk_nbhd.h"
+
 #include "rr_log.h"
 #include "rr_vocab.h"
 #include "wrk_queries.h"
@@ -31,67 +33,6 @@ null_if_empty(const char *s)
     return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-// The database's word for a refusal, as a status.
-static rr_status
-refusal_status(const char *outcome)
-{
-    static const struct {
-        const char *word;
-        rr_status status;
-    } WORDS[] = {{"conflict", RR_ECONFLICT},
-                 {"notfound", RR_ENOTFOUND},
-                 {"state", RR_ESTATE},
-                 {"perm", RR_EPERM}};
-    for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++) {
-        if (strcmp(outcome, WORDS[i].word) == 0) {
-            return WORDS[i].status;
-        }
-    }
-    return RR_EINTERNAL;
-}
-
-void
-wrk_center_actor(const wrk_job *job, uint32_t center_code, char actor[RR_PRINCIPAL_MAX + 1])
-{
-    if (job->principal[0] != '\0') {
-        memcpy(actor, job->principal, RR_PRINCIPAL_MAX + 1);
-    } else {
-        (void) snprintf(actor, RR_PRINCIPAL_MAX + 1, "center:%u", center_code);
-    }
-}
-
-rr_status
-wrk_store_record_call(wrk_store *self, const char *statement, int n, const char *const *values,
-                      const char *kind, const char *id, PGresult **res_p, rr_wire_error *err)
-{
-    *res_p = NULL;
-    PGresult *res = NULL;
-    if (wrk_store_ensure(self) != RR_OK ||
-        (res = wrk_store_exec(self, statement, NULL, n, values)) == NULL) {
-        return rr_wire_fail(err, RR_EDB, "", "could not record %s \"%s\": database unavailable",
-                            kind, id);
-    }
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        bool retry = wrk_store_sqlstate_is(res, "40001") || wrk_store_sqlstate_is(res, "40P01");
-        rr_log_error_id(id, "recording %s %s failed: %s", kind, id, wrk_store_primary(res));
-        PQclear(res);
-        return rr_wire_fail(err, retry ? RR_EAGAIN : RR_EINTERNAL, "",
-                            "could not record %s \"%s\": %s", kind, id,
-                            retry ? "retry" : "the database refused it");
-    }
-    const char *outcome = PQgetvalue(res, 0, 0);
-    if (strcmp(outcome, "ok") != 0) {
-        rr_status st = refusal_status(outcome);
-        // The functions' messages name what the center sent (ids, the
-        // neighbourhood, the reference); never a donor or a comment.
-        (void) rr_wire_fail(err, st, PQgetvalue(res, 0, 1), "%s", PQgetvalue(res, 0, 2));
-        PQclear(res);
-        return st;
-    }
-    *res_p = res;
-    return RR_OK;
-}
-
 rr_status
 wrk_store_donate(wrk_store *self, const Rr__V1__DonateRequest *d, const char *actor,
                  wrk_donation *out, rr_wire_error *err)
@@ -111,9 +52,11 @@ wrk_store_donate(wrk_store *self, const Rr__V1__DonateRequest *d, const char *ac
                          d->domain != 0 ? rr_domain_name((int) d->domain) : NULL,
                          null_if_empty(d->service_code),
                          actor};
+    // The function's messages name the donation, neighbourhood or reference
+    // the center sent; never the donor.
     PGresult *res = NULL;
-    rr_status st = wrk_store_record_call(self, "record_donation", 11, v, "donation", d->donation_id,
-                                         &res, err);
+    rr_status st =
+        wrk_nbhd_exec(self, "record_donation", 11, v, "donation", d->donation_id, &res, err);
     if (st != RR_OK) {
         return st;
     }
@@ -136,20 +79,13 @@ wrk_query_donate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     if (st == RR_OK) {
         assert(d != NULL); // unpacked whenever RR_OK
     }
-    // A donation is a center's act: an operator's key records none.
-    if (st == RR_OK && wrk_is_operator(job->principal)) {
-        st = rr_wire_fail(&err, RR_EPERM, "center_code",
-                          "cannot record a donation as %s: donations come from the center that "
-                          "received them",
-                          job->principal);
-    }
+    char actor[RR_PRINCIPAL_MAX + 1];
     if (st == RR_OK) {
-        st = wrk_check_actor(job, WRK_ACTION_SUBMIT, d->center_code, NULL, &err);
+        st = wrk_nbhd_actor(job, d->center_code, "a donation",
+                            "donations come from the center that received them", actor, &err);
     }
     wrk_donation done;
     if (st == RR_OK) {
-        char actor[RR_PRINCIPAL_MAX + 1];
-        wrk_center_actor(job, d->center_code, actor);
         st = wrk_store_donate(store, d, actor, &done, &err);
     }
     if (st == RR_OK) {
@@ -164,13 +100,7 @@ wrk_query_donate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
         job->outcome = done.replayed ? WRK_DONATE_REPLAYED : WRK_DONATE_RECORDED;
         wrk_pack_or_empty(&out.base, reply);
     } else {
-        bool busy = st == RR_EDB || st == RR_EAGAIN;
-        job->outcome = busy ? WRK_DONATE_BUSY : WRK_DONATE_REFUSED;
-        if (rr_wire_pack_refusal(RR_CMD_DONATE, id, 0, 0, &err, reply) != RR_OK) {
-            int rc = zmq_msg_init(reply);
-            assert(rc == 0);
-            (void) rc;
-        }
+        wrk_nbhd_refuse(job, RR_CMD_DONATE, id, st, &err, reply);
     }
     if (d != NULL) {
         rr_wire_free(d);

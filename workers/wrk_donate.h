@@ -8,12 +8,11 @@
 #include "wrk_session.h"
 #include "wrk_store.h"
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <zmq.h>
 
-// The outcome byte of a DONATE or RATE REPLY (docs/PROTOCOL.md, section 6).
+// The outcome byte of a DONATE REPLY (docs/PROTOCOL.md, section 6).
 enum {
     WRK_DONATE_RECORDED = 1,
     WRK_DONATE_REPLAYED = 2,
@@ -39,21 +38,5 @@ RR_NODISCARD rr_status wrk_store_donate(wrk_store *self, const Rr__V1__DonateReq
 
 // Initialises *reply with the answer to job and sets job->outcome.
 void wrk_query_donate(wrk_store *store, wrk_job *job, zmq_msg_t *reply);
-
-// Runs statement (n values), a database function that records what a
-// center sent (record_donation, record_rating: one row, "outcome, field,
-// message, ..."), in its own implicit transaction. RR_OK with *res_p the
-// row (caller PQclears it) when the outcome is "ok"; otherwise *res_p is
-// NULL and err says why, naming kind ("donation") and id: the function's
-// refusal word as RR_ECONFLICT, RR_ENOTFOUND, RR_ESTATE or RR_EPERM with
-// its field and message; RR_EDB (database away), RR_EAGAIN (serialization
-// or deadlock: retry), RR_EINTERNAL (logged).
-RR_NODISCARD rr_status wrk_store_record_call(wrk_store *self, const char *statement, int n,
-                                             const char *const *values, const char *kind,
-                                             const char *id, PGresult **res_p, rr_wire_error *err);
-
-// The actor a center's record is written as: the key's principal, or
-// "center:<center_code>" without authentication (--insecure).
-void wrk_center_actor(const wrk_job *job, uint32_t center_code, char actor[RR_PRINCIPAL_MAX + 1]);
 
 #endif

@@ -10,6 +10,7 @@
 #include "rr_wire.h"
 #include "wrk_catalog.h"
 #include "wrk_donate.h"
+#include "wrk_nbhd.h"
 #include "wrk_rate.h"
 #include "wrk_queries.h"
 #include "wrk_route.h"
@@ -233,6 +234,10 @@ process_submits(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *replies, 
             ensure_catalog(self, true) == RR_OK) {
             it->st =
                 wrk_validate_submit(self->catalog, self->domain, it->req, &it->facts, &it->err);
+        }
+        if (it->st == RR_OK && it->req->finding_id != NULL && it->req->finding_id[0] != '\0') {
+            it->st = wrk_store_finding_check(self->store, it->req->finding_id, it->req->center_code,
+                                             it->facts.household, it->req->request_id, &it->err);
         }
         if (it->st != RR_OK) {
             continue;
@@ -500,6 +505,12 @@ wrk_handler_process(wrk_handler *self, wrk_job *jobs, size_t n, zmq_msg_t *repli
             wrk_query_inbox(self->store, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_DONATE) {
             wrk_query_donate(self->store, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_PROFILE) {
+            wrk_query_profile(self->store, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_TRUSTEE) {
+            wrk_query_trustee(self->store, &jobs[i], &replies[i]);
+        } else if (jobs[i].command == RR_CMD_FINDING) {
+            wrk_query_finding(self->store, &jobs[i], &replies[i]);
         } else if (jobs[i].command == RR_CMD_RATE) {
             wrk_query_rate(self->store, &jobs[i], &replies[i]);
         } else if (is_submit[i] && jobs[i].dead) {

@@ -5,7 +5,7 @@
 // in that function.
 #include "wrk_rate.h"
 
-#include "wrk_donate.h"
+#include "wrk_nbhd.h"
 #include "wrk_queries.h"
 #include "wrk_store_impl.h"
 #include "wrk_validate.h"
@@ -35,8 +35,9 @@ wrk_store_rate(wrk_store *self, const Rr__V1__RateRequest *r, int64_t referral, 
     (void) snprintf(score, sizeof score, "%u", r->score);
     const char *v[6] = {r->rating_id, center, ref, score, r->comment ? r->comment : "", actor};
     PGresult *res = NULL;
-    rr_status st =
-        wrk_store_record_call(self, "record_rating", 6, v, "rating", r->rating_id, &res, err);
+    // The function's messages name the rating, the referral and centers;
+    // never the comment.
+    rr_status st = wrk_nbhd_exec(self, "record_rating", 6, v, "rating", r->rating_id, &res, err);
     if (st != RR_OK) {
         return st;
     }
@@ -60,14 +61,10 @@ wrk_query_rate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     }
     // A rating is the center's record of its client's word: an operator's
     // key records none.
-    if (st == RR_OK && wrk_is_operator(job->principal)) {
-        st = rr_wire_fail(&err, RR_EPERM, "center_code",
-                          "cannot record a rating as %s: ratings come from the center that made "
-                          "the referral",
-                          job->principal);
-    }
+    char actor[RR_PRINCIPAL_MAX + 1];
     if (st == RR_OK) {
-        st = wrk_check_actor(job, WRK_ACTION_SUBMIT, r->center_code, NULL, &err);
+        st = wrk_nbhd_actor(job, r->center_code, "a rating",
+                            "ratings come from the center that made the referral", actor, &err);
     }
     if (st == RR_OK && !wrk_referral_id_parse(r->referral_id, &referral)) {
         st = rr_wire_fail(&err, RR_EINVAL, "referral_id",
@@ -76,8 +73,6 @@ wrk_query_rate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
     }
     wrk_rating done;
     if (st == RR_OK) {
-        char actor[RR_PRINCIPAL_MAX + 1];
-        wrk_center_actor(job, r->center_code, actor);
         st = wrk_store_rate(store, r, referral, actor, &done, &err);
     }
     if (st == RR_OK) {
@@ -90,16 +85,10 @@ wrk_query_rate(wrk_store *store, wrk_job *job, zmq_msg_t *reply)
         out.referral_id = refid;
         out.score = done.score;
         out.rated_at_ms = done.rated_at_ms;
-        job->outcome = done.replayed ? WRK_DONATE_REPLAYED : WRK_DONATE_RECORDED;
+        job->outcome = done.replayed ? WRK_NBHD_REPLAYED : WRK_NBHD_RECORDED;
         wrk_pack_or_empty(&out.base, reply);
     } else {
-        bool busy = st == RR_EDB || st == RR_EAGAIN;
-        job->outcome = busy ? WRK_DONATE_BUSY : WRK_DONATE_REFUSED;
-        if (rr_wire_pack_refusal(RR_CMD_RATE, id, 0, 0, &err, reply) != RR_OK) {
-            int rc = zmq_msg_init(reply);
-            assert(rc == 0);
-            (void) rc;
-        }
+        wrk_nbhd_refuse(job, RR_CMD_RATE, id, st, &err, reply);
     }
     if (r != NULL) {
         rr_wire_free(r);

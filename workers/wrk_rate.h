@@ -30,7 +30,7 @@ RR_NODISCARD rr_status wrk_store_rate(wrk_store *self, const Rr__V1__RateRequest
                                       rr_wire_error *err);
 
 // Initialises *reply with the answer to job and sets job->outcome (the
-// outcome bytes are DONATE's, wrk_donate.h).
+// outcome bytes are DONATE's, wrk_nbhd.h).
 void wrk_query_rate(wrk_store *store, wrk_job *job, zmq_msg_t *reply);
 
 #endif

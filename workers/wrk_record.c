@@ -31,6 +31,7 @@ enum {
     P_OFFICE,
     P_RULE,
     P_NEIGHBOURHOOD, // not submit_referrals': the statement links inserted referrals to it
+    P_FINDING,       // nor this: the statement marks an open finding referred (0019)
     P_COUNT
 };
 
@@ -63,7 +64,15 @@ static const wrk_statement STATEMENTS[] = {
      // same statement and so the same commit; a stored answer links nothing.
      " linked AS (INSERT INTO referral_neighbourhood (referral_id, neighbourhood_id)"
      " SELECT s.id, nb.id FROM s JOIN unnest($14::integer[]) WITH ORDINALITY AS nb(id, n)"
-     " ON nb.n = s.ord WHERE s.inserted AND nb.id IS NOT NULL)"
+     " ON nb.n = s.ord WHERE s.inserted AND nb.id IS NOT NULL),"
+     // The finding a referral answers (issue 18): marked referred, with the
+     // link, in the same commit; one referred already (a retry) is left.
+     " marked AS (UPDATE finding f SET state = 'referred', referral_id = s.id FROM s"
+     " JOIN unnest($15::uuid[]) WITH ORDINALITY AS fi(id, n) ON fi.n = s.ord"
+     " WHERE f.finding_id = fi.id AND f.state = 'open' AND s.conflict IS NULL"
+     " RETURNING f.finding_id, s.id, s.center_code),"
+     " noted AS (INSERT INTO finding_event (finding_id, kind, actor, referral_id)"
+     " SELECT finding_id, 'referred', 'center:' || center_code, id FROM marked)"
      " SELECT ord, id, center_code, household_id, service_code, office_code, status, created_ms,"
      " inserted, duplicate, office_name_en, office_name_fa, version, coalesce(conflict, '')"
      " FROM s ORDER BY ord",
@@ -208,6 +217,9 @@ submission_params(const wrk_submission *subs, size_t n, array_text params[P_COUN
         array_put(&params[P_RULE], sub->route->rule_id > 0 ? rule : NULL, false);
         rr_format_fits(hood, sizeof hood, "%d", sub->facts->neighbourhood_id);
         array_put(&params[P_NEIGHBOURHOOD], sub->facts->neighbourhood_id > 0 ? hood : NULL, false);
+        array_put(&params[P_FINDING],
+                  req->finding_id != NULL && req->finding_id[0] != '\0' ? req->finding_id : NULL,
+                  false);
     }
     bool ok = true;
     for (int k = 0; k < P_COUNT; k++) {

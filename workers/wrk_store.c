@@ -46,8 +46,8 @@ struct wrk_store {
 };
 
 static const wrk_statements *const STATEMENTS[] = {
-    &wrk_record_statements, &wrk_read_statements,   &wrk_update_statements,
-    &wrk_inbox_statements,  &wrk_donate_statements, &wrk_rate_statements,
+    &wrk_record_statements, &wrk_read_statements, &wrk_update_statements, &wrk_inbox_statements,
+    &wrk_donate_statements, &wrk_nbhd_statements, &wrk_rate_statements,
 };
 
 // The servers a conninfo lists (host=a,b,c or a postgresql:// URI with

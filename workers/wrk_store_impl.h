@@ -28,6 +28,7 @@ extern const wrk_statements wrk_read_statements;
 extern const wrk_statements wrk_update_statements;
 extern const wrk_statements wrk_inbox_statements;
 extern const wrk_statements wrk_donate_statements;
+extern const wrk_statements wrk_nbhd_statements;
 extern const wrk_statements wrk_rate_statements;
 
 // A referral row's first fifteen columns, in the order wrk_read.c's

@@ -87,8 +87,10 @@ BEGIN
     END IF;
     -- Not inserted: this rating_id, or this referral, is taken (by an
     -- earlier attempt or a concurrent one, committed by now: READ COMMITTED
-    -- gives this statement a fresh snapshot). A replay takes an xid, so its
-    -- commit waits for durability too (as 0006).
+    -- gives this statement a fresh snapshot). An answer read from storage,
+    -- a replay or "already rated", writes WAL so that its commit waits for
+    -- the standby as the first one's did (0017).
+    PERFORM answer_from_storage_is_durable();
     SELECT * INTO v_old FROM referral_rating g WHERE g.rating_id = p_id;
     IF NOT FOUND THEN
         SELECT * INTO v_old FROM referral_rating g WHERE g.referral_id = p_referral;
@@ -97,7 +99,6 @@ BEGIN
                    v_old.rating_id), false, NULL::integer, NULL::bigint;
         RETURN;
     END IF;
-    PERFORM txid_current();
     field := CASE WHEN v_old.center_code <> p_center THEN 'center_code'
                   WHEN v_old.referral_id <> p_referral THEN 'referral_id'
                   WHEN v_old.score <> p_score THEN 'score'

@@ -20,9 +20,22 @@
 #   deploy/ha/formation.sh stall-standbys   SIGSTOP the standbys' WAL receivers:
 #                                        commits wait (synchronous replication)
 #   deploy/ha/formation.sh resume-standbys  SIGCONT them
+#   deploy/ha/formation.sh backup [full|diff|incr]   pgbackrest backup (full)
+#   deploy/ha/formation.sh backups       pgbackrest info: backups and WAL kept
+#   deploy/ha/formation.sh restore TARGET_TIME DIR PORT
+#                                        point-in-time recovery into a new
+#                                        cluster in DIR on 127.0.0.1:PORT,
+#                                        promoted and left running
+#   deploy/ha/formation.sh restore-stop DIR   stop that cluster (data kept)
+#   deploy/ha/formation.sh adopt DIR     make a restored cluster node1 (the
+#                                        primary) of a new formation in
+#                                        REFERRAL_HA_DIR, then up
+# Backups: pgbackrest, stanza "referral", repository <ha>/backrest, every
+# data node archiving its WAL there (backup.sh; deploy/ha/README.md).
 # Ports (127.0.0.1): REFERRAL_HA_PORT (28000) the monitor, +1, +2, +3 the nodes.
 # Data: REFERRAL_HA_DIR (<repo>/.run/ha); the tests give each formation its own.
-# Build: REFERRAL_BUILD (<repo>/build/release), for referralctl and the text module.
+# Build: REFERRAL_BUILD (<repo>/build/release), for referralctl and the text
+# module; REFERRAL_CTL and REFERRAL_PG_MODULE name them directly (the tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -32,6 +45,8 @@ base=${REFERRAL_HA_PORT:-28000}
 mon_port=$base
 nodes=(node1 node2 node3)
 node_port() { echo $((base + 1 + ${1#node} - 1)); }
+ctl=${REFERRAL_CTL:-$build/tools/referralctl}
+module=${REFERRAL_PG_MODULE:-$build/db/ext/referral_text.so}
 pgver=15
 pgbin=/usr/lib/postgresql/$pgver/bin
 monitor_uri="postgres://autoctl_node@127.0.0.1:$mon_port/pg_auto_failover?sslmode=disable"
@@ -130,6 +145,7 @@ up() {
         chmod 0700 "$ha/xdg/run"
         reach_for_postgres "$ha"
     fi
+    write_backrest_conf
     # The monitor.
     if [ ! -f "$ha/monitor/PG_VERSION" ]; then
         echo "== creating the monitor on 127.0.0.1:$mon_port"
@@ -158,7 +174,9 @@ CONF
     for n in "${nodes[@]}"; do
         local port
         port=$(node_port "$n")
-        if [ ! -f "$ha/$n/PG_VERSION" ]; then
+        # Made unless pg_autoctl knows it: a data directory without its
+        # configuration is a restored cluster to register (adopt).
+        if [ ! -f "$ha/xdg/config/pg_autoctl$ha/$n/pg_autoctl.cfg" ]; then
             echo "== creating data node $n on 127.0.0.1:$port"
             autoctl create postgres --pgdata "$ha/$n" --pgport "$port" --pgctl "$pgbin/pg_ctl" \
                 --listen 127.0.0.1 --hostname 127.0.0.1 --name "$n" --dbname referral \
@@ -168,7 +186,13 @@ CONF
             # cut from the monitor and its standby demotes itself within
             # network_partition_timeout, below primary_demote_timeout.
             autoctl config set --pgdata "$ha/$n" timeout.network_partition_timeout 2 >/dev/null
+            # Left running by create: stopped so that the archive
+            # settings below take effect at its first run.
+            if [ -f "$ha/$n/postmaster.pid" ]; then
+                as_pg "$pgbin/pg_ctl" -D "$ha/$n" -m fast -w stop >/dev/null 2>&1 || true
+            fi
         fi
+        archive_settings "$n"
         run_node "$n"
         if [ "$n" = node1 ] && [ "$(node_state node2)" = "" ]; then
             wait_for 60 "node1 to be a single primary" states_are single
@@ -182,11 +206,11 @@ CONF
             >>"$ha/logs/monitor.log" 2>&1
     fi
     wait_for 60 "a primary and two secondaries" states_are primary secondary secondary
+    stanza_up
     # The referral schema, through the same string the workers use.
-    local module=$build/db/ext/referral_text.so
     if [ -f "$module" ]; then
         reach_for_postgres "$(dirname "$module")"
-        "$build/tools/referralctl" migrate --db "$(conninfo)" --dir "$root/db" --pg-module "$module"
+        "$ctl" migrate --db "$(conninfo)" --dir "$root/db" --pg-module "$module"
     else
         echo "no $module: build first (cmake --build $build), then run '$0 up' again" >&2
     fi
@@ -210,7 +234,10 @@ stop_node() { # name
 
 down() {
     local n
-    for n in "${nodes[@]}"; do stop_node "$n"; done
+    # All at once: one after the other, each node waits for the others'
+    # reactions to its going (about 19 s for three nodes, measured).
+    for n in "${nodes[@]}"; do stop_node "$n" & done
+    wait
     stop_node monitor
     echo "formation stopped (data kept in $ha)"
 }
@@ -283,6 +310,9 @@ stall_standbys() { # STOP|CONT
     echo "SIG$1 sent to the standbys' WAL receivers: ${pids[*]}"
 }
 
+# shellcheck source=deploy/ha/backup.sh
+. "$root/deploy/ha/backup.sh"
+
 case "${1:-}" in
 up) up ;;
 primary) primary ;;
@@ -298,8 +328,22 @@ status) status ;;
 conninfo) conninfo ;;
 switchover) autoctl perform switchover --pgdata "$ha/monitor" ;;
 kill-primary) kill_primary ;;
+backup) backup "${2:-full}" ;;
+backups) backups ;;
+restore)
+    [ $# -eq 4 ] || { echo "usage: $0 restore TARGET_TIME DIR PORT" >&2; exit 2; }
+    restore "$2" "$3" "$4"
+    ;;
+restore-stop)
+    [ $# -eq 2 ] || { echo "usage: $0 restore-stop DIR" >&2; exit 2; }
+    restore_stop "$2"
+    ;;
+adopt)
+    [ $# -eq 2 ] || { echo "usage: $0 adopt DIR" >&2; exit 2; }
+    adopt "$2"
+    ;;
 *)
-    echo "usage: $0 up|down|destroy|status|conninfo|switchover|kill-primary|primary|stall-standbys|resume-standbys" >&2
+    echo "usage: $0 up|down|destroy|status|conninfo|switchover|kill-primary|primary|stall-standbys|resume-standbys|backup [full|diff|incr]|backups|restore TARGET_TIME DIR PORT|restore-stop DIR|adopt DIR" >&2
     exit 2
     ;;
 esac

@@ -3,6 +3,7 @@
 #include "cli_center.h"
 #include "rr_wire.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +37,8 @@ typedef struct outcome {
     long long referral_id; // > 0 when acknowledged
     long long sent_ms;     // first sent (monotonic)
     long long answered_ms; // acknowledged (monotonic)
+    long long sent_us;     // first sent, wall clock (fault_load_copy_times)
+    long long answered_us; // answered or given up, wall clock
     char state;            // 'a' acked, 'g' gave up, 'r' rejected
 } outcome;
 
@@ -61,6 +64,7 @@ struct fault_load {
     atomic_llong mark_ms; // 0: not marked
     atomic_bool stop;
     atomic_long acked;
+    atomic_int running; // client threads not yet out of their loop
     client clients[MAX_CLIENTS];
 };
 
@@ -70,6 +74,16 @@ now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// The wall clock in microseconds: the database's clock_timestamp() reads
+// the same clock on this machine.
+static long long
+wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -125,6 +139,7 @@ run_client(void *arg)
     }
     cli_center *c = cli_center_new(eps, (size_t) load->nendpoints);
     if (c == NULL) {
+        atomic_fetch_sub(&load->running, 1);
         return NULL;
     }
     // Paced clients start staggered over one interval.
@@ -156,8 +171,10 @@ run_client(void *arg)
         memcpy(o->request_id, r.request_id, sizeof o->request_id);
         o->referral_id = 0;
         o->sent_ms = now_ms();
+        o->sent_us = wall_us();
         o->state = submit_until_answered(load, c, &r, &o->referral_id);
         o->answered_ms = now_ms();
+        o->answered_us = wall_us();
         if (o->state == 'a') {
             atomic_fetch_add(&load->acked, 1);
         }
@@ -166,6 +183,7 @@ run_client(void *arg)
         }
     }
     cli_center_destroy(&c);
+    atomic_fetch_sub(&load->running, 1); // its outcomes are final from here on
     return NULL;
 }
 
@@ -204,10 +222,13 @@ fault_load_start_with(const it_stack *s, const fault_load_opts *o)
     atomic_init(&self->mark_ms, 0);
     atomic_init(&self->stop, false);
     atomic_init(&self->acked, 0);
+    atomic_init(&self->running, 0);
     for (int i = 0; i < clients; i++) {
         self->clients[i].load = self;
         self->clients[i].index = i;
+        atomic_fetch_add(&self->running, 1);
         if (pthread_create(&self->clients[i].thread, NULL, run_client, &self->clients[i]) != 0) {
+            atomic_fetch_sub(&self->running, 1);
             break;
         }
         self->nclients++;
@@ -237,6 +258,17 @@ fault_load_wait_acked(const fault_load *self, long want, int timeout_ms)
     assert_true(fault_load_acked(self) >= want);
 }
 
+bool
+fault_load_stop(fault_load *self, long timeout_ms)
+{
+    atomic_store(&self->stop, true);
+    long long deadline = now_ms() + timeout_ms;
+    while (atomic_load(&self->running) > 0 && now_ms() < deadline) {
+        sleep_ms(10);
+    }
+    return atomic_load(&self->running) == 0;
+}
+
 static bool
 exec_ok(PGconn *db, const char *sql)
 {
@@ -263,30 +295,55 @@ scalar(PGconn *db, const char *sql)
     return v;
 }
 
-// Loads every client's outcomes into the temp table outcomes by COPY.
+// Creates the temp table table and COPYs every client's outcomes into it:
+// request_id, referral_id, state, and with times sent_us and answered_us.
 static bool
-load_outcomes(fault_load *self, PGconn *db)
+copy_outcomes(const fault_load *self, PGconn *db, const char *table, bool times)
 {
-    if (!exec_ok(db, "CREATE TEMP TABLE outcomes (request_id uuid, referral_id bigint,"
-                     " state char)")) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "CREATE TEMP TABLE %s (request_id uuid, referral_id bigint, state char%s)", table,
+             times ? ", sent_us bigint, answered_us bigint" : "");
+    if (!exec_ok(db, sql)) {
         return false;
     }
-    PGresult *res = PQexec(db, "COPY outcomes FROM STDIN");
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table);
+    PGresult *res = PQexec(db, sql);
     bool ok = PQresultStatus(res) == PGRES_COPY_IN;
     PQclear(res);
     for (int c = 0; ok && c < self->nclients; c++) {
         for (size_t i = 0; ok && i < self->clients[c].count; i++) {
             const outcome *o = &self->clients[c].out[i];
-            char line[96];
-            int n = snprintf(line, sizeof line, "%s\t%lld\t%c\n", o->request_id, o->referral_id,
-                             o->state);
-            ok = PQputCopyData(db, line, n) == 1;
+            char line[160];
+            int n = times ? snprintf(line, sizeof line, "%s\t%lld\t%c\t%lld\t%lld\n", o->request_id,
+                                     o->referral_id, o->state, o->sent_us, o->answered_us)
+                          : snprintf(line, sizeof line, "%s\t%lld\t%c\n", o->request_id,
+                                     o->referral_id, o->state);
+            ok = n > 0 && (size_t) n < sizeof line && PQputCopyData(db, line, n) == 1;
         }
     }
     ok = PQputCopyEnd(db, ok ? NULL : "client error") == 1 && ok;
     while ((res = PQgetResult(db)) != NULL) {
         ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
+    }
+    return ok;
+}
+
+// Loads every client's outcomes into the temp table outcomes by COPY.
+static bool
+load_outcomes(fault_load *self, PGconn *db)
+{
+    return copy_outcomes(self, db, "outcomes", false);
+}
+
+bool
+fault_load_copy_times(const fault_load *self, PGconn *db)
+{
+    assert(atomic_load(&self->running) == 0);
+    bool ok = copy_outcomes(self, db, "load_times", true);
+    if (!ok) {
+        fprintf(stderr, "# COPY load_times: %s", PQerrorMessage(db));
     }
     return ok;
 }

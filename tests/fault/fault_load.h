@@ -72,6 +72,20 @@ long fault_load_acked(const fault_load *self);
 // fails the test (cmocka) when they were not.
 void fault_load_wait_acked(const fault_load *self, long want, int timeout_ms);
 
+// Stops submitting new requests and waits up to timeout_ms for every client
+// to finish the one in hand (within its budget); true when all have. The
+// load keeps its outcomes for fault_load_copy_times and fault_load_finish.
+bool fault_load_stop(fault_load *self, long timeout_ms);
+
+// After a successful fault_load_stop: copies every request into the new
+// temp table load_times (request_id, referral_id, state 'a' acknowledged,
+// 'g' given up or 'r' rejected, sent_us when its client first sent it,
+// answered_us when its client had the answer or gave up: wall-clock
+// microseconds since the epoch, the clock PostgreSQL's clock_timestamp()
+// reads on this machine) on db, which may be any database (a restored
+// copy). False, with the reason on stderr, when the COPY failed.
+bool fault_load_copy_times(const fault_load *self, PGconn *db);
+
 // Stops submitting new requests, waits for those in hand to finish (within
 // their budget) and reconciles with the database. Frees the load.
 void fault_load_finish(fault_load **self_p, PGconn *db, fault_report *out);

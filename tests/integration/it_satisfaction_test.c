@@ -494,6 +494,10 @@ test_the_counters_and_the_dashboard_panel_show_donations_and_ratings(void **stat
     assert_string_equal(shown(dom, "donations-recorded", v, sizeof v), "1");
     assert_string_equal(shown(dom, "donations-replayed", v, sizeof v), "0");
     assert_non_null(strstr(dom, "referral_ratings_total"));
+    // The other neighbourhood counters have their entries too, at zero here.
+    assert_non_null(strstr(dom, "referral_findings_total"));
+    assert_string_equal(shown(dom, "findings-recorded", v, sizeof v), "0");
+    assert_string_equal(shown(dom, "profiles-recorded", v, sizeof v), "0");
     assert_non_null(strstr(dom, "data-overflow=\"false\""));
 }
 

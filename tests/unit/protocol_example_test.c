@@ -272,12 +272,41 @@ test_the_documented_rate_and_answer_are_what_goes_on_the_wire(void **state)
     round_trip(RR_CMD_RATE, RATING_ID, &req.base, &reply.base, "rate-body", "rate-answer");
 }
 
+#define FINDING_ID "3b2f6a1e-8c4d-4f5a-9b7e-2d1c0a9f8e7d"
+
+// PROFILE, TRUSTEE and FINDING share DONATE's framing; FINDING's example in
+// docs/PROTOCOL.md shows the body of a finding a trustee reported.
+static void
+test_the_documented_finding_and_answer_are_what_goes_on_the_wire(void **state)
+{
+    (void) state;
+    Rr__V1__FindingRequest req = RR__V1__FINDING_REQUEST__INIT;
+    req.finding_id = FINDING_ID;
+    req.center_code = 941;
+    req.action = RR__V1__FINDING_ACTION__FINDING_ACTION_RECORD;
+    req.household_id = "H-941-0412";
+    req.neighbourhood = "نارمک";
+    req.service_code = "RHB-02";
+    req.source = RR__V1__FINDING_SOURCE__FINDING_SOURCE_TRUSTEE;
+    req.trustee_id = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+    assert_int_equal(rr_wire_finding_check(&req, NULL), RR_OK);
+    Rr__V1__FindingReply reply = RR__V1__FINDING_REPLY__INIT;
+    reply.finding_id = FINDING_ID;
+    reply.status = RR__V1__STATUS__STATUS_OK;
+    reply.state = "open";
+    reply.neighbourhood_id = 12;
+    reply.recorded_at_ms = INT64_C(1795680000000); // 2026-11-26T08:00:00Z
+    round_trip(RR_CMD_FINDING, FINDING_ID, &req.base, &reply.base, "finding-body",
+               "finding-answer");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_documented_submit_and_answer_are_what_goes_on_the_wire),
         cmocka_unit_test(test_the_documented_donate_and_answer_are_what_goes_on_the_wire),
+        cmocka_unit_test(test_the_documented_finding_and_answer_are_what_goes_on_the_wire),
         cmocka_unit_test(test_the_documented_rate_and_answer_are_what_goes_on_the_wire),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -36,7 +36,9 @@ test_tool_request_from_json_reads_every_key(void **state)
                        " \"household_id\": \"H-941-0007\", \"service_code\": \"SOC-03\","
                        " \"note\": \"first visit\", \"priority\": \"stat\","
                        " \"domain\": \"social\", \"consent\": false,"
-                       " \"risk_flags\": [\"addiction\", \"child_at_risk\"]}");
+                       " \"risk_flags\": [\"addiction\", \"child_at_risk\"],"
+                       " \"neighbourhood\": \"نارمک\","
+                       " \"finding_id\": \"3b2f6a1e-8c4d-4f5a-9b7e-2d1c0a9f8e7d\"}");
     tool_request r;
     char why[256] = "";
     assert_int_equal(tool_request_from_json(obj, &r, why, sizeof why), RR_OK);
@@ -48,6 +50,8 @@ test_tool_request_from_json_reads_every_key(void **state)
     assert_string_equal(r.req.household_id, "H-941-0007");
     assert_string_equal(r.req.service_code, "SOC-03");
     assert_string_equal(r.req.note, "first visit");
+    assert_string_equal(r.req.neighbourhood, "نارمک");
+    assert_string_equal(r.req.finding_id, "3b2f6a1e-8c4d-4f5a-9b7e-2d1c0a9f8e7d");
     assert_int_equal(r.req.priority, RR_PRIORITY_STAT);
     assert_int_equal(r.req.domain, RR_DOMAIN_SOCIAL);
     assert_false(r.req.consent);
