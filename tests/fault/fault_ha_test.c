@@ -12,6 +12,7 @@
 #include "cli_center.h"
 #include "fault_load.h"
 #include "it_harness.h"
+#include "rr_uuid.h"
 #include "rr_wire.h"
 
 #include <setjmp.h>
@@ -142,6 +143,22 @@ test_a_retry_answered_from_storage_waits_for_the_standby(void **state)
     snprintf(first, sizeof first, "%s", reply->referral_id);
     rr_wire_free(reply);
 
+    // A donation too: its replay answers from storage as well (0018).
+    char donation_id[40];
+    rr_uuid_generate(donation_id);
+    Rr__V1__DonateRequest gift = RR__V1__DONATE_REQUEST__INIT;
+    gift.donation_id = donation_id;
+    gift.center_code = 941;
+    gift.amount_rials = 5000000;
+    gift.bank_reference = "HA-RETRY-1";
+    gift.intent = RR__V1__DONATION_INTENT__DONATION_INTENT_UNRESTRICTED;
+    Rr__V1__DonateReply *given = NULL;
+    rr_wire_error gift_err = {0};
+    assert_int_equal(cli_center_donate(c, &gift, 5000, 3, &given, &gift_err), RR_OK);
+    assert_int_equal(given->status, RR__V1__STATUS__STATUS_OK);
+    assert_false(given->replayed);
+    rr_wire_free(given);
+
     formation_or_fail("stall-standbys");
     // The same request again: answered from storage, and now held until a
     // standby confirms (no answer within 3 s).
@@ -154,6 +171,11 @@ test_a_retry_answered_from_storage_waits_for_the_standby(void **state)
         fprintf(stderr, "# the retry was answered in %ld ms with the standbys stalled\n", waited);
         rr_wire_free(reply);
     }
+    given = NULL;
+    rr_status gift_st = cli_center_donate(c, &gift, 3000, 1, &given, &gift_err);
+    if (given != NULL) {
+        rr_wire_free(given);
+    }
     PGconn *db = it_db(&stack);
     long long syncrep = it_db_scalar(db,
                                      "SELECT count(*) FROM pg_stat_activity"
@@ -161,7 +183,8 @@ test_a_retry_answered_from_storage_waits_for_the_standby(void **state)
                                      0, NULL);
     formation_or_fail("resume-standbys");
     assert_int_equal(st, RR_ETIMEDOUT);
-    assert_true(syncrep >= 1); // a worker's COMMIT waits for the standby
+    assert_int_equal(gift_st, RR_ETIMEDOUT); // the donation's replay waits as well
+    assert_true(syncrep >= 1);               // a worker's COMMIT waits for the standby
     printf("# with the standbys stalled the retry had no answer in %ld ms; %lld COMMIT(s) waited"
            " on SyncRep\n",
            waited, syncrep);
@@ -171,6 +194,11 @@ test_a_retry_answered_from_storage_waits_for_the_standby(void **state)
     assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     assert_string_equal(reply->referral_id, first);
     rr_wire_free(reply);
+    given = NULL;
+    assert_int_equal(cli_center_donate(c, &gift, 5000, 3, &given, &gift_err), RR_OK);
+    assert_int_equal(given->status, RR__V1__STATUS__STATUS_OK);
+    assert_true(given->replayed);
+    rr_wire_free(given);
     const char *params[] = {r.request_id};
     assert_int_equal(
         it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, params),
