@@ -151,10 +151,10 @@ print_brokers(const json_t *b)
         printf("%7s\n", "-");
         return;
     }
-    char text[32];
-    snprintf(text, sizeof text, "%lld/%lld",
-             (long long) json_integer_value(json_object_get(b, "attached")),
-             (long long) json_integer_value(json_object_get(b, "configured")));
+    char text[48];
+    (void) snprintf(text, sizeof text, "%lld/%lld", // two counts of at most 20 digits: fits
+                    (long long) json_integer_value(json_object_get(b, "attached")),
+                    (long long) json_integer_value(json_object_get(b, "configured")));
     printf("%7s\n", text);
 }
 
