@@ -126,6 +126,7 @@ rr_wire_rules_unpack(const void *data, size_t size, rr_risk_rule *rules, size_t 
     Rr__V1__RiskRules *msg = NULL;
     rr_status unpacked = rr_wire_unpack(data, size, &msg, NULL);
     if (unpacked != RR_OK) {
+        rr_wire_free(msg); // kept when only a field check failed
         return unpacked;
     }
     rr_status st = RR_OK;

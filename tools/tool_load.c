@@ -166,6 +166,7 @@ tool_load_on_reply(client *c, const void *data, size_t size)
 {
     Rr__V1__SubmitReply *r = NULL;
     if (rr_wire_unpack(data, size, &r, NULL) != RR_OK) {
+        rr_wire_free(r); // kept when only a field check failed
         c->errors++;
         return;
     }
