@@ -1,6 +1,7 @@
 // The need-finding report's split by origin. A finding counts in its
 // neighbourhood on the day it was recorded; a referral in the neighbourhood
-// it names, else its center's (as report needs counts it), on the day it
+// it names, else its center's (as report needs counts it: TOOL_CENTER_
+// NEIGHBOURHOOD_JOIN), on the day it
 // was created, as "from a finding" when a finding was referred as it.
 #include "tool_report_findings.h"
 
@@ -19,12 +20,14 @@ static const char ORIGIN_SQL[] =
     "    AND ($3::date IS NULL OR e.at >= $3::date::timestamp AT TIME ZONE 'UTC')"
     "    AND ($4::date IS NULL OR e.at < ($4::date + 1)::timestamp AT TIME ZONE 'UTC')"
     "), ref AS ("
-    "  SELECT k.province_code, k.code, k.name_en, coalesce(n.name_key, c.neighbourhood_key),"
-    "         coalesce(n.name, btrim(c.neighbourhood)), NULL::text, NULL::text, false,"
+    "  SELECT k.province_code, k.code, k.name_en,"
+    "         coalesce(n.name_key, n1.name_key, c.neighbourhood_key),"
+    "         coalesce(n.name, n1.name, btrim(c.neighbourhood)), NULL::text, NULL::text, false,"
     "         EXISTS (SELECT 1 FROM finding x WHERE x.referral_id = r.id)"
     "  FROM referral r JOIN center c ON c.code = r.center_code"
     "  LEFT JOIN referral_neighbourhood rn ON rn.referral_id = r.id"
     "  LEFT JOIN neighbourhood n ON n.id = rn.neighbourhood_id"
+    TOOL_CENTER_NEIGHBOURHOOD_JOIN
     "  JOIN county k ON k.code = c.county_code"
     "  WHERE ($1::text IS NULL OR k.province_code = $1) AND ($2::text IS NULL OR k.code = $2)"
     "    AND ($3::date IS NULL OR r.created_at >= $3::date::timestamp AT TIME ZONE 'UTC')"

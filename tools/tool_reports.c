@@ -205,7 +205,8 @@ tool_overdue_main(int argc, char **argv)
 // --- referralctl report needs ---------------------------------------------
 
 // Requests by area (county, then neighbourhood: the one the referral names
-// (migration 0018), else its center's; canonical, so that its spellings are
+// (migration 0018), else the registered one its center serves when it serves
+// exactly one, else its center's own text; canonical, so that its spellings are
 // one row, shown by its most common spelling), domain and
 // service: how many, for how many households and persons, in which state
 // (open + completed + rejected + failed + cancelled = requests), the median
@@ -218,12 +219,13 @@ static const char NEEDS_SQL[] =
     "WITH base AS ("
     "  SELECT r.id, r.household_id, r.national_id, r.domain, r.service_code, r.status,"
     "         r.risk_flags, r.created_at, k.province_code, k.code AS county, k.name_en, k.name_fa,"
-    "         coalesce(n.name_key, c.neighbourhood_key) AS area,"
-    "         coalesce(n.name, btrim(c.neighbourhood)) AS spelling"
+    "         coalesce(n.name_key, n1.name_key, c.neighbourhood_key) AS area,"
+    "         coalesce(n.name, n1.name, btrim(c.neighbourhood)) AS spelling"
     "  FROM referral r"
     "  JOIN center c ON c.code = r.center_code"
     "  LEFT JOIN referral_neighbourhood rn ON rn.referral_id = r.id"
     "  LEFT JOIN neighbourhood n ON n.id = rn.neighbourhood_id"
+    TOOL_CENTER_NEIGHBOURHOOD_JOIN
     "  JOIN county k ON k.code = c.county_code"
     "  WHERE ($1::text IS NULL OR k.province_code = $1)"
     "    AND ($2::text IS NULL OR k.code = $2)"

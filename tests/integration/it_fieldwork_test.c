@@ -648,14 +648,21 @@ test_the_report_separates_needs_found_actively_from_walk_ins(void **state)
     Rr__V1__SubmitReply *sr = it_submit(client, &walk.req);
     assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
     rr_wire_free(sr);
+    // A walk-in naming no neighbourhood counts in the one its center
+    // serves (941 serves only نارمک, whatever the center register calls it).
+    it_request unnamed;
+    it_request_init(&unnamed, 941, "SOC-04", "walk-in-unnamed");
+    sr = it_submit(client, &unnamed.req);
+    assert_int_equal(sr->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr_wire_free(sr);
     it_ctl(&stack, stack.conninfo, "report needs --origin --county 2301 --format csv", &run);
     assert_int_equal(run.status, 0);
     // province,county,county_name,neighbourhood,findings,open,referred,
     // closed,sources,referrals_from_findings,walk_in_referrals: four
     // findings (two referred as the same referral, one closed, one open),
-    // one referral from findings, one walk-in.
+    // one referral from findings, two walk-ins.
     assert_non_null(strstr(run.out, "23,2301,Tehran,نارمک,4,1,2,1,"
-                                    "\"health_house, outreach, school, trustee\",1,1"));
+                                    "\"health_house, outreach, school, trustee\",1,2"));
     assert_non_null(strstr(run.out, "23,2301,Tehran,(county total),4,1,2,1,"));
 }
 
