@@ -64,6 +64,10 @@ mnt() { # type-or-bind source target
     if [ "$1" = bind ]; then mount --bind "$2" "$3"; else mount -t "$1" "$2" "$3"; fi
     mounted+=("$3")
 }
+# The tree's root a mount point, as a machine's / is: `ip netns add` (the
+# partition test's worker hosts) makes / a slave mount and fails on a plain
+# directory.
+mnt bind "$dir" "$dir"
 mnt proc proc "$dir/proc"
 mnt sysfs sys "$dir/sys"
 mnt bind /dev "$dir/dev"
