@@ -216,6 +216,84 @@ test_database_outage_answers_busy_and_the_worker_resumes_after(void **state)
     assert_true(it_stack_stop(&s));
 }
 
+// Sets the fixture cluster's default_transaction_read_only ("on", or NULL
+// for its default) and reloads: every session's next transaction is
+// read-only, as on a primary demoted to a standby without a restart.
+static void
+cluster_read_only(const it_stack *s, const char *value)
+{
+    char admin[700], sql[128];
+    (void) snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", s->pghost);
+    PGconn *conn = PQconnectdb(admin);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    (void) snprintf(sql, sizeof sql,
+                    value ? "ALTER SYSTEM SET default_transaction_read_only = %s"
+                          : "ALTER SYSTEM RESET default_transaction_read_only%s",
+                    value ? value : "");
+    it_db_exec(conn, sql);
+    assert_int_equal(it_db_scalar(conn, "SELECT pg_reload_conf()::int", 0, NULL), 1);
+    PQfinish(conn);
+    it_sleep_ms(300); // sessions take the reload at their next command
+}
+
+static it_stack readonly_stack;
+
+// The cluster writable again whatever happened in the test.
+static int
+writable_again(void **state)
+{
+    (void) state;
+    cluster_read_only(&readonly_stack, NULL);
+    return 0;
+}
+
+// A server that turns read-only under an open connection (SQLSTATE 25006:
+// a primary demoted in place) is left: the request is answered busy (EDB),
+// never acknowledged, the worker says it connects again, and once writes
+// are possible the same request is recorded once.
+static void
+test_a_worker_whose_server_turns_read_only_connects_again(void **state)
+{
+    (void) state;
+    it_stack *s = &readonly_stack;
+    it_stack_init(s, "readonly", 68);
+    it_broker_start(s, NULL);
+    it_worker_start(s, "prevention", NULL);
+    assert_true(it_wait_workers(s, 1, 10000));
+    const char *eps[] = {s->frontend};
+    cli_center *c = cli_center_new(eps, 1);
+    it_request warm;
+    it_request_init(&warm, 5165, "PRV-06", "ro-warm");
+    Rr__V1__SubmitReply *reply = submit_with(c, &warm.req, 5000, 3);
+    assert_non_null(reply);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr_wire_free(reply);
+
+    cluster_read_only(s, "on");
+    it_request r;
+    it_request_init(&r, 5165, "PRV-06", "ro");
+    reply = submit_with(c, &r.req, 5000, 1);
+    assert_non_null(reply);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_BUSY);
+    assert_int_equal(reply->error->code, RR__V1__STATUS__STATUS_EDB);
+    rr_wire_free(reply);
+    assert_true(it_file_count(s->workers[0].log, "SQLSTATE 25006", 1));
+    assert_true(it_file_count(s->workers[0].log, "connecting again, to the primary", 1));
+
+    cluster_read_only(s, NULL);
+    reply = submit_with(c, &r.req, 5000, 20);
+    assert_non_null(reply);
+    assert_int_equal(reply->outcome, RR__V1__OUTCOME__OUTCOME_ACCEPTED);
+    rr_wire_free(reply);
+    cli_center_destroy(&c);
+    PGconn *db = it_db(s);
+    const char *p[] = {r.request_id};
+    assert_int_equal(
+        it_db_scalar(db, "SELECT count(*) FROM referral WHERE request_id = $1::uuid", 1, p), 1);
+    PQfinish(db);
+    assert_true(it_stack_stop(s));
+}
+
 // A broker (broker_opts) and one social worker (worker_opts), registered,
 // and a center socket that has had one request accepted, so the worker's
 // connection and catalogue are warm. Returns the center socket.
@@ -394,6 +472,8 @@ main(void)
         cmocka_unit_test(test_full_queue_answers_busy_at_once_and_shutdown_answers_the_queued),
         cmocka_unit_test(test_worker_reregisters_after_the_broker_is_killed_and_restarted),
         cmocka_unit_test(test_database_outage_answers_busy_and_the_worker_resumes_after),
+        cmocka_unit_test_teardown(test_a_worker_whose_server_turns_read_only_connects_again,
+                                  writable_again),
         cmocka_unit_test(
             test_a_worker_waiting_on_a_locked_table_keeps_its_heartbeats_and_answers_once),
         cmocka_unit_test(test_sigterm_on_a_worker_finishes_its_request_replies_and_deregisters),
