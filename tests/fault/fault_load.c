@@ -60,7 +60,8 @@ struct fault_load {
     long interval_ms; // per client, when paced (0: pause_ms)
     long budget_ms;
     long attempt_ms;
-    int nclients;
+    int nclients;         // threads started (grows while they start)
+    int planned;          // threads asked for: what a thread may read at once
     atomic_llong mark_ms; // 0: not marked
     atomic_bool stop;
     atomic_long acked;
@@ -143,7 +144,7 @@ run_client(void *arg)
         return NULL;
     }
     // Paced clients start staggered over one interval.
-    long long next = now_ms() + load->interval_ms * cl->index / load->nclients;
+    long long next = now_ms() + load->interval_ms * cl->index / load->planned;
     for (size_t i = 0; !atomic_load(&load->stop); i++) {
         if (load->interval_ms > 0) {
             long long now = now_ms();
@@ -219,6 +220,7 @@ fault_load_start_with(const it_stack *s, const fault_load_opts *o)
     self->budget_ms = o->budget_ms > 0 ? o->budget_ms : 40000;
     self->attempt_ms = o->attempt_ms > 0 ? o->attempt_ms : 1500;
     int clients = o->clients;
+    self->planned = clients;
     atomic_init(&self->mark_ms, 0);
     atomic_init(&self->stop, false);
     atomic_init(&self->acked, 0);
