@@ -3,7 +3,9 @@
 // trustees (TRUSTEE), findings (FINDING) and referrals made from them
 // (SUBMIT with finding_id); then what the database kept and what
 // referralctl shows: versions and history, masking, the link, and the
-// need-finding report's active vs walk-in split.
+// need-finding report's active vs walk-in split. Longer than 600 lines on
+// purpose: its nine cases share one stack and one neighbourhood register
+// (the group fixture), and build on each other's rows for the report.
 #include "cli_nbhd.h"
 #include "it_harness.h"
 #include "rr_uuid.h"
