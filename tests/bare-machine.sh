@@ -43,6 +43,12 @@ cleanup() {
         chroot "$dir" /bin/bash -c 'cd /root/referral-router && deploy/quickstart.sh stop' \
             >/dev/null 2>&1 || true
     fi
+    # Anything else still running in the tree (a test aborted by a
+    # sanitizer leaves its broker and workers), so no port stays taken.
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$dir" ] && kill -KILL "${p#/proc/}" 2>/dev/null
+    done
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
         umount -l "${mounted[i]}" 2>/dev/null || true
     done
