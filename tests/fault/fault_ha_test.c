@@ -215,13 +215,6 @@ trials(void)
     return n < 1 ? 1 : n > MAX_TRIALS ? MAX_TRIALS : n;
 }
 
-static int
-cmp_long(const void *a, const void *b)
-{
-    long x = *(const long *) a, y = *(const long *) b;
-    return (x > y) - (x < y);
-}
-
 // One fault (a formation.sh verb) under RATE requests/s on a database of
 // its own; returns when writes were back, after the reconciliation.
 static long
@@ -274,7 +267,7 @@ repeat(const char *what, const char *verb)
     for (int t = 0; t < n; t++) {
         back[t] = under_load(what, verb, t);
     }
-    qsort(back, (size_t) n, sizeof back[0], cmp_long);
+    qsort(back, (size_t) n, sizeof back[0], it_cmp_long);
     printf("# %s: writes back after the fault: median %ld ms, min %ld, max %ld over %d trial(s)\n",
            what, back[n / 2], back[0], back[n - 1], n);
     fflush(stdout);
